@@ -1,0 +1,411 @@
+"""Use cases for people: users, role grants, sign-in with throttling, sessions, API tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from andon.accounts.models import ApiToken, RoleGrant, User, WebSession
+from andon.accounts.schemas import GrantIn, TokenCreate, UserCreate, UserUpdate
+from andon.core.audit import snapshot
+from andon.core.clock import utcnow
+from andon.core.database import Database
+from andon.core.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+)
+from andon.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from andon.core.permissions import Action, Actor, Grant, Role, authorize
+from andon.core.security import digest, hash_password, needs_rehash, new_secret, same
+from andon.core.security import verify_password as password_matches
+from andon.core.uow import Context, Transaction
+from andon.plant.models import Area, Site
+
+USER_FIELDS = ("username", "display_name", "email", "active", "version")
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def actor_for(user: User) -> Actor:
+    grants = tuple(Grant(Role(g.role), g.site_id, g.area_id) for g in user.grants)
+    return Actor(user_id=user.id, username=user.username, grants=grants)
+
+
+def _grants_snapshot(user: User) -> list[dict[str, object]]:
+    return [{"role": g.role, "site_id": g.site_id, "area_id": g.area_id} for g in user.grants]
+
+
+def _resolve_grants(session: Session, grants: list[GrantIn]) -> list[RoleGrant]:
+    """Check each grant's scope exists; an area grant is pinned to the area's site."""
+    resolved: list[RoleGrant] = []
+    seen: set[tuple[str, int | None, int | None]] = set()
+    for index, grant in enumerate(grants):
+        site_id = grant.site_id
+        if grant.area_id is not None:
+            area = session.get(Area, grant.area_id)
+            if area is None:
+                raise _grant_error(index, "area_id", f"no area with id {grant.area_id}")
+            if site_id is not None and site_id != area.site_id:
+                raise _grant_error(index, "site_id", f"area {area.id} is not in site {site_id}")
+            site_id = area.site_id
+        elif site_id is not None and session.get(Site, site_id) is None:
+            raise _grant_error(index, "site_id", f"no site with id {site_id}")
+        key = (grant.role.value, site_id, grant.area_id)
+        if key not in seen:
+            seen.add(key)
+            resolved.append(
+                RoleGrant(role=grant.role.value, site_id=site_id, area_id=grant.area_id)
+            )
+    return resolved
+
+
+def _grant_error(index: int, field: str, msg: str) -> InvalidInput:
+    return InvalidInput(
+        f"grants.{index}.{field}: {msg}", [FieldError(("body", "grants", index, field), msg)]
+    )
+
+
+def _load_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    return user
+
+
+def find_user(ctx: Context, username: str) -> User:
+    authorize(ctx.actor, Action.USER_READ)
+    with ctx.read() as session:
+        user = session.scalar(select(User).where(User.username == username.strip().lower()))
+        if user is None:
+            raise NotFound(f"no user named {username!r}")
+        return user
+
+
+def create_user(ctx: Context, data: UserCreate) -> User:
+    authorize(ctx.actor, Action.USER_MANAGE)
+    with ctx.write() as tx:
+        if tx.session.scalar(select(User.id).where(User.username == data.username)):
+            raise Conflict(f"a user named {data.username!r} already exists")
+        user = User(
+            username=data.username,
+            display_name=data.display_name,
+            email=data.email,
+            password_hash=hash_password(data.password),
+        )
+        user.grants = _resolve_grants(tx.session, data.grants)
+        tx.session.add(user)
+        tx.session.flush()
+        after = snapshot(user, USER_FIELDS) | {"grants": _grants_snapshot(user)}
+        tx.audit("user", user.id, "create", after=after)
+        return user
+
+
+def list_users(ctx: Context, cursor: str | None = None, limit: int = 100) -> Page[User]:
+    authorize(ctx.actor, Action.USER_READ)
+    after = decode_cursor(cursor)
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = select(User).order_by(User.id).limit(limit + 1)
+    if after is not None:
+        query = query.where(User.id > after)
+    with ctx.read() as session:
+        rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1].id) if more and rows else None)
+
+
+def get_user(ctx: Context, user_id: int) -> User:
+    if ctx.actor.user_id != user_id:
+        authorize(ctx.actor, Action.USER_READ)
+    with ctx.read() as session:
+        return _load_user(session, user_id)
+
+
+def update_user(ctx: Context, user_id: int, data: UserUpdate) -> User:
+    authorize(ctx.actor, Action.USER_MANAGE)
+    changes = data.model_dump(exclude_unset=True, exclude={"version", "reason"})
+    if changes.get("active") is None:
+        changes.pop("active", None)
+    if "display_name" in changes and changes["display_name"] is None:
+        raise InvalidInput.for_field("display_name", "may not be null")
+    with ctx.write() as tx:
+        user = _load_user(tx.session, user_id)
+        if user.version != data.version:
+            raise Conflict(f"user {user_id} is at version {user.version}, not {data.version}")
+        if changes.get("active") is False and user.id == ctx.actor.user_id:
+            raise Conflict("you cannot disable your own account")
+        before = snapshot(user, USER_FIELDS)
+        for name, value in changes.items():
+            setattr(user, name, value)
+        if changes.get("active") is False:
+            tx.session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        tx.session.flush()
+        action = "disable" if changes.get("active") is False else "update"
+        if changes.get("active") is True and not before["active"]:
+            action = "enable"
+        tx.audit(
+            "user",
+            user.id,
+            action,
+            before=before,
+            after=snapshot(user, USER_FIELDS),
+            reason=data.reason,
+        )
+        return user
+
+
+def set_roles(ctx: Context, user_id: int, grants: list[GrantIn], reason: str | None = None) -> User:
+    """Replace the user's grants with exactly these."""
+    authorize(ctx.actor, Action.USER_MANAGE)
+    with ctx.write() as tx:
+        user = _load_user(tx.session, user_id)
+        resolved = _resolve_grants(tx.session, grants)
+        before = {"grants": _grants_snapshot(user)}
+        keeps_admin = any(g.role == Role.ADMIN for g in resolved)
+        had_admin = any(g.role == Role.ADMIN for g in user.grants)
+        if user.id == ctx.actor.user_id and had_admin and not keeps_admin:
+            raise Conflict("you cannot remove your own admin role")
+        user.grants.clear()
+        tx.session.flush()
+        user.grants.extend(resolved)
+        user.version += 1
+        tx.session.flush()
+        tx.audit(
+            "user",
+            user.id,
+            "set_roles",
+            before=before,
+            after={"grants": _grants_snapshot(user)},
+            reason=reason,
+        )
+        return user
+
+
+def set_password(ctx: Context, user_id: int, password: str) -> None:
+    if ctx.actor.user_id != user_id:
+        authorize(ctx.actor, Action.USER_MANAGE)
+    with ctx.write() as tx:
+        user = _load_user(tx.session, user_id)
+        user.password_hash = hash_password(password)
+        user.failed_logins = 0
+        user.locked_until = None
+        # A new password ends every other sign-in of the account.
+        tx.session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        tx.audit("user", user.id, "set_password", after={"password": "changed"})
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    max_failures: int = 5
+    lockout_seconds: int = 900
+    session_hours: int = 12
+
+
+@dataclass
+class SignIn:
+    user: User
+    session_token: str
+    expires_at: datetime
+
+
+def sign_in(
+    db: Database, username: str, password: str, policy: LoginPolicy, request_id: str
+) -> SignIn:
+    """Check a password, throttling repeated failures; on success open a web session.
+
+    Failures are recorded (and committed) before the error is raised, so throttling holds
+    across requests and processes.
+    """
+    now = utcnow()
+    name = username.strip().lower()
+    attempt = Actor(user_id=None, username=name or "?")
+    ctx = Context(db, attempt, request_id)
+    failure: Exception | None = None
+    result: SignIn | None = None
+    with ctx.write() as tx:
+        user = tx.session.scalar(select(User).where(User.username == name))
+        ok = password_matches(user.password_hash if user else None, password)
+        if user is None or not user.active:
+            failure = NotAuthenticated("wrong username or password")
+        elif user.locked_until is not None and user.locked_until > now:
+            wait = int((user.locked_until - now).total_seconds()) + 1
+            failure = TooManyAttempts(
+                f"too many failed sign-ins; try again in {max(1, wait // 60)} min", wait
+            )
+        elif not ok:
+            failure = _record_failure(tx, user, policy, now)
+        else:
+            tx.actor = actor_for(user)
+            result = _open_session(tx, user, policy, now, password)
+    if failure is not None:
+        raise failure
+    assert result is not None
+    return result
+
+
+def _record_failure(tx: Transaction, user: User, policy: LoginPolicy, now: datetime) -> Exception:
+    user.failed_logins += 1
+    if user.failed_logins >= policy.max_failures:
+        user.failed_logins = 0
+        user.locked_until = now + timedelta(seconds=policy.lockout_seconds)
+        tx.audit("user", user.id, "lock", after={"locked_until": user.locked_until})
+        return TooManyAttempts(
+            f"too many failed sign-ins; try again in {max(1, policy.lockout_seconds // 60)} min",
+            policy.lockout_seconds,
+        )
+    tx.audit("user", user.id, "login_failed", after={"failed_logins": user.failed_logins})
+    return NotAuthenticated("wrong username or password")
+
+
+def _open_session(
+    tx: Transaction, user: User, policy: LoginPolicy, now: datetime, password: str
+) -> SignIn:
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    token = new_secret()
+    expires_at = now + timedelta(hours=policy.session_hours)
+    tx.session.add(WebSession(token_digest=digest(token), user_id=user.id, expires_at=expires_at))
+    # Expired sessions are cleared as people sign in; no separate sweeper is needed.
+    tx.session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    tx.audit("user", user.id, "login")
+    return SignIn(user, token, expires_at)
+
+
+def sign_out(db: Database, session_token: str, request_id: str) -> None:
+    ctx = Context(db, Actor(user_id=None, username="?"), request_id)
+    with ctx.write() as tx:
+        row = tx.session.scalar(
+            select(WebSession).where(WebSession.token_digest == digest(session_token))
+        )
+        if row is None:
+            return
+        user = tx.session.get(User, row.user_id)
+        tx.session.delete(row)
+        if user is not None:
+            tx.actor = actor_for(user)
+            tx.audit("user", user.id, "logout")
+
+
+def actor_from_session(db: Database, session_token: str) -> Actor | None:
+    with db.read_session() as session:
+        row = session.scalar(
+            select(WebSession).where(WebSession.token_digest == digest(session_token))
+        )
+        if row is None or row.expires_at <= utcnow():
+            return None
+        user = session.get(User, row.user_id)
+        if user is None or not user.active:
+            return None
+        return actor_for(user)
+
+
+def create_token(ctx: Context, data: TokenCreate) -> tuple[ApiToken, str]:
+    """A token for the acting user; the secret is returned once and stored only as a digest."""
+    authorize(ctx.actor, Action.TOKEN_OWN)
+    if ctx.actor.user_id is None:
+        raise PermissionDenied("tokens belong to a user; use `andon token create --user NAME`")
+    return _issue_token(ctx, ctx.actor.user_id, data)
+
+
+def create_token_for(ctx: Context, user_id: int, data: TokenCreate) -> tuple[ApiToken, str]:
+    """An administrator (or the local CLI) issues a token for someone."""
+    if ctx.actor.user_id != user_id:
+        authorize(ctx.actor, Action.USER_MANAGE)
+    return _issue_token(ctx, user_id, data)
+
+
+def _issue_token(ctx: Context, user_id: int, data: TokenCreate) -> tuple[ApiToken, str]:
+    with ctx.write() as tx:
+        user = _load_user(tx.session, user_id)
+        if not user.active:
+            raise Conflict(f"user {user.username} is disabled")
+        prefix = new_secret(6)[:8]
+        secret = new_secret(32)
+        raw = f"andon_{prefix}_{secret}"
+        expires_at = (
+            utcnow() + timedelta(days=data.expires_in_days) if data.expires_in_days else None
+        )
+        token = ApiToken(
+            user_id=user.id,
+            name=data.name,
+            prefix=prefix,
+            token_digest=digest(raw),
+            expires_at=expires_at,
+        )
+        tx.session.add(token)
+        tx.session.flush()
+        tx.audit(
+            "api_token",
+            token.id,
+            "create",
+            after={
+                "user_id": user.id,
+                "name": token.name,
+                "prefix": prefix,
+                "expires_at": expires_at,
+            },
+        )
+        return token, raw
+
+
+def list_tokens(ctx: Context, user_id: int | None = None) -> list[ApiToken]:
+    """The acting user's tokens, or another user's for an administrator."""
+    target = user_id if user_id is not None else ctx.actor.user_id
+    if target != ctx.actor.user_id or target is None:
+        authorize(ctx.actor, Action.USER_READ)
+    query = select(ApiToken).order_by(ApiToken.id)
+    if target is not None:
+        query = query.where(ApiToken.user_id == target)
+    with ctx.read() as session:
+        return list(session.scalars(query))
+
+
+def revoke_token(ctx: Context, token_id: int) -> ApiToken:
+    with ctx.write() as tx:
+        token = tx.session.get(ApiToken, token_id)
+        if token is None:
+            raise NotFound(f"no API token with id {token_id}")
+        if token.user_id != ctx.actor.user_id:
+            authorize(ctx.actor, Action.USER_MANAGE)
+        if token.revoked_at is not None:
+            return token
+        token.revoked_at = utcnow()
+        tx.audit("api_token", token.id, "revoke", after={"revoked_at": token.revoked_at})
+        return token
+
+
+def actor_from_token(db: Database, raw: str) -> Actor | None:
+    parts = raw.split("_")
+    if len(parts) < 3 or parts[0] != "andon":
+        return None
+    prefix = parts[1]
+    now = utcnow()
+    with db.read_session() as session:
+        token = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
+        if token is None or not same(token.token_digest, digest(raw)):
+            return None
+        if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+            return None
+        user = session.get(User, token.user_id)
+        if user is None or not user.active:
+            return None
+        actor = actor_for(user)
+        stale = token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL
+    # Recording use on every call would turn each read into a write; once a minute is enough.
+    if stale:
+        with db.write_session() as session:
+            session.execute(
+                update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+            )
+            session.commit()
+    return actor

@@ -1,0 +1,57 @@
+"""Request dependencies: the database, the acting user (from a bearer token), the context."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from andon.accounts.service import actor_from_token
+from andon.core.config import Settings
+from andon.core.database import Database
+from andon.core.errors import NotAuthenticated
+from andon.core.permissions import Actor
+from andon.core.uow import Context
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token from `andon token create` or the Tokens page.",
+)
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "-"))
+
+
+def current_actor(
+    db: Annotated[Database, Depends(get_db)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    if credentials is None:
+        raise NotAuthenticated("send an API token as `Authorization: Bearer <token>`")
+    actor = actor_from_token(db, credentials.credentials)
+    if actor is None:
+        raise NotAuthenticated("the API token is unknown, revoked or expired")
+    return actor
+
+
+def context(
+    request: Request,
+    db: Annotated[Database, Depends(get_db)],
+    actor: Annotated[Actor, Depends(current_actor)],
+) -> Context:
+    return Context(db, actor, request_id(request))
+
+
+Ctx = Annotated[Context, Depends(context)]

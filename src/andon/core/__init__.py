@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, database, unit of work, audit trail, permissions, errors."""

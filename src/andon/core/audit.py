@@ -1,0 +1,223 @@
+"""Append-only, hash-chained audit trail: who changed what, when, why, from which request."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import JSON, Index, String, Text, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from andon.core.clock import utcnow
+from andon.core.database import Base, UTCDateTime
+
+GENESIS_HASH = "0" * 64
+# Any constant works; it only has to be the same for every writer of the chain.
+_PG_CHAIN_LOCK = 0x616E646F6E
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(nullable=True)
+    actor_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    entity_type: Mapped[str] = mapped_column(String(60), nullable=False)
+    entity_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    action: Mapped[str] = mapped_column(String(60), nullable=False)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    request_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+
+    __table_args__ = (
+        Index("ix_audit_entries_entity", "entity_type", "entity_id"),
+        Index("ix_audit_entries_actor_name", "actor_name"),
+        Index("ix_audit_entries_occurred_at", "occurred_at"),
+    )
+
+    def canonical(self) -> str:
+        """The exact text the entry's hash covers; any edit to a stored field changes it."""
+        return canonical_json(
+            {
+                "seq": self.seq,
+                "occurred_at": self.occurred_at.isoformat(),
+                "actor_id": self.actor_id,
+                "actor_name": self.actor_name,
+                "entity_type": self.entity_type,
+                "entity_id": self.entity_id,
+                "action": self.action,
+                "changes": self.changes,
+                "reason": self.reason,
+                "request_id": self.request_id,
+            }
+        )
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(prev_hash: str, canonical: str) -> str:
+    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON form of a column value, stable across SQLite and PostgreSQL."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
+    return {name: jsonable(getattr(obj, name)) for name in fields}
+
+
+def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    """Before/after of the fields that changed; whole snapshots for create and delete."""
+    if before is None or after is None:
+        return {"before": before, "after": after}
+    changed = [k for k in after if before.get(k) != after[k]]
+    return {"before": {k: before.get(k) for k in changed}, "after": {k: after[k] for k in changed}}
+
+
+def append_entry(
+    session: Session,
+    *,
+    actor_id: int | None,
+    actor_name: str,
+    entity_type: str,
+    entity_id: str,
+    action: str,
+    changes: dict[str, Any],
+    reason: str | None,
+    request_id: str,
+) -> AuditEntry:
+    """Add one entry to the chain inside the caller's transaction.
+
+    Writers are serialised so the chain never forks: PostgreSQL by a transaction-scoped
+    advisory lock, SQLite because writing transactions start with BEGIN IMMEDIATE.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CHAIN_LOCK})
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    entry = AuditEntry(
+        seq=seq,
+        # Microsecond precision survives both databases, so the hash is reproducible.
+        occurred_at=utcnow(),
+        actor_id=actor_id,
+        actor_name=actor_name,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
+        changes=jsonable(changes),
+        reason=reason,
+        request_id=request_id,
+        prev_hash=prev_hash,
+    )
+    entry.hash = chain_hash(prev_hash, entry.canonical())
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    count: int
+    broken_seq: int | None = None
+    problem: str | None = None
+
+
+def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
+    """Walk the whole chain in order; report the first entry whose link or hash is wrong."""
+    prev_hash = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    query = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    for entry in session.scalars(query):
+        if entry.seq != expected_seq:
+            return VerifyResult(False, count, entry.seq, f"entry {expected_seq} is missing")
+        if entry.prev_hash != prev_hash:
+            return VerifyResult(False, count, entry.seq, "link to the previous entry is broken")
+        if chain_hash(prev_hash, entry.canonical()) != entry.hash:
+            return VerifyResult(False, count, entry.seq, "content does not match its hash")
+        prev_hash = entry.hash
+        expected_seq += 1
+        count += 1
+        session.expunge(entry)
+    return VerifyResult(True, count)
+
+
+CSV_COLUMNS = (
+    "seq",
+    "occurred_at",
+    "actor_name",
+    "entity_type",
+    "entity_id",
+    "action",
+    "reason",
+    "request_id",
+    "changes",
+    "hash",
+)
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> str:
+    """Neutralise spreadsheet formula injection: a cell that starts like a formula is quoted."""
+    text_value = "" if value is None else str(value)
+    if text_value.startswith(_FORMULA_PREFIXES):
+        return "'" + text_value
+    return text_value
+
+
+def csv_rows(entries: Iterable[AuditEntry]) -> Iterator[str]:
+    """CSV text, header first, one chunk per entry, for streaming responses and files."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        chunk = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return chunk
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    for e in entries:
+        values = [
+            e.seq,
+            e.occurred_at.isoformat(),
+            e.actor_name,
+            e.entity_type,
+            e.entity_id,
+            e.action,
+            e.reason,
+            e.request_id,
+            canonical_json(e.changes),
+            e.hash,
+        ]
+        writer.writerow([csv_safe(v) for v in values])
+        yield flush()

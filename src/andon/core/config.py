@@ -1,0 +1,96 @@
+"""Settings read from ``ANDON_*`` environment variables, validated once at start-up."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from andon.core.errors import ConfigurationError
+
+DEMO_SECRET_FILE = "demo-secret-key"  # noqa: S105 - a file name
+
+
+class Settings(BaseSettings):
+    """Every setting Andon reads. Each field maps to ``ANDON_<FIELD NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ANDON_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where the embedded database lives.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in the data directory."
+    )
+    secret_key: str | None = Field(
+        default=None, min_length=32, description="Signs CSRF tokens. Required outside demo mode."
+    )
+    demo: bool = Field(default=False, description="Demo mode: a secret key is generated.")
+    timezone: str = Field(default="UTC", description="IANA zone the pages show times in.")
+    host: str = Field(default="127.0.0.1", description="Listen address of `andon serve`.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Listen port of `andon serve`.")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body.")
+    login_max_failures: int = Field(default=5, ge=1, description="Failures before a lockout.")
+    login_lockout_seconds: int = Field(default=900, ge=1, description="Length of a lockout.")
+    session_hours: int = Field(default=12, ge=1, le=24 * 30, description="Session lifetime.")
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0, description="SQLite busy wait.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("only sqlite:/// and postgresql+psycopg:// URLs are supported")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'andon.db'}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def require_secret_key(self) -> str:
+        """The key that signs tokens; in demo mode one is generated and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        if not self.demo:
+            raise ConfigurationError(
+                "ANDON_SECRET_KEY: required to serve outside demo mode "
+                "(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        path = self.data_dir / DEMO_SECRET_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        self.secret_key = path.read_text().strip()
+        return self.secret_key
+
+
+def load_settings() -> Settings:
+    """Read the environment; a bad value raises ConfigurationError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "ANDON_" + str(first["loc"][0]).upper() if first["loc"] else "ANDON_*"
+        raise ConfigurationError(f"{name}: {first['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,91 @@
+"""Domain errors. Adapters map them once: problem+json in the API, exit codes in the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class AndonError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ConfigurationError(AndonError):
+    title = "Invalid configuration"
+
+
+class NotFound(AndonError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(AndonError):
+    """The request clashes with the current state (stale version, existing name, children)."""
+
+    status = 409
+    title = "Conflict"
+
+
+class NotAuthenticated(AndonError):
+    status = 401
+    title = "Not authenticated"
+
+
+class PermissionDenied(AndonError):
+    status = 403
+    title = "Forbidden"
+
+
+class TooManyAttempts(AndonError):
+    status = 429
+    title = "Too many attempts"
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One field at fault: ``loc`` is the path to it, e.g. ``("body", "name")``."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str = "value_error"
+
+
+class InvalidInput(AndonError):
+    status = 422
+    title = "Invalid input"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors: list[FieldError] = errors or []
+
+    @classmethod
+    def for_field(cls, field_name: str, msg: str) -> InvalidInput:
+        return cls(f"{field_name}: {msg}", [FieldError(("body", field_name), msg)])
+
+
+@dataclass
+class ErrorSummary:
+    """Plain form of an error for CLI and page messages."""
+
+    title: str
+    detail: str
+    fields: list[str] = field(default_factory=list)
+
+
+def summarize(error: AndonError) -> ErrorSummary:
+    fields = []
+    if isinstance(error, InvalidInput):
+        fields = [
+            ".".join(str(p) for p in e.loc if p != "body") + ": " + e.msg for e in error.errors
+        ]
+    return ErrorSummary(error.title, error.detail, fields)

@@ -1,0 +1,100 @@
+"""Roles, actions and the role × action matrix; every service checks through ``authorize``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from andon.core.errors import PermissionDenied
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPS_MANAGER = "ops_manager"
+    QUALITY = "quality"
+    SAFETY = "safety"
+    SUPERVISOR = "supervisor"
+    OPERATOR = "operator"
+    VIEWER = "viewer"
+
+
+class Action(StrEnum):
+    PLANT_READ = "plant.read"
+    PLANT_MANAGE = "plant.manage"
+    USER_READ = "user.read"
+    USER_MANAGE = "user.manage"
+    AUDIT_READ = "audit.read"
+    TOKEN_OWN = "token.own"  # noqa: S105 - an action name, not a secret
+
+
+EVERYONE = frozenset(Role)
+
+MATRIX: dict[Action, frozenset[Role]] = {
+    Action.PLANT_READ: EVERYONE,
+    Action.PLANT_MANAGE: frozenset({Role.ADMIN, Role.OPS_MANAGER}),
+    Action.USER_READ: frozenset({Role.ADMIN}),
+    Action.USER_MANAGE: frozenset({Role.ADMIN}),
+    Action.AUDIT_READ: frozenset({Role.ADMIN, Role.OPS_MANAGER, Role.QUALITY, Role.SAFETY}),
+    Action.TOKEN_OWN: EVERYONE,
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where in the plant an action applies; ``None`` means plant-wide."""
+
+    site_id: int | None = None
+    area_id: int | None = None
+
+
+PLANT_WIDE = Scope()
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A role, optionally limited to one site or one area of a site."""
+
+    role: Role
+    site_id: int | None = None
+    area_id: int | None = None
+
+    def covers(self, scope: Scope) -> bool:
+        if self.site_id is not None and self.site_id != scope.site_id:
+            return False
+        return self.area_id is None or self.area_id == scope.area_id
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user, a token's owner, or the local CLI operator."""
+
+    user_id: int | None
+    username: str
+    grants: tuple[Grant, ...] = field(default_factory=tuple)
+    system: bool = False
+
+    def can(self, action: Action, scope: Scope = PLANT_WIDE) -> bool:
+        if self.system:
+            return True
+        allowed = MATRIX[action]
+        return any(g.role in allowed and g.covers(scope) for g in self.grants)
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(g.role for g in self.grants)
+
+
+def authorize(actor: Actor, action: Action, scope: Scope = PLANT_WIDE) -> None:
+    """Raise PermissionDenied unless one of the actor's grants allows the action here."""
+    if not actor.can(action, scope):
+        where = ""
+        if scope.area_id is not None:
+            where = f" in area {scope.area_id}"
+        elif scope.site_id is not None:
+            where = f" in site {scope.site_id}"
+        raise PermissionDenied(f"{actor.username} may not {action.value}{where}")
+
+
+def system_actor(name: str) -> Actor:
+    """The local operator running the CLI on the server: full rights, named in the audit."""
+    return Actor(user_id=None, username=name, system=True)

@@ -1,0 +1,39 @@
+"""Pydantic bases shared by every domain's request and response models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+T = TypeVar("T")
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Description = Annotated[str, StringConstraints(max_length=4000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Code = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z0-9][A-Z0-9_-]{0,19}$"),
+]
+
+
+class Input(BaseModel):
+    """A request body: unknown fields are refused, nothing is coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class VersionedUpdate(Input):
+    """An update names the version it was based on; a stale one is refused with 409."""
+
+    version: int = Field(ge=1, description="Version of the record this change is based on.")
+    reason: Reason | None = Field(default=None, description="Why; kept in the audit trail.")
+
+
+class PageOut(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end.")

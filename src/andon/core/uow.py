@@ -1,0 +1,96 @@
+"""Unit of work: one use case, one transaction, audited inside it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from andon.core.audit import append_entry, diff
+from andon.core.database import Database
+from andon.core.errors import Conflict
+from andon.core.permissions import Actor
+
+
+@dataclass
+class Transaction:
+    """A writing session plus the audit context of the request that opened it."""
+
+    session: Session
+    actor: Actor
+    request_id: str
+
+    def audit(
+        self,
+        entity_type: str,
+        entity_id: object,
+        action: str,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> None:
+        # Flush first so generated ids and versions are in the entry.
+        self.session.flush()
+        append_entry(
+            self.session,
+            actor_id=self.actor.user_id,
+            actor_name=self.actor.username,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            action=action,
+            changes=diff(before, after),
+            reason=reason,
+            request_id=self.request_id,
+        )
+
+
+@dataclass
+class Context:
+    """What every service function receives: the database, who acts, and the request id."""
+
+    db: Database
+    actor: Actor
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @contextmanager
+    def write(self) -> Iterator[Transaction]:
+        """Commit once at the end; any error rolls everything back, audit entries included."""
+        session = self.db.write_session()
+        try:
+            yield Transaction(session, self.actor, self.request_id)
+            session.commit()
+        except StaleDataError:
+            session.rollback()
+            raise Conflict("the record was changed by someone else; reload and retry") from None
+        except IntegrityError as exc:
+            session.rollback()
+            raise Conflict(f"the change clashes with existing data: {_constraint(exc)}") from None
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self.db.read_session()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def as_actor(self, actor: Actor) -> Context:
+        return Context(self.db, actor, self.request_id)
+
+
+def _constraint(exc: IntegrityError) -> str:
+    message = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+    return message[:200]

@@ -1,0 +1,1 @@
+"""The plant hierarchy (ISA-95): enterprise → site → area → line / work centre."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages for the plant floor: plain HTML, CSRF-protected forms."""

@@ -1,0 +1,53 @@
+"""Builders for test data, going through the same service functions the app uses."""
+
+from __future__ import annotations
+
+from andon.accounts import service as accounts
+from andon.accounts.models import User
+from andon.accounts.schemas import GrantIn, TokenCreate, UserCreate
+from andon.core.permissions import Role
+from andon.core.uow import Context
+from andon.plant import service as plant
+from andon.plant.models import Area, Enterprise, Line, Site
+from andon.plant.schemas import AreaCreate, EnterpriseCreate, LineCreate, SiteCreate
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(
+    system: Context,
+    username: str,
+    *roles: Role,
+    site_id: int | None = None,
+    area_id: int | None = None,
+    password: str = PASSWORD,
+) -> User:
+    grants = [GrantIn(role=r, site_id=site_id, area_id=area_id) for r in roles]
+    data = UserCreate(
+        username=username, display_name=username.title(), password=password, grants=grants
+    )
+    return accounts.create_user(system, data)
+
+
+def make_token(system: Context, user: User) -> str:
+    _, raw = accounts.create_token_for(system, user.id, TokenCreate(name="test"))
+    return raw
+
+
+def bearer(system: Context, username: str, *roles: Role, **scope: int) -> dict[str, str]:
+    """Authorization headers for a new user with these roles."""
+    user = make_user(system, username, *roles, **scope)
+    return {"Authorization": f"Bearer {make_token(system, user)}"}
+
+
+def make_plant(system: Context) -> tuple[Enterprise, Site, Area, Line]:
+    enterprise = plant.create_enterprise(system, EnterpriseCreate(name="Acme Manufacturing"))
+    site = plant.create_site(
+        system,
+        SiteCreate(
+            enterprise_id=enterprise.id, name="Chicago", code="CHI", timezone="America/Chicago"
+        ),
+    )
+    area = plant.create_area(system, AreaCreate(site_id=site.id, name="Assembly", code="ASM"))
+    line = plant.create_line(system, LineCreate(area_id=area.id, name="Line 1", code="L1"))
+    return enterprise, site, area, line
