@@ -8,12 +8,14 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, model_validator
 
 from andon.core.permissions import Role
-from andon.core.schemas import Input, Name, Output, VersionedUpdate
+from andon.core.schemas import MAX_ID, Input, Name, Output, VersionedUpdate
 from andon.core.security import MIN_PASSWORD_LENGTH
 
 Username = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$"),
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"
+    ),
 ]
 Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=256)]
 Email = Annotated[
@@ -23,8 +25,12 @@ Email = Annotated[
 
 class GrantIn(Input):
     role: Role
-    site_id: int | None = Field(default=None, ge=1, description="Limit the role to one site.")
-    area_id: int | None = Field(default=None, ge=1, description="Limit the role to one area.")
+    site_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Limit the role to one site."
+    )
+    area_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="Limit the role to one area."
+    )
 
 
 class GrantOut(Output):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -329,7 +330,7 @@ def _issue_token(ctx: Context, user_id: int, data: TokenCreate) -> tuple[ApiToke
         user = _load_user(tx.session, user_id)
         if not user.active:
             raise Conflict(f"user {user.username} is disabled")
-        prefix = new_secret(6)[:8]
+        prefix = secrets.token_hex(4)
         secret = new_secret(32)
         raw = f"andon_{prefix}_{secret}"
         expires_at = (

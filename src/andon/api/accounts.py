@@ -17,10 +17,10 @@ from andon.accounts.schemas import (
 )
 from andon.api.deps import Ctx
 from andon.api.problems import ERROR_RESPONSES
-from andon.core.schemas import PageOut
+from andon.core.schemas import MAX_ID, PageOut
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
-UserId = Annotated[int, Path(ge=1)]
+UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("/me", response_model=UserOut, summary="The user the token belongs to")
@@ -82,5 +82,5 @@ def create_token(ctx: Ctx, data: TokenCreate) -> object:
 
 
 @router.delete("/tokens/{id}", response_model=TokenOut, summary="Revoke an API token")
-def revoke_token(ctx: Ctx, id: Annotated[int, Path(ge=1)]) -> object:
+def revoke_token(ctx: Ctx, id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> object:
     return service.revoke_token(ctx, id)

@@ -22,6 +22,11 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            await send_problem(
+                send, scope, 400, "Bad request", "NUL characters are not allowed in URLs"
+            )
+            return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
@@ -74,25 +79,31 @@ class BodySizeLimitMiddleware:
             await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        body: dict[str, Any] = {
-            "type": "about:blank",
-            "title": "Request body too large",
-            "status": 413,
-            "detail": f"the body exceeds {self.max_bytes} bytes (ANDON_MAX_BODY_BYTES)",
-            "instance": scope.get("path", ""),
+        detail = f"the body exceeds {self.max_bytes} bytes (ANDON_MAX_BODY_BYTES)"
+        await send_problem(send, scope, 413, "Request body too large", detail)
+
+
+async def send_problem(send: Send, scope: Scope, status: int, title: str, detail: str) -> None:
+    """A problem+json response sent before the application has seen the request."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": scope.get("path", ""),
+    }
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
         }
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+    )
+    await send({"type": "http.response.body", "body": payload})
 
 
 # A BaseException so FastAPI's body parsing (`except Exception`) cannot turn it into a 400.

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from andon.api.deps import Ctx
 from andon.api.problems import ERROR_RESPONSES
-from andon.core.schemas import PageOut
+from andon.core.schemas import MAX_ID, PageOut
 from andon.plant import service
 from andon.plant.schemas import (
     AreaCreate,
@@ -55,14 +55,14 @@ def _routes(
 
         def list_nodes(  # type: ignore[misc]
             ctx: Ctx,
-            parent_id: Annotated[int | None, Query(alias=parent, ge=1)] = None,
+            parent_id: Annotated[int | None, Query(alias=parent, ge=1, le=MAX_ID)] = None,
             cursor: Annotated[str | None, Query(max_length=200)] = None,
             limit: Annotated[int, Query(ge=1, le=500)] = 100,
         ) -> Any:
             page = list_fn(ctx, parent_id, cursor=cursor, limit=limit)
             return {"items": page.items, "next_cursor": page.next_cursor}
 
-    def get_node(ctx: Ctx, id: Annotated[int, Path(ge=1)]) -> Any:
+    def get_node(ctx: Ctx, id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Any:
         return get_fn(ctx, id)
 
     def create_node(ctx: Ctx, data: create_model) -> Any:
@@ -70,14 +70,14 @@ def _routes(
 
     def update_node(
         ctx: Ctx,
-        id: Annotated[int, Path(ge=1)],
+        id: Annotated[int, Path(ge=1, le=MAX_ID)],
         data: update_model,
     ) -> Any:
         return update_fn(ctx, id, data)
 
     def delete_node(
         ctx: Ctx,
-        id: Annotated[int, Path(ge=1)],
+        id: Annotated[int, Path(ge=1, le=MAX_ID)],
         version: Annotated[int, Query(ge=1, description="Version being deleted.")],
         reason: Annotated[str | None, Query(max_length=2000)] = None,
     ) -> Response:

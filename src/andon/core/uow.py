@@ -84,7 +84,8 @@ class Context:
         try:
             yield session
         finally:
-            session.rollback()
+            # close() ends the transaction without expiring what was loaded, so results
+            # stay readable after the session is gone.
             session.close()
 
     def as_actor(self, actor: Actor) -> Context:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field
 
-from andon.core.schemas import Code, Description, Input, Name, Output, VersionedUpdate
+from andon.core.schemas import MAX_ID, Code, Description, Input, Name, Output, VersionedUpdate
 from andon.plant.models import LineKind
 
 
@@ -43,7 +43,7 @@ class EnterpriseOut(Output):
 
 
 class SiteCreate(Input):
-    enterprise_id: int = Field(ge=1)
+    enterprise_id: int = Field(ge=1, le=MAX_ID)
     name: Name
     code: Code
     timezone: TimeZone = Field(description="IANA time zone, e.g. America/Chicago.")
@@ -64,7 +64,7 @@ class SiteOut(EnterpriseOut):
 
 
 class AreaCreate(Input):
-    site_id: int = Field(ge=1)
+    site_id: int = Field(ge=1, le=MAX_ID)
     name: Name
     code: Code
     description: Description = ""
@@ -82,7 +82,7 @@ class AreaOut(EnterpriseOut):
 
 
 class LineCreate(Input):
-    area_id: int = Field(ge=1)
+    area_id: int = Field(ge=1, le=MAX_ID)
     name: Name
     code: Code
     kind: LineKind = LineKind.LINE

@@ -296,3 +296,35 @@ def plant_tree(ctx: Context) -> PlantTree:
         for line in session.scalars(select(Line).order_by(Line.name)):
             tree.lines.setdefault(line.area_id, []).append(line)
     return tree
+
+
+def find_enterprise_by_name(ctx: Context, name: str) -> Enterprise:
+    """The enterprise with this exact name (names are unique); NotFound otherwise."""
+    authorize(ctx.actor, Action.PLANT_READ)
+    with ctx.read() as session:
+        enterprise = session.scalar(select(Enterprise).where(Enterprise.name == name.strip()))
+    if enterprise is None:
+        raise NotFound(f"no enterprise named {name.strip()!r}")
+    return enterprise
+
+
+def find_site_by_code(ctx: Context, code: str) -> Site:
+    """The site with this code, case-insensitively (codes are stored upper-case and unique)."""
+    authorize(ctx.actor, Action.PLANT_READ)
+    wanted = code.strip().upper()
+    with ctx.read() as session:
+        site = session.scalar(select(Site).where(Site.code == wanted))
+    if site is None:
+        raise NotFound(f"no site with code {wanted!r}")
+    return site
+
+
+def find_area_by_code(ctx: Context, site_code: str, area_code: str) -> Area:
+    """The area with this code in the site with that code; area codes repeat across sites."""
+    site = find_site_by_code(ctx, site_code)
+    wanted = area_code.strip().upper()
+    with ctx.read() as session:
+        area = session.scalar(select(Area).where(Area.site_id == site.id, Area.code == wanted))
+    if area is None:
+        raise NotFound(f"no area with code {wanted!r} in site {site.code}")
+    return area

@@ -1,14 +1,55 @@
-"""Page routes (being built out; see the web room)."""
+"""Page routes installed on the app, and the HTML error page every page error ends in."""
 
 from __future__ import annotations
 
+import html
+import logging
+from urllib.parse import urlencode
+
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from andon.web import (
+    admin_pages,
+    audit_pages,
+    auth_pages,
+    home_pages,
+    plant_pages,
+    token_pages,
+)
+from andon.web.session import optional_actor
+from andon.web.templating import render
 
-def render_error(request: Request, status: int, title: str, detail: str) -> Response:
-    return HTMLResponse(f"<h1>{title}</h1><p>{detail}</p>", status_code=status)
+log = logging.getLogger("andon.web")
 
 
 def install(app: FastAPI) -> None:
-    return None
+    """Add every page router; each runs the CSRF check before its POST routes."""
+    for module in (auth_pages, home_pages, plant_pages, admin_pages, token_pages, audit_pages):
+        app.include_router(module.router)
+
+
+def render_error(request: Request, status: int, title: str, detail: str) -> Response:
+    """An error page in the layout; a page that needs a sign-in redirects to the login form."""
+    if status == 401:
+        target = "/"
+        if request.method == "GET":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+    try:
+        # The error may have come before the session was read (an unknown address, say).
+        optional_actor(request)
+    except Exception:
+        log.exception("could not read the session while rendering an error page")
+        request.state.actor = None
+    try:
+        return render(
+            request,
+            "error.html",
+            {"status": status, "title": title, "detail": detail},
+            status_code=status,
+        )
+    except Exception:
+        log.exception("could not render the error page")
+        body = f"<!doctype html><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1>"
+        return HTMLResponse(body + f"<p>{html.escape(detail)}</p>", status_code=status)

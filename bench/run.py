@@ -1,0 +1,101 @@
+"""Foundation benchmarks: audited write rate and chain verification rate, SQLite and PostgreSQL.
+
+Results go to bench/results/foundation.json. Figures are measured on whatever machine runs
+`make bench`; nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+from andon.core import audit_queries, migrations
+from andon.core.database import Database, create_db_engine
+from andon.core.permissions import system_actor
+from andon.core.uow import Context
+from andon.plant import service as plant
+from andon.plant.schemas import EnterpriseCreate, EnterpriseUpdate
+
+RESULTS = Path(__file__).resolve().parent / "results" / "foundation.json"
+WRITES = int(os.environ.get("ANDON_BENCH_WRITES", "2000"))
+PG_DSN = os.environ.get("ANDON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def measure(db: Database) -> dict[str, float]:
+    ctx = Context(db, system_actor("bench"))
+    latencies = []
+    start = time.perf_counter()
+    for n in range(WRITES):
+        t0 = time.perf_counter()
+        enterprise = plant.create_enterprise(ctx, EnterpriseCreate(name=f"E{n}"))
+        plant.update_enterprise(ctx, enterprise.id, EnterpriseUpdate(version=1, description="x"))
+        latencies.append(time.perf_counter() - t0)
+    write_seconds = time.perf_counter() - start
+    t0 = time.perf_counter()
+    result = audit_queries.verify(ctx)
+    verify_seconds = time.perf_counter() - t0
+    assert result.ok
+    assert result.count == 2 * WRITES
+    latencies.sort()
+    return {
+        "audited_changes": 2 * WRITES,
+        "audited_changes_per_second": round(2 * WRITES / write_seconds, 1),
+        "create_plus_update_p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "create_plus_update_p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2),
+        "verify_entries_per_second": round(result.count / verify_seconds, 1),
+    }
+
+
+def sqlite_case() -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        migrations.upgrade(create_db_engine(url))
+        db = Database(url)
+        try:
+            return measure(db)
+        finally:
+            db.dispose()
+
+
+def postgresql_case() -> dict[str, float] | str:
+    name = f"andon_bench_{os.getpid()}"
+    try:
+        admin = psycopg.connect(PG_DSN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        return f"skipped: {exc}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
+    try:
+        migrations.upgrade(create_db_engine(url))
+        db = Database(url)
+        try:
+            return measure(db)
+        finally:
+            db.dispose()
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    results = {
+        "benchmark": "foundation: audited writes and audit-chain verification",
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "sqlite": sqlite_case(),
+        "postgresql": postgresql_case(),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The seeded demo plant, built through the same service functions as real data."""

@@ -1,0 +1,64 @@
+"""Reading submitted forms into the services' Pydantic schemas, and errors back onto fields."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from andon.core.errors import AndonError, InvalidInput
+
+M = TypeVar("M", bound=BaseModel)
+FORM_LEVEL = ""  # key of a message about the whole form rather than one field
+
+
+class FormInvalid(Exception):
+    """The form cannot become a valid request; ``errors`` maps field names to messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k or 'form'}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+async def read_form(request: Request) -> FormData:
+    """The submitted fields (parsed once; the CSRF check reads the same copy)."""
+    return await request.form()
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def optional_text(form: FormData, name: str) -> str | None:
+    return text(form, name) or None
+
+
+def build(model: type[M], data: dict[str, Any]) -> M:
+    """Validate form values into ``model``; FormInvalid names each field at fault."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            loc = [str(p) for p in error["loc"]]
+            field = loc[0] if loc else FORM_LEVEL
+            errors.setdefault(field, _readable(str(error["msg"])))
+        raise FormInvalid(errors) from None
+
+
+def errors_from(error: AndonError) -> dict[str, str]:
+    """A service's refusal as field messages (InvalidInput) or one form-level message."""
+    if isinstance(error, InvalidInput) and error.errors:
+        errors: dict[str, str] = {}
+        for item in error.errors:
+            names = [str(p) for p in item.loc if p not in ("body", "query")]
+            errors.setdefault(names[0] if names else FORM_LEVEL, _readable(item.msg))
+        return errors
+    return {FORM_LEVEL: error.detail}
+
+
+def _readable(msg: str) -> str:
+    return msg.removeprefix("Value error, ")

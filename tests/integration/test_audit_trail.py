@@ -1,0 +1,122 @@
+"""The audit trail records every change in the same transaction and detects tampering."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from andon.core import audit_queries
+from andon.core.audit import AuditEntry
+from andon.core.audit_queries import AuditFilter
+from andon.core.database import Database
+from andon.core.errors import Conflict
+from andon.core.uow import Context
+from andon.plant import service as plant
+from andon.plant.schemas import EnterpriseCreate, SiteCreate, SiteUpdate
+from tests.factories import make_plant
+
+
+def count_entries(db: Database) -> int:
+    with db.read_session() as session:
+        return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+def test_each_change_writes_one_entry_with_actor_and_diff(system: Context) -> None:
+    _, site, _, _ = make_plant(system)
+    plant.update_site(system, site.id, SiteUpdate(version=1, name="Chicago South", reason="rename"))
+    history = audit_queries.entity_history(system, "site", site.id)
+    assert [e.action for e in history] == ["create", "update"]
+    update = history[-1]
+    assert update.actor_name == "cli:test"
+    assert update.reason == "rename"
+    assert update.changes == {
+        "before": {"name": "Chicago", "version": 1},
+        "after": {"name": "Chicago South", "version": 2},
+    }
+
+
+def test_a_failed_change_leaves_no_entry(system: Context, db: Database) -> None:
+    make_plant(system)
+    before = count_entries(db)
+    with pytest.raises(Conflict):
+        plant.create_enterprise(system, EnterpriseCreate(name="Acme Manufacturing"))
+    assert count_entries(db) == before
+
+
+def test_verify_passes_on_an_untouched_chain(system: Context) -> None:
+    make_plant(system)
+    result = audit_queries.verify(system)
+    assert result.ok
+    assert result.count == 4
+
+
+def _tamper(db: Database, seq: int) -> None:
+    """Edit a stored entry the way an intruder with database access would."""
+    with db.engine.begin() as connection:
+        if db.sqlite:
+            connection.execute(text("DROP TRIGGER audit_entries_no_update"))
+        else:
+            connection.execute(
+                text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only")
+            )
+        connection.execute(
+            text("UPDATE audit_entries SET reason = 'nothing to see' WHERE seq = :seq"),
+            {"seq": seq},
+        )
+        if not db.sqlite:
+            connection.execute(
+                text("ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_append_only")
+            )
+
+
+def test_verify_reports_the_first_edited_entry(system: Context, db: Database) -> None:
+    make_plant(system)
+    _tamper(db, 2)
+    result = audit_queries.verify(system)
+    assert not result.ok
+    assert result.broken_seq == 2
+    assert result.count == 1
+    assert result.problem == "content does not match its hash"
+
+
+def test_entries_cannot_be_updated_or_deleted_in_place(system: Context, db: Database) -> None:
+    make_plant(system)
+    for statement in ("UPDATE audit_entries SET reason = 'x'", "DELETE FROM audit_entries"):
+        with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as connection:
+            connection.execute(text(statement))
+    assert count_entries(db) == 4
+
+
+def test_concurrent_writers_never_fork_the_chain(system: Context, db: Database) -> None:
+    def create(n: int) -> None:
+        plant.create_enterprise(Context(db, system.actor), EnterpriseCreate(name=f"E{n}"))
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(create, range(30)))
+    result = audit_queries.verify(system)
+    assert result.ok
+    assert result.count == 30
+
+
+def test_query_filters_by_entity_actor_and_time(system: Context) -> None:
+    enterprise, _, _, _ = make_plant(system)
+    plant.create_site(
+        system,
+        SiteCreate(
+            enterprise_id=enterprise.id, name="Charlotte", code="CLT", timezone="America/New_York"
+        ),
+    )
+    sites = audit_queries.list_entries(system, AuditFilter(entity_type="site"))
+    assert [e.entity_type for e in sites.items] == ["site", "site"]
+    everything = audit_queries.list_entries(system, AuditFilter(actor="cli:test"))
+    assert len(everything.items) == 5
+    first_page = audit_queries.list_entries(system, AuditFilter(), limit=2)
+    assert [e.seq for e in first_page.items] == [5, 4]
+    second_page = audit_queries.list_entries(
+        system, AuditFilter(), cursor=first_page.next_cursor, limit=2
+    )
+    assert [e.seq for e in second_page.items] == [3, 2]
+    newest = first_page.items[0].occurred_at
+    recent = audit_queries.list_entries(system, AuditFilter(since=newest))
+    assert [e.seq for e in recent.items] == [5]
