@@ -92,3 +92,18 @@ def test_demo_sites_keep_their_time_zones(db: Database, system: Context) -> None
     load_demo(system)
     assert plant.find_site_by_code(system, "CHI").timezone == "America/Chicago"
     assert plant.find_site_by_code(system, "CLT").timezone == "America/New_York"
+
+
+def test_demo_load_that_fails_part_way_leaves_nothing(db: Database, system: Context) -> None:
+    from tests.factories import make_user
+
+    make_user(system, "viewer", Role.VIEWER)
+    entries_before = audit_queries.verify(system).count
+    import pytest
+
+    from andon.core.errors import Conflict
+
+    with pytest.raises(Conflict):
+        load_demo(system)
+    assert plant.list_enterprises(system).items == []
+    assert audit_queries.verify(system).count == entries_before

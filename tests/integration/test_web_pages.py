@@ -399,3 +399,24 @@ def test_sign_out_ends_the_session(client: TestClient, system: Context) -> None:
     response = client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     assert "You are signed out." in response.text
     assert accounts.actor_from_session(system.db, session) is None
+
+
+def test_an_invalid_edit_keeps_what_was_typed(client: TestClient, system: Context) -> None:
+    _, site, _, _ = make_plant(system)
+    make_user(system, "ada", Role.ADMIN)
+    sign_in(client, "ada")
+    response = client.post(
+        f"/plant/sites/{site.id}",
+        data={
+            "version": str(site.version),
+            "name": "",
+            "code": "CHI",
+            "timezone": "America/Chicago",
+            "description": "typed before the mistake",
+            "csrf_token": csrf_token(client, f"/plant/sites/{site.id}"),
+        },
+    )
+    assert response.status_code == 422
+    assert "typed before the mistake</textarea>" in response.text
+    assert 'id="edit-name-error"' in response.text
+    assert plant.get_site(system, site.id).description == ""

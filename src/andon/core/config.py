@@ -88,7 +88,8 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "ANDON_" + str(first["loc"][0]).upper() if first["loc"] else "ANDON_*"
-        raise ConfigurationError(f"{name}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigurationError(f"{name}: {message}") from None
 
 
 @lru_cache(maxsize=1)

@@ -58,10 +58,29 @@ class Context:
     db: Database
     actor: Actor
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    _active: Transaction | None = field(default=None, repr=False)
+
+    @contextmanager
+    def atomic(self) -> Iterator[Transaction]:
+        """One transaction around several use cases (a bulk load): all of them or none."""
+        if self._active is not None:
+            yield self._active
+            return
+        with self.write() as tx:
+            self._active = tx
+            try:
+                yield tx
+            finally:
+                self._active = None
 
     @contextmanager
     def write(self) -> Iterator[Transaction]:
         """Commit once at the end; any error rolls everything back, audit entries included."""
+        if self._active is not None:
+            # Inside atomic(): the outer unit of work commits or rolls back for everyone.
+            self._active.actor = self.actor
+            yield self._active
+            return
         session = self.db.write_session()
         try:
             yield Transaction(session, self.actor, self.request_id)
@@ -80,6 +99,9 @@ class Context:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        if self._active is not None:
+            yield self._active.session
+            return
         session = self.db.read_session()
         try:
             yield session

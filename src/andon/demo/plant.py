@@ -120,9 +120,14 @@ class DemoSummary:
 def load_demo(ctx: Context) -> DemoSummary:
     """Build the demo plant and users, unless the demo enterprise already exists.
 
-    Each step is its own unit of work (one service call each), so a failure part-way (say,
-    a real user already named ``admin``) leaves the steps before it in place.
+    The whole load is one unit of work: a failure part-way (say, a real user already named
+    ``admin``) leaves nothing behind.
     """
+    with ctx.atomic():
+        return _load(ctx)
+
+
+def _load(ctx: Context) -> DemoSummary:
     try:
         existing = plant.find_enterprise_by_name(ctx, DEMO_ENTERPRISE)
     except NotFound:

@@ -203,7 +203,9 @@ def _node_page(
     node: Any,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    submitted: dict[str, str] | None = None,
 ) -> Response:
+    """A record's page; ``submitted`` refills the edit form (and its version) after a typo."""
     history = None
     if ctx.actor.can(Action.AUDIT_READ):
         history = entry_rows(reversed(audit_queries.entity_history(ctx, level.noun, node.id)))
@@ -217,6 +219,7 @@ def _node_page(
             "line_kinds": LINE_KINDS,
             "can_manage": may_manage_somewhere(ctx.actor),
             "errors": errors or {},
+            "submitted": submitted,
             "history": history,
         },
         status_code=status_code,
@@ -247,14 +250,15 @@ def _refusal(
 @router.post("/plant/{slug}/{node_id}")
 def update_node(request: Request, ctx: PageCtx, slug: str, node_id: int, form: Form) -> Response:
     level = _level(slug)
-    data: dict[str, Any] = {f.name: text(form, f.name) for f in level.fields}
+    data: dict[str, str] = {f.name: text(form, f.name) for f in level.fields}
     data["version"] = text(form, "version")
     if reason := text(form, "reason"):
         data["reason"] = reason
     try:
         node = level.update(ctx, node_id, build(level.update_schema, data))
     except FormInvalid as exc:
-        return _node_page(request, ctx, level, level.get(ctx, node_id), exc.errors, 422)
+        node = level.get(ctx, node_id)
+        return _node_page(request, ctx, level, node, exc.errors, 422, data)
     except AndonError as exc:
         return _refusal(request, ctx, level, node_id, exc)
     response = RedirectResponse(f"/plant/{slug}/{node_id}", status_code=303)
