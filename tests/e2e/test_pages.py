@@ -31,7 +31,7 @@ def test_admin_creates_a_user_and_sees_it_listed(page: Page) -> None:
     page.get_by_label("Username").fill("priya")
     page.get_by_label("Display name").fill("Priya Quality")
     page.get_by_label("Password").fill("long enough pw")
-    page.get_by_label("Quality").check()
+    page.get_by_role("checkbox", name="Quality").check()
     page.get_by_role("button", name="Create user").click()
     expect(page.get_by_role("status")).to_have_text("Created user priya.")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()

@@ -197,7 +197,7 @@ def set_password(ctx: Context, user_id: int, password: str) -> None:
         user.password_hash = hash_password(password)
         user.failed_logins = 0
         user.locked_until = None
-        # A new password ends every other sign-in of the account.
+        # A new password ends every web sign-in of the account, the changer's own included.
         tx.session.execute(delete(WebSession).where(WebSession.user_id == user.id))
         tx.audit("user", user.id, "set_password", after={"password": "changed"})
 
