@@ -8,14 +8,15 @@ STAMP := $(VENV)/.andon-installed
 ASSETS := src/andon/web/static/vendor/.installed
 UV_VERSION := 0.13.9
 DEMO_DIR ?= var/demo
+DEMO_ENV := ANDON_DEMO=1 ANDON_DATA_DIR=$(DEMO_DIR) ANDON_TIMEZONE=America/Chicago
 export UV_NO_PROGRESS := 1
 
 .PHONY: demo test bench lint serve install lock clean
 
 demo: install ## Create the environment, migrate and load the demo plant, serve on :8000
-	ANDON_DEMO=1 ANDON_DATA_DIR=$(DEMO_DIR) $(BIN)/andon db upgrade
-	ANDON_DEMO=1 ANDON_DATA_DIR=$(DEMO_DIR) $(BIN)/andon demo load
-	ANDON_DEMO=1 ANDON_DATA_DIR=$(DEMO_DIR) $(BIN)/andon serve
+	$(DEMO_ENV) $(BIN)/andon db upgrade
+	$(DEMO_ENV) $(BIN)/andon demo load
+	$(DEMO_ENV) $(BIN)/andon serve
 
 test: install ## Lint, type-check and run the whole suite (SQLite, PostgreSQL, browser)
 	$(BIN)/ruff check src tests bench migrations

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from andon.accounts import service as accounts
 from andon.accounts.models import User
 from andon.accounts.schemas import GrantIn, TokenCreate, UserCreate
+from andon.core.database import create_db_engine
 from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.plant import service as plant
@@ -51,3 +54,26 @@ def make_plant(system: Context) -> tuple[Enterprise, Site, Area, Line]:
     area = plant.create_area(system, AreaCreate(site_id=site.id, name="Assembly", code="ASM"))
     line = plant.create_line(system, LineCreate(area_id=area.id, name="Line 1", code="L1"))
     return enterprise, site, area, line
+
+
+def tamper_with_entry(url: str, seq: int) -> None:
+    """Edit a stored audit entry the way an intruder with database access would."""
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.execute(text("DROP TRIGGER audit_entries_no_update"))
+            else:
+                connection.execute(
+                    text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only")
+                )
+            connection.execute(
+                text("UPDATE audit_entries SET reason = 'nothing to see' WHERE seq = :seq"),
+                {"seq": seq},
+            )
+            if engine.dialect.name != "sqlite":
+                connection.execute(
+                    text("ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_append_only")
+                )
+    finally:
+        engine.dispose()

@@ -14,7 +14,7 @@ from andon.core.errors import Conflict
 from andon.core.uow import Context
 from andon.plant import service as plant
 from andon.plant.schemas import EnterpriseCreate, SiteCreate, SiteUpdate
-from tests.factories import make_plant
+from tests.factories import make_plant, tamper_with_entry
 
 
 def count_entries(db: Database) -> int:
@@ -51,28 +51,9 @@ def test_verify_passes_on_an_untouched_chain(system: Context) -> None:
     assert result.count == 4
 
 
-def _tamper(db: Database, seq: int) -> None:
-    """Edit a stored entry the way an intruder with database access would."""
-    with db.engine.begin() as connection:
-        if db.sqlite:
-            connection.execute(text("DROP TRIGGER audit_entries_no_update"))
-        else:
-            connection.execute(
-                text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only")
-            )
-        connection.execute(
-            text("UPDATE audit_entries SET reason = 'nothing to see' WHERE seq = :seq"),
-            {"seq": seq},
-        )
-        if not db.sqlite:
-            connection.execute(
-                text("ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_append_only")
-            )
-
-
 def test_verify_reports_the_first_edited_entry(system: Context, db: Database) -> None:
     make_plant(system)
-    _tamper(db, 2)
+    tamper_with_entry(db.url, 2)
     result = audit_queries.verify(system)
     assert not result.ok
     assert result.broken_seq == 2

@@ -7,14 +7,11 @@ import io
 import json
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
 from andon.accounts import service as accounts
@@ -27,8 +24,7 @@ from andon.core.errors import NotAuthenticated
 from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.plant.models import Site
-from tests.conftest import IN_CI, PG_ADMIN_DSN
-from tests.factories import PASSWORD, make_plant, make_user
+from tests.factories import PASSWORD, make_plant, make_user, tamper_with_entry
 
 runner = CliRunner()
 # Cleared for each run, so the developer's own environment cannot change the outcome.
@@ -51,27 +47,6 @@ def counts(db: Database) -> tuple[int, int, int]:
             session.scalar(select(func.count()).select_from(Site)) or 0,
             session.scalar(select(func.count()).select_from(AuditEntry)) or 0,
         )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database (no tables) that only this test uses, dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    name = f"andon_cli_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI and is unreachable: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    yield f"{base}/{name}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- users -------------------------------------------------------------------------------
@@ -442,28 +417,6 @@ def test_db_upgrade_to_an_unknown_revision_is_a_usage_error(fresh_db_url: str) -
     assert "nosuch" in result.stderr
 
 
-def _tamper_with_entry(url: str, seq: int) -> None:
-    engine = create_db_engine(url)
-    try:
-        with engine.begin() as connection:
-            if engine.dialect.name == "sqlite":
-                connection.execute(text("DROP TRIGGER audit_entries_no_update"))
-            else:
-                connection.execute(
-                    text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only")
-                )
-            connection.execute(
-                text("UPDATE audit_entries SET reason = 'nothing to see' WHERE seq = :seq"),
-                {"seq": seq},
-            )
-            if engine.dialect.name != "sqlite":
-                connection.execute(
-                    text("ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_append_only")
-                )
-    finally:
-        engine.dispose()
-
-
 def test_audit_verify_passes_on_the_demo_and_fails_after_tampering(fresh_db_url: str) -> None:
     assert andon(fresh_db_url, "db", "upgrade").exit_code == 0
     loaded = andon(fresh_db_url, "demo", "load")
@@ -476,7 +429,7 @@ def test_audit_verify_passes_on_the_demo_and_fails_after_tampering(fresh_db_url:
     ok = andon(fresh_db_url, "audit", "verify")
     assert ok.exit_code == 0
     assert ok.stdout == f"OK: {entries} entries verified\n"
-    _tamper_with_entry(fresh_db_url, 3)
+    tamper_with_entry(fresh_db_url, 3)
     broken = andon(fresh_db_url, "audit", "verify")
     assert broken.exit_code == 1
     assert broken.stdout == (
