@@ -479,3 +479,36 @@ def test_help_does_not_import_fastapi() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_plant_update_changes_given_fields_and_refuses_a_stale_version(
+    db: Database, system: Context
+) -> None:
+    _, site, _, _ = make_plant(system)
+    changed = andon(
+        db.url,
+        "plant",
+        "update",
+        "site",
+        str(site.id),
+        "--version",
+        "1",
+        "--timezone",
+        "America/Denver",
+        "--reason",
+        "moved",
+    )
+    assert changed.exit_code == 0, changed.stderr
+    assert "now v2" in changed.stdout
+    stale = andon(db.url, "plant", "update", "site", str(site.id), "--version", "1", "--name", "X")
+    assert stale.exit_code == 1
+    assert "version 2" in stale.stderr
+    wrong_field = andon(
+        db.url, "plant", "update", "area", str(site.id), "--version", "1", "--timezone", "UTC"
+    )
+    assert wrong_field.exit_code != 0
+    assert "timezone" in wrong_field.stderr
+    from andon.plant import service as plant
+
+    current = plant.get_site(system, site.id)
+    assert (current.timezone, current.name, current.version) == ("America/Denver", "Chicago", 2)

@@ -10,6 +10,9 @@ from andon.cli.context import operator_context
 from andon.cli.tables import echo_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from andon.core.schemas import VersionedUpdate
     from andon.plant.service import PlantTree
 
 app = typer.Typer(
@@ -167,6 +170,57 @@ def delete(
     with operator_context() as ctx:
         remove(ctx, node_id, version, reason)
     typer.echo(f"Deleted {level} {node_id}.")
+
+
+@app.command()
+def update(
+    level: Annotated[Level, typer.Argument(metavar="LEVEL", help="What to change.")],
+    node_id: Annotated[int, typer.Argument(metavar="ID", help="Its id, from `andon plant tree`.")],
+    version: Annotated[
+        int,
+        typer.Option(
+            "--version",
+            metavar="N",
+            help="The version you mean to change (shown as vN by `andon plant tree`).",
+        ),
+    ],
+    name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+    code: Annotated[str | None, typer.Option("--code", help="New code (not enterprises).")] = None,
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="New IANA time zone (sites only).")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="line or work_centre (lines only).")
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", help="New text.")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why; kept in the audit trail.")
+    ] = None,
+) -> None:
+    """Change an enterprise, site, area or line; only the options given change."""
+    from andon.plant import schemas
+    from andon.plant import service as plant
+
+    choices: dict[str, tuple[type[VersionedUpdate], Callable[..., Any]]] = {
+        "enterprise": (schemas.EnterpriseUpdate, plant.update_enterprise),
+        "site": (schemas.SiteUpdate, plant.update_site),
+        "area": (schemas.AreaUpdate, plant.update_area),
+        "line": (schemas.LineUpdate, plant.update_line),
+    }
+    schema, change = choices[level]
+    given = {
+        "name": name,
+        "code": code,
+        "timezone": timezone,
+        "kind": kind,
+        "description": description,
+    }
+    # Unknown options for this level reach the schema and are refused by name there.
+    fields = {key: value for key, value in given.items() if value is not None}
+    data = schema(version=version, reason=reason, **fields)
+    with operator_context() as ctx:
+        node = change(ctx, node_id, data)
+    typer.echo(f"Updated {level} {node_id} (now v{node.version}).")
 
 
 def _tree_lines(found: PlantTree) -> list[str]:
