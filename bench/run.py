@@ -53,15 +53,21 @@ def measure(db: Database) -> dict[str, float]:
     }
 
 
+def measure_at(url: str) -> dict[str, float]:
+    """Migrate an empty database at ``url`` and measure it."""
+    engine = create_db_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    db = Database(url)
+    try:
+        return measure(db)
+    finally:
+        db.dispose()
+
+
 def sqlite_case() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        migrations.upgrade(create_db_engine(url))
-        db = Database(url)
-        try:
-            return measure(db)
-        finally:
-            db.dispose()
+        return measure_at(f"sqlite:///{tmp}/bench.db")
 
 
 def postgresql_case() -> dict[str, float] | str:
@@ -74,12 +80,7 @@ def postgresql_case() -> dict[str, float] | str:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
     try:
-        migrations.upgrade(create_db_engine(url))
-        db = Database(url)
-        try:
-            return measure(db)
-        finally:
-            db.dispose()
+        return measure_at(url)
     finally:
         with psycopg.connect(PG_DSN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

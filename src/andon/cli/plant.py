@@ -26,6 +26,19 @@ CodeOption = Annotated[
     str, typer.Option("--code", help="Short code: letters, digits, '-' or '_' (stored upper-case).")
 ]
 DescriptionOption = Annotated[str, typer.Option("--description", help="Free text.")]
+LevelArgument = Annotated[
+    Level, typer.Argument(metavar="LEVEL", help="enterprise, site, area or line.")
+]
+IdArgument = Annotated[int, typer.Argument(metavar="ID", help="Its id, from `andon plant tree`.")]
+VersionOption = Annotated[
+    int,
+    typer.Option(
+        "--version",
+        metavar="N",
+        help="The version your change is based on (shown as vN by `andon plant tree`).",
+    ),
+]
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why; kept in the audit trail.")]
 
 
 @app.command()
@@ -144,19 +157,10 @@ def add_line(
 
 @app.command()
 def delete(
-    level: Annotated[Level, typer.Argument(metavar="LEVEL", help="What to delete.")],
-    node_id: Annotated[int, typer.Argument(metavar="ID", help="Its id, from `andon plant tree`.")],
-    version: Annotated[
-        int,
-        typer.Option(
-            "--version",
-            metavar="N",
-            help="The version you mean to delete (shown as vN by `andon plant tree`).",
-        ),
-    ],
-    reason: Annotated[
-        str | None, typer.Option("--reason", help="Why; kept in the audit trail.")
-    ] = None,
+    level: LevelArgument,
+    node_id: IdArgument,
+    version: VersionOption,
+    reason: ReasonOption = None,
 ) -> None:
     """Delete an enterprise, site, area or line. Anything with children is refused."""
     from andon.plant import service as plant
@@ -174,16 +178,9 @@ def delete(
 
 @app.command()
 def update(
-    level: Annotated[Level, typer.Argument(metavar="LEVEL", help="What to change.")],
-    node_id: Annotated[int, typer.Argument(metavar="ID", help="Its id, from `andon plant tree`.")],
-    version: Annotated[
-        int,
-        typer.Option(
-            "--version",
-            metavar="N",
-            help="The version you mean to change (shown as vN by `andon plant tree`).",
-        ),
-    ],
+    level: LevelArgument,
+    node_id: IdArgument,
+    version: VersionOption,
     name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
     code: Annotated[str | None, typer.Option("--code", help="New code (not enterprises).")] = None,
     timezone: Annotated[
@@ -193,9 +190,7 @@ def update(
         str | None, typer.Option("--kind", help="line or work_centre (lines only).")
     ] = None,
     description: Annotated[str | None, typer.Option("--description", help="New text.")] = None,
-    reason: Annotated[
-        str | None, typer.Option("--reason", help="Why; kept in the audit trail.")
-    ] = None,
+    reason: ReasonOption = None,
 ) -> None:
     """Change an enterprise, site, area or line; only the options given change."""
     from andon.plant import schemas
