@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
 from sqlalchemy import text
 
 from andon.accounts import service as accounts
@@ -13,6 +19,7 @@ from andon.core.uow import Context
 from andon.plant import service as plant
 from andon.plant.models import Area, Enterprise, Line, Site
 from andon.plant.schemas import AreaCreate, EnterpriseCreate, LineCreate, SiteCreate
+from andon.work.models import WorkItem
 
 PASSWORD = "correct horse battery"
 
@@ -24,10 +31,15 @@ def make_user(
     site_id: int | None = None,
     area_id: int | None = None,
     password: str = PASSWORD,
+    email: str | None = None,
 ) -> User:
     grants = [GrantIn(role=r, site_id=site_id, area_id=area_id) for r in roles]
     data = UserCreate(
-        username=username, display_name=username.title(), password=password, grants=grants
+        username=username,
+        display_name=username.title(),
+        password=password,
+        grants=grants,
+        email=email,
     )
     return accounts.create_user(system, data)
 
@@ -77,3 +89,55 @@ def tamper_with_entry(url: str, seq: int) -> None:
                 )
     finally:
         engine.dispose()
+
+
+DEMO_PROCESS = Path(__file__).parents[1] / "src" / "andon" / "demo" / "assembly.yaml"
+
+
+def assembly_spec(**overrides: Any) -> dict[str, Any]:
+    """The demo assembly process as plain data, with top-level fields replaced."""
+    data: dict[str, Any] = yaml.safe_load(DEMO_PROCESS.read_text())
+    data.update(overrides)
+    return data
+
+
+@dataclass
+class Floor:
+    """A plant with one line, a day-shift calendar, and the assembly process published."""
+
+    site: Site
+    area: Area
+    line: Line
+    process_key: str = "assembly"
+
+
+def make_floor(system: Context, *, shifts: bool = True, **spec_overrides: Any) -> Floor:
+    from datetime import time
+
+    from andon.calendars.service import ShiftInput, set_shifts
+    from andon.processes.service import publish
+
+    _, site, area, line = make_plant(system)
+    if shifts:
+        set_shifts(
+            system,
+            site.id,
+            [ShiftInput("Day", (0, 1, 2, 3, 4), time(6, 0), time(14, 0))],
+        )
+    publish(system, assembly_spec(**spec_overrides), reason="test")
+    return Floor(site, area, line)
+
+
+def new_item(system: Context, floor: Floor, at: datetime | None = None, **fields: Any) -> WorkItem:
+    from andon.work.items import create_item
+    from andon.work.schemas import ItemCreate
+
+    values: dict[str, Any] = {
+        "process": floor.process_key,
+        "line_id": floor.line.id,
+        "title": "Pump housing",
+        "product": "PH-100",
+        "fields": {"customer": "Globex", "order_ref": "SO-12345"},
+    }
+    values.update(fields)
+    return create_item(system, ItemCreate(**values), at=at)

@@ -3,7 +3,24 @@
 from andon.accounts.models import ApiToken, RoleGrant, User, WebSession
 from andon.core.audit import AuditEntry
 from andon.core.database import Base
+from andon.notifications.models import DeliveryAttempt, Notification  # noqa: F401
+from andon.calendars.models import BusinessCalendar, CalendarClosure, CalendarHoliday  # noqa: F401
 from andon.plant.models import Area, Enterprise, Line, Site
+from andon.processes.models import Process, ProcessVersion  # noqa: F401
+from andon.work.models import (  # noqa: F401
+    Attachment,
+    CheckRun,
+    Escalation,
+    LineState,
+    LineStop,
+    LineStopRule,
+    LineSubscription,
+    PlantException,
+    WorkComment,
+    WorkEvent,
+    WorkItem,
+    WorkPause,
+)
 
 metadata = Base.metadata
 

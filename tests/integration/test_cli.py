@@ -405,7 +405,7 @@ def test_db_downgrade_to_base_then_upgrade_round_trip(fresh_db_url: str) -> None
         assert migrations.current(engine) is None
         again = andon(fresh_db_url, "db", "upgrade")
         assert again.exit_code == 0, again.stderr
-        assert migrations.current(engine) == "0001"
+        assert migrations.current(engine) == "0003"
         assert "already at 0001" in andon(fresh_db_url, "db", "upgrade").stdout
     finally:
         engine.dispose()

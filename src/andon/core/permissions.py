@@ -25,9 +25,28 @@ class Action(StrEnum):
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
     TOKEN_OWN = "token.own"  # noqa: S105 - an action name, not a secret
+    PROCESS_READ = "process.read"
+    PROCESS_MANAGE = "process.manage"
+    CALENDAR_MANAGE = "calendar.manage"
+    WORK_READ = "work.read"
+    WORK_CREATE = "work.create"
+    WORK_MOVE = "work.move"
+    WORK_ASSIGN = "work.assign"
+    WORK_RECORD = "work.record"
+    EXCEPTION_RAISE = "exception.raise"
+    EXCEPTION_MANAGE = "exception.manage"
+    ESCALATION_ACK = "escalation.ack"
+    ESCALATION_SEND = "escalation.send"
+    LINE_STOP = "line.stop"
+    LINE_RESTART = "line.restart"
+    LINE_RULES = "line.rules"
 
 
 EVERYONE = frozenset(Role)
+DOERS = EVERYONE - {Role.VIEWER}
+MANAGERS = frozenset({Role.ADMIN, Role.OPS_MANAGER})
+LEADS = MANAGERS | {Role.SUPERVISOR}
+OVERSIGHT = LEADS | {Role.QUALITY, Role.SAFETY}
 
 MATRIX: dict[Action, frozenset[Role]] = {
     Action.PLANT_READ: EVERYONE,
@@ -36,6 +55,23 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.USER_MANAGE: frozenset({Role.ADMIN}),
     Action.AUDIT_READ: frozenset({Role.ADMIN, Role.OPS_MANAGER, Role.QUALITY, Role.SAFETY}),
     Action.TOKEN_OWN: EVERYONE,
+    Action.PROCESS_READ: EVERYONE,
+    Action.PROCESS_MANAGE: MANAGERS,
+    Action.CALENDAR_MANAGE: MANAGERS,
+    Action.WORK_READ: EVERYONE,
+    Action.WORK_CREATE: DOERS - {Role.SAFETY},
+    # Which stage a person may move an item out of is decided by the process definition.
+    Action.WORK_MOVE: DOERS,
+    Action.WORK_ASSIGN: LEADS,
+    Action.WORK_RECORD: DOERS,
+    Action.EXCEPTION_RAISE: DOERS,
+    Action.EXCEPTION_MANAGE: OVERSIGHT,
+    Action.ESCALATION_ACK: OVERSIGHT,
+    Action.ESCALATION_SEND: LEADS,
+    Action.LINE_STOP: DOERS,
+    # Restart also needs both sign-offs: a supervisor's and quality's.
+    Action.LINE_RESTART: LEADS | {Role.QUALITY},
+    Action.LINE_RULES: MANAGERS | {Role.SAFETY, Role.QUALITY},
 }
 
 

@@ -1,0 +1,1 @@
+"""Work items moving through processes: events, exceptions, QA gates, escalation, line status."""

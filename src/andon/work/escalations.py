@@ -1,0 +1,363 @@
+"""Escalation of work items: pending tiers kept current, fired by the sweep, acknowledged.
+
+Pending SLA tiers are recomputed from scratch on every change of an item, so they never go
+stale; tiers that fired are history and stay. Firing and queuing its notifications happen in
+one transaction, and every notification has a de-duplication key, so a sweep that is retried
+or a worker that restarts never notifies twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from andon.core.clock import utcnow
+from andon.core.errors import Conflict, InvalidInput, NotFound
+from andon.core.permissions import Action, authorize
+from andon.core.uow import Context, Transaction
+from andon.processes.sla import Pause, read_clock
+from andon.processes.spec import Severity, Tier
+from andon.work import recipients
+from andon.work.events import append_event
+from andon.work.models import Escalation, PlantException, WorkItem, WorkPause
+from andon.work.schemas import EscalationSend
+
+if TYPE_CHECKING:
+    from andon.work.items import Loaded
+
+SLA_BASES = ("stage", "process")
+
+
+def recompute(session: Session, loaded: Loaded, pauses: list[WorkPause], now: datetime) -> None:
+    """Replace the item's pending SLA tiers with ones computed from its state now."""
+    item, spec = loaded.item, loaded.spec
+    policy = spec.escalation
+    session.execute(
+        delete(Escalation).where(
+            Escalation.item_id == item.id,
+            Escalation.status == "pending",
+            Escalation.basis.in_(SLA_BASES)
+            if item.status == "open" and policy.active
+            else Escalation.basis.is_not(None),
+        )
+    )
+    if item.status != "open" or not policy.active or not policy.tiers:
+        return
+    stage = spec.stage(item.stage)
+    if stage.sla is not None:
+        basis, target, started_at = "stage", stage.sla, item.stage_entered_at
+        relevant = [p for p in pauses if p.stage == item.stage and p.start_at >= started_at]
+    elif spec.sla is not None:
+        basis, target, started_at = "process", spec.sla, item.created_at
+        relevant = pauses
+    else:
+        target, relevant = 0, []
+        basis, started_at = "process", item.created_at
+    clock_pauses = [Pause(p.start_at, p.end_at) for p in relevant]
+    highest = _highest_fired(session, item, since=started_at if basis == "stage" else None)
+    for number, tier in enumerate(policy.tiers, start=1):
+        if number <= highest:
+            continue
+        seconds = _tier_seconds(tier, target)
+        if seconds is None:
+            continue
+        reading = read_clock(
+            loaded.calendar,
+            target_seconds=seconds,
+            started_at=started_at,
+            pauses=clock_pauses,
+            now=now,
+        )
+        due = reading.breached_at if reading.breached else reading.due_at
+        session.add(
+            Escalation(
+                item_id=item.id,
+                tier=number,
+                tier_name=tier.name,
+                basis=basis,
+                stage=item.stage,
+                due_at=due,
+                created_at=now,
+                reason=_why(tier, basis, stage.name),
+            )
+        )
+
+
+def _tier_seconds(tier: Tier, target: int) -> float | None:
+    if tier.at.share is not None:
+        return tier.at.share * target if target else None
+    return float(tier.at.after) if tier.at.after is not None else None
+
+
+def _why(tier: Tier, basis: str, stage_name: str) -> str:
+    where = f"the {stage_name} stage SLA" if basis == "stage" else "the end-to-end SLA"
+    if tier.at.share is not None:
+        return f"{tier.at.share * 100:g}% of {where} used"
+    return f"{tier.at.after} s of business time against {where}"
+
+
+def _highest_fired(session: Session, item: WorkItem, *, since: datetime | None) -> int:
+    query = select(Escalation.tier).where(
+        Escalation.item_id == item.id,
+        Escalation.status.in_(("fired", "acknowledged")),
+        Escalation.basis.in_((*SLA_BASES, "reescalation")),
+    )
+    if since is not None:
+        query = query.where(Escalation.stage == item.stage, Escalation.fired_at >= since)
+    return max(session.scalars(query), default=0)
+
+
+def fire(
+    session: Session,
+    loaded: Loaded,
+    escalation: Escalation,
+    *,
+    now: datetime,
+    resource: str,
+) -> int:
+    """Fire one tier: mark it, queue its notifications, schedule re-escalation if unanswered."""
+    item, spec = loaded.item, loaded.spec
+    policy = spec.escalation
+    tier = policy.tiers[escalation.tier - 1]
+    escalation.status = "fired"
+    escalation.fired_at = now
+    # A tier reached by two routes (SLA and re-escalation) notifies once.
+    session.execute(
+        delete(Escalation).where(
+            Escalation.item_id == item.id,
+            Escalation.status == "pending",
+            Escalation.tier <= escalation.tier,
+            Escalation.id != escalation.id,
+        )
+    )
+    if tier.ack_within is not None and escalation.tier < len(policy.tiers):
+        nxt = policy.tiers[escalation.tier]
+        session.add(
+            Escalation(
+                item_id=item.id,
+                exception_id=escalation.exception_id,
+                tier=escalation.tier + 1,
+                tier_name=nxt.name,
+                basis="reescalation",
+                stage=item.stage,
+                due_at=loaded.calendar.add_business_seconds(now, tier.ack_within),
+                urgent=escalation.urgent,
+                created_at=now,
+                reason=f"{tier.name} did not acknowledge within {tier.ack_within // 60} min",
+            )
+        )
+    stage_name = spec.stage(item.stage).name
+    subject = (
+        f"[Andon] {tier.name}: work item #{item.id} {item.title or ''} "
+        f"at {stage_name} on line {loaded.line.code}"
+    ).replace("  ", " ")
+    body = (
+        f"Escalated to {tier.name} (tier {escalation.tier}): {escalation.reason}.\n"
+        f"Work item #{item.id} '{item.title}' is at {stage_name} on line {loaded.line.code}, "
+        f"priority {item.priority}.\nAcknowledge it in Andon: /work/{item.id}\n"
+    )
+    payload = {
+        "event": "escalation",
+        "escalation_id": escalation.id,
+        "tier": escalation.tier,
+        "tier_name": tier.name,
+        "basis": escalation.basis,
+        "reason": escalation.reason,
+        "urgent": escalation.urgent,
+        "work_item": {
+            "id": item.id,
+            "title": item.title,
+            "stage": item.stage,
+            "line": loaded.line.code,
+            "priority": item.priority,
+        },
+        "fired_at": now.isoformat(),
+    }
+    who = recipients.resolve(
+        session,
+        scope=loaded.scope,
+        roles=tier.notify.roles,
+        usernames=tier.notify.users,
+        emails=tier.notify.emails,
+        webhooks=tier.notify.webhooks,
+    )
+    sent = recipients.notify(
+        session,
+        who,
+        key=f"escalation:{escalation.id}",
+        subject=subject,
+        body=body,
+        payload=payload,
+        urgent=escalation.urgent,
+        calendar=loaded.calendar,
+        now=now,
+        source_type="work_item",
+        source_id=item.id,
+    )
+    append_event(
+        session,
+        item,
+        kind="escalated",
+        activity=stage_name,
+        at=now,
+        resource=resource,
+        process_key=spec.key,
+        lifecycle="escalate",
+        tier=escalation.tier,
+        tier_name=tier.name,
+        basis=escalation.basis,
+        escalation_id=escalation.id,
+    )
+    return sent
+
+
+def escalate_exception(
+    tx: Transaction, loaded: Loaded, exception: PlantException, now: datetime
+) -> Escalation | None:
+    """An exception of a severity a tier lists under ``immediate_for`` fires that tier now."""
+    policy = loaded.spec.escalation
+    if not policy.active or loaded.item.status == "done":
+        return None
+    severity = Severity(exception.severity)
+    for number, tier in enumerate(policy.tiers, start=1):
+        if severity in tier.immediate_for:
+            escalation = Escalation(
+                item_id=loaded.item.id,
+                exception_id=exception.id,
+                tier=number,
+                tier_name=tier.name,
+                basis="exception",
+                stage=loaded.item.stage,
+                due_at=now,
+                urgent=severity in policy.urgent,
+                created_at=now,
+                reason=f"{severity.value} {exception.category} exception raised",
+            )
+            tx.session.add(escalation)
+            tx.session.flush()
+            fire(tx.session, loaded, escalation, now=now, resource=tx.actor.username)
+            tx.audit(
+                "escalation",
+                escalation.id,
+                "fire",
+                after={"item_id": loaded.item.id, "tier": number, "basis": "exception"},
+            )
+            return escalation
+    return None
+
+
+def send_to_tier(
+    ctx: Context, item_id: int, data: EscalationSend, *, at: datetime | None = None
+) -> Escalation:
+    """A supervisor sends an item straight to a chosen tier, with a reason."""
+    from andon.work.items import load
+
+    now = at or utcnow()
+    with ctx.write() as tx:
+        loaded = load(tx.session, item_id, lock=True)
+        authorize(ctx.actor, Action.ESCALATION_SEND, loaded.scope)
+        tiers = loaded.spec.escalation.tiers
+        if data.tier > len(tiers):
+            raise InvalidInput.for_field(
+                "tier", f"{loaded.spec.name} has {len(tiers)} escalation tiers"
+            )
+        if loaded.item.status == "done":
+            raise Conflict(f"work item {item_id} is finished; there is nothing to escalate")
+        tier = tiers[data.tier - 1]
+        severity_urgent = loaded.item.priority == "urgent"
+        escalation = Escalation(
+            item_id=item_id,
+            tier=data.tier,
+            tier_name=tier.name,
+            basis="manual",
+            stage=loaded.item.stage,
+            due_at=now,
+            urgent=severity_urgent,
+            created_at=now,
+            reason=f"sent by {ctx.actor.username}: {data.reason}",
+        )
+        tx.session.add(escalation)
+        tx.session.flush()
+        fire(tx.session, loaded, escalation, now=now, resource=ctx.actor.username)
+        tx.audit(
+            "escalation",
+            escalation.id,
+            "send",
+            after={"item_id": item_id, "tier": data.tier},
+            reason=data.reason,
+        )
+        return escalation
+
+
+def acknowledge(
+    ctx: Context, escalation_id: int, *, note: str | None = None, at: datetime | None = None
+) -> Escalation:
+    """Acknowledge a fired tier: its pending re-escalation to the next tier is dropped."""
+    from andon.work.items import load
+
+    now = at or utcnow()
+    with ctx.write() as tx:
+        escalation = tx.session.get(Escalation, escalation_id)
+        if escalation is None:
+            raise NotFound(f"no escalation with id {escalation_id}")
+        loaded = load(tx.session, escalation.item_id)
+        authorize(ctx.actor, Action.ESCALATION_ACK, loaded.scope)
+        if escalation.status != "fired":
+            raise Conflict(f"escalation {escalation_id} is {escalation.status}, not fired")
+        escalation.status = "acknowledged"
+        escalation.acknowledged_at = now
+        escalation.acknowledged_by = ctx.actor.username
+        tx.session.execute(
+            delete(Escalation).where(
+                Escalation.item_id == escalation.item_id,
+                Escalation.status == "pending",
+                Escalation.basis == "reescalation",
+                Escalation.tier == escalation.tier + 1,
+            )
+        )
+        append_event(
+            tx.session,
+            loaded.item,
+            kind="acknowledged",
+            activity=loaded.spec.stage(loaded.item.stage).name,
+            at=now,
+            resource=ctx.actor.username,
+            process_key=loaded.spec.key,
+            lifecycle="acknowledge",
+            tier=escalation.tier,
+            escalation_id=escalation.id,
+            note=note,
+        )
+        tx.audit(
+            "escalation",
+            escalation.id,
+            "acknowledge",
+            before={"status": "fired"},
+            after={"status": "acknowledged"},
+            reason=note,
+        )
+        return escalation
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    stage_breaches: int
+    process_breaches: int
+    fired: int
+    notifications: int
+
+
+def list_escalations(ctx: Context, item_id: int) -> list[Escalation]:
+    authorize(ctx.actor, Action.WORK_READ)
+    with ctx.read() as session:
+        return list(
+            session.scalars(
+                select(Escalation)
+                .where(Escalation.item_id == item_id)
+                .order_by(Escalation.created_at, Escalation.id)
+            )
+        )

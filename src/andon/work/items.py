@@ -1,0 +1,585 @@
+"""Use cases of work items: create, move, pause, resume, assign, update, reroute, comment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from andon.accounts.models import User
+from andon.calendars.hours import WorkingCalendar
+from andon.calendars.service import site_of_line, working_calendar
+from andon.core.audit import snapshot
+from andon.core.clock import utcnow
+from andon.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from andon.core.permissions import LEADS, Action, Actor, Scope, authorize
+from andon.core.uow import Context, Transaction
+from andon.plant.models import Line
+from andon.processes.models import Process, ProcessVersion
+from andon.processes.service import find_process, spec_of
+from andon.processes.spec import ProcessSpec
+from andon.work import escalations
+from andon.work.clocks import ItemClocks, item_pauses, read_item_clocks, refresh_clocks
+from andon.work.events import append_event
+from andon.work.intake import validate_fields
+from andon.work.models import CheckRun, LineState, WorkComment, WorkItem, WorkPause
+from andon.work.schemas import (
+    CommentCreate,
+    ItemAssign,
+    ItemCreate,
+    ItemMove,
+    ItemPause,
+    ItemReroute,
+    ItemResume,
+    ItemUpdate,
+)
+
+AUDITED = (
+    "stage",
+    "status",
+    "pause_state",
+    "line_id",
+    "assignee_id",
+    "priority",
+    "product",
+    "quantity",
+    "title",
+    "version",
+)
+
+
+class MoveRefused(Conflict):
+    """A move the process does not allow from here; says where the item may go instead."""
+
+    def __init__(self, detail: str, allowed: list[str]) -> None:
+        super().__init__(detail)
+        self.allowed = allowed
+
+
+@dataclass
+class Loaded:
+    """An item with what every rule about it needs: its spec, calendar and place."""
+
+    item: WorkItem
+    spec: ProcessSpec
+    calendar: WorkingCalendar
+    scope: Scope
+    line: Line
+
+
+def line_scope(session: Session, line_id: int) -> tuple[Line, Scope]:
+    line = session.get(Line, line_id)
+    if line is None:
+        raise NotFound(f"no line with id {line_id}")
+    site = site_of_line(session, line_id)
+    return line, Scope(site_id=site.id, area_id=line.area_id)
+
+
+def load(session: Session, item_id: int, *, lock: bool = False) -> Loaded:
+    query = select(WorkItem).where(WorkItem.id == item_id)
+    if lock and session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Serialise writers of one item so the loser sees the winner's version, not a deadlock.
+        query = query.with_for_update()
+    item = session.scalar(query)
+    if item is None:
+        raise NotFound(f"no work item with id {item_id}")
+    version = session.get(ProcessVersion, item.process_version_id)
+    assert version is not None  # foreign key
+    line, scope = line_scope(session, item.line_id)
+    calendar = working_calendar(session, scope.site_id or 0)
+    return Loaded(item, spec_of(version), calendar, scope, line)
+
+
+def _check_version(item: WorkItem, version: int) -> None:
+    if item.version != version:
+        raise Conflict(
+            f"work item {item.id} is at version {item.version}, not {version}; reload and retry"
+        )
+
+
+def _process_key(session: Session, item: WorkItem) -> str:
+    process = session.get(Process, item.process_id)
+    assert process is not None
+    return process.key
+
+
+def ensure_line_running(session: Session, line: Line) -> None:
+    state = session.get(LineState, line.id)
+    if state is not None and state.status == "stopped":
+        raise Conflict(
+            f"line {line.code} is stopped (since {state.since:%Y-%m-%d %H:%M} UTC); "
+            "nothing may move into its stages until supervisor and quality sign off a restart"
+        )
+
+
+def _after_change(session: Session, loaded: Loaded, now: datetime) -> ItemClocks:
+    item = loaded.item
+    item.updated_at = now
+    pauses = item_pauses(session, item.id)
+    clocks = refresh_clocks(item, loaded.spec, loaded.calendar, pauses, now)
+    escalations.recompute(session, loaded, pauses, now)
+    return clocks
+
+
+def _assignee(session: Session, assignee_id: int | None) -> User | None:
+    if assignee_id is None:
+        return None
+    user = session.get(User, assignee_id)
+    if user is None or not user.active:
+        raise InvalidInput.for_field("assignee_id", f"no active user with id {assignee_id}")
+    return user
+
+
+def create_item(ctx: Context, data: ItemCreate, *, at: datetime | None = None) -> WorkItem:
+    """Open a work item at the first stage its route picks; the intake form must be valid."""
+    now = at or utcnow()
+    with ctx.write() as tx:
+        session = tx.session
+        try:
+            process = find_process(session, data.process)
+        except NotFound:
+            raise InvalidInput.for_field("process", f"no process {data.process!r}") from None
+        if not process.active:
+            raise InvalidInput.for_field("process", f"process {process.key!r} is deactivated")
+        if session.get(Line, data.line_id) is None:
+            raise InvalidInput.for_field("line_id", f"no line with id {data.line_id}")
+        line, scope = line_scope(session, data.line_id)
+        authorize(ctx.actor, Action.WORK_CREATE, scope)
+        version = session.scalar(
+            select(ProcessVersion).where(
+                ProcessVersion.process_id == process.id,
+                ProcessVersion.number == process.current_version,
+            )
+        )
+        assert version is not None
+        spec = spec_of(version)
+        fields = validate_fields(spec, data.fields)
+        _assignee(session, data.assignee_id)
+        ensure_line_running(session, line)
+        route = spec.route(line=line.code, product=data.product, priority=data.priority.value)
+        stage = route.stage if route and route.stage else spec.start
+        item = WorkItem(
+            process_id=process.id,
+            process_version_id=version.id,
+            line_id=line.id,
+            title=data.title,
+            product=data.product,
+            quantity=data.quantity,
+            priority=data.priority.value,
+            fields=fields,
+            stage=stage,
+            status="open",
+            assignee_id=data.assignee_id,
+            assignee_role=(route.assignee_role.value if route and route.assignee_role else None)
+            or spec.stage(stage).owner_role.value,
+            created_at=now,
+            created_by=ctx.actor.username,
+            updated_at=now,
+            stage_entered_at=now,
+        )
+        session.add(item)
+        session.flush()
+        calendar = working_calendar(session, scope.site_id or 0)
+        loaded = Loaded(item, spec, calendar, scope, line)
+        append_event(
+            session,
+            item,
+            kind="created",
+            activity=spec.stage(stage).name,
+            at=now,
+            resource=ctx.actor.username,
+            process_key=process.key,
+            stage=stage,
+            line_id=line.id,
+            assignee_id=data.assignee_id,
+            priority=item.priority,
+            product=item.product,
+            quantity=item.quantity,
+            title=item.title,
+            fields=fields,
+            process_version=version.number,
+        )
+        _after_change(session, loaded, now)
+        tx.audit("work_item", item.id, "create", after=snapshot(item, AUDITED))
+        return item
+
+
+def may_move(actor: Actor, spec: ProcessSpec, source: str, target: str) -> bool:
+    """Leads always may; otherwise the transition's roles, or the source stage's owner."""
+    if actor.system or actor.roles & LEADS:
+        return True
+    transition = spec.transition(source, target)
+    allowed = set(transition.roles) if transition and transition.roles else set()
+    allowed.add(spec.stage(source).owner_role)
+    return bool(actor.roles & allowed)
+
+
+def gate_passed(session: Session, item: WorkItem) -> bool:
+    run = session.scalar(
+        select(CheckRun.id).where(
+            CheckRun.item_id == item.id,
+            CheckRun.stage == item.stage,
+            CheckRun.passed.is_(True),
+            CheckRun.recorded_at >= item.stage_entered_at,
+        )
+    )
+    return run is not None
+
+
+def move_item(
+    ctx: Context, item_id: int, data: ItemMove, *, at: datetime | None = None
+) -> WorkItem:
+    """Move along an allowed transition, if the role may, the gate passed and the line runs."""
+    now = at or utcnow()
+    with ctx.write() as tx:
+        loaded = load(tx.session, item_id, lock=True)
+        authorize(ctx.actor, Action.WORK_MOVE, loaded.scope)
+        _check_version(loaded.item, data.version)
+        perform_move(tx, loaded, data.to, now=now, reason=data.reason)
+        return loaded.item
+
+
+def perform_move(
+    tx: Transaction,
+    loaded: Loaded,
+    target: str,
+    *,
+    now: datetime,
+    reason: str | None = None,
+    gate_checked: bool = True,
+) -> None:
+    """The move itself, for move_item and for a failed checklist's automatic rework."""
+    session, item, spec = tx.session, loaded.item, loaded.spec
+    if item.status == "done":
+        raise Conflict(f"work item {item.id} is finished; it cannot move")
+    if item.status == "paused":
+        raise Conflict(f"work item {item.id} is paused ({item.pause_state}); resume it first")
+    allowed = spec.targets(item.stage)
+    transition = spec.transition(item.stage, target)
+    if transition is None:
+        where = ", ".join(allowed) or "nowhere (end stage)"
+        raise MoveRefused(
+            f"work item {item.id} cannot move from {item.stage!r} to {target!r}; allowed: {where}",
+            allowed,
+        )
+    if not may_move(tx.actor, spec, item.stage, target):
+        raise PermissionDenied(
+            f"{tx.actor.username} may not move items from {spec.stage(item.stage).name}"
+        )
+    ensure_line_running(session, loaded.line)
+    source_stage = spec.stage(item.stage)
+    gated = gate_checked and source_stage.checklist and target != source_stage.on_fail
+    if gated and not gate_passed(session, item):
+        raise Conflict(
+            f"the {source_stage.name} checklist has not passed for work item {item.id}; "
+            "record a passing checklist before it leaves the stage"
+        )
+    before = snapshot(item, AUDITED)
+    key = _process_key(session, item)
+    append_event(
+        session,
+        item,
+        kind="completed",
+        activity=source_stage.name,
+        at=now,
+        resource=tx.actor.username,
+        process_key=key,
+        stage=item.stage,
+    )
+    item.stage = target
+    item.stage_entered_at = now
+    item.stage_breached_at = None
+    item.assignee_role = spec.stage(target).owner_role.value
+    if transition.rework:
+        item.rework_count += 1
+    append_event(
+        session,
+        item,
+        kind="moved",
+        activity=spec.stage(target).name,
+        at=now,
+        resource=tx.actor.username,
+        process_key=key,
+        **{"from": before["stage"], "to": target, "rework": transition.rework or None},
+        reason=reason,
+    )
+    if target in spec.end:
+        item.status = "done"
+        item.closed_at = now
+        append_event(
+            session,
+            item,
+            kind="completed",
+            activity=spec.stage(target).name,
+            at=now,
+            resource=tx.actor.username,
+            process_key=key,
+            stage=target,
+            final=True,
+        )
+    _after_change(session, loaded, now)
+    tx.audit(
+        "work_item", item.id, "move", before=before, after=snapshot(item, AUDITED), reason=reason
+    )
+
+
+def pause_item(
+    ctx: Context, item_id: int, data: ItemPause, *, at: datetime | None = None
+) -> WorkItem:
+    """Put an item on hold; its SLA clocks stop until it resumes."""
+    now = at or utcnow()
+    with ctx.write() as tx:
+        loaded = load(tx.session, item_id, lock=True)
+        item, spec = loaded.item, loaded.spec
+        authorize(ctx.actor, Action.WORK_MOVE, loaded.scope)
+        _check_version(item, data.version)
+        states = {p.key: p for p in spec.pause_states}
+        if data.state not in states:
+            raise InvalidInput(
+                f"state: {spec.name} has no pause state {data.state!r}",
+                [FieldError(("body", "state"), f"one of: {', '.join(states) or 'none defined'}")],
+            )
+        if item.status != "open":
+            raise Conflict(f"work item {item.id} is {item.status}; only an open item can pause")
+        before = snapshot(item, AUDITED)
+        item.status = "paused"
+        item.pause_state = data.state
+        tx.session.add(
+            WorkPause(
+                item_id=item.id,
+                state=data.state,
+                stage=item.stage,
+                start_at=now,
+                reason=data.reason or "",
+            )
+        )
+        append_event(
+            tx.session,
+            item,
+            kind="paused",
+            activity=spec.stage(item.stage).name,
+            at=now,
+            resource=ctx.actor.username,
+            process_key=_process_key(tx.session, item),
+            state=data.state,
+            reason=data.reason,
+        )
+        tx.session.flush()
+        _after_change(tx.session, loaded, now)
+        tx.audit(
+            "work_item",
+            item.id,
+            "pause",
+            before=before,
+            after=snapshot(item, AUDITED),
+            reason=data.reason,
+        )
+        return item
+
+
+def resume_item(
+    ctx: Context, item_id: int, data: ItemResume, *, at: datetime | None = None
+) -> WorkItem:
+    now = at or utcnow()
+    with ctx.write() as tx:
+        loaded = load(tx.session, item_id, lock=True)
+        item = loaded.item
+        authorize(ctx.actor, Action.WORK_MOVE, loaded.scope)
+        _check_version(item, data.version)
+        if item.status != "paused":
+            raise Conflict(f"work item {item.id} is not paused")
+        before = snapshot(item, AUDITED)
+        open_pause = tx.session.scalar(
+            select(WorkPause).where(WorkPause.item_id == item.id, WorkPause.end_at.is_(None))
+        )
+        if open_pause is not None:
+            open_pause.end_at = now
+        item.status = "open"
+        item.pause_state = None
+        append_event(
+            tx.session,
+            item,
+            kind="resumed",
+            activity=loaded.spec.stage(item.stage).name,
+            at=now,
+            resource=ctx.actor.username,
+            process_key=_process_key(tx.session, item),
+            reason=data.reason,
+        )
+        tx.session.flush()
+        _after_change(tx.session, loaded, now)
+        tx.audit(
+            "work_item",
+            item.id,
+            "resume",
+            before=before,
+            after=snapshot(item, AUDITED),
+            reason=data.reason,
+        )
+        return item
+
+
+def assign_item(
+    ctx: Context, item_id: int, data: ItemAssign, *, at: datetime | None = None
+) -> WorkItem:
+    now = at or utcnow()
+    with ctx.write() as tx:
+        loaded = load(tx.session, item_id, lock=True)
+        item = loaded.item
+        # Anyone who may work may take an item themselves; assigning others is a lead's call.
+        taking = data.assignee_id is not None and data.assignee_id == ctx.actor.user_id
+        authorize(ctx.actor, Action.WORK_MOVE if taking else Action.WORK_ASSIGN, loaded.scope)
+        _check_version(item, data.version)
+        user = _assignee(tx.session, data.assignee_id)
+        before = snapshot(item, AUDITED)
+        item.assignee_id = data.assignee_id
+        append_event(
+            tx.session,
+            item,
+            kind="assigned",
+            activity=loaded.spec.stage(item.stage).name,
+            at=now,
+            resource=ctx.actor.username,
+            process_key=_process_key(tx.session, item),
+            lifecycle="assign",
+            assignee_id=data.assignee_id,
+            assignee=user.username if user else None,
+            cleared=["assignee_id"] if data.assignee_id is None else None,
+        )
+        item.updated_at = now
+        tx.audit("work_item", item.id, "assign", before=before, after=snapshot(item, AUDITED))
+        return item
+
+
+def update_item(
+    ctx: Context, item_id: int, data: ItemUpdate, *, at: datetime | None = None
+) -> WorkItem:
+    now = at or utcnow()
+    changes = data.model_dump(exclude_unset=True, exclude={"version", "reason"}, mode="json")
+    nulls = [name for name, value in changes.items() if value is None and name != "product"]
+    if nulls:
+        raise InvalidInput(
+            f"{nulls[0]}: may not be null; leave it out to keep the current value",
+            [FieldError(("body", name), "may not be null") for name in nulls],
+        )
+    with ctx.write() as tx:
+        loaded = load(tx.session, item_id, lock=True)
+        item = loaded.item
+        authorize(ctx.actor, Action.WORK_ASSIGN, loaded.scope)
+        _check_version(item, data.version)
+        if item.status == "done":
+            raise Conflict(f"work item {item.id} is finished; it cannot change")
+        before = snapshot(item, AUDITED)
+        changed = {k: v for k, v in changes.items() if getattr(item, k) != v}
+        if not changed:
+            return item
+        for name, value in changed.items():
+            setattr(item, name, value)
+        append_event(
+            tx.session,
+            item,
+            kind="updated",
+            activity=loaded.spec.stage(item.stage).name,
+            at=now,
+            resource=ctx.actor.username,
+            process_key=_process_key(tx.session, item),
+            lifecycle="update",
+            reason=data.reason,
+            **changed,
+        )
+        _after_change(tx.session, loaded, now)
+        tx.audit(
+            "work_item",
+            item.id,
+            "update",
+            before=before,
+            after=snapshot(item, AUDITED),
+            reason=data.reason,
+        )
+        return item
+
+
+def reroute_item(
+    ctx: Context, item_id: int, data: ItemReroute, *, at: datetime | None = None
+) -> WorkItem:
+    """Send an item to another line (its clocks follow the new site's calendar)."""
+    now = at or utcnow()
+    with ctx.write() as tx:
+        loaded = load(tx.session, item_id, lock=True)
+        item = loaded.item
+        authorize(ctx.actor, Action.WORK_ASSIGN, loaded.scope)
+        _check_version(item, data.version)
+        if tx.session.get(Line, data.line_id) is None:
+            raise InvalidInput.for_field("line_id", f"no line with id {data.line_id}")
+        line, scope = line_scope(tx.session, data.line_id)
+        authorize(ctx.actor, Action.WORK_ASSIGN, scope)
+        if item.status == "done":
+            raise Conflict(f"work item {item.id} is finished; it cannot be rerouted")
+        if line.id == item.line_id:
+            raise Conflict(f"work item {item.id} is already on line {line.code}")
+        ensure_line_running(tx.session, line)
+        before = snapshot(item, AUDITED)
+        item.line_id = line.id
+        loaded.line, loaded.scope = line, scope
+        loaded.calendar = working_calendar(tx.session, scope.site_id or 0)
+        append_event(
+            tx.session,
+            item,
+            kind="rerouted",
+            activity=loaded.spec.stage(item.stage).name,
+            at=now,
+            resource=ctx.actor.username,
+            process_key=_process_key(tx.session, item),
+            lifecycle="reroute",
+            line_id=line.id,
+            reason=data.reason,
+        )
+        _after_change(tx.session, loaded, now)
+        tx.audit(
+            "work_item",
+            item.id,
+            "reroute",
+            before=before,
+            after=snapshot(item, AUDITED),
+            reason=data.reason,
+        )
+        return item
+
+
+def comment_item(
+    ctx: Context, item_id: int, data: CommentCreate, *, at: datetime | None = None
+) -> WorkComment:
+    now = at or utcnow()
+    with ctx.write() as tx:
+        loaded = load(tx.session, item_id)
+        authorize(ctx.actor, Action.WORK_RECORD, loaded.scope)
+        comment = WorkComment(
+            item_id=loaded.item.id, author=ctx.actor.username, body=data.body, created_at=now
+        )
+        tx.session.add(comment)
+        tx.session.flush()
+        append_event(
+            tx.session,
+            loaded.item,
+            kind="commented",
+            activity=loaded.spec.stage(loaded.item.stage).name,
+            at=now,
+            resource=ctx.actor.username,
+            process_key=_process_key(tx.session, loaded.item),
+            lifecycle="comment",
+            comment_id=comment.id,
+        )
+        tx.audit("work_item", loaded.item.id, "comment", after={"comment_id": comment.id})
+        return comment
+
+
+def read_clocks(ctx: Context, item_id: int, *, at: datetime | None = None) -> ItemClocks:
+    """The item's clocks now: due time, time used, time paused and why it will breach."""
+    now = at or utcnow()
+    with ctx.read() as session:
+        loaded = load(session, item_id)
+        authorize(ctx.actor, Action.WORK_READ, loaded.scope)
+        pauses = item_pauses(session, item_id)
+        return read_item_clocks(loaded.item, loaded.spec, loaded.calendar, pauses, now)

@@ -1,0 +1,232 @@
+"""Read-side use cases of work: queues, an item's full record, items about to breach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+
+from andon.core.clock import utcnow
+from andon.core.errors import InvalidInput
+from andon.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from andon.core.permissions import Action, authorize
+from andon.core.uow import Context
+from andon.plant.models import Line
+from andon.processes.models import Process, ProcessVersion
+from andon.processes.spec import ProcessSpec
+from andon.work.clocks import ItemClocks, item_pauses, read_item_clocks
+from andon.work.items import load
+from andon.work.models import (
+    Attachment,
+    CheckRun,
+    Escalation,
+    PlantException,
+    WorkComment,
+    WorkEvent,
+    WorkItem,
+    WorkPause,
+)
+
+STATUSES = ("open", "paused", "done", "active")
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    process: str | None = None
+    stage: str | None = None
+    line_id: int | None = None
+    status: str | None = "active"  # open or paused
+    assignee_id: int | None = None
+    late: bool | None = None  # stage SLA already passed
+
+
+def _filtered(query: Select[Any], f: ItemFilter, now: datetime) -> Select[Any]:
+    if f.status is not None:
+        if f.status not in STATUSES:
+            raise InvalidInput.for_field("status", f"one of: {', '.join(STATUSES)}")
+        if f.status == "active":
+            query = query.where(WorkItem.status.in_(("open", "paused")))
+        else:
+            query = query.where(WorkItem.status == f.status)
+    if f.process is not None:
+        query = query.join(Process, Process.id == WorkItem.process_id).where(
+            Process.key == f.process
+        )
+    if f.stage is not None:
+        query = query.where(WorkItem.stage == f.stage)
+    if f.line_id is not None:
+        query = query.where(WorkItem.line_id == f.line_id)
+    if f.assignee_id is not None:
+        query = query.where(WorkItem.assignee_id == f.assignee_id)
+    if f.late is True:
+        query = query.where(WorkItem.status == "open", WorkItem.stage_due_at <= now)
+    elif f.late is False:
+        query = query.where(or_(WorkItem.stage_due_at.is_(None), WorkItem.stage_due_at > now))
+    return query
+
+
+def list_items(
+    ctx: Context,
+    f: ItemFilter = ItemFilter(),
+    *,
+    cursor: str | None = None,
+    limit: int = 100,
+    now: datetime | None = None,
+) -> Page[WorkItem]:
+    """Items by id, oldest first, filtered; cursor-paged."""
+    authorize(ctx.actor, Action.WORK_READ)
+    now = now or utcnow()
+    after = decode_cursor(cursor)
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = _filtered(select(WorkItem), f, now).order_by(WorkItem.id).limit(limit + 1)
+    if after is not None:
+        query = query.where(WorkItem.id > after)
+    with ctx.read() as session:
+        rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1].id) if more and rows else None)
+
+
+def queue(
+    ctx: Context, f: ItemFilter = ItemFilter(), *, limit: int = 200, now: datetime | None = None
+) -> list[WorkItem]:
+    """A work queue: most urgent first (earliest stage due time, then priority, then age)."""
+    authorize(ctx.actor, Action.WORK_READ)
+    now = now or utcnow()
+    query = (
+        _filtered(select(WorkItem), f, now)
+        .order_by(
+            WorkItem.stage_due_at.is_(None),
+            WorkItem.stage_due_at,
+            WorkItem.created_at,
+        )
+        .limit(max(1, min(limit, MAX_LIMIT)))
+    )
+    with ctx.read() as session:
+        return list(session.scalars(query))
+
+
+def stage_counts(
+    ctx: Context, process_id: int, *, now: datetime | None = None
+) -> dict[str, tuple[int, int]]:
+    """Open items per stage of a process, and how many of them are late."""
+    authorize(ctx.actor, Action.WORK_READ)
+    now = now or utcnow()
+    with ctx.read() as session:
+        rows = session.execute(
+            select(
+                WorkItem.stage,
+                func.count(),
+                func.count().filter(WorkItem.stage_due_at <= now),
+            )
+            .where(WorkItem.process_id == process_id, WorkItem.status.in_(("open", "paused")))
+            .group_by(WorkItem.stage)
+        ).all()
+    return {stage: (total, late) for stage, total, late in rows}
+
+
+def due_within(
+    ctx: Context, within: timedelta, *, now: datetime | None = None, limit: int = 500
+) -> list[WorkItem]:
+    """Open items whose stage or end-to-end SLA falls due within ``within`` (or already has)."""
+    authorize(ctx.actor, Action.WORK_READ)
+    now = now or utcnow()
+    horizon = now + within
+    query = (
+        select(WorkItem)
+        .where(
+            WorkItem.status == "open",
+            or_(WorkItem.stage_due_at <= horizon, WorkItem.due_at <= horizon),
+        )
+        .order_by(func.coalesce(WorkItem.stage_due_at, WorkItem.due_at))
+        .limit(limit)
+    )
+    with ctx.read() as session:
+        return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    """Everything the item page and ``andon item show`` display."""
+
+    item: WorkItem
+    spec: ProcessSpec
+    process_version: int
+    line: Line
+    clocks: ItemClocks
+    events: list[WorkEvent]
+    comments: list[WorkComment]
+    pauses: list[WorkPause]
+    check_runs: list[CheckRun]
+    exceptions: list[PlantException]
+    escalations: list[Escalation]
+    attachments: list[Attachment]
+    allowed_moves: list[str]
+
+
+def item_record(ctx: Context, item_id: int, *, now: datetime | None = None) -> ItemRecord:
+    now = now or utcnow()
+    with ctx.read() as session:
+        loaded = load(session, item_id)
+        authorize(ctx.actor, Action.WORK_READ, loaded.scope)
+        item = loaded.item
+        pauses = item_pauses(session, item.id)
+        version = session.get(ProcessVersion, item.process_version_id)
+        assert version is not None
+
+        def rows(model: Any, order: Any) -> list[Any]:
+            return list(
+                session.scalars(select(model).where(model.item_id == item.id).order_by(order))
+            )
+
+        return ItemRecord(
+            item=item,
+            spec=loaded.spec,
+            process_version=version.number,
+            line=loaded.line,
+            clocks=read_item_clocks(item, loaded.spec, loaded.calendar, pauses, now),
+            events=list(
+                session.scalars(
+                    select(WorkEvent).where(WorkEvent.case_id == item.id).order_by(WorkEvent.id)
+                )
+            ),
+            comments=rows(WorkComment, WorkComment.id),
+            pauses=pauses,
+            check_runs=rows(CheckRun, CheckRun.id),
+            exceptions=rows(PlantException, PlantException.id),
+            escalations=rows(Escalation, Escalation.id),
+            attachments=rows(Attachment, Attachment.id),
+            allowed_moves=[] if item.status == "done" else loaded.spec.targets(item.stage),
+        )
+
+
+def item_events(ctx: Context, item_id: int) -> list[WorkEvent]:
+    authorize(ctx.actor, Action.WORK_READ)
+    with ctx.read() as session:
+        return list(
+            session.scalars(
+                select(WorkEvent).where(WorkEvent.case_id == item_id).order_by(WorkEvent.id)
+            )
+        )
+
+
+def events_page(
+    ctx: Context, *, cursor: str | None = None, limit: int = 500, process: str | None = None
+) -> Page[WorkEvent]:
+    """The whole event log in id order, for export to analytics."""
+    authorize(ctx.actor, Action.WORK_READ)
+    after = decode_cursor(cursor)
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = select(WorkEvent).order_by(WorkEvent.id).limit(limit + 1)
+    if after is not None:
+        query = query.where(WorkEvent.id > after)
+    if process is not None:
+        query = query.where(WorkEvent.process_key == process)
+    with ctx.read() as session:
+        rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1].id) if more and rows else None)

@@ -1,0 +1,128 @@
+"""The background worker: sweep SLAs and deliver due notifications, cycle after cycle.
+
+Each cycle runs ``sweep_slas`` (breaches, due escalation tiers, their notifications queued in
+the outbox) and then ``deliver_due`` until nothing more is due. Both are safe to repeat: a tier
+fires once, a notification has a de-duplication key and is claimed before it is sent, so a
+worker that is restarted, or runs beside another, never notifies twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from andon.core.clock import utcnow
+from andon.core.config import Settings
+from andon.core.database import Database
+from andon.core.errors import ConfigurationError
+from andon.core.permissions import system_actor
+from andon.core.uow import Context
+from andon.notifications.service import deliver_due
+from andon.notifications.transport import Transport
+from andon.work.sweep import sweep_slas
+
+log = logging.getLogger("andon.worker")
+
+WORKER_ACTOR = "andon:worker"
+DELIVERY_BATCH = 100
+# A cycle delivers batches back to back while they come back full, but not forever: a flood
+# must not starve the next sweep.
+MAX_BATCHES_PER_CYCLE = 50
+
+
+@dataclass
+class WorkerStats:
+    """What the worker did over its whole run, summed across cycles."""
+
+    cycles: int = 0
+    failed_cycles: int = 0
+    stage_breaches: int = 0
+    process_breaches: int = 0
+    fired: int = 0
+    queued: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+
+
+def run_worker(
+    db: Database,
+    settings: Settings,
+    *,
+    interval_seconds: float,
+    once: bool = False,
+    stop: threading.Event | None = None,
+    now_fn: Callable[[], datetime] = utcnow,
+    actor_name: str = WORKER_ACTOR,
+    transport: Transport | None = None,
+) -> WorkerStats:
+    """Run cycles every ``interval_seconds`` until ``stop`` is set (or once, with ``once``).
+
+    A cycle that is under way when ``stop`` is set runs to its end. A cycle that fails is
+    logged and counted, and the next one runs as usual: the database may be back by then.
+    A ``ConfigurationError`` is not retried; it propagates, since no later cycle can succeed.
+    Every cycle has its own request id, so its audit entries can be found together.
+    """
+    stop = stop or threading.Event()
+    actor = system_actor(actor_name)
+    stats = WorkerStats()
+    while True:
+        started = time.monotonic()
+        stats.cycles += 1
+        try:
+            _cycle(
+                Context(db, actor, f"worker-{uuid.uuid4().hex}"), settings, stats, now_fn, transport
+            )
+        except ConfigurationError:
+            raise
+        except Exception:
+            stats.failed_cycles += 1
+            log.exception("cycle %d failed; the next cycle runs as usual", stats.cycles)
+        if once or stop.is_set():
+            break
+        # wait() returns early when stop is set, so a stop request never waits out the interval.
+        if stop.wait(max(0.0, interval_seconds - (time.monotonic() - started))):
+            break
+    return stats
+
+
+def _cycle(
+    ctx: Context,
+    settings: Settings,
+    stats: WorkerStats,
+    now_fn: Callable[[], datetime],
+    transport: Transport | None,
+) -> None:
+    swept = sweep_slas(ctx, now=now_fn())
+    sent = retried = dead = 0
+    for _ in range(MAX_BATCHES_PER_CYCLE):
+        report = deliver_due(
+            ctx.db, settings, now=now_fn(), limit=DELIVERY_BATCH, transport=transport
+        )
+        sent, retried, dead = sent + report.sent, retried + report.retried, dead + report.dead
+        if report.sent + report.retried + report.dead < DELIVERY_BATCH:
+            break
+    stats.stage_breaches += swept.stage_breaches
+    stats.process_breaches += swept.process_breaches
+    stats.fired += swept.fired
+    stats.queued += swept.notifications
+    stats.sent += sent
+    stats.retried += retried
+    stats.dead += dead
+    log.info(
+        "cycle %d: %d stage breaches, %d process breaches, %d tiers fired, "
+        "%d notifications queued; %d sent, %d to retry, %d dead",
+        stats.cycles,
+        swept.stage_breaches,
+        swept.process_breaches,
+        swept.fired,
+        swept.notifications,
+        sent,
+        retried,
+        dead,
+    )
