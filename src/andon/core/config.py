@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from andon.core.errors import ConfigurationError
@@ -36,6 +36,20 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=900, ge=1, description="Length of a lockout.")
     session_hours: int = Field(default=12, ge=1, le=24 * 30, description="Session lifetime.")
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0, description="SQLite busy wait.")
+    smtp_host: str = Field(default="127.0.0.1", description="Mail server notifications go to.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Mail server port.")
+    smtp_from: str = Field(default="andon@localhost", description="Sender of notification mail.")
+    smtp_username: str | None = Field(default=None, description="Mail server login, if any.")
+    smtp_password: SecretStr | None = Field(default=None, description="Mail server password.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade mail with STARTTLS.")
+    smtp_timeout_seconds: float = Field(default=10, gt=0, description="Mail server timeout.")
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC key that signs webhooks; unset: unsigned."
+    )
+    webhook_timeout_seconds: float = Field(default=5, gt=0, description="Webhook timeout.")
+    notify_max_attempts: int = Field(
+        default=6, ge=1, description="Delivery attempts before a notification is dead."
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,1 @@
+"""Notifications: a durable outbox delivered by email and signed webhooks, every attempt kept."""
