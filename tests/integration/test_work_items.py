@@ -22,6 +22,7 @@ from andon.work.schemas import (
     ItemMove,
     ItemPause,
     ItemResume,
+    ItemRetarget,
     StopRuleCreate,
 )
 from andon.work.sweep import sweep_slas
@@ -373,3 +374,52 @@ def test_event_log_refuses_edits(system: Context, floor: Floor) -> None:
 
     with pytest.raises(Exception, match="append-only"), system.db.engine.begin() as connection:
         connection.execute(WorkEvent.__table__.update().values(activity="forged"))
+
+
+def test_retargeting_the_stage_sla_moves_due_time_and_escalations(
+    system: Context, floor: Floor
+) -> None:
+    item = new_item(system, floor, at=MONDAY_7AM)
+
+    item = items.retarget_item(
+        system, item.id, ItemRetarget(version=item.version, sla="4h", reason="customer"), at=at(10)
+    )
+
+    assert item.stage_due_at == at(240)
+    with system.read() as session:
+        tier1 = session.scalars(select(Escalation).where(Escalation.tier == 1)).one()
+    assert tier1.due_at == at(180)
+
+
+def test_switching_escalation_off_clears_pending_tiers_and_on_restores_them(
+    system: Context, floor: Floor
+) -> None:
+    new_item(system, floor, at=MONDAY_7AM)
+
+    escalations.set_escalation_active(system, "assembly", False, reason="trial", at=at(5))
+    with system.read() as session:
+        off = session.scalars(select(Escalation)).all()
+    escalations.set_escalation_active(system, "assembly", True, reason="trial over", at=at(6))
+    with system.read() as session:
+        on = session.scalars(select(Escalation).where(Escalation.status == "pending")).all()
+
+    assert off == []
+    assert len(on) == 3
+    assert sweep_slas(system, now=at(200)).fired >= 1
+
+
+def test_a_new_holiday_moves_open_items_due_times_at_once(system: Context, floor: Floor) -> None:
+    from datetime import date
+
+    from andon.calendars.service import add_holidays
+
+    friday = datetime(2026, 11, 27, 19, 0, tzinfo=UTC)  # 13:00 local, 1 h before shift end
+    item = new_item(system, floor, at=friday)
+    assert item.stage_due_at == datetime(2026, 11, 30, 13, 0, tzinfo=UTC)
+
+    add_holidays(system, floor.site.id, {date(2026, 11, 30): "Plant shutdown"})
+
+    with system.read() as session:
+        stored = session.get(WorkItem, item.id)
+        assert stored is not None
+        assert stored.stage_due_at == datetime(2026, 12, 1, 13, 0, tzinfo=UTC)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from andon.calendars.holidays import country_holidays, parse_holiday_file
-from andon.calendars.hours import Closure, Shift, WorkingCalendar, always_open, validate_shifts
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from andon.calendars.holidays import country_holidays, parse_holiday_file
+from andon.calendars.hours import Closure, Shift, WorkingCalendar, always_open, validate_shifts
 from andon.calendars.models import BusinessCalendar, CalendarClosure, CalendarHoliday
 from andon.core.errors import FieldError, InvalidInput, NotFound
 from andon.core.permissions import Action, Scope, authorize
@@ -18,6 +18,15 @@ from andon.core.uow import Context
 from andon.plant.models import Area, Line, Site
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# Called inside the changing transaction with (session, site_id): work items subscribe so
+# their cached SLA clocks follow a calendar change at once. (Calendars may not import work.)
+calendar_listeners: list[Callable[[Session, int], None]] = []
+
+
+def _changed(session: Session, site_id: int) -> None:
+    for listener in calendar_listeners:
+        listener(session, site_id)
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,7 @@ def set_shifts(
         row.quiet_start = quiet_hours[0].strftime("%H:%M") if quiet_hours else None
         row.quiet_end = quiet_hours[1].strftime("%H:%M") if quiet_hours else None
         tx.session.flush()
+        _changed(tx.session, site_id)
         tx.audit("calendar", row.id, "update", before=before, after=_summary(row), reason=reason)
         return row
 
@@ -143,6 +153,8 @@ def add_holidays(
                 continue
             row.holidays.append(CalendarHoliday(day=day, name=name[:120], source=source))
             added += 1
+        if added:
+            _changed(tx.session, site_id)
         tx.audit(
             "calendar",
             row.id,
@@ -176,6 +188,7 @@ def remove_holiday(ctx: Context, site_id: int, day: date) -> None:
         if match is None:
             raise NotFound(f"site {site_id} has no holiday on {day}")
         row.holidays.remove(match)
+        _changed(tx.session, site_id)
         tx.audit("calendar", row.id, "remove_holiday", before={"day": str(day), "name": match.name})
 
 
@@ -190,6 +203,7 @@ def add_closure(
         closure = CalendarClosure(start_at=start_at, end_at=end_at, reason=reason)
         row.closures.append(closure)
         tx.session.flush()
+        _changed(tx.session, site_id)
         tx.audit(
             "calendar",
             row.id,

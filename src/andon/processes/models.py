@@ -20,6 +20,8 @@ class Process(Versioned, Base):
     name: Mapped[str] = mapped_column(String(120), nullable=False)
     current_version: Mapped[int] = mapped_column(nullable=False, default=1)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # Switches the escalation policy of every version off without publishing a new one.
+    escalation_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow

@@ -44,7 +44,9 @@ def read_item_clocks(
         for p in pauses
         if p.stage == item.stage and p.start_at >= item.stage_entered_at
     ]
-    stage_target = spec.stage(item.stage).sla if item.stage in _keys(spec) else None
+    stage_target = item.stage_sla_seconds or (
+        spec.stage(item.stage).sla if item.stage in _keys(spec) else None
+    )
     stage = None
     if stage_target is not None and item.status != "done":
         stage = read_clock(

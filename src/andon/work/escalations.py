@@ -36,20 +36,22 @@ def recompute(session: Session, loaded: Loaded, pauses: list[WorkPause], now: da
     """Replace the item's pending SLA tiers with ones computed from its state now."""
     item, spec = loaded.item, loaded.spec
     policy = spec.escalation
+    active = policy.active and loaded.escalation_active
     session.execute(
         delete(Escalation).where(
             Escalation.item_id == item.id,
             Escalation.status == "pending",
             Escalation.basis.in_(SLA_BASES)
-            if item.status == "open" and policy.active
+            if item.status == "open" and active
             else Escalation.basis.is_not(None),
         )
     )
-    if item.status != "open" or not policy.active or not policy.tiers:
+    if item.status != "open" or not active or not policy.tiers:
         return
     stage = spec.stage(item.stage)
-    if stage.sla is not None:
-        basis, target, started_at = "stage", stage.sla, item.stage_entered_at
+    stage_target = item.stage_sla_seconds or stage.sla
+    if stage_target is not None:
+        basis, target, started_at = "stage", stage_target, item.stage_entered_at
         relevant = [p for p in pauses if p.stage == item.stage and p.start_at >= started_at]
     elif spec.sla is not None:
         basis, target, started_at = "process", spec.sla, item.created_at
@@ -220,7 +222,7 @@ def escalate_exception(
 ) -> Escalation | None:
     """An exception of a severity a tier lists under ``immediate_for`` fires that tier now."""
     policy = loaded.spec.escalation
-    if not policy.active or loaded.item.status == "done":
+    if not policy.active or not loaded.escalation_active or loaded.item.status == "done":
         return None
     severity = Severity(exception.severity)
     for number, tier in enumerate(policy.tiers, start=1):
@@ -361,3 +363,33 @@ def list_escalations(ctx: Context, item_id: int) -> list[Escalation]:
                 .order_by(Escalation.created_at, Escalation.id)
             )
         )
+
+
+def set_escalation_active(
+    ctx: Context, process_key: str, active: bool, *, reason: str, at: datetime | None = None
+) -> int:
+    """Switch a process's escalation on or off; every open item's pending tiers follow at once.
+
+    Returns how many open items were recomputed.
+    """
+    from andon.processes.service import find_process
+    from andon.work.items import refresh_open_items
+
+    now = at or utcnow()
+    with ctx.write() as tx:
+        authorize(ctx.actor, Action.PROCESS_MANAGE)
+        process = find_process(tx.session, process_key)
+        if process.escalation_active == active:
+            return 0
+        process.escalation_active = active
+        tx.session.flush()
+        count = refresh_open_items(tx.session, process_id=process.id, now=now)
+        tx.audit(
+            "process",
+            process.id,
+            "escalation_on" if active else "escalation_off",
+            before={"escalation_active": not active},
+            after={"escalation_active": active, "items_recomputed": count},
+            reason=reason,
+        )
+        return count

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from andon.accounts.models import User
 from andon.calendars.hours import WorkingCalendar
-from andon.calendars.service import site_of_line, working_calendar
+from andon.calendars.service import calendar_listeners, site_of_line, working_calendar
 from andon.core.audit import snapshot
 from andon.core.clock import utcnow
 from andon.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
@@ -19,7 +19,7 @@ from andon.core.uow import Context, Transaction
 from andon.plant.models import Line
 from andon.processes.models import Process, ProcessVersion
 from andon.processes.service import find_process, spec_of
-from andon.processes.spec import ProcessSpec
+from andon.processes.spec import ProcessSpec, format_duration, parse_duration
 from andon.work import escalations
 from andon.work.clocks import ItemClocks, item_pauses, read_item_clocks, refresh_clocks
 from andon.work.events import append_event
@@ -33,6 +33,7 @@ from andon.work.schemas import (
     ItemPause,
     ItemReroute,
     ItemResume,
+    ItemRetarget,
     ItemUpdate,
 )
 
@@ -67,6 +68,7 @@ class Loaded:
     calendar: WorkingCalendar
     scope: Scope
     line: Line
+    escalation_active: bool = True
 
 
 def line_scope(session: Session, line_id: int) -> tuple[Line, Scope]:
@@ -89,7 +91,9 @@ def load(session: Session, item_id: int, *, lock: bool = False) -> Loaded:
     assert version is not None  # foreign key
     line, scope = line_scope(session, item.line_id)
     calendar = working_calendar(session, scope.site_id or 0)
-    return Loaded(item, spec_of(version), calendar, scope, line)
+    process = session.get(Process, item.process_id)
+    active = process.escalation_active if process is not None else True
+    return Loaded(item, spec_of(version), calendar, scope, line, active)
 
 
 def _check_version(item: WorkItem, version: int) -> None:
@@ -182,7 +186,7 @@ def create_item(ctx: Context, data: ItemCreate, *, at: datetime | None = None) -
         session.add(item)
         session.flush()
         calendar = working_calendar(session, scope.site_id or 0)
-        loaded = Loaded(item, spec, calendar, scope, line)
+        loaded = Loaded(item, spec, calendar, scope, line, process.escalation_active)
         append_event(
             session,
             item,
@@ -291,6 +295,7 @@ def perform_move(
     item.stage = target
     item.stage_entered_at = now
     item.stage_breached_at = None
+    item.stage_sla_seconds = None
     item.assignee_role = spec.stage(target).owner_role.value
     if transition.rework:
         item.rework_count += 1
@@ -583,3 +588,86 @@ def read_clocks(ctx: Context, item_id: int, *, at: datetime | None = None) -> It
         authorize(ctx.actor, Action.WORK_READ, loaded.scope)
         pauses = item_pauses(session, item_id)
         return read_item_clocks(loaded.item, loaded.spec, loaded.calendar, pauses, now)
+
+
+def retarget_item(
+    ctx: Context, item_id: int, data: ItemRetarget, *, at: datetime | None = None
+) -> WorkItem:
+    """Change the current stage's SLA target for this item; pending escalations follow."""
+    now = at or utcnow()
+    try:
+        seconds = parse_duration(data.sla) if data.sla is not None else None
+    except ValueError as exc:
+        raise InvalidInput.for_field("sla", str(exc)) from None
+    with ctx.write() as tx:
+        loaded = load(tx.session, item_id, lock=True)
+        item = loaded.item
+        authorize(ctx.actor, Action.WORK_ASSIGN, loaded.scope)
+        _check_version(item, data.version)
+        if item.status == "done":
+            raise Conflict(f"work item {item.id} is finished; its SLA cannot change")
+        before = {"stage_sla_seconds": item.stage_sla_seconds}
+        item.stage_sla_seconds = seconds
+        append_event(
+            tx.session,
+            item,
+            kind="retargeted",
+            activity=loaded.spec.stage(item.stage).name,
+            at=now,
+            resource=ctx.actor.username,
+            process_key=_process_key(tx.session, item),
+            lifecycle="retarget",
+            sla=format_duration(seconds) if seconds else None,
+            reason=data.reason,
+        )
+        _after_change(tx.session, loaded, now)
+        tx.audit(
+            "work_item",
+            item.id,
+            "retarget",
+            before=before,
+            after={"stage_sla_seconds": seconds},
+            reason=data.reason,
+        )
+        return item
+
+
+def refresh_open_items(
+    session: Session,
+    *,
+    site_id: int | None = None,
+    process_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Recompute cached clocks and pending escalations of every open or paused item.
+
+    Called when something every item's clock depends on changes: a site's calendar, a
+    process's escalation switch. Returns how many items were refreshed.
+    """
+    now = now or utcnow()
+    query = select(WorkItem.id).where(WorkItem.status.in_(("open", "paused")))
+    if process_id is not None:
+        query = query.where(WorkItem.process_id == process_id)
+    if site_id is not None:
+        from andon.plant.models import Area
+
+        query = (
+            query.join(Line, Line.id == WorkItem.line_id)
+            .join(Area, Area.id == Line.area_id)
+            .where(Area.site_id == site_id)
+        )
+    ids = list(session.scalars(query))
+    for item_id in ids:
+        loaded = load(session, item_id)
+        pauses = item_pauses(session, item_id)
+        refresh_clocks(loaded.item, loaded.spec, loaded.calendar, pauses, now)
+        escalations.recompute(session, loaded, pauses, now)
+    return len(ids)
+
+
+def _on_calendar_changed(session: Session, site_id: int) -> None:
+    session.flush()
+    refresh_open_items(session, site_id=site_id)
+
+
+calendar_listeners.append(_on_calendar_changed)

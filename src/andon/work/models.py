@@ -47,6 +47,8 @@ class WorkItem(Versioned, Base):
     )
     assignee_role: Mapped[str | None] = mapped_column(String(32), nullable=True)
     rework_count: Mapped[int] = mapped_column(nullable=False, default=0)
+    # A lead's agreed new target for the current stage; cleared when the item moves on.
+    stage_sla_seconds: Mapped[int | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

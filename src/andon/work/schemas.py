@@ -61,6 +61,18 @@ class ItemReroute(Input):
     reason: Reason
 
 
+class ItemRetarget(Input):
+    """A lead agrees a new target for the item's current stage (or goes back to the map's)."""
+
+    version: int = Field(ge=1)
+    sla: str | None = Field(
+        description="Business time allowed in the current stage, e.g. '6h'; null restores "
+        "the process map's target.",
+        max_length=20,
+    )
+    reason: Reason
+
+
 class CommentCreate(Input):
     body: str = Field(min_length=1, max_length=4000)
 
