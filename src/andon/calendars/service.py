@@ -113,8 +113,6 @@ def set_shifts(
     for i, s in enumerate(given):
         if not s.name.strip():
             errors.append(FieldError(("shifts", i, "name"), "a shift needs a name"))
-        if any(d < 0 or d > 6 for d in s.days):
-            errors.append(FieldError(("shifts", i, "days"), "days are 0 (Monday) to 6 (Sunday)"))
     if errors:
         where = ".".join(str(p) for p in errors[0].loc)
         raise InvalidInput(f"{where}: {errors[0].msg}", errors)

@@ -1,0 +1,1 @@
+"""Process definitions: stages, transitions, SLAs, escalation policies."""
