@@ -208,6 +208,8 @@ class Notify(_Part):
 
 
 def _parse_trigger(value: object) -> object:
+    if isinstance(value, dict | Trigger):
+        return value
     if isinstance(value, str) and (m := _SHARE.match(value.strip())):
         share = float(m.group(1))
         if share <= 0:
@@ -334,17 +336,20 @@ def graph_errors(spec: ProcessSpec) -> list[FieldError]:
                 )
         if stage.checklist:
             errors += [
-                FieldError(("stages", i, "checklist", j, "key"), m.msg)
-                for j, m in enumerate(_duplicates("checklist", [c.key for c in stage.checklist]))
+                FieldError(("stages", i, "checklist", m.loc[1], "key"), m.msg)
+                for m in _duplicates("checklist", [c.key for c in stage.checklist])
             ]
     for i, route in enumerate(spec.routing):
         unknown(("routing", i, "stage"), route.stage)
     if errors:
         return errors
 
-    reachable = _reachable(spec.start, spec.transitions)
+    entries = [spec.start, *(r.stage for r in spec.routing if r.stage)]
+    reachable = _reachable(entries, spec.transitions)
+    # Stages from which no end stage can be reached trap every item that enters them.
+    finishing = _reachable(list(spec.end), spec.transitions, backwards=True)
     for i, stage in enumerate(spec.stages):
-        if stage.key not in reachable and not any(r.stage == stage.key for r in spec.routing):
+        if stage.key not in reachable:
             errors.append(
                 FieldError(
                     ("stages", i, "key"),
@@ -360,6 +365,14 @@ def graph_errors(spec: ProcessSpec) -> list[FieldError]:
                     "dead_end",
                 )
             )
+        elif stage.key not in finishing:
+            errors.append(
+                FieldError(
+                    ("stages", i, "key"),
+                    f"no end stage can be reached from stage {stage.key!r}",
+                    "dead_end",
+                )
+            )
     for i, tier in enumerate(spec.escalation.tiers):
         if tier.at.share is not None and spec.sla is None and not any(s.sla for s in spec.stages):
             errors.append(
@@ -368,15 +381,20 @@ def graph_errors(spec: ProcessSpec) -> list[FieldError]:
     return errors
 
 
-def _reachable(start: str, transitions: tuple[Transition, ...]) -> set[str]:
-    seen = {start}
-    queue = deque([start])
+def _reachable(
+    starts: list[str], transitions: tuple[Transition, ...], *, backwards: bool = False
+) -> set[str]:
+    following: dict[str, list[str]] = {}
+    for t in transitions:
+        a, b = (t.target, t.source) if backwards else (t.source, t.target)
+        following.setdefault(a, []).append(b)
+    seen = set(starts)
+    queue = deque(starts)
     while queue:
-        node = queue.popleft()
-        for t in transitions:
-            if t.source == node and t.target not in seen:
-                seen.add(t.target)
-                queue.append(t.target)
+        for nxt in following.get(queue.popleft(), []):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
     return seen
 
 
@@ -431,7 +449,7 @@ def _durations_as_text(node: Any) -> None:
                 node[name] = format_duration(value)
             elif name == "at" and isinstance(value, dict):
                 if value.get("share") is not None:
-                    node[name] = f"{value['share'] * 100:g}%"
+                    node[name] = f"{value['share'] * 100:.10g}%"
                 elif value.get("after") is not None:
                     node[name] = format_duration(value["after"])
             else:
