@@ -423,3 +423,27 @@ def test_a_new_holiday_moves_open_items_due_times_at_once(system: Context, floor
         stored = session.get(WorkItem, item.id)
         assert stored is not None
         assert stored.stage_due_at == datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
+
+
+def test_a_site_supervisor_sees_only_that_sites_work(system: Context, floor: Floor) -> None:
+    from andon.plant import service as plant
+    from andon.plant.schemas import AreaCreate, LineCreate, SiteCreate
+    from andon.work.queries import list_items
+
+    other_site = plant.create_site(
+        system,
+        SiteCreate(
+            enterprise_id=floor.site.enterprise_id, name="Dayton", code="DAY", timezone="UTC"
+        ),
+    )
+    other_area = plant.create_area(system, AreaCreate(site_id=other_site.id, name="A", code="A"))
+    other_line = plant.create_line(system, LineCreate(area_id=other_area.id, name="X", code="X1"))
+    mine = new_item(system, floor, at=MONDAY_7AM)
+    new_item(system, floor, at=MONDAY_7AM, line_id=other_line.id)
+    sue = make_user(system, "sue", Role.SUPERVISOR, site_id=floor.site.id)
+    ctx = Context(system.db, _actor(system, sue.username))
+
+    visible = list_items(ctx).items
+
+    assert [i.id for i in visible] == [mine.id]
+    assert [row.line.code for row in lines.board(ctx)] == ["L1"]

@@ -13,7 +13,7 @@ from andon.calendars.holidays import country_holidays, parse_holiday_file
 from andon.calendars.hours import Closure, Shift, WorkingCalendar, always_open, validate_shifts
 from andon.calendars.models import BusinessCalendar, CalendarClosure, CalendarHoliday
 from andon.core.errors import FieldError, InvalidInput, NotFound
-from andon.core.permissions import Action, Scope, authorize
+from andon.core.permissions import Action, Scope, authorize, authorize_somewhere
 from andon.core.uow import Context
 from andon.plant.models import Area, Line, Site
 
@@ -91,7 +91,7 @@ def _row(session: Session, site_id: int, *, create: bool) -> BusinessCalendar:
 
 
 def get_calendar(ctx: Context, site_id: int) -> BusinessCalendar | None:
-    authorize(ctx.actor, Action.PLANT_READ)
+    authorize_somewhere(ctx.actor, Action.PLANT_READ)
     with ctx.read() as session:
         if session.get(Site, site_id) is None:
             raise NotFound(f"no site with id {site_id}")
@@ -170,11 +170,19 @@ def generate_holidays(
     ctx: Context, site_id: int, country: str, years: Iterable[int], subdivision: str | None = None
 ) -> int:
     days = country_holidays(country, list(years), subdivision)
-    added = add_holidays(ctx, site_id, days, source="country")
-    with ctx.write() as tx:
+    with ctx.atomic() as tx:
+        added = add_holidays(ctx, site_id, days, source="country")
         row = _row(tx.session, site_id, create=True)
+        before = {"holiday_country": row.holiday_country}
         row.holiday_country = country.upper()
         row.holiday_subdivision = subdivision
+        tx.audit(
+            "calendar",
+            row.id,
+            "holiday_country",
+            before=before,
+            after={"holiday_country": row.holiday_country, "subdivision": subdivision},
+        )
     return added
 
 
@@ -214,3 +222,24 @@ def add_closure(
 
 def _summary(row: BusinessCalendar) -> dict[str, object]:
     return {"shifts": row.shifts, "quiet_start": row.quiet_start, "quiet_end": row.quiet_end}
+
+
+def remove_closure(
+    ctx: Context, site_id: int, closure_id: int, *, reason: str | None = None
+) -> None:
+    with ctx.write() as tx:
+        authorize(ctx.actor, Action.CALENDAR_MANAGE, Scope(site_id=site_id))
+        row = _row(tx.session, site_id, create=False)
+        match = next((c for c in row.closures if c.id == closure_id), None)
+        if match is None:
+            raise NotFound(f"site {site_id} has no closure {closure_id}")
+        row.closures.remove(match)
+        tx.session.flush()
+        _changed(tx.session, site_id)
+        tx.audit(
+            "calendar",
+            row.id,
+            "remove_closure",
+            before={"start_at": match.start_at.isoformat(), "end_at": match.end_at.isoformat()},
+            reason=reason,
+        )

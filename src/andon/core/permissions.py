@@ -134,3 +134,35 @@ def authorize(actor: Actor, action: Action, scope: Scope = PLANT_WIDE) -> None:
 def system_actor(name: str) -> Actor:
     """The local operator running the CLI on the server: full rights, named in the audit."""
     return Actor(user_id=None, username=name, system=True)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The places where an actor may do something: whole sites, and single areas."""
+
+    site_ids: frozenset[int]
+    area_ids: frozenset[int]
+
+
+def reach(actor: Actor, action: Action) -> Reach | None:
+    """Where ``actor`` may take ``action``: ``None`` means plant-wide.
+
+    Raises PermissionDenied if nowhere. List views use this to show a site's supervisor
+    the site's items rather than refusing the whole list.
+    """
+    if actor.system:
+        return None
+    grants = [g for g in actor.grants if g.role in MATRIX[action]]
+    if not grants:
+        raise PermissionDenied(f"{actor.username} may not {action.value}")
+    if any(g.site_id is None and g.area_id is None for g in grants):
+        return None
+    return Reach(
+        frozenset(g.site_id for g in grants if g.site_id is not None and g.area_id is None),
+        frozenset(g.area_id for g in grants if g.area_id is not None),
+    )
+
+
+def authorize_somewhere(actor: Actor, action: Action) -> None:
+    """Raise PermissionDenied unless the actor may take the action in at least one place."""
+    reach(actor, action)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from andon.core.audit import snapshot
 from andon.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from andon.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
-from andon.core.permissions import PLANT_WIDE, Action, Scope, authorize
+from andon.core.permissions import PLANT_WIDE, Action, Scope, authorize, authorize_somewhere
 from andon.core.schemas import VersionedUpdate
 from andon.core.uow import Context
 from andon.plant.models import Area, Enterprise, Line, Site
@@ -95,7 +95,7 @@ def _load(session: Session, level: _Level, node_id: int) -> Any:
 def _list(
     ctx: Context, level: _Level, parent_id: int | None, cursor: str | None, limit: int
 ) -> Page[Any]:
-    authorize(ctx.actor, Action.PLANT_READ)
+    authorize_somewhere(ctx.actor, Action.PLANT_READ)
     after = decode_cursor(cursor)
     limit = max(1, min(limit, MAX_LIMIT))
     query = select(level.model).order_by(level.model.id).limit(limit + 1)
@@ -111,7 +111,7 @@ def _list(
 
 
 def _get(ctx: Context, level: _Level, node_id: int) -> Any:
-    authorize(ctx.actor, Action.PLANT_READ)
+    authorize_somewhere(ctx.actor, Action.PLANT_READ)
     with ctx.read() as session:
         return _load(session, level, node_id)
 
@@ -284,7 +284,7 @@ class PlantTree:
 
 
 def plant_tree(ctx: Context) -> PlantTree:
-    authorize(ctx.actor, Action.PLANT_READ)
+    authorize_somewhere(ctx.actor, Action.PLANT_READ)
     with ctx.read() as session:
         tree = PlantTree(
             list(session.scalars(select(Enterprise).order_by(Enterprise.name))), {}, {}, {}
@@ -300,7 +300,7 @@ def plant_tree(ctx: Context) -> PlantTree:
 
 def find_enterprise_by_name(ctx: Context, name: str) -> Enterprise:
     """The enterprise with this exact name (names are unique); NotFound otherwise."""
-    authorize(ctx.actor, Action.PLANT_READ)
+    authorize_somewhere(ctx.actor, Action.PLANT_READ)
     with ctx.read() as session:
         enterprise = session.scalar(select(Enterprise).where(Enterprise.name == name.strip()))
     if enterprise is None:
@@ -310,7 +310,7 @@ def find_enterprise_by_name(ctx: Context, name: str) -> Enterprise:
 
 def find_site_by_code(ctx: Context, code: str) -> Site:
     """The site with this code, case-insensitively (codes are stored upper-case and unique)."""
-    authorize(ctx.actor, Action.PLANT_READ)
+    authorize_somewhere(ctx.actor, Action.PLANT_READ)
     wanted = code.strip().upper()
     with ctx.read() as session:
         site = session.scalar(select(Site).where(Site.code == wanted))

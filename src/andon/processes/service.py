@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon.core.errors import Conflict, NotFound
-from andon.core.permissions import Action, authorize
+from andon.core.permissions import Action, authorize, authorize_somewhere
+from andon.core.schemas import MAX_ID
 from andon.core.uow import Context
 from andon.processes.models import Process, ProcessVersion
 from andon.processes.spec import ProcessSpec, parse_spec, spec_document
@@ -98,8 +99,11 @@ def _version(session: Session, process_id: int, number: int) -> ProcessVersion:
 
 
 def find_process(session: Session, key_or_id: str | int) -> Process:
-    if isinstance(key_or_id, int) or (isinstance(key_or_id, str) and key_or_id.isdigit()):
-        process = session.get(Process, int(key_or_id))
+    # isdecimal, not isdigit: "²" is a digit that int() refuses. Ids beyond the key range
+    # name no row (and would overflow PostgreSQL's integer).
+    if isinstance(key_or_id, int) or (isinstance(key_or_id, str) and key_or_id.isdecimal()):
+        number = int(key_or_id)
+        process = session.get(Process, number) if 0 < number <= MAX_ID else None
     else:
         process = session.scalar(select(Process).where(Process.key == key_or_id))
     if process is None:
@@ -108,13 +112,13 @@ def find_process(session: Session, key_or_id: str | int) -> Process:
 
 
 def list_processes(ctx: Context) -> list[Process]:
-    authorize(ctx.actor, Action.PROCESS_READ)
+    authorize_somewhere(ctx.actor, Action.PROCESS_READ)
     with ctx.read() as session:
         return list(session.scalars(select(Process).order_by(Process.key)))
 
 
 def get_process(ctx: Context, key_or_id: str | int) -> Process:
-    authorize(ctx.actor, Action.PROCESS_READ)
+    authorize_somewhere(ctx.actor, Action.PROCESS_READ)
     with ctx.read() as session:
         return find_process(session, key_or_id)
 
@@ -123,7 +127,7 @@ def get_version(
     ctx: Context, key_or_id: str | int, number: int | None = None
 ) -> tuple[Process, ProcessVersion, ProcessSpec]:
     """A process and one of its versions (the current one by default), with its spec."""
-    authorize(ctx.actor, Action.PROCESS_READ)
+    authorize_somewhere(ctx.actor, Action.PROCESS_READ)
     with ctx.read() as session:
         process = find_process(session, key_or_id)
         version = _version(session, process.id, number or process.current_version)
@@ -131,7 +135,7 @@ def get_version(
 
 
 def list_versions(ctx: Context, key_or_id: str | int) -> list[ProcessVersion]:
-    authorize(ctx.actor, Action.PROCESS_READ)
+    authorize_somewhere(ctx.actor, Action.PROCESS_READ)
     with ctx.read() as session:
         process = find_process(session, key_or_id)
         return list(

@@ -119,8 +119,8 @@ def record_checklist(
 
 
 def list_check_runs(ctx: Context, item_id: int) -> list[CheckRun]:
-    authorize(ctx.actor, Action.WORK_READ)
     with ctx.read() as session:
+        authorize(ctx.actor, Action.WORK_READ, load(session, item_id).scope)
         return list(
             session.scalars(
                 select(CheckRun).where(CheckRun.item_id == item_id).order_by(CheckRun.recorded_at)

@@ -354,8 +354,10 @@ class SweepReport:
 
 
 def list_escalations(ctx: Context, item_id: int) -> list[Escalation]:
-    authorize(ctx.actor, Action.WORK_READ)
+    from andon.work.items import load
+
     with ctx.read() as session:
+        authorize(ctx.actor, Action.WORK_READ, load(session, item_id).scope)
         return list(
             session.scalars(
                 select(Escalation)

@@ -24,6 +24,7 @@ from andon.work.items import line_scope, load
 from andon.work.lines import check_exception_rules
 from andon.work.models import PlantException
 from andon.work.schemas import ExceptionRaise, ExceptionResolve, ExceptionTriage
+from andon.work.visibility import restrict
 
 FIELDS = ("item_id", "line_id", "category", "severity", "status", "owner_id", "version")
 
@@ -188,11 +189,11 @@ def resolve_exception(
 
 
 def get_exception(ctx: Context, exception_id: int) -> PlantException:
-    authorize(ctx.actor, Action.WORK_READ)
     with ctx.read() as session:
         exception = session.get(PlantException, exception_id)
         if exception is None:
             raise NotFound(f"no exception with id {exception_id}")
+        authorize(ctx.actor, Action.WORK_READ, line_scope(session, exception.line_id)[1])
         return exception
 
 
@@ -207,10 +208,10 @@ def list_exceptions(
     limit: int = 100,
 ) -> Page[PlantException]:
     """Newest first."""
-    authorize(ctx.actor, Action.WORK_READ)
     after = decode_cursor(cursor)
     limit = max(1, min(limit, MAX_LIMIT))
     query = select(PlantException).order_by(PlantException.id.desc()).limit(limit + 1)
+    query = restrict(query, ctx.actor, PlantException.line_id)
     if after is not None:
         query = query.where(PlantException.id < after)
     if status == "unresolved":
@@ -247,7 +248,6 @@ def pareto(
     line_id: int | None = None,
 ) -> list[ParetoBar]:
     """Exceptions counted by category, line or severity, largest first, with cumulative share."""
-    authorize(ctx.actor, Action.WORK_READ)
     columns = {
         "category": PlantException.category,
         "severity": PlantException.severity,
@@ -256,7 +256,11 @@ def pareto(
     if by not in columns:
         raise InvalidInput.for_field("by", "one of: category, line, severity")
     column = columns[by]
-    query = select(column, func.count()).select_from(PlantException)
+    query = restrict(
+        select(column, func.count()).select_from(PlantException),
+        ctx.actor,
+        PlantException.line_id,
+    )
     if by == "line":
         query = query.join(Line, Line.id == PlantException.line_id)
     if since is not None:

@@ -27,6 +27,7 @@ from andon.work.models import (
     WorkItem,
 )
 from andon.work.schemas import StopRuleCreate
+from andon.work.visibility import restrict
 
 RULE_FIELDS = ("name", "kind", "category", "min_severity", "count", "window_seconds", "active")
 
@@ -324,10 +325,11 @@ class LineBoardRow:
 
 def board(ctx: Context, *, now: datetime | None = None) -> list[LineBoardRow]:
     """Every line's status with its open, late and exception counts, for the andon board."""
-    authorize(ctx.actor, Action.WORK_READ)
     now = now or utcnow()
     with ctx.read() as session:
-        lines = list(session.scalars(select(Line).order_by(Line.code)))
+        lines = list(
+            session.scalars(restrict(select(Line).order_by(Line.code), ctx.actor, Line.id))
+        )
         states = {s.line_id: s for s in session.scalars(select(LineState))}
         stops = {
             s.id: s
@@ -376,8 +378,8 @@ def board(ctx: Context, *, now: datetime | None = None) -> list[LineBoardRow]:
 
 
 def list_rules(ctx: Context, line_id: int) -> list[LineStopRule]:
-    authorize(ctx.actor, Action.WORK_READ)
     with ctx.read() as session:
+        authorize(ctx.actor, Action.WORK_READ, _line(session, line_id)[1])
         return list(
             session.scalars(
                 select(LineStopRule)
@@ -388,9 +390,25 @@ def list_rules(ctx: Context, line_id: int) -> list[LineStopRule]:
 
 
 def list_stops(ctx: Context, line_id: int | None = None, limit: int = 50) -> list[LineStop]:
-    authorize(ctx.actor, Action.WORK_READ)
     with ctx.read() as session:
         query = select(LineStop).order_by(LineStop.stopped_at.desc()).limit(limit)
+        query = restrict(query, ctx.actor, LineStop.line_id)
         if line_id is not None:
             query = query.where(LineStop.line_id == line_id)
         return list(session.scalars(query))
+
+
+def is_subscribed(ctx: Context, line_id: int) -> bool:
+    """Whether the signed-in user follows the line's stops."""
+    if ctx.actor.user_id is None:
+        return False
+    with ctx.read() as session:
+        return (
+            session.scalar(
+                select(LineSubscription.id).where(
+                    LineSubscription.line_id == line_id,
+                    LineSubscription.user_id == ctx.actor.user_id,
+                )
+            )
+            is not None
+        )

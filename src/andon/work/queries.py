@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from andon.core.clock import utcnow
 from andon.core.errors import InvalidInput
 from andon.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
-from andon.core.permissions import Action, authorize
+from andon.core.permissions import Action, authorize, authorize_somewhere
 from andon.core.uow import Context
 from andon.plant.models import Line
 from andon.processes.models import Process, ProcessVersion
@@ -28,6 +28,7 @@ from andon.work.models import (
     WorkItem,
     WorkPause,
 )
+from andon.work.visibility import restrict, visible_lines
 
 STATUSES = ("open", "paused", "done", "active")
 
@@ -76,11 +77,12 @@ def list_items(
     now: datetime | None = None,
 ) -> Page[WorkItem]:
     """Items by id, oldest first, filtered; cursor-paged."""
-    authorize(ctx.actor, Action.WORK_READ)
+    authorize_somewhere(ctx.actor, Action.WORK_READ)
     now = now or utcnow()
     after = decode_cursor(cursor)
     limit = max(1, min(limit, MAX_LIMIT))
     query = _filtered(select(WorkItem), f, now).order_by(WorkItem.id).limit(limit + 1)
+    query = restrict(query, ctx.actor, WorkItem.line_id)
     if after is not None:
         query = query.where(WorkItem.id > after)
     with ctx.read() as session:
@@ -94,7 +96,7 @@ def queue(
     ctx: Context, f: ItemFilter = ItemFilter(), *, limit: int = 200, now: datetime | None = None
 ) -> list[WorkItem]:
     """A work queue: most urgent first (earliest stage due time, then priority, then age)."""
-    authorize(ctx.actor, Action.WORK_READ)
+    authorize_somewhere(ctx.actor, Action.WORK_READ)
     now = now or utcnow()
     query = (
         _filtered(select(WorkItem), f, now)
@@ -105,6 +107,7 @@ def queue(
         )
         .limit(max(1, min(limit, MAX_LIMIT)))
     )
+    query = restrict(query, ctx.actor, WorkItem.line_id)
     with ctx.read() as session:
         return list(session.scalars(query))
 
@@ -113,17 +116,21 @@ def stage_counts(
     ctx: Context, process_id: int, *, now: datetime | None = None
 ) -> dict[str, tuple[int, int]]:
     """Open items per stage of a process, and how many of them are late."""
-    authorize(ctx.actor, Action.WORK_READ)
+    authorize_somewhere(ctx.actor, Action.WORK_READ)
     now = now or utcnow()
     with ctx.read() as session:
         rows = session.execute(
-            select(
-                WorkItem.stage,
-                func.count(),
-                func.count().filter(WorkItem.stage_due_at <= now),
+            restrict(
+                select(
+                    WorkItem.stage,
+                    func.count(),
+                    func.count().filter(WorkItem.stage_due_at <= now),
+                )
+                .where(WorkItem.process_id == process_id, WorkItem.status.in_(("open", "paused")))
+                .group_by(WorkItem.stage),
+                ctx.actor,
+                WorkItem.line_id,
             )
-            .where(WorkItem.process_id == process_id, WorkItem.status.in_(("open", "paused")))
-            .group_by(WorkItem.stage)
         ).all()
     return {stage: (total, late) for stage, total, late in rows}
 
@@ -132,7 +139,7 @@ def due_within(
     ctx: Context, within: timedelta, *, now: datetime | None = None, limit: int = 500
 ) -> list[WorkItem]:
     """Open items whose stage or end-to-end SLA falls due within ``within`` (or already has)."""
-    authorize(ctx.actor, Action.WORK_READ)
+    authorize_somewhere(ctx.actor, Action.WORK_READ)
     now = now or utcnow()
     horizon = now + within
     query = (
@@ -144,6 +151,7 @@ def due_within(
         .order_by(func.coalesce(WorkItem.stage_due_at, WorkItem.due_at))
         .limit(limit)
     )
+    query = restrict(query, ctx.actor, WorkItem.line_id)
     with ctx.read() as session:
         return list(session.scalars(query))
 
@@ -204,8 +212,8 @@ def item_record(ctx: Context, item_id: int, *, now: datetime | None = None) -> I
 
 
 def item_events(ctx: Context, item_id: int) -> list[WorkEvent]:
-    authorize(ctx.actor, Action.WORK_READ)
     with ctx.read() as session:
+        authorize(ctx.actor, Action.WORK_READ, load(session, item_id).scope)
         return list(
             session.scalars(
                 select(WorkEvent).where(WorkEvent.case_id == item_id).order_by(WorkEvent.id)
@@ -217,10 +225,15 @@ def events_page(
     ctx: Context, *, cursor: str | None = None, limit: int = 500, process: str | None = None
 ) -> Page[WorkEvent]:
     """The whole event log in id order, for export to analytics."""
-    authorize(ctx.actor, Action.WORK_READ)
+    authorize_somewhere(ctx.actor, Action.WORK_READ)
     after = decode_cursor(cursor)
     limit = max(1, min(limit, MAX_LIMIT))
     query = select(WorkEvent).order_by(WorkEvent.id).limit(limit + 1)
+    lines = visible_lines(ctx.actor)
+    if lines is not None:
+        query = query.where(
+            WorkEvent.case_id.in_(select(WorkItem.id).where(WorkItem.line_id.in_(lines)))
+        )
     if after is not None:
         query = query.where(WorkEvent.id > after)
     if process is not None:

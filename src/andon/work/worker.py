@@ -63,8 +63,9 @@ def run_worker(
 ) -> WorkerStats:
     """Run cycles every ``interval_seconds`` until ``stop`` is set (or once, with ``once``).
 
-    A cycle that is under way when ``stop`` is set runs to its end. A cycle that fails is
-    logged and counted, and the next one runs as usual: the database may be back by then.
+    A cycle under way when ``stop`` is set finishes its sweep and the delivery batch it is
+    sending; any further backlog waits for the next start. A cycle that fails is logged
+    and counted, and the next one runs as usual: the database may be back by then.
     A ``ConfigurationError`` is not retried; it propagates, since no later cycle can succeed.
     Every cycle has its own request id, so its audit entries can be found together.
     """
@@ -75,9 +76,8 @@ def run_worker(
         started = time.monotonic()
         stats.cycles += 1
         try:
-            _cycle(
-                Context(db, actor, f"worker-{uuid.uuid4().hex}"), settings, stats, now_fn, transport
-            )
+            context = Context(db, actor, f"worker-{uuid.uuid4().hex}")
+            _cycle(context, settings, stats, stop, now_fn, transport)
         except ConfigurationError:
             raise
         except Exception:
@@ -95,6 +95,7 @@ def _cycle(
     ctx: Context,
     settings: Settings,
     stats: WorkerStats,
+    stop: threading.Event,
     now_fn: Callable[[], datetime],
     transport: Transport | None,
 ) -> None:
@@ -105,7 +106,8 @@ def _cycle(
             ctx.db, settings, now=now_fn(), limit=DELIVERY_BATCH, transport=transport
         )
         sent, retried, dead = sent + report.sent, retried + report.retried, dead + report.dead
-        if report.sent + report.retried + report.dead < DELIVERY_BATCH:
+        # A stop request waits for the batch under way, not for the whole backlog.
+        if report.sent + report.retried + report.dead < DELIVERY_BATCH or stop.is_set():
             break
     stats.stage_breaches += swept.stage_breaches
     stats.process_breaches += swept.process_breaches
