@@ -111,6 +111,16 @@ def test_move_outside_the_map_is_refused_with_the_allowed_targets(
         assert session.get(WorkItem, item.id).stage == "intake"  # type: ignore[union-attr]
 
 
+def test_each_change_raises_the_version_by_one(system: Context, floor: Floor) -> None:
+    item = new_item(system, floor, at=MONDAY_7AM)
+    moved = move(system, item, "plan", 5)
+    paused = items.pause_item(
+        system, item.id, ItemPause(state="waiting_parts", version=moved.version), at=at(6)
+    )
+
+    assert (item.version, moved.version, paused.version) == (1, 2, 3)
+
+
 def test_stale_version_is_a_conflict(system: Context, floor: Floor) -> None:
     item = new_item(system, floor, at=MONDAY_7AM)
     move(system, item, "plan", 5)

@@ -119,11 +119,25 @@ def ensure_line_running(session: Session, line: Line) -> None:
 
 
 def _after_change(session: Session, loaded: Loaded, now: datetime) -> ItemClocks:
+    """Refresh the item's cached clocks and pending escalations after a change.
+
+    Nothing is flushed until the caller's audit entry, so the item's row is written once
+    per change and its version goes up by exactly one.
+    """
     item = loaded.item
     item.updated_at = now
-    pauses = item_pauses(session, item.id)
-    clocks = refresh_clocks(item, loaded.spec, loaded.calendar, pauses, now)
-    escalations.recompute(session, loaded, pauses, now)
+    with session.no_autoflush:
+        pauses = item_pauses(session, item.id)
+        known = {p.id for p in pauses}
+        pauses += [
+            p
+            for p in session.new
+            if isinstance(p, WorkPause) and p.item_id == item.id and p.id not in known
+        ]
+        pauses.sort(key=lambda p: p.start_at)
+        clocks = refresh_clocks(item, loaded.spec, loaded.calendar, pauses, now)
+        if item.id is not None:
+            escalations.recompute(session, loaded, pauses, now)
     return clocks
 
 
@@ -183,10 +197,11 @@ def create_item(ctx: Context, data: ItemCreate, *, at: datetime | None = None) -
             updated_at=now,
             stage_entered_at=now,
         )
-        session.add(item)
-        session.flush()
         calendar = working_calendar(session, scope.site_id or 0)
         loaded = Loaded(item, spec, calendar, scope, line, process.escalation_active)
+        _after_change(session, loaded, now)
+        session.add(item)
+        session.flush()
         append_event(
             session,
             item,
@@ -205,7 +220,7 @@ def create_item(ctx: Context, data: ItemCreate, *, at: datetime | None = None) -
             fields=fields,
             process_version=version.number,
         )
-        _after_change(session, loaded, now)
+        escalations.recompute(session, loaded, [], now)
         tx.audit("work_item", item.id, "create", after=snapshot(item, AUDITED))
         return item
 
@@ -371,7 +386,6 @@ def pause_item(
             state=data.state,
             reason=data.reason,
         )
-        tx.session.flush()
         _after_change(tx.session, loaded, now)
         tx.audit(
             "work_item",
@@ -413,7 +427,6 @@ def resume_item(
             process_key=_process_key(tx.session, item),
             reason=data.reason,
         )
-        tx.session.flush()
         _after_change(tx.session, loaded, now)
         tx.audit(
             "work_item",
