@@ -103,12 +103,6 @@ def _check_version(item: WorkItem, version: int) -> None:
         )
 
 
-def _process_key(session: Session, item: WorkItem) -> str:
-    process = session.get(Process, item.process_id)
-    assert process is not None
-    return process.key
-
-
 def ensure_line_running(session: Session, line: Line) -> None:
     state = session.get(LineState, line.id)
     if state is not None and state.status == "stopped":
@@ -296,7 +290,7 @@ def perform_move(
             "record a passing checklist before it leaves the stage"
         )
     before = snapshot(item, AUDITED)
-    key = _process_key(session, item)
+    key = spec.key
     append_event(
         session,
         item,
@@ -382,7 +376,7 @@ def pause_item(
             activity=spec.stage(item.stage).name,
             at=now,
             resource=ctx.actor.username,
-            process_key=_process_key(tx.session, item),
+            process_key=loaded.spec.key,
             state=data.state,
             reason=data.reason,
         )
@@ -424,7 +418,7 @@ def resume_item(
             activity=loaded.spec.stage(item.stage).name,
             at=now,
             resource=ctx.actor.username,
-            process_key=_process_key(tx.session, item),
+            process_key=loaded.spec.key,
             reason=data.reason,
         )
         _after_change(tx.session, loaded, now)
@@ -460,7 +454,7 @@ def assign_item(
             activity=loaded.spec.stage(item.stage).name,
             at=now,
             resource=ctx.actor.username,
-            process_key=_process_key(tx.session, item),
+            process_key=loaded.spec.key,
             lifecycle="assign",
             assignee_id=data.assignee_id,
             assignee=user.username if user else None,
@@ -502,7 +496,7 @@ def update_item(
             activity=loaded.spec.stage(item.stage).name,
             at=now,
             resource=ctx.actor.username,
-            process_key=_process_key(tx.session, item),
+            process_key=loaded.spec.key,
             lifecycle="update",
             reason=data.reason,
             **changed,
@@ -549,7 +543,7 @@ def reroute_item(
             activity=loaded.spec.stage(item.stage).name,
             at=now,
             resource=ctx.actor.username,
-            process_key=_process_key(tx.session, item),
+            process_key=loaded.spec.key,
             lifecycle="reroute",
             line_id=line.id,
             reason=data.reason,
@@ -585,7 +579,7 @@ def comment_item(
             activity=loaded.spec.stage(loaded.item.stage).name,
             at=now,
             resource=ctx.actor.username,
-            process_key=_process_key(tx.session, loaded.item),
+            process_key=loaded.spec.key,
             lifecycle="comment",
             comment_id=comment.id,
         )
@@ -628,7 +622,7 @@ def retarget_item(
             activity=loaded.spec.stage(item.stage).name,
             at=now,
             resource=ctx.actor.username,
-            process_key=_process_key(tx.session, item),
+            process_key=loaded.spec.key,
             lifecycle="retarget",
             sla=format_duration(seconds) if seconds else None,
             reason=data.reason,
