@@ -1,10 +1,10 @@
 """Imports every table so metadata is complete for Alembic and tests."""
 
 from andon.accounts.models import ApiToken, RoleGrant, User, WebSession
+from andon.calendars.models import BusinessCalendar, CalendarClosure, CalendarHoliday  # noqa: F401
 from andon.core.audit import AuditEntry
 from andon.core.database import Base
 from andon.notifications.models import DeliveryAttempt, Notification  # noqa: F401
-from andon.calendars.models import BusinessCalendar, CalendarClosure, CalendarHoliday  # noqa: F401
 from andon.plant.models import Area, Enterprise, Line, Site
 from andon.processes.models import Process, ProcessVersion  # noqa: F401
 from andon.work.models import (  # noqa: F401

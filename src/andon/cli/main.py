@@ -12,7 +12,22 @@ import typer
 from typer.core import TyperGroup
 
 from andon import __version__
-from andon.cli import audit, db, demo, plant, serve, tokens, users
+from andon.cli import (
+    audit,
+    calendars,
+    db,
+    demo,
+    exceptions,
+    lines,
+    plant,
+    processes,
+    serve,
+    sla,
+    tokens,
+    users,
+    work,
+    worker,
+)
 from andon.core.errors import AndonError, ConfigurationError, summarize
 
 EXIT_ERROR = 1
@@ -114,3 +129,10 @@ app.add_typer(tokens.app, name="token")
 app.add_typer(plant.app, name="plant")
 app.add_typer(audit.app, name="audit")
 app.add_typer(demo.app, name="demo")
+app.add_typer(processes.app, name="process")
+app.add_typer(calendars.app, name="calendar")
+app.add_typer(work.app, name="item")
+app.add_typer(exceptions.app, name="exception")
+app.add_typer(lines.app, name="line")
+app.add_typer(sla.app, name="sla")
+app.command("worker")(worker.worker)
