@@ -295,7 +295,17 @@ def _labels(ctx: Context, by: str, line_by_id: Mapping[int, Line]) -> dict[str, 
     if by == "category":
         return {key: name for key, (name, _) in exceptions.known_categories(ctx).items()}
     if by == "line":
-        return {line.code: f"{line.code} · {line.name}" for line in line_by_id.values()}
+        # Pareto keys lines by SITE/AREA/LINE code; name each bar by its line's name too.
+        tree = plant.plant_tree(ctx)
+        areas = {a.id: a for group in tree.areas.values() for a in group}
+        sites = {s.id: s for group in tree.sites.values() for s in group}
+        labels = {}
+        for line in line_by_id.values():
+            area = areas.get(line.area_id)
+            site = sites.get(area.site_id) if area else None
+            if area and site:
+                labels[f"{site.code}/{area.code}/{line.code}"] = f"{line.code} · {line.name}"
+        return labels
     return {}
 
 

@@ -14,7 +14,7 @@ from andon.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from andon.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from andon.core.permissions import Action, authorize
 from andon.core.uow import Context
-from andon.plant.models import Line
+from andon.plant.models import Area, Line, Site
 from andon.processes.models import Process, ProcessVersion
 from andon.processes.service import spec_of
 from andon.processes.spec import Severity
@@ -248,10 +248,12 @@ def pareto(
     line_id: int | None = None,
 ) -> list[ParetoBar]:
     """Exceptions counted by category, line or severity, largest first, with cumulative share."""
+    # Line codes repeat across areas and sites; a bar per line needs the full path.
+    line_path = Site.code + "/" + Area.code + "/" + Line.code
     columns = {
         "category": PlantException.category,
         "severity": PlantException.severity,
-        "line": Line.code,
+        "line": line_path,
     }
     if by not in columns:
         raise InvalidInput.for_field("by", "one of: category, line, severity")
@@ -262,7 +264,11 @@ def pareto(
         PlantException.line_id,
     )
     if by == "line":
-        query = query.join(Line, Line.id == PlantException.line_id)
+        query = (
+            query.join(Line, Line.id == PlantException.line_id)
+            .join(Area, Area.id == Line.area_id)
+            .join(Site, Site.id == Area.site_id)
+        )
     if since is not None:
         query = query.where(PlantException.raised_at >= since)
     if until is not None:
