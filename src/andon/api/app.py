@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from andon import __version__
-from andon.api import accounts, audit, health, plant, problems
-from andon.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from andon.api import (
+    accounts,
+    audit,
+    calendars,
+    exceptions,
+    health,
+    lines,
+    plant,
+    problems,
+    processes,
+    work,
+)
+from andon.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, RouteLimit
 from andon.core.config import Settings, get_settings
 from andon.core.database import Database
 
@@ -41,8 +53,30 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(accounts.router)
     app.include_router(plant.router)
     app.include_router(audit.router)
+    app.include_router(processes.router)
+    app.include_router(calendars.router)
+    app.include_router(work.router)
+    app.include_router(exceptions.router)
+    app.include_router(lines.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, routes=upload_limits(settings)
+    )
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+# Room for the multipart envelope around a file of the largest allowed size.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+def upload_limits(settings: Settings) -> list[RouteLimit]:
+    """File uploads may be as large as ANDON_MAX_ATTACHMENT_BYTES, not ANDON_MAX_BODY_BYTES."""
+    files = settings.max_attachment_bytes + MULTIPART_OVERHEAD_BYTES
+    setting = "ANDON_MAX_ATTACHMENT_BYTES"
+    return [
+        RouteLimit("POST", re.compile(r"^/api/v1/work-items/[^/]+/attachments$"), files, setting),
+        RouteLimit("POST", re.compile(r"^/api/v1/work-items/import$"), files, setting),
+        RouteLimit("POST", re.compile(r"^/work/[0-9]+/attachments$"), files, setting),
+    ]

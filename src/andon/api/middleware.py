@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,23 +48,40 @@ class RequestContextMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+@dataclass(frozen=True)
+class RouteLimit:
+    """A larger (or smaller) body limit for one method and path pattern, e.g. file uploads."""
+
+    method: str
+    path: re.Pattern[str]
+    max_bytes: int
+    setting: str
+
+
 class BodySizeLimitMiddleware:
     """Refuses bodies over the limit with 413, whether announced by Content-Length or not."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, routes: Sequence[RouteLimit] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.routes = tuple(routes)
+
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        for route in self.routes:
+            if scope.get("method") == route.method and route.path.match(scope.get("path", "")):
+                return route.max_bytes, route.setting
+        return self.max_bytes, "ANDON_MAX_BODY_BYTES"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, setting = self._limit(scope)
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(scope, send)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._refuse(scope, send, limit, setting)
             return
         seen = 0
-        limit = self.max_bytes
 
         async def counting_receive() -> Message:
             nonlocal seen
@@ -76,10 +95,10 @@ class BodySizeLimitMiddleware:
         try:
             await self.app(scope, counting_receive, send)
         except _TooLarge:
-            await self._refuse(scope, send)
+            await self._refuse(scope, send, limit, setting)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        detail = f"the body exceeds {self.max_bytes} bytes (ANDON_MAX_BODY_BYTES)"
+    async def _refuse(self, scope: Scope, send: Send, limit: int, setting: str) -> None:
+        detail = f"the body exceeds {limit} bytes ({setting})"
         await send_problem(send, scope, 413, "Request body too large", detail)
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from andon.core.errors import AndonError, InvalidInput, NotAuthenticated, TooManyAttempts
+from andon.work.items import MoveRefused
 
 log = logging.getLogger("andon.api")
 PROBLEM_JSON = "application/problem+json"
@@ -31,6 +32,13 @@ class Problem(BaseModel):
     instance: str | None = None
     request_id: str | None = None
     errors: list[FieldProblem] | None = None
+    allowed: list[str] | None = Field(
+        default=None, description="A refused move: the stages the item may move to from here."
+    )
+    rejected: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="A refused import: every bad row as {line, errors, raw}; nothing was written.",
+    )
 
 
 def problem_response(
@@ -40,6 +48,7 @@ def problem_response(
     detail: str,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     body = Problem(
         title=title,
@@ -48,6 +57,7 @@ def problem_response(
         instance=request.url.path,
         request_id=getattr(request.state, "request_id", None),
         errors=[FieldProblem(**e) for e in errors] if errors is not None else None,
+        **(extra or {}),
     )
     return JSONResponse(
         body.model_dump(exclude_none=True),
@@ -101,9 +111,15 @@ def install(app: FastAPI, html_renderer: Any = None) -> None:
         if isinstance(exc, TooManyAttempts):
             headers["Retry-After"] = str(exc.retry_after_seconds)
         errors = None
+        extra = None
         if isinstance(exc, InvalidInput):
             errors = [{"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in exc.errors]
-        return respond(request, exc.status, exc.title, exc.detail, errors=errors, headers=headers)
+        if isinstance(exc, MoveRefused):
+            errors = [{"loc": ["body", "to"], "msg": exc.detail, "type": "move_refused"}]
+            extra = {"allowed": exc.allowed}
+        return respond(
+            request, exc.status, exc.title, exc.detail, errors=errors, headers=headers, extra=extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -115,7 +131,11 @@ def install(app: FastAPI, html_renderer: Any = None) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        title = {
+            404: "Not found",
+            405: "Method not allowed",
+            415: "Unsupported media type",
+        }.get(exc.status_code, "Error")
         return respond(request, exc.status_code, title, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(Exception)

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Listen address of `andon serve`.")
     port: int = Field(default=8000, ge=1, le=65535, description="Listen port of `andon serve`.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body.")
+    max_attachment_bytes: int = Field(
+        default=10_485_760, ge=1024, description="Largest uploaded file (attachment, CSV import)."
+    )
     login_max_failures: int = Field(default=5, ge=1, description="Failures before a lockout.")
     login_lockout_seconds: int = Field(default=900, ge=1, description="Length of a lockout.")
     session_hours: int = Field(default=12, ge=1, le=24 * 30, description="Session lifetime.")

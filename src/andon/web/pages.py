@@ -13,9 +13,14 @@ from andon.web import (
     admin_pages,
     audit_pages,
     auth_pages,
+    board_pages,
+    calendar_pages,
+    exception_pages,
     home_pages,
     plant_pages,
+    process_pages,
     token_pages,
+    work_pages,
 )
 from andon.web.session import optional_actor
 from andon.web.templating import render
@@ -25,7 +30,19 @@ log = logging.getLogger("andon.web")
 
 def install(app: FastAPI) -> None:
     """Add every page router; each runs the CSRF check before its POST routes."""
-    for module in (auth_pages, home_pages, plant_pages, admin_pages, token_pages, audit_pages):
+    for module in (
+        auth_pages,
+        home_pages,
+        plant_pages,
+        admin_pages,
+        token_pages,
+        audit_pages,
+        process_pages,
+        work_pages,
+        board_pages,
+        exception_pages,
+        calendar_pages,
+    ):
         app.include_router(module.router)
 
 
