@@ -1,11 +1,18 @@
-"""Foundation benchmarks: audited write rate and chain verification rate, SQLite and PostgreSQL.
+"""Benchmarks: `make bench` runs them all; results go to bench/results/*.json.
 
-Results go to bench/results/foundation.json. Figures are measured on whatever machine runs
-`make bench`; nothing here is asserted.
+Foundation (here): audited write rate and chain verification rate, SQLite and PostgreSQL,
+written to bench/results/foundation.json. Work engine (bench/work.py): item moves through
+the HTTP API and the SLA sweep over a million open items, written to bench/results/work.json.
+Figures are measured on whatever machine runs `make bench`; nothing here is asserted.
+
+    python -m bench.run                      # everything
+    python -m bench.run --only foundation    # or: --only work, or one work case:
+    python -m bench.run --only sweep         #     transitions, profile, sweep, sqlite-sweep
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -86,7 +93,7 @@ def postgresql_case() -> dict[str, float] | str:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def main() -> None:
+def foundation() -> None:
     results = {
         "benchmark": "foundation: audited writes and audit-chain verification",
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
@@ -96,6 +103,24 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
+
+
+def main(argv: list[str] | None = None) -> None:
+    from bench import work
+
+    choices = ("foundation", "work", *work.CASES)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--only", action="append", choices=choices, help="run only this")
+    chosen = parser.parse_args(argv).only or ["foundation", "work"]
+    if "foundation" in chosen:
+        foundation()
+    cases = [c for c in work.CASES if c in chosen or ("work" in chosen and c in work.DEFAULT_CASES)]
+    if cases:
+        work.main([f"--only={c}" for c in cases])
 
 
 if __name__ == "__main__":
