@@ -419,7 +419,7 @@ def test_db_upgrade_to_an_unknown_revision_is_a_usage_error(fresh_db_url: str) -
 
 def test_audit_verify_passes_on_the_demo_and_fails_after_tampering(fresh_db_url: str) -> None:
     assert andon(fresh_db_url, "db", "upgrade").exit_code == 0
-    loaded = andon(fresh_db_url, "demo", "load")
+    loaded = andon(fresh_db_url, "demo", "load", "--items", "20", "--days", "2")
     assert loaded.exit_code == 0, loaded.stderr
     db = Database(fresh_db_url)
     try:

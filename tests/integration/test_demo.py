@@ -11,15 +11,19 @@ from andon.core.database import Database
 from andon.core.permissions import Role, Scope
 from andon.core.uow import Context
 from andon.demo.plant import DEMO_PASSWORD, load_demo
+from andon.demo.work import HistoryOptions
 from andon.plant import service as plant
 from andon.plant.models import LineKind
 
 runner = CliRunner()
+SMALL = HistoryOptions(items=20, days=2)
 
 
 def load(db: Database) -> Result:
     return runner.invoke(
-        app, ["demo", "load"], env={"ANDON_DATABASE_URL": db.url, "ANDON_PORT": None}
+        app,
+        ["demo", "load", "--items", "20", "--days", "2"],
+        env={"ANDON_DATABASE_URL": db.url, "ANDON_PORT": None},
     )
 
 
@@ -40,7 +44,8 @@ def test_demo_load_builds_two_sites_three_lines_and_seven_users(
 ) -> None:
     result = load(db)
     assert result.exit_code == 0, result.stderr
-    assert plant_counts(system) == (1, 2, 3, 2)
+    # The simulated history adds a third assembly line in Chicago.
+    assert plant_counts(system) == (1, 2, 4, 2)
     users = accounts.list_users(system).items
     assert len(users) == 7
     assert {g.role for u in users for g in u.grants} == {r.value for r in Role}
@@ -56,7 +61,8 @@ def test_demo_load_twice_does_not_duplicate(db: Database, system: Context) -> No
     again = load(db)
     assert again.exit_code == 0, again.stderr
     assert "already loaded" in again.stdout
-    assert plant_counts(system) == (1, 2, 3, 2)
+    # The simulated history adds a third assembly line in Chicago.
+    assert plant_counts(system) == (1, 2, 4, 2)
     assert len(accounts.list_users(system).items) == 7
     assert audit_queries.verify(system).count == audit_before
 
@@ -66,17 +72,20 @@ def test_audit_chain_verifies_after_demo_load(db: Database, system: Context) -> 
     result = runner.invoke(app, ["audit", "verify"], env={"ANDON_DATABASE_URL": db.url})
     assert result.exit_code == 0, result.stdout
     assert result.stdout.startswith("OK: ")
-    assert audit_queries.verify(system).count == 1 + 2 + 4 + 5 + 7
+    result = audit_queries.verify(system)
+    # The plant and users (19 entries) and then the simulated history's changes.
+    assert result.ok
+    assert result.count > 1 + 2 + 4 + 5 + 7
 
 
 def test_demo_users_sign_in_with_the_demo_password(db: Database, system: Context) -> None:
-    load_demo(system)
+    load_demo(system, SMALL)
     signed = accounts.sign_in(db, "quality", DEMO_PASSWORD, accounts.LoginPolicy(), "r")
     assert signed.user.display_name == "Priya Natarajan"
 
 
 def test_demo_supervisor_and_operator_are_scoped_to_chicago(db: Database, system: Context) -> None:
-    summary = load_demo(system)
+    summary = load_demo(system, SMALL)
     chicago = plant.find_site_by_code(system, "CHI")
     chicago_assembly = plant.find_area_by_code(system, "CHI", "ASM")
     charlotte = plant.find_site_by_code(system, "CLT")
@@ -89,7 +98,7 @@ def test_demo_supervisor_and_operator_are_scoped_to_chicago(db: Database, system
 
 
 def test_demo_sites_keep_their_time_zones(db: Database, system: Context) -> None:
-    load_demo(system)
+    load_demo(system, SMALL)
     assert plant.find_site_by_code(system, "CHI").timezone == "America/Chicago"
     assert plant.find_site_by_code(system, "CLT").timezone == "America/New_York"
 
@@ -104,6 +113,6 @@ def test_demo_load_that_fails_part_way_leaves_nothing(db: Database, system: Cont
     from andon.core.errors import Conflict
 
     with pytest.raises(Conflict):
-        load_demo(system)
+        load_demo(system, SMALL)
     assert plant.list_enterprises(system).items == []
     assert audit_queries.verify(system).count == entries_before

@@ -13,23 +13,36 @@ app = typer.Typer(
 
 
 @app.command()
-def load() -> None:
+def load(
+    items: int = typer.Option(3000, min=0, max=50_000, help="Work items in the simulated history."),
+    days: int = typer.Option(30, min=1, max=365, help="Days of history, ending now."),
+    seed: int = typer.Option(2026, help="Random seed: the same seed gives the same history."),
+) -> None:
     """Create the demo plant (Acme Manufacturing: Chicago and Charlotte) and demo users.
 
     Runs once: if the demo plant already exists nothing is changed. Every demo user has
     the password `andon-demo`; do not load the demo into a database real people use.
     """
     from andon.demo.plant import DEMO_ENTERPRISE, load_demo
+    from andon.demo.work import HistoryOptions
 
     settings = read_settings()
+    history = HistoryOptions(items=items, days=days, seed=seed) if items else None
     with operator_context(settings) as ctx:
-        summary = load_demo(ctx)
+        summary = load_demo(ctx, history)
     if summary.created:
         typer.echo(
             f"Loaded the demo plant '{DEMO_ENTERPRISE}': {summary.sites} sites, "
             f"{summary.areas} areas, {summary.lines} lines, {summary.work_centres} work centres, "
             f"{len(summary.users)} users."
         )
+        if summary.history is not None:
+            h = summary.history
+            typer.echo(
+                f"Simulated {h.items} work items over {days} days ({h.open_items} still open, "
+                f"{h.reworked_items} reworked, {sum(h.exceptions.values())} exceptions, "
+                f"{h.escalations_fired} escalations, {h.line_stops} line stop)."
+            )
     else:
         typer.echo(
             f"The demo plant '{DEMO_ENTERPRISE}' is already loaded "

@@ -13,6 +13,7 @@ from andon.accounts.schemas import GrantIn, UserCreate
 from andon.core.errors import NotFound
 from andon.core.permissions import Role
 from andon.core.uow import Context
+from andon.demo.work import DEFAULT_HISTORY, HistoryOptions, HistorySummary, load_history
 from andon.plant import service as plant
 from andon.plant.models import LineKind
 from andon.plant.schemas import AreaCreate, EnterpriseCreate, LineCreate, SiteCreate
@@ -115,16 +116,22 @@ class DemoSummary:
     users: tuple[DemoUser, ...] = USERS
     password: str = DEMO_PASSWORD
     user_ids: dict[str, int] = field(default_factory=dict)
+    history: HistorySummary | None = None
 
 
-def load_demo(ctx: Context) -> DemoSummary:
+def load_demo(ctx: Context, history: HistoryOptions | None = DEFAULT_HISTORY) -> DemoSummary:
     """Build the demo plant and users, unless the demo enterprise already exists.
 
-    The whole load is one unit of work: a failure part-way (say, a real user already named
-    ``admin``) leaves nothing behind.
+    Then, unless ``history`` is None, its assembly process, calendars and stop rules, and a
+    simulated work history (see ``andon.demo.work``). The whole load is one unit of work: a
+    failure part-way (say, a real user already named ``admin``) leaves nothing behind.
     """
     with ctx.atomic():
-        return _load(ctx)
+        summary = _load(ctx)
+        if summary.created and history is not None:
+            summary.history = load_history(ctx, summary.user_ids, history)
+            summary.lines += summary.history.lines_added
+        return summary
 
 
 def _load(ctx: Context) -> DemoSummary:
