@@ -37,7 +37,12 @@ operations = st.lists(
         st.tuples(st.just("assign"), st.sampled_from([None, "me"])),
         st.tuples(st.just("priority"), st.sampled_from(["low", "high", "urgent"])),
         st.tuples(st.just("check"), st.floats(min_value=9.0, max_value=14.0)),
-        st.tuples(st.just("comment"), st.text(min_size=1, max_size=20).filter(str.strip)),
+        st.tuples(
+            st.just("comment"),
+            st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=20).filter(
+                str.strip
+            ),
+        ),
         st.tuples(st.just("exception"), st.sampled_from(["material", "quality"])),
     ),
     max_size=25,
