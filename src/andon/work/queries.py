@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 
 from andon.core.clock import utcnow
 from andon.core.errors import InvalidInput
@@ -31,6 +31,7 @@ from andon.work.models import (
 from andon.work.visibility import restrict, visible_lines
 
 STATUSES = ("open", "paused", "done", "active")
+PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ def queue(
         .order_by(
             WorkItem.stage_due_at.is_(None),
             WorkItem.stage_due_at,
+            case(PRIORITY_RANK, value=WorkItem.priority, else_=len(PRIORITY_RANK)),
             WorkItem.created_at,
         )
         .limit(max(1, min(limit, MAX_LIMIT)))
