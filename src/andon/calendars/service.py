@@ -22,9 +22,12 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Called inside the changing transaction with (session, site_id): work items subscribe so
 # their cached SLA clocks follow a calendar change at once. (Calendars may not import work.)
 calendar_listeners: list[Callable[[Session, int], None]] = []
+# session.info key of the calendars a session has read (see working_calendar).
+_READ_CALENDARS = "andon.calendars.read"
 
 
 def _changed(session: Session, site_id: int) -> None:
+    session.info.pop(_READ_CALENDARS, None)
     for listener in calendar_listeners:
         listener(session, site_id)
 
@@ -47,11 +50,24 @@ def shift_from_row(row: dict[str, object]) -> Shift:
 
 
 def working_calendar(session: Session, site_id: int) -> WorkingCalendar:
-    """The site's calendar as the clock engine wants it; 24/7 in the site's zone if none."""
+    """The site's calendar as the clock engine wants it; 24/7 in the site's zone if none.
+
+    Read once per session (unit of work) and site time zone: every change above goes through
+    ``_changed``, which forgets what was read, so a session always sees its own changes.
+    Sharing one calendar also keeps its per-day cache warm across the items a use case touches.
+    """
     site = session.get(Site, site_id)
     if site is None:
         raise NotFound(f"no site with id {site_id}")
-    row = session.scalar(select(BusinessCalendar).where(BusinessCalendar.site_id == site_id))
+    read: dict[tuple[int, str], WorkingCalendar] = session.info.setdefault(_READ_CALENDARS, {})
+    key = (site_id, site.timezone)
+    if key not in read:
+        read[key] = _read_calendar(session, site)
+    return read[key]
+
+
+def _read_calendar(session: Session, site: Site) -> WorkingCalendar:
+    row = session.scalar(select(BusinessCalendar).where(BusinessCalendar.site_id == site.id))
     if row is None or not row.shifts:
         return always_open(site.timezone)
     quiet = None

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+
 import typer
 
 from andon.cli.context import operator_context, read_settings
@@ -12,13 +16,35 @@ app = typer.Typer(
 )
 
 
+def _end_at(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            "write it like 2026-11-25T06:00 (UTC unless it says +hh:mm)", param_hint="--end"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 @app.command()
 def load(
-    items: int = typer.Option(3000, min=0, max=50_000, help="Work items in the simulated history."),
-    days: int = typer.Option(30, min=1, max=365, help="Days of history, ending now."),
-    seed: int = typer.Option(2026, help="Random seed: the same seed gives the same history."),
+    items: Annotated[
+        int,
+        typer.Option(min=0, help="Work items to simulate; 0 sets up the process, no history."),
+    ] = 3000,
+    days: Annotated[int, typer.Option(min=1, max=366, help="Days of history.")] = 30,
+    seed: Annotated[int, typer.Option(help="Same seed and end, same history.")] = 2026,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            metavar="WHEN", help="When the history ends (ISO, UTC); default: now, to the hour."
+        ),
+    ] = None,
 ) -> None:
-    """Create the demo plant (Acme Manufacturing: Chicago and Charlotte) and demo users.
+    """Create the demo plant (Acme Manufacturing: Chicago and Charlotte), demo users, the
+    assembly process and about a month of simulated work on three Chicago lines.
 
     Runs once: if the demo plant already exists nothing is changed. Every demo user has
     the password `andon-demo`; do not load the demo into a database real people use.
@@ -26,23 +52,31 @@ def load(
     from andon.demo.plant import DEMO_ENTERPRISE, load_demo
     from andon.demo.work import HistoryOptions
 
+    history = HistoryOptions(items=items, days=days, seed=seed, end_at=_end_at(end))
     settings = read_settings()
-    history = HistoryOptions(items=items, days=days, seed=seed) if items else None
+    started = time.perf_counter()
     with operator_context(settings) as ctx:
         summary = load_demo(ctx, history)
+    seconds = time.perf_counter() - started
     if summary.created:
         typer.echo(
             f"Loaded the demo plant '{DEMO_ENTERPRISE}': {summary.sites} sites, "
             f"{summary.areas} areas, {summary.lines} lines, {summary.work_centres} work centres, "
             f"{len(summary.users)} users."
         )
-        if summary.history is not None:
-            h = summary.history
+        done = summary.history
+        if done is not None and done.items:
+            categories = ", ".join(f"{n} {key}" for key, n in done.exceptions.items())
             typer.echo(
-                f"Simulated {h.items} work items over {days} days ({h.open_items} still open, "
-                f"{h.reworked_items} reworked, {sum(h.exceptions.values())} exceptions, "
-                f"{h.escalations_fired} escalations, {h.line_stops} line stop)."
+                f"Simulated {days} days of work, {done.start_at:%Y-%m-%d %H:%M} to "
+                f"{done.end_at:%Y-%m-%d %H:%M} UTC: {done.items} work items ({done.open_items} "
+                f"open, {done.paused_items} paused, {done.late_items} late), {done.events} events, "
+                f"{done.rework_share:.1%} reworked, {sum(done.exceptions.values())} exceptions "
+                f"({categories}), {done.stage_breaches} stage SLA breaches, "
+                f"{done.escalations_fired} escalations fired, "
+                f"{done.line_stops} line stop{'' if done.line_stops == 1 else 's'}."
             )
+        typer.echo(f"Done in {seconds:.1f} s.")
     else:
         typer.echo(
             f"The demo plant '{DEMO_ENTERPRISE}' is already loaded "

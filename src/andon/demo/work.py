@@ -57,6 +57,7 @@ from andon.work.schemas import (
     StopRuleCreate,
 )
 from andon.work.sweep import sweep_slas
+from andon.work.worker import WORKER_ACTOR
 
 PROCESS_FILE = Path(__file__).with_name("assembly.yaml")
 SITE, AREA = "CHI", "ASM"
@@ -65,7 +66,6 @@ LINES_WANTED = 3
 LINE_WEIGHTS = (0.40, 0.35, 0.25)
 # The line whose stop-the-line event the history contains (index into the area's lines).
 STOPPED_LINE = 1
-SWEEPER = "andon"
 
 # Stage work as a share of the stage's SLA: log-normal around these medians, so most items
 # finish well inside the SLA; STUCK of them sit far too long (0.8 to 2 times the SLA).
@@ -79,7 +79,7 @@ STAGE_SHARE = {
     "pack": 0.35,
 }
 SHARE_SIGMA = 0.3
-STUCK = 0.03
+STUCK = 0.02
 FIRST_INSPECTION_FAILS = 0.10
 REINSPECTION_FAILS = 0.15
 
@@ -386,7 +386,7 @@ class _Simulation:
         self.options = options
         self.start_at = start_at
         self.end_at = end_at
-        self.sweeper = _acting(ctx, system_actor(SWEEPER))
+        self.sweeper = _acting(ctx, system_actor(WORKER_ACTOR))
         self.items: dict[int, WorkItem] = {}
         self._queue: list[tuple[datetime, int, Process]] = []
         self._order = itertools.count()
@@ -455,9 +455,17 @@ class _Simulation:
     # The sweep and acknowledgements ------------------------------------------------------
 
     def _sweeps(self) -> Process:
+        """The worker's sweep every few minutes of working time.
+
+        Due times all fall in working time, so a sweep after a stretch with none (a night, a
+        weekend) would find nothing; those are skipped.
+        """
         step = timedelta(minutes=self.options.sweep_minutes)
         at = self.start_at + step
         while at <= self.end_at:
+            if self.calendar.business_seconds(at - step, at) == 0:
+                at += step
+                continue
             yield at
             report = sweep_slas(self.sweeper, now=at)
             if report.stage_breaches or report.process_breaches:
@@ -480,10 +488,12 @@ class _Simulation:
             fired = session.execute(
                 select(Escalation.id, Escalation.tier, Escalation.item_id)
                 .where(Escalation.status == "fired", Escalation.fired_at == fired_at)
-                .order_by(Escalation.id)
+                .order_by(Escalation.item_id, Escalation.tier)
             ).all()
         for escalation_id, tier, item_id in fired:
-            rng = _rng(self.options.seed, "ack", escalation_id)
+            # Not seeded by the escalation's id: SQLite reuses the ids of deleted pending
+            # tiers and PostgreSQL does not, and the history must not depend on the database.
+            rng = _rng(self.options.seed, "ack", item_id, tier, fired_at.isoformat())
             self._spawn(self._acknowledge(escalation_id, tier, self.items[item_id], fired_at, rng))
 
     def _acknowledge(
@@ -649,13 +659,13 @@ class _Simulation:
         table: dict[str, tuple[tuple[float, float, Incident], ...]] = {
             "intake": ((0.04, 0.5, self._comment("supervisor")),),
             "plan": (
-                (0.25, 0.2, self._assign("supervisor", "operator")),
+                (0.2, 0.2, self._assign("supervisor", "operator")),
                 (0.02, 0.4, self._expedite),
                 (0.015, 0.5, self._customer_hold),
                 (0.05, 0.7, self._comment("supervisor")),
             ),
             "kit": (
-                (0.5, 0.03, self._assign("operator", "operator")),
+                (0.35, 0.03, self._assign("operator", "operator")),
                 (0.07, 0.3, self._parts_shortage),
                 (0.008, 0.5, self._method_gap),
                 (0.04, 0.8, self._comment("operator")),
@@ -669,7 +679,7 @@ class _Simulation:
                 (0.05, 0.8, self._comment("operator")),
             ),
             "inspect": (
-                (0.3, 0.05, self._assign("quality", "quality")),
+                (0.2, 0.05, self._assign("quality", "quality")),
                 (0.03, 0.5, self._comment("quality")),
             ),
             "rework": ((0.4, 0.9, self._comment("operator", REWORK_NOTES)),),
@@ -975,8 +985,9 @@ def _count(session: Session, model: type[Any], *where: ColumnElement[bool]) -> i
 def _grouped(
     session: Session, column: InstrumentedAttribute[str], *where: ColumnElement[bool]
 ) -> dict[str, int]:
-    rows = session.execute(select(column, func.count()).where(*where).group_by(column)).tuples()
-    return dict(sorted(rows, key=lambda row: (-row[1], row[0])))
+    rows = session.execute(select(column, func.count()).where(*where).group_by(column))
+    counts = [(str(key), int(count)) for key, count in rows]
+    return dict(sorted(counts, key=lambda row: (-row[1], row[0])))
 
 
 # -- small pieces --------------------------------------------------------------------------
