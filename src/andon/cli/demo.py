@@ -32,7 +32,9 @@ def _end_at(value: str | None) -> datetime | None:
 def load(
     items: Annotated[
         int,
-        typer.Option(min=0, help="Work items to simulate; 0 sets up the process, no history."),
+        typer.Option(
+            min=0, max=50_000, help="Work items to simulate; 0 sets up the process, no history."
+        ),
     ] = 3000,
     days: Annotated[int, typer.Option(min=1, max=366, help="Days of history.")] = 30,
     seed: Annotated[int, typer.Option(help="Same seed and end, same history.")] = 2026,
@@ -43,11 +45,14 @@ def load(
         ),
     ] = None,
 ) -> None:
-    """Create the demo plant (Acme Manufacturing: Chicago and Charlotte), demo users, the
-    assembly process and about a month of simulated work on three Chicago lines.
+    """Create the demo plant, its users, the assembly process and a month of simulated work.
 
-    Runs once: if the demo plant already exists nothing is changed. Every demo user has
-    the password `andon-demo`; do not load the demo into a database real people use.
+    Acme Manufacturing: Chicago and Charlotte, one user per role; the history (items, checks,
+    rework, exceptions, escalations, one line stop) runs on Chicago's three assembly lines and
+    ends now, so the queue shows live SLA clocks.
+
+    Runs once: if the demo plant already exists nothing is changed. Every demo user has the
+    password `andon-demo`; do not load the demo into a database real people use.
     """
     from andon.demo.plant import DEMO_ENTERPRISE, load_demo
     from andon.demo.work import HistoryOptions

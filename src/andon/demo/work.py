@@ -168,7 +168,10 @@ REWORK_NOTES = (
 
 @dataclass(frozen=True)
 class HistoryOptions:
-    """How much history to simulate; ``end_at`` None means now, rounded down to the hour."""
+    """How much history to simulate, and when it ends (an aware instant; None: now, to the hour).
+
+    The same seed and end give the same history, on SQLite and PostgreSQL alike.
+    """
 
     items: int = 3000
     days: int = 30
@@ -217,7 +220,7 @@ def load_history(
     failure anywhere leaves nothing. ``options.items == 0`` sets everything up and simulates
     nothing.
     """
-    end_at = _hour(options.end_at or utcnow())
+    end_at = options.end_at.astimezone(UTC) if options.end_at else _hour(utcnow())
     start_at = end_at - timedelta(days=options.days)
     with ctx.atomic():
         users = {name: accounts.get_user(ctx, user_id) for name, user_id in user_ids.items()}
@@ -390,6 +393,7 @@ class _Simulation:
         self.items: dict[int, WorkItem] = {}
         self._queue: list[tuple[datetime, int, Process]] = []
         self._order = itertools.count()
+        self._now = start_at
         self.stop = self._plan_stop(_rng(options.seed, "stop"))
 
     def run(self) -> None:
@@ -403,6 +407,7 @@ class _Simulation:
             at, _, process = heapq.heappop(self._queue)
             if at > self.end_at:
                 break  # everything left lies in the future: those items stay open
+            self._now = at
             following = next(process, None)
             if following is not None:
                 if following < at:
@@ -412,6 +417,8 @@ class _Simulation:
     def _spawn(self, process: Process) -> None:
         first = next(process, None)
         if first is not None:
+            if first < self._now:
+                raise AssertionError(f"a process asked to start in the past: {first}")
             heapq.heappush(self._queue, (first, next(self._order), process))
 
     # Time --------------------------------------------------------------------------------
@@ -433,11 +440,16 @@ class _Simulation:
         return self._on_line(line_id, then)
 
     def _on_line(self, line_id: int | None, at: datetime) -> datetime:
-        """``at``, or shortly after the restart if the line is stopped then."""
+        """``at``; or, if the line is stopped then, in the half hour after its restart.
+
+        What piled up during the stop is squeezed, in its order, into that half hour.
+        """
         stop = self.stop
         if stop is None or line_id != stop.line.id or not stop.stop_at <= at <= stop.quality_at:
             return at
-        return _second(self.calendar.next_working_at(stop.quality_at + timedelta(minutes=7)))
+        share = (at - stop.stop_at) / (stop.quality_at - stop.stop_at)
+        after = stop.quality_at + timedelta(minutes=5) + share * timedelta(minutes=30)
+        return _second(self.calendar.next_working_at(after))
 
     def _plan_stop(self, rng: random.Random) -> _Stop | None:
         """One safety stop on one line, about 40% into the period, restarted hours later."""
@@ -878,16 +890,18 @@ class _Simulation:
             left = rng.random()
             if left < 0.03:
                 return
-            yield triage_at
+            # Not before now: a stopped line may have delayed whatever raised the exception.
+            triaged_at = max(triage_at, self._now)
+            yield triaged_at
             triaged = exceptions.triage_exception(
                 self.people[who],
                 exception.id,
                 ExceptionTriage(version=exception.version, owner_id=self.user_ids[who]),
-                at=triage_at,
+                at=triaged_at,
             )
             if left < 0.10:
                 return
-            at = max(resolve_at, triage_at)
+            at = max(resolve_at, triaged_at)
             yield at
             exceptions.resolve_exception(
                 self.people[who],
