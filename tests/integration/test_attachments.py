@@ -206,6 +206,7 @@ def test_a_download_names_the_file_safely(
         (b"plain\x1b[31mred", "x.txt", None),
         (b"\xc3\x28", "x.txt", None),
     ],
+    ids=["png", "jpeg", "pdf", "utf8", "csv", "exe", "zip", "escape-codes", "not-utf8"],
 )
 def test_types_are_told_by_content(data: bytes, name: str, expected: str | None) -> None:
     assert attachments.detect_type(data, name) == expected
