@@ -13,7 +13,7 @@ from andon.core.clock import utcnow
 from andon.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from andon.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from andon.core.permissions import Action, authorize
-from andon.core.uow import Context
+from andon.core.uow import Context, Transaction
 from andon.plant.models import Area, Line, Site
 from andon.processes.models import Process, ProcessVersion
 from andon.processes.service import spec_of
@@ -114,20 +114,24 @@ def raise_exception(
         return exception
 
 
+def _for_change(tx: Transaction, exception_id: int, version: int) -> PlantException:
+    """The exception to change, if the actor may manage it and ``version`` is current."""
+    exception = tx.session.get(PlantException, exception_id)
+    if exception is None:
+        raise NotFound(f"no exception with id {exception_id}")
+    _, scope = line_scope(tx.session, exception.line_id)
+    authorize(tx.actor, Action.EXCEPTION_MANAGE, scope)
+    if exception.version != version:
+        raise Conflict(f"exception {exception_id} is at version {exception.version}, not {version}")
+    return exception
+
+
 def triage_exception(
     ctx: Context, exception_id: int, data: ExceptionTriage, *, at: datetime | None = None
 ) -> PlantException:
     now = at or utcnow()
     with ctx.write() as tx:
-        exception = tx.session.get(PlantException, exception_id)
-        if exception is None:
-            raise NotFound(f"no exception with id {exception_id}")
-        _, scope = line_scope(tx.session, exception.line_id)
-        authorize(ctx.actor, Action.EXCEPTION_MANAGE, scope)
-        if exception.version != data.version:
-            raise Conflict(
-                f"exception {exception_id} is at version {exception.version}, not {data.version}"
-            )
+        exception = _for_change(tx, exception_id, data.version)
         if exception.status == "resolved":
             raise Conflict(f"exception {exception_id} is resolved")
         if data.owner_id is not None:
@@ -160,15 +164,7 @@ def resolve_exception(
 ) -> PlantException:
     now = at or utcnow()
     with ctx.write() as tx:
-        exception = tx.session.get(PlantException, exception_id)
-        if exception is None:
-            raise NotFound(f"no exception with id {exception_id}")
-        _, scope = line_scope(tx.session, exception.line_id)
-        authorize(ctx.actor, Action.EXCEPTION_MANAGE, scope)
-        if exception.version != data.version:
-            raise Conflict(
-                f"exception {exception_id} is at version {exception.version}, not {data.version}"
-            )
+        exception = _for_change(tx, exception_id, data.version)
         if exception.status == "resolved":
             raise Conflict(f"exception {exception_id} is already resolved")
         before = snapshot(exception, FIELDS)

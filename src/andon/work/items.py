@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +25,7 @@ from andon.work import escalations
 from andon.work.clocks import ItemClocks, item_pauses, read_item_clocks, refresh_clocks
 from andon.work.events import append_event
 from andon.work.intake import validate_fields
-from andon.work.models import CheckRun, LineState, WorkComment, WorkItem, WorkPause
+from andon.work.models import CheckRun, LineState, WorkComment, WorkEvent, WorkItem, WorkPause
 from andon.work.schemas import (
     CommentCreate,
     ItemAssign,
@@ -133,6 +134,42 @@ def _after_change(session: Session, loaded: Loaded, now: datetime) -> ItemClocks
         if item.id is not None:
             escalations.recompute(session, loaded, pauses, now)
     return clocks
+
+
+def _record(
+    tx: Transaction, loaded: Loaded, *, kind: str, at: datetime, **attributes: Any
+) -> WorkEvent:
+    """An event of the item at its current stage, by the acting user."""
+    return append_event(
+        tx.session,
+        loaded.item,
+        kind=kind,
+        activity=loaded.spec.stage(loaded.item.stage).name,
+        at=at,
+        resource=tx.actor.username,
+        process_key=loaded.spec.key,
+        **attributes,
+    )
+
+
+def _settle(
+    tx: Transaction,
+    loaded: Loaded,
+    now: datetime,
+    action: str,
+    before: dict[str, Any],
+    reason: str | None,
+) -> None:
+    """After a change: refresh clocks and escalations, then audit before → after."""
+    _after_change(tx.session, loaded, now)
+    tx.audit(
+        "work_item",
+        loaded.item.id,
+        action,
+        before=before,
+        after=snapshot(loaded.item, AUDITED),
+        reason=reason,
+    )
 
 
 def _assignee(session: Session, assignee_id: int | None) -> User | None:
@@ -290,17 +327,7 @@ def perform_move(
             "record a passing checklist before it leaves the stage"
         )
     before = snapshot(item, AUDITED)
-    key = spec.key
-    append_event(
-        session,
-        item,
-        kind="completed",
-        activity=source_stage.name,
-        at=now,
-        resource=tx.actor.username,
-        process_key=key,
-        stage=item.stage,
-    )
+    _record(tx, loaded, kind="completed", at=now, stage=item.stage)
     item.stage = target
     item.stage_entered_at = now
     item.stage_breached_at = None
@@ -308,35 +335,19 @@ def perform_move(
     item.assignee_role = spec.stage(target).owner_role.value
     if transition.rework:
         item.rework_count += 1
-    append_event(
-        session,
-        item,
+    _record(
+        tx,
+        loaded,
         kind="moved",
-        activity=spec.stage(target).name,
         at=now,
-        resource=tx.actor.username,
-        process_key=key,
         **{"from": before["stage"], "to": target, "rework": transition.rework or None},
         reason=reason,
     )
     if target in spec.end:
         item.status = "done"
         item.closed_at = now
-        append_event(
-            session,
-            item,
-            kind="completed",
-            activity=spec.stage(target).name,
-            at=now,
-            resource=tx.actor.username,
-            process_key=key,
-            stage=target,
-            final=True,
-        )
-    _after_change(session, loaded, now)
-    tx.audit(
-        "work_item", item.id, "move", before=before, after=snapshot(item, AUDITED), reason=reason
-    )
+        _record(tx, loaded, kind="completed", at=now, stage=target, final=True)
+    _settle(tx, loaded, now, "move", before, reason)
 
 
 def pause_item(
@@ -369,26 +380,15 @@ def pause_item(
                 reason=data.reason or "",
             )
         )
-        append_event(
-            tx.session,
-            item,
+        _record(
+            tx,
+            loaded,
             kind="paused",
-            activity=spec.stage(item.stage).name,
             at=now,
-            resource=ctx.actor.username,
-            process_key=loaded.spec.key,
             state=data.state,
             reason=data.reason,
         )
-        _after_change(tx.session, loaded, now)
-        tx.audit(
-            "work_item",
-            item.id,
-            "pause",
-            before=before,
-            after=snapshot(item, AUDITED),
-            reason=data.reason,
-        )
+        _settle(tx, loaded, now, "pause", before, data.reason)
         return item
 
 
@@ -411,25 +411,14 @@ def resume_item(
             open_pause.end_at = now
         item.status = "open"
         item.pause_state = None
-        append_event(
-            tx.session,
-            item,
+        _record(
+            tx,
+            loaded,
             kind="resumed",
-            activity=loaded.spec.stage(item.stage).name,
             at=now,
-            resource=ctx.actor.username,
-            process_key=loaded.spec.key,
             reason=data.reason,
         )
-        _after_change(tx.session, loaded, now)
-        tx.audit(
-            "work_item",
-            item.id,
-            "resume",
-            before=before,
-            after=snapshot(item, AUDITED),
-            reason=data.reason,
-        )
+        _settle(tx, loaded, now, "resume", before, data.reason)
         return item
 
 
@@ -447,14 +436,11 @@ def assign_item(
         user = _assignee(tx.session, data.assignee_id)
         before = snapshot(item, AUDITED)
         item.assignee_id = data.assignee_id
-        append_event(
-            tx.session,
-            item,
+        _record(
+            tx,
+            loaded,
             kind="assigned",
-            activity=loaded.spec.stage(item.stage).name,
             at=now,
-            resource=ctx.actor.username,
-            process_key=loaded.spec.key,
             lifecycle="assign",
             assignee_id=data.assignee_id,
             assignee=user.username if user else None,
@@ -489,27 +475,16 @@ def update_item(
             return item
         for name, value in changed.items():
             setattr(item, name, value)
-        append_event(
-            tx.session,
-            item,
+        _record(
+            tx,
+            loaded,
             kind="updated",
-            activity=loaded.spec.stage(item.stage).name,
             at=now,
-            resource=ctx.actor.username,
-            process_key=loaded.spec.key,
             lifecycle="update",
             reason=data.reason,
             **changed,
         )
-        _after_change(tx.session, loaded, now)
-        tx.audit(
-            "work_item",
-            item.id,
-            "update",
-            before=before,
-            after=snapshot(item, AUDITED),
-            reason=data.reason,
-        )
+        _settle(tx, loaded, now, "update", before, data.reason)
         return item
 
 
@@ -536,27 +511,16 @@ def reroute_item(
         item.line_id = line.id
         loaded.line, loaded.scope = line, scope
         loaded.calendar = working_calendar(tx.session, scope.site_id or 0)
-        append_event(
-            tx.session,
-            item,
+        _record(
+            tx,
+            loaded,
             kind="rerouted",
-            activity=loaded.spec.stage(item.stage).name,
             at=now,
-            resource=ctx.actor.username,
-            process_key=loaded.spec.key,
             lifecycle="reroute",
             line_id=line.id,
             reason=data.reason,
         )
-        _after_change(tx.session, loaded, now)
-        tx.audit(
-            "work_item",
-            item.id,
-            "reroute",
-            before=before,
-            after=snapshot(item, AUDITED),
-            reason=data.reason,
-        )
+        _settle(tx, loaded, now, "reroute", before, data.reason)
         return item
 
 
@@ -572,14 +536,11 @@ def comment_item(
         )
         tx.session.add(comment)
         tx.session.flush()
-        append_event(
-            tx.session,
-            loaded.item,
+        _record(
+            tx,
+            loaded,
             kind="commented",
-            activity=loaded.spec.stage(loaded.item.stage).name,
             at=now,
-            resource=ctx.actor.username,
-            process_key=loaded.spec.key,
             lifecycle="comment",
             comment_id=comment.id,
         )
@@ -615,14 +576,11 @@ def retarget_item(
             raise Conflict(f"work item {item.id} is finished; its SLA cannot change")
         before = {"stage_sla_seconds": item.stage_sla_seconds}
         item.stage_sla_seconds = seconds
-        append_event(
-            tx.session,
-            item,
+        _record(
+            tx,
+            loaded,
             kind="retargeted",
-            activity=loaded.spec.stage(item.stage).name,
             at=now,
-            resource=ctx.actor.username,
-            process_key=loaded.spec.key,
             lifecycle="retarget",
             sla=format_duration(seconds) if seconds else None,
             reason=data.reason,
