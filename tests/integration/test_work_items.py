@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from andon.core.errors import Conflict, InvalidInput, PermissionDenied
-from andon.core.permissions import Role
+from andon.core.permissions import Actor, Role
 from andon.core.uow import Context
 from andon.notifications.models import Notification
 from andon.work import checks, escalations, exceptions, items, lines
@@ -138,18 +138,14 @@ def test_operator_may_not_move_out_of_a_supervisor_stage(system: Context, floor:
         items.move_item(actor, item.id, ItemMove(to="plan", version=item.version), at=at(5))
 
 
-def _actor(system: Context, username: str):  # type: ignore[no-untyped-def]
+def _actor(system: Context, username: str) -> Actor:
     from andon.accounts.models import User
-    from andon.core.permissions import Actor, Grant
+    from andon.accounts.service import actor_for
 
     with system.read() as session:
         user = session.scalar(select(User).where(User.username == username))
         assert user is not None
-        return Actor(
-            user.id,
-            user.username,
-            tuple(Grant(Role(g.role), g.site_id, g.area_id) for g in user.grants),
-        )
+        return actor_for(user)
 
 
 def test_inspection_gate_holds_the_item_until_the_checklist_passes(
