@@ -1,0 +1,1 @@
+"""Event-log analytics: readers, the data-quality report, KPIs, discovery and conformance."""
