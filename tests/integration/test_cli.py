@@ -393,11 +393,14 @@ def test_audit_export_refuses_an_instant_without_offset(db: Database) -> None:
 # --- schema and tamper detection on a database of the test's own --------------------------
 
 
+HEAD = "0004"
+
+
 def test_db_downgrade_to_base_then_upgrade_round_trip(fresh_db_url: str) -> None:
     up = andon(fresh_db_url, "db", "upgrade")
     assert up.exit_code == 0, up.stderr
-    assert up.stdout.rstrip().endswith("-> 0003")
-    assert andon(fresh_db_url, "db", "current").stdout.rstrip().endswith(": 0003")
+    assert up.stdout.rstrip().endswith(f"-> {HEAD}")
+    assert andon(fresh_db_url, "db", "current").stdout.rstrip().endswith(f": {HEAD}")
     down = andon(fresh_db_url, "db", "downgrade", "base")
     assert down.exit_code == 0, down.stderr
     engine = create_db_engine(fresh_db_url)
@@ -405,8 +408,8 @@ def test_db_downgrade_to_base_then_upgrade_round_trip(fresh_db_url: str) -> None
         assert migrations.current(engine) is None
         again = andon(fresh_db_url, "db", "upgrade")
         assert again.exit_code == 0, again.stderr
-        assert migrations.current(engine) == "0003"
-        assert "already at 0003" in andon(fresh_db_url, "db", "upgrade").stdout
+        assert migrations.current(engine) == HEAD
+        assert f"already at {HEAD}" in andon(fresh_db_url, "db", "upgrade").stdout
     finally:
         engine.dispose()
 

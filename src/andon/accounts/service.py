@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
 
 from andon.accounts.models import ApiToken, RoleGrant, User, WebSession
@@ -32,6 +34,11 @@ from andon.plant.models import Area, Site
 
 USER_FIELDS = ("username", "display_name", "email", "active", "version")
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+# Bearer tokens resolved in the last few seconds, by digest: an API call then needs no
+# database round trip to learn who is asking. Any change to a user, grant or token made in
+# this process forgets them all at once; other server processes see it within this time.
+TOKEN_CACHE_SECONDS = 5.0
+_resolved_tokens: dict[str, tuple[float, Actor, datetime | None]] = {}
 
 
 def actor_for(user: User) -> Actor:
@@ -385,15 +392,34 @@ def revoke_token(ctx: Context, token_id: int) -> ApiToken:
         return token
 
 
+def cached_token_actor(raw: str) -> Actor | None:
+    """The token's owner if it was resolved moments ago (no database); None: ask the database."""
+    key = digest(raw)
+    cached = _resolved_tokens.get(key)
+    if cached is None:
+        return None
+    resolved_at, actor, expires_at = cached
+    if time.monotonic() - resolved_at < TOKEN_CACHE_SECONDS and (
+        expires_at is None or utcnow() < expires_at
+    ):
+        return actor
+    _resolved_tokens.pop(key, None)
+    return None
+
+
 def actor_from_token(db: Database, raw: str) -> Actor | None:
+    """The owner of a valid API token, or None for an unknown, revoked or expired one."""
+    cached = cached_token_actor(raw)
+    if cached is not None:
+        return cached
     parts = raw.split("_")
     if len(parts) < 3 or parts[0] != "andon":
         return None
-    prefix = parts[1]
     now = utcnow()
+    key = digest(raw)
     with db.read_session() as session:
-        token = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
-        if token is None or not same(token.token_digest, digest(raw)):
+        token = session.scalar(select(ApiToken).where(ApiToken.prefix == parts[1]))
+        if token is None or not same(token.token_digest, key):
             return None
         if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
             return None
@@ -402,6 +428,7 @@ def actor_from_token(db: Database, raw: str) -> Actor | None:
             return None
         actor = actor_for(user)
         stale = token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL
+        _resolved_tokens[key] = (time.monotonic(), actor, token.expires_at)
     # Recording use on every call would turn each read into a write; once a minute is enough.
     if stale:
         with db.write_session() as session:
@@ -410,3 +437,14 @@ def actor_from_token(db: Database, raw: str) -> Actor | None:
             )
             session.commit()
     return actor
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_resolved_tokens(session: Session, _context: Any, _instances: Any) -> None:
+    """A change to who may do what takes effect on the next request, not seconds later."""
+    if not _resolved_tokens:
+        return
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, (User, RoleGrant, ApiToken)):
+            _resolved_tokens.clear()
+            return

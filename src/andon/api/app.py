@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -32,9 +35,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = settings or get_settings()
     secret_key = settings.require_secret_key()
     db = db or Database(
-        settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        settings.resolved_database_url,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        pool_size=settings.db_pool_size,
     )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Requests run on as many threads as there are pooled connections: a busy server
+        # queues work for a thread instead of opening connections beyond the pool.
+        to_thread.current_default_thread_limiter().total_tokens = db.pool_size
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Andon",
         version=__version__,
         summary="Operations standards for manufacturing plants.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -27,6 +28,11 @@ class BusinessCalendar(Versioned, Base):
     holiday_subdivision: Mapped[str | None] = mapped_column(String(16), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )
+    # A fresh random token on every change of shifts, quiet hours, holidays or closures:
+    # readers cache the built calendar by it, so a change is seen by every process at once.
+    revision: Mapped[str] = mapped_column(
+        String(32), nullable=False, default=lambda: uuid.uuid4().hex, server_default=""
     )
 
     holidays: Mapped[list[CalendarHoliday]] = relationship(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -28,6 +29,9 @@ _READ_CALENDARS = "andon.calendars.read"
 
 def _changed(session: Session, site_id: int) -> None:
     session.info.pop(_READ_CALENDARS, None)
+    row = session.scalar(select(BusinessCalendar).where(BusinessCalendar.site_id == site_id))
+    if row is not None:
+        row.revision = uuid.uuid4().hex
     for listener in calendar_listeners:
         listener(session, site_id)
 
@@ -62,24 +66,60 @@ def working_calendar(session: Session, site_id: int) -> WorkingCalendar:
     read: dict[tuple[int, str], WorkingCalendar] = session.info.setdefault(_READ_CALENDARS, {})
     key = (site_id, site.timezone)
     if key not in read:
-        read[key] = _read_calendar(session, site)
+        read[key] = _read_calendar(session, site_id, site.timezone)
     return read[key]
 
 
-def _read_calendar(session: Session, site: Site) -> WorkingCalendar:
-    row = session.scalar(select(BusinessCalendar).where(BusinessCalendar.site_id == site.id))
+def calendar_at_revision(
+    session: Session, site_id: int, timezone: str, revision: str | None
+) -> WorkingCalendar:
+    """The site's calendar when its row's revision (None: no row) is already known.
+
+    Built calendars are shared across sessions by revision, so a unit of work that read the
+    revision along with its other rows needs no further query; a change anywhere issues a
+    new revision, which every process then misses and reads afresh.
+    """
+    read: dict[tuple[int, str], WorkingCalendar] = session.info.setdefault(_READ_CALENDARS, {})
+    key = (site_id, timezone)
+    if key in read:
+        return read[key]
+    if revision is None:
+        calendar = _open_calendars.get(timezone) or always_open(timezone)
+        _open_calendars[timezone] = calendar
+    else:
+        shared = _calendars_by_revision.get((revision, timezone)) if revision else None
+        calendar = shared or _read_calendar(session, site_id, timezone)
+    read[key] = calendar
+    return calendar
+
+
+# Built calendars by (revision, time zone), and 24/7 ones by zone; cleared when too many.
+_calendars_by_revision: dict[tuple[str, str], WorkingCalendar] = {}
+_open_calendars: dict[str, WorkingCalendar] = {}
+_SHARED_CALENDARS = 256
+
+
+def _read_calendar(session: Session, site_id: int, timezone: str) -> WorkingCalendar:
+    row = session.scalar(select(BusinessCalendar).where(BusinessCalendar.site_id == site_id))
     if row is None or not row.shifts:
-        return always_open(site.timezone)
-    quiet = None
-    if row.quiet_start and row.quiet_end:
-        quiet = (time.fromisoformat(row.quiet_start), time.fromisoformat(row.quiet_end))
-    return WorkingCalendar(
-        timezone=site.timezone,
-        shifts=tuple(shift_from_row(s) for s in row.shifts),
-        holidays=frozenset(h.day for h in row.holidays),
-        closures=tuple(Closure(c.start_at, c.end_at, c.reason) for c in row.closures),
-        quiet_hours=quiet,
-    )
+        calendar = always_open(timezone)
+    else:
+        quiet = None
+        if row.quiet_start and row.quiet_end:
+            quiet = (time.fromisoformat(row.quiet_start), time.fromisoformat(row.quiet_end))
+        calendar = WorkingCalendar(
+            timezone=timezone,
+            shifts=tuple(shift_from_row(s) for s in row.shifts),
+            holidays=frozenset(h.day for h in row.holidays),
+            closures=tuple(Closure(c.start_at, c.end_at, c.reason) for c in row.closures),
+            quiet_hours=quiet,
+        )
+    # Only what was committed may be shared: a row this session changed is not yet.
+    if row is not None and row.revision and row not in session.dirty and row not in session.new:
+        if len(_calendars_by_revision) >= _SHARED_CALENDARS:
+            _calendars_by_revision.clear()
+        _calendars_by_revision[(row.revision, timezone)] = calendar
+    return calendar
 
 
 def site_of_line(session: Session, line_id: int) -> Site:

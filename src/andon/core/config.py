@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=900, ge=1, description="Length of a lockout.")
     session_hours: int = Field(default=12, ge=1, le=24 * 30, description="Session lifetime.")
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0, description="SQLite busy wait.")
+    db_pool_size: int = Field(
+        default=16,
+        ge=1,
+        le=200,
+        description=(
+            "Database connections per server process, and threads serving requests: one "
+            "connection per thread, so none is opened and closed under load."
+        ),
+    )
     smtp_host: str = Field(default="127.0.0.1", description="Mail server notifications go to.")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="Mail server port.")
     smtp_from: str = Field(default="andon@localhost", description="Sender of notification mail.")

@@ -64,7 +64,9 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_db_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False) -> Engine:
+def create_db_engine(
+    url: str, *, busy_timeout_ms: int = 10_000, echo: bool = False, pool_size: int = 16
+) -> Engine:
     """An engine with Andon's connection rules applied (WAL, foreign keys, explicit BEGIN)."""
     if is_sqlite(url):
         database = make_url(url).database
@@ -73,7 +75,8 @@ def create_db_engine(url: str, *, busy_timeout_ms: int = 10_000, echo: bool = Fa
         engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000})
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A few overflow connections for threads outside the request pool (the worker's sweeps).
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=4)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -99,9 +102,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 class Database:
     """One engine and its session factories; passed to services through the unit of work."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 10_000, pool_size: int = 16) -> None:
         self.url = url
-        self.engine = create_db_engine(url, busy_timeout_ms=busy_timeout_ms)
+        self.pool_size = pool_size
+        self.engine = create_db_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size)
         self.sqlite = is_sqlite(url)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         write_engine = self.engine.execution_options(andon_write=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +50,22 @@ def next_retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY_DELAY * (1 << min(attempts - 1, 7)), MAX_RETRY_DELAY)
 
 
+@dataclass(frozen=True)
+class Message:
+    """One notification to queue: what ``enqueue`` takes, for ``enqueue_many``."""
+
+    channel: Channel | str
+    target: str
+    subject: str
+    body: str
+    dedupe_key: str
+    payload: Mapping[str, Any] | None = None
+    urgent: bool = False
+    not_before: datetime | None = None
+    source_type: str | None = None
+    source_id: str | int | None = None
+
+
 def enqueue(
     session: Session,
     *,
@@ -72,48 +88,103 @@ def enqueue(
     breaks in the subject are folded into spaces (a mail header holds one line) and it is
     cut at 300 characters.
     """
-    channel = _channel(channel)
-    target = target.strip()
-    _check_target(channel, target)
-    dedupe_key = dedupe_key.strip()
-    if not dedupe_key or len(dedupe_key) > 200:
-        raise InvalidInput.for_field("dedupe_key", "must be 1 to 200 characters")
-    if not_before is not None and not_before.tzinfo is None:
-        raise InvalidInput.for_field("not_before", "must be a timezone-aware instant")
-    document = jsonable(dict(payload or {}))
-    try:
-        json.dumps(document)
-    except (TypeError, ValueError):
-        raise InvalidInput.for_field("payload", "must be a JSON object") from None
-
-    existing = _by_dedupe_key(session, dedupe_key)
+    notification = _prepare(
+        Message(
+            channel=channel,
+            target=target,
+            subject=subject,
+            body=body,
+            payload=payload,
+            dedupe_key=dedupe_key,
+            urgent=urgent,
+            not_before=not_before,
+            source_type=source_type,
+            source_id=source_id,
+        )
+    )
+    existing = _by_dedupe_key(session, notification.dedupe_key)
     if existing is not None:
         return existing
-    notification = Notification(
-        channel=channel.value,
-        target=target,
-        subject=" ".join(subject.split())[:300],
-        body=body,
-        payload=document,
-        dedupe_key=dedupe_key,
-        urgent=urgent,
-        status=_PENDING,
-        attempts=0,
-        next_attempt_at=not_before or utcnow(),
-        source_type=source_type,
-        source_id=None if source_id is None else str(source_id),
-    )
     try:
         # The savepoint keeps the caller's transaction usable if the insert collides.
         with session.begin_nested():
             session.add(notification)
     except IntegrityError:
         # A concurrent transaction enqueued the same key between our look and our insert.
-        existing = _by_dedupe_key(session, dedupe_key)
+        existing = _by_dedupe_key(session, notification.dedupe_key)
         if existing is None:
             raise
         return existing
     return notification
+
+
+def enqueue_many(session: Session, messages: Sequence[Message]) -> int:
+    """``enqueue`` for several messages in two round trips; returns how many were new.
+
+    Every message is checked before anything is added, so one bad target queues nothing.
+    """
+    prepared = [_prepare(m) for m in messages]
+    if not prepared:
+        return 0
+    keys = [n.dedupe_key for n in prepared]
+    known = set(
+        session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys)))
+    )
+    fresh = list({n.dedupe_key: n for n in prepared if n.dedupe_key not in known}.values())
+    if not fresh:
+        return 0
+    try:
+        with session.begin_nested():
+            session.add_all(fresh)
+    except IntegrityError:
+        # Raced by a concurrent transaction: fall back to one at a time, which settles it.
+        for message in messages:
+            enqueue(
+                session,
+                channel=message.channel,
+                target=message.target,
+                subject=message.subject,
+                body=message.body,
+                payload=message.payload,
+                dedupe_key=message.dedupe_key,
+                urgent=message.urgent,
+                not_before=message.not_before,
+                source_type=message.source_type,
+                source_id=message.source_id,
+            )
+    return len(fresh)
+
+
+def _prepare(message: Message) -> Notification:
+    channel = _channel(message.channel)
+    target = message.target.strip()
+    _check_target(channel, target)
+    dedupe_key = message.dedupe_key.strip()
+    if not dedupe_key or len(dedupe_key) > 200:
+        raise InvalidInput.for_field("dedupe_key", "must be 1 to 200 characters")
+    not_before = message.not_before
+    if not_before is not None and not_before.tzinfo is None:
+        raise InvalidInput.for_field("not_before", "must be a timezone-aware instant")
+    document = jsonable(dict(message.payload or {}))
+    try:
+        json.dumps(document)
+    except (TypeError, ValueError):
+        raise InvalidInput.for_field("payload", "must be a JSON object") from None
+    source_id = message.source_id
+    return Notification(
+        channel=channel.value,
+        target=target,
+        subject=" ".join(message.subject.split())[:300],
+        body=message.body,
+        payload=document,
+        dedupe_key=dedupe_key,
+        urgent=message.urgent,
+        status=_PENDING,
+        attempts=0,
+        next_attempt_at=not_before or utcnow(),
+        source_type=message.source_type,
+        source_id=None if source_id is None else str(source_id),
+    )
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ class ProcessVersion(Base):
     )
     number: Mapped[int] = mapped_column(nullable=False)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    # SHA-256 of the spec as canonical JSON: the parsed spec is cached by content.
+    spec_digest: Mapped[str] = mapped_column(String(64), nullable=False, server_default="")
     source: Mapped[str] = mapped_column(Text, nullable=False, default="")
     reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,7 +16,7 @@ from andon.core.permissions import Action, authorize, authorize_somewhere
 from andon.core.schemas import MAX_ID
 from andon.core.uow import Context
 from andon.processes.models import Process, ProcessVersion
-from andon.processes.spec import ProcessSpec, parse_spec, spec_document
+from andon.processes.spec import STORED, ProcessSpec, parse_spec, spec_document
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def publish(
             process_id=process.id,
             number=number,
             spec=document,
+            spec_digest=digest_of(document),
             source=source,
             reason=reason,
             published_by=ctx.actor.username,
@@ -168,12 +170,39 @@ def set_active(ctx: Context, key_or_id: str | int, active: bool, *, reason: str)
 
 def spec_of(version: ProcessVersion) -> ProcessSpec:
     """The validated spec of a stored version; parsed once per version per process."""
-    return _cached_spec(version.id, _freeze(version.spec))
+    if version.spec_digest:
+        cached = _specs_by_digest.get(version.spec_digest)
+        if cached is not None:
+            return cached
+    spec = _cached_spec(version.id, _freeze(version.spec))
+    if version.spec_digest:
+        _specs_by_digest[version.spec_digest] = spec
+    return spec
+
+
+def spec_for_version(session: Session, version_id: int, spec_digest: str) -> ProcessSpec:
+    """The spec of a version whose digest is known: no database read once parsed here."""
+    cached = _specs_by_digest.get(spec_digest) if spec_digest else None
+    if cached is not None:
+        return cached
+    version = session.get(ProcessVersion, version_id)
+    if version is None:
+        raise NotFound(f"no process version with id {version_id}")
+    return spec_of(version)
+
+
+def digest_of(document: dict[str, Any]) -> str:
+    return hashlib.sha256(_freeze(document).encode("utf-8")).hexdigest()
+
+
+# Parsed specs by content digest. Content-addressed, so never stale; a plant has a few
+# dozen versions at most, and each is a small object.
+_specs_by_digest: dict[str, ProcessSpec] = {}
 
 
 @lru_cache(maxsize=256)
 def _cached_spec(version_id: int, frozen: str) -> ProcessSpec:
-    return ProcessSpec.model_validate(json.loads(frozen))
+    return ProcessSpec.model_validate(json.loads(frozen), context={STORED: True})
 
 
 def _freeze(document: dict[str, Any]) -> str:

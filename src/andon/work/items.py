@@ -11,15 +11,21 @@ from sqlalchemy.orm import Session
 
 from andon.accounts.models import User
 from andon.calendars.hours import WorkingCalendar
-from andon.calendars.service import calendar_listeners, site_of_line, working_calendar
+from andon.calendars.models import BusinessCalendar
+from andon.calendars.service import (
+    calendar_at_revision,
+    calendar_listeners,
+    site_of_line,
+    working_calendar,
+)
 from andon.core.audit import snapshot
 from andon.core.clock import utcnow
 from andon.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from andon.core.permissions import LEADS, Action, Actor, Scope, authorize
 from andon.core.uow import Context, Transaction
-from andon.plant.models import Line
+from andon.plant.models import Area, Line, Site
 from andon.processes.models import Process, ProcessVersion
-from andon.processes.service import find_process, spec_of
+from andon.processes.service import find_process, spec_for_version, spec_of
 from andon.processes.spec import ProcessSpec, format_duration, parse_duration
 from andon.work import escalations
 from andon.work.clocks import ItemClocks, item_pauses, read_item_clocks, refresh_clocks
@@ -70,6 +76,7 @@ class Loaded:
     scope: Scope
     line: Line
     escalation_active: bool = True
+    line_state: LineState | None = None  # as read with the item; None: the line never stopped
 
 
 def line_scope(session: Session, line_id: int) -> tuple[Line, Scope]:
@@ -81,20 +88,48 @@ def line_scope(session: Session, line_id: int) -> tuple[Line, Scope]:
 
 
 def load(session: Session, item_id: int, *, lock: bool = False) -> Loaded:
-    query = select(WorkItem).where(WorkItem.id == item_id)
+    """The item and everything its rules need, in one round trip.
+
+    The process spec and the calendar come from caches keyed by content (the version's spec
+    digest, the calendar's revision), read in the same statement as the item, so they are
+    never older than the rows they stand for.
+    """
+    query = (
+        select(
+            WorkItem,
+            Line,
+            LineState,
+            Area.site_id,
+            Site.timezone,
+            Process.escalation_active,
+            ProcessVersion.spec_digest,
+            BusinessCalendar.revision,
+        )
+        .join(Line, Line.id == WorkItem.line_id)
+        .join(Area, Area.id == Line.area_id)
+        .join(Site, Site.id == Area.site_id)
+        .join(Process, Process.id == WorkItem.process_id)
+        .join(ProcessVersion, ProcessVersion.id == WorkItem.process_version_id)
+        .outerjoin(BusinessCalendar, BusinessCalendar.site_id == Site.id)
+        .outerjoin(LineState, LineState.line_id == Line.id)
+        .where(WorkItem.id == item_id)
+    )
     if lock and session.bind is not None and session.bind.dialect.name == "postgresql":
         # Serialise writers of one item so the loser sees the winner's version, not a deadlock.
-        query = query.with_for_update()
-    item = session.scalar(query)
-    if item is None:
+        query = query.with_for_update(of=WorkItem)
+    row = session.execute(query).one_or_none()
+    if row is None:
         raise NotFound(f"no work item with id {item_id}")
-    version = session.get(ProcessVersion, item.process_version_id)
-    assert version is not None  # foreign key
-    line, scope = line_scope(session, item.line_id)
-    calendar = working_calendar(session, scope.site_id or 0)
-    process = session.get(Process, item.process_id)
-    active = process.escalation_active if process is not None else True
-    return Loaded(item, spec_of(version), calendar, scope, line, active)
+    item, line, state, site_id, timezone, active, digest, revision = row
+    return Loaded(
+        item=item,
+        spec=spec_for_version(session, item.process_version_id, digest),
+        calendar=calendar_at_revision(session, site_id, timezone, revision),
+        scope=Scope(site_id=site_id, area_id=line.area_id),
+        line=line,
+        escalation_active=active,
+        line_state=state,
+    )
 
 
 def _check_version(item: WorkItem, version: int) -> None:
@@ -105,7 +140,10 @@ def _check_version(item: WorkItem, version: int) -> None:
 
 
 def ensure_line_running(session: Session, line: Line) -> None:
-    state = session.get(LineState, line.id)
+    _refuse_if_stopped(line, session.get(LineState, line.id))
+
+
+def _refuse_if_stopped(line: Line, state: LineState | None) -> None:
     if state is not None and state.status == "stopped":
         raise Conflict(
             f"line {line.code} is stopped (since {state.since:%Y-%m-%d %H:%M} UTC); "
@@ -318,7 +356,11 @@ def perform_move(
         raise PermissionDenied(
             f"{tx.actor.username} may not move items from {spec.stage(item.stage).name}"
         )
-    ensure_line_running(session, loaded.line)
+    state = loaded.line_state
+    if state is None and any(isinstance(o, LineState) for o in session.new):
+        # The line was first stopped inside this unit of work, after the item was loaded.
+        state = session.get(LineState, loaded.line.id)
+    _refuse_if_stopped(loaded.line, state)
     source_stage = spec.stage(item.stage)
     gated = gate_checked and source_stage.checklist and target != source_stage.on_fail
     if gated and not gate_passed(session, item):

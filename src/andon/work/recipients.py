@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from andon.accounts.models import RoleGrant, User
 from andon.calendars.hours import WorkingCalendar
 from andon.core.permissions import Role, Scope
-from andon.notifications.service import enqueue
+from andon.notifications.service import Message, enqueue_many
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,34 @@ def resolve(
     webhooks: Iterable[str] = (),
     user_ids: Iterable[int] = (),
 ) -> Recipients:
+    """Addresses and webhooks to notify; the same question twice in one unit of work (a
+    sweep firing many tiers) is answered once."""
+    roles, usernames, emails, webhooks, user_ids = (
+        tuple(roles),
+        tuple(usernames),
+        tuple(emails),
+        tuple(webhooks),
+        tuple(user_ids),
+    )
+    memo: dict[tuple[Any, ...], Recipients] = session.info.setdefault(_RESOLVED, {})
+    key = (scope, roles, usernames, emails, webhooks, user_ids)
+    if key not in memo:
+        memo[key] = _resolve(session, scope, roles, usernames, emails, webhooks, user_ids)
+    return memo[key]
+
+
+_RESOLVED = "andon.recipients.resolved"
+
+
+def _resolve(
+    session: Session,
+    scope: Scope,
+    roles: Iterable[Role | str],
+    usernames: Iterable[str],
+    emails: Iterable[str],
+    webhooks: Iterable[str],
+    user_ids: Iterable[int],
+) -> Recipients:
     people = users_with_roles(session, roles, scope)
     names = list(usernames)
     if names:
@@ -74,37 +102,30 @@ def notify(
     source_type: str,
     source_id: int,
 ) -> int:
-    """Queue one notification per recipient; non-urgent ones wait out quiet hours."""
+    """Queue one notification per recipient; non-urgent ones wait out quiet hours.
+
+    Returns how many recipients there were (a key already queued is not queued again).
+    """
     not_before = now if urgent else calendar.next_outside_quiet_hours(now)
-    count = 0
-    for address in recipients.emails:
-        enqueue(
-            session,
-            channel="email",
-            target=address,
-            subject=subject,
-            body=body,
-            payload=payload,
-            dedupe_key=f"{key}:email:{address}"[:200],
-            urgent=urgent,
-            not_before=not_before,
-            source_type=source_type,
-            source_id=source_id,
-        )
-        count += 1
-    for url in recipients.webhooks:
-        enqueue(
-            session,
-            channel="webhook",
-            target=url,
-            subject=subject,
-            body=body,
-            payload=payload,
-            dedupe_key=f"{key}:webhook:{url}"[:200],
-            urgent=urgent,
-            not_before=not_before,
-            source_type=source_type,
-            source_id=source_id,
-        )
-        count += 1
-    return count
+    targets = [("email", address) for address in recipients.emails] + [
+        ("webhook", url) for url in recipients.webhooks
+    ]
+    enqueue_many(
+        session,
+        [
+            Message(
+                channel=channel,
+                target=target,
+                subject=subject,
+                body=body,
+                payload=payload,
+                dedupe_key=f"{key}:{channel}:{target}"[:200],
+                urgent=urgent,
+                not_before=not_before,
+                source_type=source_type,
+                source_id=source_id,
+            )
+            for channel, target in targets
+        ],
+    )
+    return len(targets)
