@@ -1,0 +1,437 @@
+"""Where an event log comes from: read a file into the normalised table, judged first.
+
+Every format is staged in DuckDB by its reader, then normalised here in one statement:
+columns mapped to the standard names, timestamps parsed to UTC instants, each row given
+the reason it is rejected (or none). The quality report is computed on that, rejected
+rows go to the quarantine file, and the kept rows become the :class:`EventLog` table on
+the engine asked for.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from andon.analytics.engines import EngineName, connect
+from andon.analytics.log import (
+    ACTIVITY,
+    CASE,
+    LIFECYCLE,
+    ORDER,
+    RESOURCE,
+    STANDARD_COLUMNS,
+    START,
+    TIMESTAMP,
+    EventLog,
+)
+from andon.analytics.quality import (
+    FUTURE_TIMESTAMP,
+    MISSING_ACTIVITY,
+    MISSING_CASE,
+    MISSING_TIMESTAMP,
+    RAW_TIMESTAMP,
+    REASON,
+    UNPARSABLE_TIMESTAMP,
+    QualityReport,
+    assess,
+)
+from andon.analytics.readers import ROW, StagedLog, detect_format, require_file
+from andon.core.errors import FieldError, InvalidInput
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+
+# The column each role takes when the user names none: Andon's names, then the XES keys
+# (the first one present wins).
+DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "case": ("case_id", "case:concept:name"),
+    "activity": ("activity", "concept:name"),
+    "timestamp": ("timestamp", "time:timestamp"),
+    "resource": ("resource", "org:resource"),
+    "start_timestamp": ("start_timestamp",),
+    "lifecycle": ("lifecycle", "lifecycle:transition"),
+}
+REQUIRED_ROLES = ("case", "activity", "timestamp")
+ROLE_COLUMNS = {
+    "case": CASE,
+    "activity": ACTIVITY,
+    "timestamp": TIMESTAMP,
+    "resource": RESOURCE,
+    "start_timestamp": START,
+    "lifecycle": LIFECYCLE,
+}
+ROLE_FLAGS = {
+    "case": "--case",
+    "activity": "--activity",
+    "timestamp": "--timestamp",
+    "resource": "--resource",
+    "start_timestamp": "--start-timestamp",
+    "lifecycle": "--lifecycle",
+}
+# A source attribute that would take a standard column's name is kept under this prefix.
+CLASH_PREFIX = "source:"
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """The source column for each role; None takes the default (see DEFAULT_COLUMNS)."""
+
+    case: str | None = None
+    activity: str | None = None
+    timestamp: str | None = None
+    resource: str | None = None
+    start_timestamp: str | None = None
+    lifecycle: str | None = None
+
+    def named(self, role: str) -> str | None:
+        value: str | None = getattr(self, role)
+        return value
+
+
+@dataclass
+class LoadedLog:
+    """The kept events, and the report on everything that was read."""
+
+    log: EventLog
+    report: QualityReport
+
+
+def read_log(
+    path: Path,
+    *,
+    engine: EngineName = "duckdb",
+    backend: BaseBackend | None = None,
+    mapping: ColumnMapping | None = None,
+    strict: bool = False,
+    quarantine: Path | None = None,
+    timestamp_format: str | None = None,
+    timezone: str = "UTC",
+    ocel_object_type: str | None = None,
+    encoding: str | None = None,
+) -> LoadedLog:
+    """Read the log at ``path`` into a normalised, judged EventLog on ``engine``.
+
+    The format comes from the suffix: .csv/.tsv (optionally .gz), .xes/.xes.gz, .parquet,
+    .jsonocel/.json and .xmlocel (OCEL 2.0, flattened for ``ocel_object_type``). The
+    table has the standard columns of :mod:`andon.analytics.log` (``event_order`` is the
+    row's 0-based position in the source, so rejected rows leave gaps) and every other
+    source column under its own name. Text timestamps with an offset keep it; those
+    without one, and naive timestamp columns, are read in ``timezone``;
+    ``timestamp_format`` is a strptime format (``%d/%m/%Y %H:%M``) for text that is not
+    ISO 8601. ``backend`` is an open Ibis backend to put the table on (its kind then
+    decides the engine); otherwise one is opened for ``engine``.
+
+    Rejected rows are left out and counted in the report. With ``strict`` any rejection
+    raises InvalidInput and nothing is written; with ``quarantine`` they are written there
+    as CSV with a ``reason`` column. Bad input (unknown format, missing or unknown mapped
+    column, empty log, hostile XML, undecodable bytes, over-long lines) raises InvalidInput
+    before anything is written.
+    """
+    path = Path(path)
+    require_file(path)
+    fmt = detect_format(path)
+    _check_timezone(timezone)
+    if backend is not None:
+        engine = _engine_of(backend)
+    staging: Any = backend if engine == "duckdb" and backend is not None else connect("duckdb")
+    con = staging.con
+    token = uuid.uuid4().hex[:12]
+    raw, judged = f"andon_raw_{token}", f"andon_judged_{token}"
+    try:
+        staged = _stage(path, fmt, con, raw, ocel_object_type, encoding)
+        roles = _resolve(staged, mapping or ColumnMapping(), _columns(con, raw))
+        _judge(con, staged, roles, judged, timestamp_format, timezone)
+        report = assess(staging.table(judged))
+        if strict and report.rows_rejected:
+            reasons = ", ".join(f"{k}: {v}" for k, v in report.rejected_by_reason().items())
+            raise InvalidInput(
+                f"{path.name}: {report.rows_rejected} of {report.rows_read} rows rejected "
+                f"({reasons}); --strict allows none",
+                [FieldError(("body", "log"), reasons)],
+            )
+        if report.events == 0:
+            raise InvalidInput.for_field(
+                "log", f"{path.name}: every row was rejected ({report.rows_rejected})"
+            )
+        if quarantine is not None:
+            _write_quarantine(staging, raw, judged, quarantine)
+        # The source rows are no longer needed: free them before the final table is made.
+        _drop(con, raw)
+        name = f"andon_log_{token}"
+        target = _deliver(staging, judged, name, engine, backend)
+        interval = _has_starts(target.table(name))
+        log = EventLog(table=target.table(name), source=str(path), interval=interval)
+        return LoadedLog(log=log, report=report)
+    finally:
+        _drop(con, raw, judged)
+
+
+def _engine_of(backend: BaseBackend) -> EngineName:
+    name = getattr(backend, "name", "")
+    if name == "duckdb":
+        return "duckdb"
+    if name == "postgres":
+        return "postgres"
+    if name == "pyspark":
+        return "spark"
+    raise InvalidInput.for_field("engine", f"unsupported backend {name!r}")
+
+
+def _check_timezone(timezone: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput.for_field(
+            "timezone", f"unknown time zone {timezone!r}; use an IANA name like Europe/Berlin"
+        ) from None
+
+
+def _stage(
+    path: Path, fmt: str, con: Any, table: str, object_type: str | None, encoding: str | None
+) -> StagedLog:
+    if fmt == "xes":
+        from andon.analytics.readers.xes import stage_xes
+
+        return stage_xes(path, con, table)
+    if fmt == "csv":
+        from andon.analytics.readers.csv import stage_csv
+
+        return stage_csv(path, con, table, encoding=encoding)
+    if fmt == "parquet":
+        from andon.analytics.readers.parquet import stage_parquet
+
+        return stage_parquet(path, con, table)
+    from andon.analytics.readers.ocel import stage_ocel
+
+    return stage_ocel(path, con, table, object_type=object_type, xml=fmt == "ocel-xml")
+
+
+def _columns(con: Any, table: str) -> dict[str, str]:
+    rows = con.execute(f'DESCRIBE "{table}"').fetchall()
+    return {str(r[0]): str(r[1]) for r in rows if r[0] != ROW}
+
+
+def _resolve(staged: StagedLog, mapping: ColumnMapping, columns: dict[str, str]) -> dict[str, str]:
+    """Role -> source column, for every role the log has. Raises InvalidInput naming a
+    mapped column that is absent, or a required role with no column, with those found."""
+    found = ", ".join(repr(c) for c in columns) or "(none)"
+    roles: dict[str, str] = {}
+    for role in ROLE_COLUMNS:
+        named = mapping.named(role)
+        if named is not None:
+            if named not in columns:
+                raise InvalidInput(
+                    f"{ROLE_FLAGS[role]} {named!r}: no such column; the log has {found}",
+                    [FieldError(("body", role), f"no column {named!r}")],
+                )
+            roles[role] = named
+            continue
+        candidates: tuple[str, ...] = (staged.defaults[role],) if role in staged.defaults else ()
+        candidates += DEFAULT_COLUMNS[role]
+        present = next((c for c in candidates if c in columns), None)
+        if present is not None:
+            roles[role] = present
+        elif role in REQUIRED_ROLES:
+            tried = " or ".join(repr(c) for c in dict.fromkeys(candidates))
+            raise InvalidInput(
+                f"no {role} column: expected {tried} (or name one with {ROLE_FLAGS[role]}); "
+                f"the log has {found}",
+                [FieldError(("body", role), "missing column")],
+            )
+    if len(set(roles.values())) < len(roles):
+        raise InvalidInput.for_field("mapping", "one column is mapped to two roles")
+    return roles
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _instant(column: str, sql_type: str, timestamp_format: str | None) -> str:
+    """SQL turning ``column`` into a TIMESTAMPTZ; text that does not parse becomes NULL."""
+    quoted = _quote(column)
+    upper = sql_type.upper()
+    if upper == "VARCHAR":
+        if timestamp_format:
+            return f"CAST(try_strptime({quoted}, {_literal(timestamp_format)}) AS TIMESTAMPTZ)"
+        return f"TRY_CAST({quoted} AS TIMESTAMPTZ)"
+    if upper.startswith("TIMESTAMP") or upper == "DATE":
+        return f"CAST({quoted} AS TIMESTAMPTZ)"
+    raise InvalidInput.for_field(
+        "timestamp", f"column {column!r} is {sql_type}; timestamps must be text or timestamps"
+    )
+
+
+def _blank(column: str) -> str:
+    quoted = _quote(column)
+    return f"({quoted} IS NULL OR trim(CAST({quoted} AS VARCHAR)) = '')"
+
+
+def _judge(
+    con: Any,
+    staged: StagedLog,
+    roles: dict[str, str],
+    table: str,
+    timestamp_format: str | None,
+    timezone: str,
+) -> None:
+    """Create ``table``: standard columns, attributes, REASON and RAW_TIMESTAMP."""
+    columns = _columns(con, staged.table)
+    mapped = set(roles.values())
+    inner = [f"CAST({_quote(ROW)} AS BIGINT) AS {_quote(ORDER)}"]
+    for role in ("case", "activity", "resource", "lifecycle"):
+        target = _quote(ROLE_COLUMNS[role])
+        if role in roles:
+            inner.append(f"CAST({_quote(roles[role])} AS VARCHAR) AS {target}")
+        else:
+            inner.append(f"CAST(NULL AS VARCHAR) AS {target}")
+    ts = roles["timestamp"]
+    inner.append(f"{_instant(ts, columns[ts], timestamp_format)} AS {_quote(TIMESTAMP)}")
+    inner.append(f"CAST({_quote(ts)} AS VARCHAR) AS {_quote(RAW_TIMESTAMP)}")
+    if "start_timestamp" in roles:
+        st = roles["start_timestamp"]
+        inner.append(f"{_instant(st, columns[st], timestamp_format)} AS {_quote(START)}")
+    else:
+        inner.append(f"CAST(NULL AS TIMESTAMPTZ) AS {_quote(START)}")
+    # DuckDB names are case-insensitive: an attribute "Activity" would clash too.
+    reserved = {c.lower() for c in (*STANDARD_COLUMNS, REASON, RAW_TIMESTAMP)}
+    attributes: list[str] = []
+    for name in columns:
+        if name in mapped:
+            continue
+        alias = CLASH_PREFIX + name if name.lower() in reserved else name
+        value = (
+            f"TRY_CAST({_quote(name)} AS TIMESTAMPTZ)"
+            if name in staged.date_columns
+            else _quote(name)
+        )
+        inner.append(f"{value} AS {_quote(alias)}")
+        attributes.append(alias)
+    # The reason is judged on the source text, carried through under these aliases.
+    source = {
+        role: "__src_" + role for role in roles if role in (*REQUIRED_ROLES, "start_timestamp")
+    }
+    inner.extend(f"{_quote(roles[r])} AS {_quote(a)}" for r, a in source.items())
+    start_bad = (
+        f"(NOT {_blank(source['start_timestamp'])} AND {_quote(START)} IS NULL)"
+        if "start_timestamp" in source
+        else "FALSE"
+    )
+    now = _literal(datetime.now().astimezone().isoformat())
+    reason = (
+        "CASE "
+        f"WHEN {_blank(source['case'])} THEN '{MISSING_CASE}' "
+        f"WHEN {_blank(source['activity'])} THEN '{MISSING_ACTIVITY}' "
+        f"WHEN {_blank(source['timestamp'])} THEN '{MISSING_TIMESTAMP}' "
+        f"WHEN {_quote(TIMESTAMP)} IS NULL OR {start_bad} THEN '{UNPARSABLE_TIMESTAMP}' "
+        f"WHEN {_quote(TIMESTAMP)} > CAST({now} AS TIMESTAMPTZ) THEN '{FUTURE_TIMESTAMP}' "
+        "END"
+    )
+    standard = [_quote(c) for c in STANDARD_COLUMNS]
+    outer = ", ".join([*standard, *(_quote(a) for a in attributes)])
+    sql = (
+        f"CREATE TEMP TABLE {_quote(table)} AS "  # noqa: S608
+        f"SELECT {outer}, {reason} AS {_quote(REASON)}, "
+        f"CASE WHEN {reason} IS NULL THEN NULL ELSE {_quote(RAW_TIMESTAMP)} END "
+        f"AS {_quote(RAW_TIMESTAMP)} "
+        f"FROM (SELECT {', '.join(inner)} FROM {_quote(staged.table)})"
+    )
+    # Text without an offset, and naive timestamp columns, are read in the log's zone.
+    con.execute(f"SET TimeZone = {_literal(timezone)}")
+    try:
+        con.execute(sql)
+    except Exception as exc:  # duckdb: a bad strptime format is only found when run
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if timestamp_format and "format" in message.lower():
+            raise InvalidInput.for_field(
+                "timestamp_format", f"{timestamp_format!r} is not a strptime format: {message}"
+            ) from None
+        raise
+    finally:
+        con.execute("SET TimeZone = 'UTC'")
+
+
+def _write_quarantine(staging: Any, raw: str, judged: str, path: Path) -> None:
+    """The rejected source rows as CSV: ``row``, ``reason``, then every source column."""
+    from andon.analytics.writers import write_rows_csv
+
+    con = staging.con
+    query = (
+        f"SELECT r.{_quote(ROW)} AS row, j.{_quote(REASON)} AS reason, r.* EXCLUDE ({_quote(ROW)}) "  # noqa: S608
+        f"FROM {_quote(raw)} r JOIN {_quote(judged)} j ON r.{_quote(ROW)} = j.{_quote(ORDER)} "
+        f"WHERE j.{_quote(REASON)} IS NOT NULL ORDER BY r.{_quote(ROW)}"
+    )
+    write_rows_csv(con.sql(query).to_arrow_reader(50_000), path)
+
+
+_spill_dirs: list[str] = []
+
+
+@atexit.register
+def _remove_spill_dirs() -> None:
+    for directory in _spill_dirs:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _deliver(
+    staging: Any, judged: str, name: str, engine: EngineName, backend: BaseBackend | None
+) -> Any:
+    """Put the kept rows on the target backend as table ``name``; return that backend."""
+    con = staging.con
+    kept = (
+        f"SELECT * EXCLUDE ({_quote(REASON)}, {_quote(RAW_TIMESTAMP)}) FROM {_quote(judged)} "  # noqa: S608
+        f"WHERE {_quote(REASON)} IS NULL"
+    )
+    if engine == "duckdb":
+        # The judged table becomes the log in place: no second copy of a large log in memory.
+        con.execute(f"DELETE FROM {_quote(judged)} WHERE {_quote(REASON)} IS NOT NULL")  # noqa: S608
+        con.execute(f"ALTER TABLE {_quote(judged)} DROP COLUMN {_quote(REASON)}")
+        con.execute(f"ALTER TABLE {_quote(judged)} DROP COLUMN {_quote(RAW_TIMESTAMP)}")
+        con.execute(f"ALTER TABLE {_quote(judged)} RENAME TO {_quote(name)}")
+        return staging
+    target: Any = backend if backend is not None else connect(engine)
+    if engine == "spark":
+        # Spark reads lazily, so the Parquet file must outlive this call: removed at exit.
+        directory = tempfile.mkdtemp(prefix="andon-spark-")
+        _spill_dirs.append(directory)
+        file = Path(directory) / f"{name}.parquet"
+        con.execute(f"COPY ({kept}) TO {_literal(str(file))} (FORMAT parquet)")
+        target.read_parquet(str(file), table_name=name)
+        return target
+    reader = con.sql(kept).to_arrow_reader(100_000)
+    import pyarrow as pa
+
+    first = True
+    for batch in reader:
+        chunk = pa.Table.from_batches([batch])
+        if first:
+            target.create_table(name, chunk, temp=True)
+            first = False
+        else:
+            target.insert(name, chunk.to_pandas())
+    return target
+
+
+def _has_starts(table: Any) -> bool:
+    return bool(table[START].notnull().any().to_pyarrow().as_py())
+
+
+def _drop(con: Any, *tables: str) -> None:
+    """Remove the staging tables and views (a CSV stages a view over a table)."""
+    names = [n for t in tables for n in (t, t + "__src")]
+    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+    for name in names:
+        kind = "VIEW" if name in views else "TABLE"
+        con.execute(f"DROP {kind} IF EXISTS {_quote(name)}")
