@@ -1,0 +1,285 @@
+"""Process discovery: the directly-follows graph, start and end activities, variants, bottlenecks.
+
+Each result is an Ibis expression over the case-ordered table (see ``ordering``), executed
+only at the end into a small Python value whose ``as_json`` is the CLI's ``--json`` shape.
+The numbers match pm4py's on the same log (the parity suite in ``tests/parity`` checks it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from andon.analytics.log import ACTIVITY
+from andon.analytics.ordering import (
+    DURATION_SECONDS,
+    END_ACTIVITY,
+    NEXT_ACTIVITY,
+    START_ACTIVITY,
+    VARIANT,
+    WAIT_SECONDS,
+    CaseOrderedLog,
+    stage_seconds,
+)
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+SOURCE = "source"
+TARGET = "target"
+FREQUENCY = "frequency"
+STATISTICS = ("mean", "median", "min", "max", "sum", "stdev")
+
+
+@dataclass(frozen=True)
+class Performance:
+    """Seconds between two events (or spent in a stage), summarised.
+
+    ``median`` is the mean of the two middle values for an even count (numpy's median);
+    ``stdev`` is the sample standard deviation (pandas' ``std``), None with one observation.
+    """
+
+    mean: float
+    median: float
+    min: float
+    max: float
+    sum: float
+    stdev: float | None
+
+    def as_json(self) -> dict[str, float | None]:
+        return {name: getattr(self, name) for name in STATISTICS}
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A directly-follows pair: ``target`` happened right after ``source`` in some case."""
+
+    source: str
+    target: str
+    frequency: int
+    performance: Performance | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {SOURCE: self.source, TARGET: self.target, FREQUENCY: self.frequency}
+        if self.performance is not None:
+            out["performance"] = self.performance.as_json()
+        return out
+
+
+@dataclass(frozen=True)
+class Dfg:
+    """Edges (most frequent first, then by source and target), start and end activities."""
+
+    edges: list[Edge]
+    start_activities: dict[str, int]
+    end_activities: dict[str, int]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "edges": [edge.as_json() for edge in self.edges],
+            "start_activities": self.start_activities,
+            "end_activities": self.end_activities,
+        }
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Cases sharing one activity sequence; ``mean_duration`` in seconds."""
+
+    activities: tuple[str, ...]
+    cases: int
+    share: float
+    mean_duration: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "activities": list(self.activities),
+            "cases": self.cases,
+            "share": self.share,
+            "mean_duration": self.mean_duration,
+        }
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    """An edge (``source`` → ``target``) or a stage (``target`` None) and its waiting time."""
+
+    source: str
+    target: str | None
+    occurrences: int
+    total_seconds: float
+    median_seconds: float
+
+    def as_json(self) -> dict[str, Any]:
+        if self.target is None:
+            out: dict[str, Any] = {"activity": self.source}
+        else:
+            out = {SOURCE: self.source, TARGET: self.target}
+        out |= {
+            "occurrences": self.occurrences,
+            "total_seconds": self.total_seconds,
+            "median_seconds": self.median_seconds,
+        }
+        return out
+
+
+def edges_expr(ordered: CaseOrderedLog, *, performance: bool = False) -> ir.Table:
+    """One row per directly-follows pair: source, target, frequency (and the statistics).
+
+    Single-event cases contribute no edge. Waits are in seconds (see ``ordering``).
+    """
+    events = ordered.events
+    pairs = events.filter(events[NEXT_ACTIVITY].notnull())
+    keys = {SOURCE: pairs[ACTIVITY], TARGET: pairs[NEXT_ACTIVITY]}
+    metrics: dict[str, ir.Value] = {FREQUENCY: pairs.count()}
+    if performance:
+        metrics |= _statistics(pairs[WAIT_SECONDS])
+    return pairs.group_by(**keys).agg(**metrics)
+
+
+def _statistics(seconds: ir.NumericColumn) -> dict[str, ir.Value]:
+    return {
+        "mean": seconds.mean(),
+        "median": seconds.median(),
+        "min": seconds.min(),
+        "max": seconds.max(),
+        "sum": seconds.sum(),
+        "stdev": seconds.std(how="sample"),
+    }
+
+
+def start_activities_expr(ordered: CaseOrderedLog) -> ir.Table:
+    """Activity and number of cases it starts (single-event cases included)."""
+    cases = ordered.cases
+    return cases.group_by(activity=cases[START_ACTIVITY]).agg(cases=cases.count())
+
+
+def end_activities_expr(ordered: CaseOrderedLog) -> ir.Table:
+    """Activity and number of cases it ends (single-event cases included)."""
+    cases = ordered.cases
+    return cases.group_by(activity=cases[END_ACTIVITY]).agg(cases=cases.count())
+
+
+def variants_expr(ordered: CaseOrderedLog) -> ir.Table:
+    """One row per variant: the activity sequence, its cases and their mean duration."""
+    cases = ordered.cases
+    return cases.group_by(VARIANT).agg(
+        cases=cases.count(), mean_duration=cases[DURATION_SECONDS].mean()
+    )
+
+
+def discover_dfg(ordered: CaseOrderedLog, *, performance: bool = False) -> Dfg:
+    """The directly-follows graph of the log, with waiting-time statistics if asked.
+
+    An empty log gives an empty graph.
+    """
+    rows = _rows(edges_expr(ordered, performance=performance))
+    edges = [
+        Edge(
+            row[SOURCE],
+            row[TARGET],
+            int(row[FREQUENCY]),
+            _performance(row) if performance else None,
+        )
+        for row in rows
+    ]
+    edges.sort(key=lambda e: (-e.frequency, e.source, e.target))
+    return Dfg(
+        edges,
+        _counts(start_activities_expr(ordered)),
+        _counts(end_activities_expr(ordered)),
+    )
+
+
+def discover_variants(ordered: CaseOrderedLog, *, limit: int | None = None) -> list[Variant]:
+    """Variants by number of cases, descending; ties by activity sequence (code-point order).
+
+    ``share`` is the variant's cases over all cases of the (filtered) log. ``limit`` keeps
+    the most frequent; None keeps all.
+    """
+    rows = _rows(variants_expr(ordered))
+    total = sum(int(row["cases"]) for row in rows)
+    variants = [
+        Variant(
+            tuple(row[VARIANT]),
+            int(row["cases"]),
+            int(row["cases"]) / total,
+            float(row["mean_duration"]),
+        )
+        for row in rows
+    ]
+    variants.sort(key=lambda v: (-v.cases, v.activities))
+    return variants if limit is None else variants[:limit]
+
+
+def stage_times_expr(ordered: CaseOrderedLog) -> ir.Table:
+    """Per activity, the statistics of its time in stage (see ``ordering``)."""
+    events = ordered.events.mutate(stage_seconds=stage_seconds(ordered))
+    timed = events.filter(events.stage_seconds.notnull())
+    return timed.group_by(ACTIVITY).agg(
+        occurrences=timed.count(), **_statistics(timed.stage_seconds)
+    )
+
+
+def rank_bottlenecks(
+    dfg: Dfg, stages: dict[str, tuple[int, Performance]], *, top: int = 10
+) -> dict[str, list[Bottleneck]]:
+    """Edges and stages ranked by total and by median time, largest first (``top`` each).
+
+    ``dfg`` must carry performance. Ties are broken by name so the ranking is stable.
+    """
+    edges = [
+        Bottleneck(e.source, e.target, e.frequency, e.performance.sum, e.performance.median)
+        for e in dfg.edges
+        if e.performance is not None
+    ]
+    stage_rows = [
+        Bottleneck(name, None, count, perf.sum, perf.median)
+        for name, (count, perf) in stages.items()
+    ]
+
+    def ranked(items: list[Bottleneck], attr: str) -> list[Bottleneck]:
+        ordered = sorted(items, key=lambda b: (-getattr(b, attr), b.source, b.target or ""))
+        return ordered[:top]
+
+    return {
+        "edges_by_total_wait": ranked(edges, "total_seconds"),
+        "edges_by_median_wait": ranked(edges, "median_seconds"),
+        "stages_by_total_time": ranked(stage_rows, "total_seconds"),
+        "stages_by_median_time": ranked(stage_rows, "median_seconds"),
+    }
+
+
+def discover_stage_times(ordered: CaseOrderedLog) -> dict[str, tuple[int, Performance]]:
+    """Per activity (by name): how many timed occurrences and their time-in-stage statistics."""
+    rows = sorted(_rows(stage_times_expr(ordered)), key=lambda row: str(row[ACTIVITY]))
+    return {row[ACTIVITY]: (int(row["occurrences"]), _performance(row)) for row in rows}
+
+
+def _performance(row: dict[str, Any]) -> Performance:
+    stdev = row["stdev"]
+    return Performance(
+        mean=float(row["mean"]),
+        median=float(row["median"]),
+        min=float(row["min"]),
+        max=float(row["max"]),
+        sum=float(row["sum"]),
+        stdev=None if stdev is None or math.isnan(stdev) else float(stdev),
+    )
+
+
+def _counts(expr: ir.Table) -> dict[str, int]:
+    rows = _rows(expr)
+    pairs = sorted(((row["activity"], int(row["cases"])) for row in rows), key=_by_count)
+    return dict(pairs)
+
+
+def _by_count(pair: tuple[str, int]) -> tuple[int, str]:
+    return (-pair[1], pair[0])
+
+
+def _rows(expr: ir.Table) -> list[dict[str, Any]]:
+    """Execute a small result into plain Python values (Arrow keeps nulls as None)."""
+    rows: list[dict[str, Any]] = expr.to_pyarrow().to_pylist()
+    return rows

@@ -1,0 +1,364 @@
+"""Process KPIs over the case-ordered table: volume, throughput, WIP, durations, rework, yield.
+
+Every figure is an Ibis aggregation executed into a small result; definitions and edge
+cases are in docs/analytics.md. Other parts of Andon add their own figures to the KPI
+document through ``extensions`` (see :data:`KpiExtension`), e.g. SLA attainment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from andon.analytics.discovery import (
+    Dfg,
+    Performance,
+    discover_dfg,
+    discover_stage_times,
+    rank_bottlenecks,
+)
+from andon.analytics.log import ACTIVITY
+from andon.analytics.ordering import (
+    CASE_KEY,
+    DURATION_SECONDS,
+    EVENTS,
+    FIRST_US,
+    LAST_US,
+    CaseOrderedLog,
+    store,
+)
+from andon.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+# A figure another module adds to the KPI document: it gets the (filtered, ordered) log
+# and returns the keys to add. A key that is already taken is refused.
+KpiExtension = Callable[[CaseOrderedLog], Mapping[str, Any]]
+
+_US_PER_DAY = 86_400_000_000
+_EPOCH = date(1970, 1, 1)
+# 1970-01-01 was a Thursday; shifting by three days makes weeks start on Monday (ISO).
+_MONDAY_SHIFT = 3
+# Attribute values that do not mark an exception.
+_NO_EXCEPTION = ("", "0", "false", "no", "none")
+
+
+@dataclass(frozen=True)
+class DurationSummary:
+    """Case durations in seconds; ``p90`` interpolates linearly (numpy's default)."""
+
+    mean: float
+    median: float
+    p90: float
+    min: float
+    max: float
+
+    def as_json(self) -> dict[str, float]:
+        return {
+            "mean": self.mean,
+            "median": self.median,
+            "p90": self.p90,
+            "min": self.min,
+            "max": self.max,
+        }
+
+
+def case_duration_summary(ordered: CaseOrderedLog) -> DurationSummary:
+    """Mean, median, p90, min and max case duration; all zero for a log without cases."""
+    cases = ordered.cases
+    seconds = cases[DURATION_SECONDS]
+    expr = cases.aggregate(
+        mean=seconds.mean(),
+        median=seconds.median(),
+        p90=seconds.quantile(0.9),
+        min=seconds.min(),
+        max=seconds.max(),
+    )
+    row = _rows(expr)[0]
+    return DurationSummary(**{key: float(value or 0.0) for key, value in row.items()})
+
+
+def repeated_activities_expr(ordered: CaseOrderedLog) -> ir.Table:
+    """One row per (case, activity) that occurs more than once in the case."""
+    events = ordered.events
+    counted = events.group_by([CASE_KEY, ACTIVITY]).agg(occurrences=events.count())
+    return counted.filter(counted.occurrences > 1)
+
+
+def rework_cases_expr(ordered: CaseOrderedLog, repeated: ir.Table | None = None) -> ir.Table:
+    """Per activity, the number of cases in which it occurs more than once.
+
+    ``repeated`` is :func:`repeated_activities_expr`'s result when the caller stored it.
+    """
+    repeated = repeated_activities_expr(ordered) if repeated is None else repeated
+    return repeated.group_by(ACTIVITY).agg(cases=repeated.count())
+
+
+def _reworked_cases(repeated: ir.Table) -> ir.Table:
+    """One row, one column ``reworked``: how many cases repeat at least one activity."""
+    return repeated.aggregate(reworked=repeated[CASE_KEY].nunique())
+
+
+def rework_cases(ordered: CaseOrderedLog, repeated: ir.Table | None = None) -> dict[str, int]:
+    """Activity → cases in which it was repeated (pm4py's rework cases per activity)."""
+    rows = _rows(rework_cases_expr(ordered, repeated))
+    pairs = sorted(
+        ((row[ACTIVITY], int(row["cases"])) for row in rows), key=lambda p: (-p[1], p[0])
+    )
+    return dict(pairs)
+
+
+def throughput(ordered: CaseOrderedLog, *, period: str = "day") -> list[dict[str, Any]]:
+    """Cases completed per UTC day (``period="day"``) or ISO week (``"week"``, by Monday).
+
+    A case counts as completed when its last event happened; open cases are not told
+    apart (the log does not say which are finished). Periods without completions are left
+    out.
+    """
+    cases = ordered.cases
+    day = _day_number(cases[LAST_US])
+    if period == "week":
+        bucket = ((day + _MONDAY_SHIFT) // 7) * 7 - _MONDAY_SHIFT
+        label = "week"
+    elif period == "day":
+        bucket = day
+        label = "date"
+    else:
+        raise InvalidInput.for_field("period", "choose day or week")
+    rows = _rows(cases.group_by(bucket=bucket).agg(cases=cases.count()).order_by("bucket"))
+    return [
+        {label: _date(int(row["bucket"])).isoformat(), "cases": int(row["cases"])} for row in rows
+    ]
+
+
+def wip_per_day(ordered: CaseOrderedLog) -> list[dict[str, Any]]:
+    """Open cases on each UTC day from the first event's day to the last one's.
+
+    A case is open on every day from the day of its first event (its first start, for
+    interval logs) to the day of its last event, both included.
+    """
+    cases = ordered.cases
+    opened = cases.select(day=_day_number(cases[FIRST_US]), change=1)
+    closed = cases.select(day=_day_number(cases[LAST_US]) + 1, change=-1)
+    changes = opened.union(closed, distinct=False)
+    rows = _rows(changes.group_by("day").agg(change=changes.change.sum()).order_by("day"))
+    if not rows:
+        return []
+    series: list[dict[str, Any]] = []
+    by_day = {int(row["day"]): int(row["change"]) for row in rows}
+    first, last = min(by_day), max(by_day) - 1  # the last change is the day after the end
+    open_cases = 0
+    # The per-day series is small (one entry per calendar day of the log), so it is filled
+    # here rather than by generating a calendar on each backend.
+    for day in range(first, last + 1):
+        open_cases += by_day.get(day, 0)
+        series.append({"date": _date(day).isoformat(), "open_cases": open_cases})
+    return series
+
+
+@dataclass(frozen=True)
+class ExceptionKind:
+    """One value of the exception attribute: events and cases it marks, Pareto share."""
+
+    kind: str
+    events: int
+    cases: int
+    share: float
+    cumulative_share: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "events": self.events,
+            "cases": self.cases,
+            "share": self.share,
+            "cumulative_share": self.cumulative_share,
+        }
+
+
+def exception_pareto(ordered: CaseOrderedLog, attribute: str) -> list[ExceptionKind]:
+    """Exception events by kind, most frequent first, with shares and cumulative shares.
+
+    An event is an exception when ``attribute`` (carried by ``order_events``) holds a
+    value other than null, empty, ``0``, ``false``, ``no`` or ``none``; the value is the
+    kind. Ties are ordered by kind.
+    """
+    events = ordered.events
+    if attribute not in events.columns:
+        raise InvalidInput.for_field("exception_attribute", f"the log has no column {attribute!r}")
+    marked = _exception_events(ordered, attribute)
+    rows = _rows(
+        marked.group_by(kind=marked[attribute].cast("string")).agg(
+            events=marked.count(), cases=marked[CASE_KEY].nunique()
+        )
+    )
+    rows.sort(key=lambda row: (-int(row["events"]), row["kind"]))
+    total = sum(int(row["events"]) for row in rows)
+    out: list[ExceptionKind] = []
+    running = 0
+    for row in rows:
+        running += int(row["events"])
+        out.append(
+            ExceptionKind(
+                row["kind"],
+                int(row["events"]),
+                int(row["cases"]),
+                int(row["events"]) / total,
+                running / total,
+            )
+        )
+    return out
+
+
+def _exception_events(ordered: CaseOrderedLog, attribute: str) -> ir.Table:
+    events = ordered.events
+    value = events[attribute].cast("string").strip().lower()
+    return events.filter(value.notnull() & ~value.isin(_NO_EXCEPTION))
+
+
+def first_pass_yield(
+    ordered: CaseOrderedLog,
+    *,
+    exception_attribute: str | None = None,
+    repeated: ir.Table | None = None,
+) -> float:
+    """Share of cases that repeat no activity (and, with ``exception_attribute``, have no
+    exception event). 0.0 for a log without cases.
+    """
+    repeated = (repeated_activities_expr(ordered) if repeated is None else repeated).select(
+        CASE_KEY
+    )
+    if exception_attribute is not None:
+        flagged = _exception_events(ordered, exception_attribute).select(CASE_KEY)
+        repeated = repeated.union(flagged, distinct=False)
+    counts = _rows(
+        ordered.cases.aggregate(total=ordered.cases.count()).cross_join(
+            repeated.aggregate(failed=repeated[CASE_KEY].nunique())
+        )
+    )[0]
+    if not counts["total"]:
+        return 0.0
+    return 1.0 - int(counts["failed"]) / int(counts["total"])
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """The KPI document of ``andon kpi --json``; ``extra`` holds extension figures."""
+
+    cases: int
+    events: int
+    case_duration: DurationSummary
+    rework_cases: dict[str, int]
+    rework_rate: float
+    first_pass_yield: float
+    throughput_per_day: list[dict[str, Any]]
+    throughput_per_week: list[dict[str, Any]]
+    wip_per_day: list[dict[str, Any]]
+    time_in_stage: dict[str, tuple[int, Performance]]
+    bottlenecks: dict[str, list[Any]]
+    exceptions: dict[str, Any] | None
+    extra: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "cases": self.cases,
+            "events": self.events,
+            "case_duration": self.case_duration.as_json(),
+            "rework_cases": self.rework_cases,
+            "rework_rate": self.rework_rate,
+            "first_pass_yield": self.first_pass_yield,
+            "throughput_per_day": self.throughput_per_day,
+            "throughput_per_week": self.throughput_per_week,
+            "wip_per_day": self.wip_per_day,
+            "time_in_stage": {
+                activity: {"occurrences": count, **perf.as_json()}
+                for activity, (count, perf) in self.time_in_stage.items()
+            },
+            "bottlenecks": {
+                ranking: [item.as_json() for item in items]
+                for ranking, items in self.bottlenecks.items()
+            },
+        }
+        if self.exceptions is not None:
+            out["exceptions"] = self.exceptions
+        return out | self.extra
+
+
+def compute_kpis(
+    ordered: CaseOrderedLog,
+    *,
+    dfg: Dfg | None = None,
+    exception_attribute: str | None = None,
+    extensions: Sequence[KpiExtension] = (),
+) -> Kpis:
+    """Every KPI of the log. ``dfg`` (with performance) is reused for the bottleneck
+    ranking when the caller has one; otherwise it is computed.
+
+    ``exception_attribute`` names the event attribute that marks exceptions (carried by
+    ``order_events(attributes=...)``); without it the document has no ``exceptions``.
+    Extension figures are merged at the top level; a key clash raises InvalidInput.
+    """
+    # Small (one row per repeated activity of a case) and read three times: stored once.
+    repeated = store(repeated_activities_expr(ordered), ordered.engine)
+    counts = _rows(
+        ordered.cases.aggregate(
+            cases=ordered.cases.count(), events=ordered.cases[EVENTS].sum()
+        ).cross_join(_reworked_cases(repeated))
+    )[0]
+    cases, events = int(counts["cases"]), int(counts["events"] or 0)
+    stages = discover_stage_times(ordered)
+    if dfg is None or any(edge.performance is None for edge in dfg.edges):
+        dfg = discover_dfg(ordered, performance=True)
+    exceptions = None
+    if exception_attribute is not None:
+        pareto = exception_pareto(ordered, exception_attribute)
+        exceptions = {
+            "attribute": exception_attribute,
+            "events": sum(kind.events for kind in pareto),
+            "pareto": [kind.as_json() for kind in pareto],
+        }
+    kpis = Kpis(
+        cases=cases,
+        events=events,
+        case_duration=case_duration_summary(ordered),
+        rework_cases=rework_cases(ordered, repeated),
+        rework_rate=int(counts["reworked"]) / cases if cases else 0.0,
+        first_pass_yield=first_pass_yield(
+            ordered, exception_attribute=exception_attribute, repeated=repeated
+        ),
+        throughput_per_day=throughput(ordered, period="day"),
+        throughput_per_week=throughput(ordered, period="week"),
+        wip_per_day=wip_per_day(ordered),
+        time_in_stage=stages,
+        bottlenecks=rank_bottlenecks(dfg, stages),
+        exceptions=exceptions,
+        extra={},
+    )
+    taken = set(kpis.as_json())
+    extra: dict[str, Any] = {}
+    for extension in extensions:
+        figures = dict(extension(ordered))
+        clash = (taken | set(extra)) & set(figures)
+        if clash:
+            raise InvalidInput.for_field(
+                "kpi", f"an extension redefines {', '.join(sorted(clash))}"
+            )
+        extra |= figures
+    return Kpis(**{**kpis.__dict__, "extra": extra})
+
+
+def _day_number(us: ir.IntegerValue) -> ir.IntegerValue:
+    """Whole UTC days since 1970-01-01 (floor, so instants before 1970 work too)."""
+    return us // _US_PER_DAY
+
+
+def _date(day_number: int) -> date:
+    return _EPOCH + timedelta(days=day_number)
+
+
+def _rows(expr: ir.Table) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = expr.to_pyarrow().to_pylist()
+    return rows

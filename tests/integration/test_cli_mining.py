@@ -1,0 +1,125 @@
+"""`andon mine dfg|variants|report` and `andon kpi`, run in-process on the shared logs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from andon.cli.main import app
+from tests.unit.analytics.conftest import data_file
+
+runner = CliRunner()
+PERFORMANCE_KEYS = {"mean", "median", "min", "max", "sum", "stdev"}
+
+
+def andon(*args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+def _json(*args: str) -> dict:  # type: ignore[type-arg]
+    result = andon(*args, "--json")
+    assert result.exit_code == 0, result.stderr
+    document: dict = json.loads(result.stdout)  # type: ignore[type-arg]
+    return document
+
+
+def test_dfg_json_has_the_contract_shape_and_the_running_example_numbers() -> None:
+    document = _json("mine", "dfg", str(data_file("running-example.xes")))
+    assert set(document) == {"edges", "start_activities", "end_activities"}
+    assert document["start_activities"] == {"register request": 6}
+    assert document["end_activities"] == {"pay compensation": 3, "reject request": 3}
+    assert len(document["edges"]) == 16
+    assert document["edges"][0] == {"source": "check ticket", "target": "decide", "frequency": 6}
+
+
+def test_dfg_performance_adds_seconds_per_edge() -> None:
+    document = _json("mine", "dfg", str(data_file("running-example.xes")), "--performance")
+    top = document["edges"][0]
+    assert set(top["performance"]) == PERFORMANCE_KEYS
+    assert top["performance"]["min"] == 1800.0  # 30 minutes, check ticket -> decide
+    assert top["performance"]["sum"] == 1091760.0
+
+
+def test_variants_json_is_sorted_by_cases_descending() -> None:
+    document = _json("mine", "variants", str(data_file("receipt.csv")))
+    counts = [v["cases"] for v in document["variants"]]
+    assert counts == sorted(counts, reverse=True)
+    assert sum(counts) == 1434
+    assert set(document["variants"][0]) == {"activities", "cases", "share", "mean_duration"}
+    assert sum(v["share"] for v in document["variants"]) == pytest.approx(1.0)
+
+
+def test_kpi_json_has_the_contract_keys() -> None:
+    document = _json("kpi", str(data_file("running-example.xes")))
+    assert (document["cases"], document["events"]) == (6, 42)
+    assert set(document["case_duration"]) == {"mean", "median", "p90", "min", "max"}
+    assert document["rework_cases"] == {
+        "check ticket": 2,
+        "decide": 2,
+        "examine casually": 1,
+        "reinitiate request": 1,
+    }
+    assert document["rework_rate"] == 2 / 6
+    assert sum(day["cases"] for day in document["throughput_per_day"]) == 6
+
+
+def test_report_is_the_three_commands_in_one_document() -> None:
+    log = str(data_file("running-example.xes"))
+    report = _json("mine", "report", log)
+    assert set(report) == {"dfg", "variants", "kpi"}
+    assert report["dfg"] == _json("mine", "dfg", log, "--performance")
+    assert report["variants"] == _json("mine", "variants", log)
+    assert report["kpi"] == _json("kpi", log)
+
+
+def test_filters_apply_before_discovery() -> None:
+    log = str(data_file("running-example.xes"))
+    document = _json("mine", "variants", log, "--end-activity", "reject request")
+    assert sum(v["cases"] for v in document["variants"]) == 3
+    top = _json("mine", "variants", log, "--top-variants", "2")
+    assert len(top["variants"]) == 2
+    ranged = _json("kpi", log, "--from", "2011-01-01", "--to", "2011-01-10", "--time-mode",
+                   "contained")  # fmt: skip
+    assert ranged["cases"] == 0
+    touching = _json("kpi", log, "--from", "2011-01-01", "--to", "2011-01-10")
+    assert touching["cases"] == 6
+
+
+def test_tables_for_people_without_json() -> None:
+    result = andon("mine", "report", str(data_file("running-example.xes")))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0].split() == [
+        "SOURCE", "TARGET", "FREQUENCY", "MEAN", "MEDIAN", "MIN", "MAX", "TOTAL",
+    ]  # fmt: skip
+    assert "cases 6, events 42" in result.stdout
+
+
+def test_bad_filter_is_one_clear_error() -> None:
+    result = andon("mine", "dfg", str(data_file("running-example.xes")), "--attribute", "x")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: attribute: expected COL=VALUE")
+
+
+def test_mapped_column_missing_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("case_id,activity,timestamp\nA,cut,2024-01-01T08:00:00Z\n", encoding="utf-8")
+    result = andon("mine", "dfg", str(path), "--case", "order")
+    assert result.exit_code == 1
+    assert "order" in result.stderr
+
+
+def test_mining_commands_do_not_import_the_web_or_orm() -> None:
+    code = (
+        "import sys; from andon.cli import mining; "
+        "bad = [m for m in ('fastapi', 'sqlalchemy', 'ibis', 'duckdb') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == ""
