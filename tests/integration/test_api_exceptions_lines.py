@@ -7,7 +7,9 @@ from fastapi.testclient import TestClient
 
 from andon.core.permissions import Role
 from andon.core.uow import Context
-from tests.factories import Floor, bearer, make_floor, new_item
+from andon.plant import service as plant
+from andon.plant.schemas import SiteCreate
+from tests.factories import Floor, bearer, make_floor, make_user, new_item
 
 
 @pytest.fixture
@@ -236,6 +238,21 @@ def test_a_rule_without_its_threshold_names_the_field(
     assert response.json()["errors"][0]["loc"] == ["body", "count"]
 
 
+def test_a_rule_with_a_count_but_no_window_names_the_window(
+    client: TestClient, system: Context, floor: Floor
+) -> None:
+    auth = bearer(system, "ada", Role.ADMIN)
+
+    response = client.post(
+        f"/api/v1/lines/{floor.line.id}/stop-rules",
+        json={"name": "Spike", "kind": "failed_checks", "count": 3},
+        headers=auth,
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "window_minutes"]
+
+
 def test_following_a_line_and_letting_go(
     client: TestClient, system: Context, floor: Floor, lead: dict[str, str]
 ) -> None:
@@ -247,3 +264,78 @@ def test_following_a_line_and_letting_go(
 
     assert (on["subscribed"], off["subscribed"]) == (True, False)
     assert unknown.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/lines/9999/stops",
+        "/api/v1/lines/9999/stop-rules",
+        "/api/v1/work-items/9999/events",
+        "/api/v1/work-items/9999/comments",
+        "/api/v1/work-items/9999/escalations",
+        "/api/v1/work-items/9999/attachments",
+        "/api/v1/exceptions/9999/owner-candidates",
+    ],
+)
+def test_listing_the_children_of_an_unknown_parent_is_404(
+    client: TestClient, floor: Floor, lead: dict[str, str], path: str
+) -> None:
+    response = client.get(path, headers=lead)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["detail"].endswith("with id 9999")
+
+
+def other_site(system: Context, floor: Floor) -> int:
+    data = SiteCreate(
+        enterprise_id=floor.site.enterprise_id, name="Dallas", code="DAL", timezone="UTC"
+    )
+    return plant.create_site(system, data).id
+
+
+def test_stops_of_a_line_out_of_reach_are_forbidden(
+    client: TestClient, system: Context, floor: Floor
+) -> None:
+    elsewhere = bearer(system, "ella", Role.SUPERVISOR, site_id=other_site(system, floor))
+
+    response = client.get(f"/api/v1/lines/{floor.line.id}/stops", headers=elsewhere)
+
+    assert response.status_code == 403
+
+
+def test_owner_candidates_are_the_people_with_a_working_role_where_the_line_is(
+    client: TestClient, system: Context, floor: Floor, lead: dict[str, str]
+) -> None:
+    make_user(system, "quinn", Role.QUALITY, site_id=floor.site.id)
+    make_user(system, "vic", Role.VIEWER, site_id=floor.site.id)
+    make_user(system, "far", Role.QUALITY, site_id=other_site(system, floor))
+    raised = raise_on_line(client, lead, floor, "material")
+
+    response = client.get(f"/api/v1/exceptions/{raised['id']}/owner-candidates", headers=lead)
+
+    assert response.status_code == 200
+    assert [c["username"] for c in response.json()] == ["quinn", "sue"]
+
+
+def test_triage_refuses_an_owner_with_no_role_where_the_line_is(
+    client: TestClient, system: Context, floor: Floor, lead: dict[str, str]
+) -> None:
+    far = make_user(system, "far", Role.QUALITY, site_id=other_site(system, floor))
+    raised = raise_on_line(client, lead, floor, "material")
+
+    response = client.post(
+        f"/api/v1/exceptions/{raised['id']}/triage",
+        json={"version": raised["version"], "owner_id": far.id},
+        headers=lead,
+    )
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "loc": ["body", "owner_id"],
+            "msg": "far has no working role where line L1 is",
+            "type": "value_error",
+        }
+    ]

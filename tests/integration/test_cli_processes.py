@@ -325,3 +325,26 @@ def test_calendar_of_an_unknown_site_exits_1(db: Database) -> None:
 
     assert result.exit_code == 1
     assert result.stderr == "error: no site with code 'NOPE'\n"
+
+
+def test_process_import_prints_every_problem_with_its_path_and_line(
+    db: Database, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        BAD_PROCESS.replace(
+            "owner_role: supervisor}\n  - {key: ship", "owner_role: boss}\n  - {key: ship"
+        ).replace("end: [ship]", "end: [ship]\nsla: 9000h")
+    )
+
+    result = andon(db.url, "process", "import", str(bad), "--reason", "oops")
+
+    assert result.exit_code == 1
+    listed = result.stderr.splitlines()[1:]
+    assert listed == [
+        "  sla: line 5: 9000h is too long: a duration is at most 8760h (365 days of business time)",
+        "  stages.0.owner_role: line 7: Input should be 'admin', 'ops_manager', 'quality', "
+        "'safety', 'supervisor', 'operator' or 'viewer'",
+        "  transitions.1.to: line 11: unknown stage 'shipp'",
+    ]
+    assert _count(db, Process) == 0

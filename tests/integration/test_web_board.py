@@ -45,7 +45,7 @@ def test_board_shows_every_line_as_running(
     assert 'hx-get="/board/tiles"' in page
     assert 'hx-trigger="every 5s"' in page
     assert '<p class="board-status">RUNNING</p>' in page
-    assert "All 1 line running" in page
+    assert "The only line is running" in page
 
 
 def test_pulling_the_cord_shows_stopped_on_the_tiles_fragment(
@@ -263,3 +263,16 @@ def test_line_name_is_escaped_on_the_board(
         page = client.get(path).text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert "<script>alert(1)" not in page
+
+
+def test_the_stop_history_counts_its_stops_in_words(
+    client: TestClient, system: Context, floor: Floor
+) -> None:
+    make_user(system, "otto", Role.OPERATOR)
+    sign_in(client, "otto")
+    stop(client, floor)
+
+    page = client.get(f"/board/lines/{floor.line.id}").text
+
+    assert "<caption>The only stop of L1</caption>" in page
+    assert "The last 1 stops" not in page

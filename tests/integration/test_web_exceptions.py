@@ -249,3 +249,27 @@ def test_exception_description_is_escaped(
         page = client.get(path).text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert "<script>alert(1)" not in page
+
+
+def test_a_site_supervisor_triaging_is_offered_the_people_of_that_site(
+    client: TestClient, system: Context, floor: Floor
+) -> None:
+    raised = raise_on_line(system, floor)
+    make_user(system, "sam", Role.SUPERVISOR, site_id=floor.site.id)
+    quinn = make_user(system, "quinn", Role.QUALITY, site_id=floor.site.id)
+    make_user(system, "otto", Role.OPERATOR, area_id=floor.area.id)
+    sign_in(client, "sam")
+
+    page = client.get(f"/exceptions/{raised.id}").text
+
+    picker = page[
+        page.index('id="triage-owner"') : page.index("</select>", page.index('id="triage-owner"'))
+    ]
+    options = re.findall(r'<option value="(\d*)"[^>]*>([^<]*)</option>', picker)
+    assert [label for _, label in options] == [
+        "Keep the current owner",
+        "Me (sam)",
+        "Otto (otto)",
+        "Quinn (quinn)",
+    ]
+    assert (str(quinn.id), "Quinn (quinn)") in options

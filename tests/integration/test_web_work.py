@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from andon.core.clock import utcnow
 from andon.core.permissions import Role
 from andon.core.uow import Context
-from andon.work import checks, items, queries
+from andon.work import checks, items, lines, queries
 from andon.work.models import WorkItem
 from andon.work.schemas import ChecklistRecord, CheckResultIn, ItemAssign, ItemMove
 from tests.factories import Floor, make_floor, make_user, new_item
@@ -305,20 +305,7 @@ def test_the_queue_refresh_reloads_the_page_once_the_session_is_gone(
 def test_a_finished_item_shows_its_history_and_no_move_or_pause(
     client: TestClient, system: Context, floor: Floor, lead: None
 ) -> None:
-    item = move(system, new_item(system, floor), "plan", "kit", "assemble", "inspect")
-    checks.record_checklist(
-        system,
-        item.id,
-        ChecklistRecord(
-            results=[
-                CheckResultIn(key="visual", passed=True),
-                CheckResultIn(key="torque", passed=True, value=11.0),
-                CheckResultIn(key="leak", passed=True),
-            ]
-        ),
-    )
-    record = queries.item_record(system, item.id)
-    move(system, record.item, "pack", "ship")
+    item = finish(system, floor)
 
     page = client.get(f"/work/{item.id}").text
 
@@ -410,3 +397,62 @@ def test_a_file_of_a_refused_type_is_not_attached(
 
     assert "Not attached: file: the content is not an allowed type" in page
     assert queries.item_record(system, item.id).attachments == []
+
+
+def finish(system: Context, floor: Floor, created_hours_ago: float = 0) -> WorkItem:
+    """A new item walked from intake to ship now, its inspection checklist passed."""
+    created = new_item(system, floor, at=utcnow() - timedelta(hours=created_hours_ago))
+    item = move(system, created, "plan", "kit", "assemble", "inspect")
+    passing = [
+        CheckResultIn(key="visual", passed=True),
+        CheckResultIn(key="torque", passed=True, value=11.0),
+        CheckResultIn(key="leak", passed=True),
+    ]
+    checks.record_checklist(system, item.id, ChecklistRecord(results=passing))
+    return move(system, queries.item_record(system, item.id).item, "pack", "ship")
+
+
+def test_a_finished_items_end_to_end_clock_shows_its_final_figures(
+    client: TestClient, system: Context, floor: Floor, lead: None
+) -> None:
+    item = finish(system, floor, created_hours_ago=3)
+
+    page = client.get(f"/work/{item.id}").text
+
+    clocks = page[page.index('id="clocks-heading"') : page.index('id="actions-heading"')]
+    assert "due in" not in clocks
+    assert '<span class="sla-badge sla-ok">met, 37h 00m to spare</span>' in clocks
+    assert "<dt>Used</dt><dd>3h 00m</dd>" in clocks
+    assert "<dt>Result</dt><dd><strong>Met, 37h 00m to spare</strong></dd>" in clocks
+    assert "<dt>Finished</dt>" in clocks
+    assert "<dt>Remaining</dt>" not in clocks
+
+
+STOPPED_AT = datetime(2026, 1, 15, 14, 30, tzinfo=UTC)  # 08:30 in Chicago, the display zone
+
+
+def test_an_item_on_a_stopped_line_shows_why_instead_of_move_buttons(
+    client: TestClient, system: Context, floor: Floor, lead: None
+) -> None:
+    item = new_item(system, floor)
+    lines.pull_cord(system, floor.line.id, "guard door open", at=STOPPED_AT)
+
+    page = client.get(f"/work/{item.id}").text
+
+    assert f'action="/work/{item.id}/move"' not in page
+    assert "Line L1 is stopped</strong> (since 2026-01-15 08:30 CST): guard door open" in page
+    assert f'href="/board/lines/{floor.line.id}"' in page
+    assert f'action="/work/{item.id}/pause"' in page  # holding an item is still allowed
+
+
+def test_a_move_posted_after_the_line_stopped_says_so_in_local_time(
+    client: TestClient, system: Context, floor: Floor, lead: None
+) -> None:
+    item = new_item(system, floor)
+    lines.pull_cord(system, floor.line.id, "guard door open", at=STOPPED_AT)
+
+    page = post(client, f"/work/{item.id}/move", {"to": "plan", "version": str(item.version)})
+
+    assert "Not moved: the line is stopped (since 2026-01-15 08:30 CST); nothing moves" in page
+    assert "UTC" not in page
+    assert queries.item_record(system, item.id).item.stage == "intake"

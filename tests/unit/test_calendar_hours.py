@@ -691,3 +691,11 @@ def test_business_seconds_match_a_minute_by_minute_count_in_zones_without_dst(
     minutes = sum(working(start + timedelta(minutes=m)) for m in range(2 * 24 * 60))
 
     assert calendar.business_seconds(start, start + timedelta(days=2)) == minutes * 60
+
+
+def test_reaching_more_working_time_than_the_horizon_holds_is_none() -> None:
+    # One minute a week: about 261 minutes in the five-year search horizon.
+    calendar = WorkingCalendar("UTC", (Shift("Blink", frozenset({0}), time(6), time(6, 1)),))
+
+    assert calendar.reach_business_seconds(utc(2026, 1, 1), 300 * 60) is None
+    assert calendar.reach_business_seconds(utc(2026, 1, 1), 60) == utc(2026, 1, 5, 6, 1)

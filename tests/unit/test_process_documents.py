@@ -351,3 +351,21 @@ def test_any_definition_reads_back_from_its_dump(data: dict[str, Any]) -> None:
     spec = parse_spec(data)
 
     assert load_spec_yaml(dump_spec_yaml(spec)) == spec
+
+
+def test_every_problem_is_listed_in_the_order_of_the_text() -> None:
+    text = (
+        MINIMAL.replace("owner_role: operator", "owner_role: wizard")
+        .replace("to: done", "to: dne")
+        .replace("name: Repair", "name: Repair\nsla: 9000h")
+    )
+
+    errors = errors_of(text)
+
+    assert [e.msg for e in errors] == [
+        f"line {line_of(text, 'sla: 9000h')}: 9000h is too long: a duration is at most 8760h "
+        "(365 days of business time)",
+        f"line {line_of(text, 'wizard')}: Input should be 'admin', 'ops_manager', 'quality', "
+        "'safety', 'supervisor', 'operator' or 'viewer'",
+        f"line {line_of(text, 'to: dne')}: unknown stage 'dne'",
+    ]

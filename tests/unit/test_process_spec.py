@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from andon.core.errors import FieldError, InvalidInput
 from andon.processes.spec import (
+    STORED,
     ProcessSpec,
     Route,
     RouteWhen,
@@ -316,7 +317,7 @@ def test_parse_duration_reads_hours_minutes_seconds(text: object, seconds: int) 
 
 @given(st.integers(min_value=1, max_value=10**8))
 def test_format_then_parse_duration_gives_the_same_seconds(seconds: int) -> None:
-    assert parse_duration(format_duration(seconds)) == seconds
+    assert parse_duration(format_duration(seconds), longest=None) == seconds
 
 
 @given(
@@ -351,3 +352,41 @@ def test_loop_that_never_reaches_an_end_is_refused() -> None:
         (("stages", 8, "key"), "dead_end"),
         (("stages", 9, "key"), "dead_end"),
     }
+
+
+def test_sla_longer_than_a_year_of_business_time_is_refused_naming_each_field() -> None:
+    data = demo()
+    data["sla"] = "50000h"
+    data["stages"][1]["sla"] = "8761h"
+
+    found = {e.loc: e.msg for e in errors_of(data)}
+
+    assert found == {
+        ("sla",): "50000h is too long: a duration is at most 8760h (365 days of business time)",
+        ("stages", 1, "sla"): (
+            "8761h is too long: a duration is at most 8760h (365 days of business time)"
+        ),
+    }
+
+
+def test_sla_of_exactly_a_year_of_business_time_is_accepted() -> None:
+    assert parse_spec({**demo(), "sla": "8760h"}).sla == 8760 * 3600
+
+
+def test_stored_version_with_an_sla_beyond_the_cap_still_loads() -> None:
+    spec = ProcessSpec.model_validate({**demo(), "sla": "50000h"}, context={STORED: True})
+
+    assert spec.sla == 50_000 * 3600
+
+
+def test_unknown_stages_are_reported_along_with_schema_errors() -> None:
+    data = demo()
+    data["stages"][0]["owner_role"] = "wizard"
+    data["transitions"][0]["to"] = "plam"
+    data["start"] = "intak"
+
+    found = {e.loc: e.msg for e in errors_of(data)}
+
+    assert found[("stages", 0, "owner_role")].startswith("Input should be")
+    assert found[("transitions", 0, "to")] == "unknown stage 'plam'"
+    assert found[("start",)] == "unknown stage 'intak'"

@@ -565,3 +565,53 @@ def test_without_pauses_the_due_time_is_the_start_plus_the_target(
 
     assert reading.due_at == calendar.add_business_seconds(started, target)
     assert reading.breached == (reading.due_at <= now)
+
+
+def blink() -> WorkingCalendar:
+    """One working minute a week: far less than a long SLA within the search horizon."""
+    return WorkingCalendar(CHICAGO, (Shift("Blink", frozenset({0}), time(6), time(6, 1)),))
+
+
+def test_clock_on_a_calendar_too_sparse_to_reach_the_target_has_no_due_time() -> None:
+    reading = read_clock(
+        blink(), target_seconds=40 * HOUR, started_at=MONDAY_9, pauses=[], now=MONDAY_9
+    )
+
+    assert (reading.due_at, reading.projected_due_at) == (None, None)
+    assert not reading.breached
+    assert reading.business_seconds_remaining == 40 * HOUR
+    assert reading.explanation.startswith("No due time: 40h 00m of business time, 0m used")
+    assert "working time within 1830 days" in reading.explanation
+
+
+def test_paused_clock_on_a_calendar_too_sparse_projects_no_due_time() -> None:
+    reading = read_clock(
+        blink(),
+        target_seconds=40 * HOUR,
+        started_at=MONDAY_9,
+        pauses=[Pause(MONDAY_9, None, "Waiting for parts")],
+        now=MONDAY_9 + timedelta(hours=1),
+    )
+
+    assert reading.paused
+    assert (reading.due_at, reading.projected_due_at) == (None, None)
+    assert reading.explanation.endswith("40h 00m left when it resumes.")
+
+
+def test_stopped_clock_says_when_it_stopped_and_a_running_one_does_not() -> None:
+    finished = chicago(2026, 11, 23, 11)
+    stopped = read_clock(
+        plant(),
+        target_seconds=8 * HOUR,
+        started_at=MONDAY_9,
+        pauses=[],
+        now=chicago(2026, 11, 23, 15),
+        stopped_at=finished,
+    )
+    running = read_clock(
+        plant(), target_seconds=8 * HOUR, started_at=MONDAY_9, pauses=[], now=finished
+    )
+
+    assert stopped.stopped_at == finished
+    assert stopped.business_seconds_used == 2 * HOUR
+    assert running.stopped_at is None

@@ -8,13 +8,19 @@ from pydantic import BaseModel
 from andon.api.deps import Ctx
 from andon.api.problems import ERROR_RESPONSES
 from andon.api.work import Instant
-from andon.core.schemas import MAX_ID, PageOut
+from andon.core.schemas import MAX_ID, Output, PageOut
 from andon.work import exceptions as service
 from andon.work.schemas import ExceptionOut, ExceptionRaise, ExceptionResolve, ExceptionTriage
 
 router = APIRouter(prefix="/api/v1", tags=["exceptions"], responses=ERROR_RESPONSES)
 ExceptionId = Annotated[int, Path(ge=1, le=MAX_ID, description="Exception id.")]
 LineId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+class OwnerCandidateOut(Output):
+    id: int
+    username: str
+    display_name: str
 
 
 class ParetoBarOut(BaseModel):
@@ -79,6 +85,15 @@ def pareto(
 @router.get("/exceptions/{id}", response_model=ExceptionOut, summary="Read an exception")
 def get_exception(ctx: Ctx, id: ExceptionId) -> object:
     return service.get_exception(ctx, id)
+
+
+@router.get(
+    "/exceptions/{id}/owner-candidates",
+    response_model=list[OwnerCandidateOut],
+    summary="Who may own the exception: active users with a working role where its line is",
+)
+def owner_candidates(ctx: Ctx, id: ExceptionId) -> object:
+    return service.owner_candidates(ctx, id)
 
 
 @router.post(

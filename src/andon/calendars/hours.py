@@ -148,7 +148,24 @@ class WorkingCalendar:
         ``seconds == 0`` gives ``start_at`` back unchanged. A result that lands on the end of a
         shift is that end, not the start of the next shift. Raises ``ValueError`` for negative
         or non-finite seconds, and when the calendar has no working time (no shifts, or not
-        enough within ``SEARCH_HORIZON``).
+        enough within ``SEARCH_HORIZON``); ``reach_business_seconds`` says None instead.
+        """
+        reached = self.reach_business_seconds(start_at, seconds)
+        if reached is not None:
+            return reached
+        if not self.shifts:
+            raise ValueError("the calendar has no shifts, so no working time ever passes")
+        raise ValueError(
+            f"not enough working time within {SEARCH_HORIZON.days} days of "
+            f"{as_utc(start_at).isoformat()} to add {seconds} business seconds"
+        )
+
+    def reach_business_seconds(self, start_at: datetime, seconds: float) -> datetime | None:
+        """Like ``add_business_seconds``, but None when the calendar does not hold ``seconds``
+        of working time within ``SEARCH_HORIZON`` of ``start_at`` (a site closed for years,
+        a one-hour week against a long target): a due time that cannot be named.
+
+        Raises ``ValueError`` only for a naive ``start_at`` and negative or non-finite seconds.
         """
         utc_start = as_utc(start_at, "start_at")
         if not math.isfinite(seconds) or seconds < 0:
@@ -156,17 +173,12 @@ class WorkingCalendar:
         needed = round(seconds * 1_000_000)
         if needed == 0:
             return start_at
-        if not self.shifts:
-            raise ValueError("the calendar has no shifts, so no working time ever passes")
         for a, b in self._pieces(utc_start, utc_start + SEARCH_HORIZON):
             length = _us(b - a)
             if needed <= length:
                 return a + timedelta(microseconds=needed)
             needed -= length
-        raise ValueError(
-            f"not enough working time within {SEARCH_HORIZON.days} days of "
-            f"{utc_start.isoformat()} to add {seconds} business seconds"
-        )
+        return None
 
     def is_working(self, at: datetime) -> bool:
         """True when ``at`` falls inside a shift and outside closures (shift ends excluded)."""

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from andon.cli.context import operator_context
-from andon.cli.tables import echo_table
+from andon.cli.tables import echo_table, plural
 
 app = typer.Typer(
     help="Read, export and verify the append-only, hash-chained audit trail.",
@@ -45,11 +45,11 @@ def verify() -> None:
     with operator_context() as ctx:
         result = audit_queries.verify(ctx)
     if result.ok:
-        typer.echo(f"OK: {result.count} entries verified")
+        typer.echo(f"OK: {plural(result.count, 'entry', 'entries')} verified")
         return
     typer.echo(
         f"BROKEN at entry {result.broken_seq}: {result.problem} "
-        f"({result.count} entries before it verified)"
+        f"({plural(result.count, 'entry', 'entries')} before it verified)"
     )
     raise typer.Exit(1)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from andon.cli.context import operator_context
-from andon.cli.tables import echo_json, echo_table
+from andon.cli.tables import echo_json, echo_table, plural
 
 if TYPE_CHECKING:
     from andon.calendars.service import ShiftInput
@@ -175,7 +175,8 @@ def holidays(
         added = calendars.generate_holidays(ctx, found.id, country, year, subdivision)
     region = "-".join(filter(None, [country.upper(), (subdivision or "").upper()]))
     years = ", ".join(str(y) for y in sorted(set(year)))
-    typer.echo(f"Added {added} {region} holidays for {years} to the calendar of {found.code}.")
+    holidays = f"{region} holiday" + ("" if added == 1 else "s")
+    typer.echo(f"Added {added} {holidays} for {years} to the calendar of {found.code}.")
 
 
 @app.command("import-holidays")
@@ -200,7 +201,7 @@ def import_holidays(
     with operator_context() as ctx:
         found = plant.find_site_by_code(ctx, site)
         added = calendars.import_holiday_file(ctx, found.id, text)
-    typer.echo(f"Added {added} holidays from {file} to the calendar of {found.code}.")
+    typer.echo(f"Added {plural(added, 'holiday')} from {file} to the calendar of {found.code}.")
 
 
 @app.command("add-holiday")

@@ -324,6 +324,7 @@ def _describe_rule(rule: LineStopRule) -> str:
     from andon.processes.spec import format_duration
 
     if rule.kind == "failed_checks":
-        return f"{rule.count} failed checks within {format_duration(rule.window_seconds or 0)}"
+        checks = f"{rule.count} failed check" + ("" if rule.count == 1 else "s")
+        return f"{checks} within {format_duration(rule.window_seconds or 0)}"
     what = f"{rule.category} exception" if rule.category else "an exception"
     return f"{what} of severity {rule.min_severity} or worse" if rule.min_severity else what

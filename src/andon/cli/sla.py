@@ -9,7 +9,7 @@ import typer
 
 from andon.cli.context import operator_context, read_settings
 from andon.cli.lines import line_places, shown_time
-from andon.cli.tables import echo_json, echo_table, instant
+from andon.cli.tables import echo_json, echo_table, instant, plural
 
 if TYPE_CHECKING:
     from andon.work.models import WorkItem
@@ -57,9 +57,11 @@ def sweep(
         )
         return
     typer.echo(
-        f"Swept at {instant(at)}: {report.stage_breaches} stage breaches, "
-        f"{report.process_breaches} end-to-end breaches, {report.fired} escalation tiers fired, "
-        f"{report.notifications} notifications queued."
+        f"Swept at {instant(at)}: "
+        f"{plural(report.stage_breaches, 'stage breach', 'stage breaches')}, "
+        f"{plural(report.process_breaches, 'end-to-end breach', 'end-to-end breaches')}, "
+        f"{plural(report.fired, 'escalation tier')} fired, "
+        f"{plural(report.notifications, 'notification')} queued."
     )
 
 

@@ -12,6 +12,12 @@ import typer
 EMPTY_CELL = "-"
 
 
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``"1 event"``, ``"3 events"``, ``"0 events"``: a count with its noun in the right number."""
+    noun = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count} {noun}"
+
+
 def cell(value: object) -> str:
     """One value as table text: instants in UTC to the second, booleans as yes/no."""
     if value is None or value == "":

@@ -10,7 +10,7 @@ import typer
 
 from andon.cli.context import operator_context
 from andon.cli.lines import LinePlace, find_line, line_places, shown_time
-from andon.cli.tables import echo_json, echo_table, instant
+from andon.cli.tables import echo_json, echo_table, instant, plural
 
 if TYPE_CHECKING:
     from andon.core.uow import Context
@@ -231,7 +231,7 @@ def show(item_id: ItemArgument, as_json: JsonOption = False) -> None:
         typer.echo(f"  {label.ljust(width)}  {value if value not in (None, '') else '-'}")
     typer.echo("")
     recent = record.events[-SHOWN_EVENTS:]
-    typer.echo(f"Last {len(recent)} of {len(record.events)} events")
+    typer.echo(f"Last {len(recent)} of {plural(len(record.events), 'event')}")
     _echo_events(recent, zone)
 
 

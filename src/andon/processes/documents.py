@@ -96,14 +96,18 @@ def load_spec_yaml(text: str) -> ProcessSpec:
     ``("yaml",)`` whose message starts with the line, e.g. "line 3 column 7: ...". Schema
     and graph problems keep the path ``parse_spec`` gives them, e.g. ``("transitions", 0,
     "to")``, and their message starts with the line it points at ("line 28: unknown stage
-    'plam'"); for a missing field, the line of the nearest enclosing item.
+    'plam'"); for a missing field, the line of the nearest enclosing item. Every problem
+    found is listed, in the order of their lines.
     """
     root, data = _read(text)
     try:
         return parse_spec(data)
     except InvalidInput as exc:
+        lines = [_line_of(root, e.loc) for e in exc.errors]
+        # In the order of the text, so the list reads top to bottom alongside the file.
         errors = [
-            FieldError(e.loc, f"line {_line_of(root, e.loc)}: {e.msg}", e.type) for e in exc.errors
+            FieldError(e.loc, f"line {line}: {e.msg}", e.type)
+            for line, e in sorted(zip(lines, exc.errors, strict=True), key=lambda pair: pair[0])
         ]
         raise InvalidInput(_summary(errors), errors) from None
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from andon.calendars.hours import WorkingCalendar, as_utc
+from andon.calendars.hours import SEARCH_HORIZON, WorkingCalendar, as_utc
 
 _MICROSECOND = timedelta(microseconds=1)
 _DAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -39,9 +39,11 @@ class ClockReading:
     target_seconds: float
     started_at: datetime
     due_at: datetime | None
-    """When used time reaches the target; None while paused before reaching it."""
-    projected_due_at: datetime
-    """``due_at``, or while paused the due time if the clock resumed now."""
+    """When used time reaches the target; None while paused before reaching it, and when the
+    calendar holds too little working time within its search horizon to reach it."""
+    projected_due_at: datetime | None
+    """``due_at``, or while paused the due time if the clock resumed now; None when the
+    calendar cannot reach the target within its search horizon."""
     business_seconds_used: float
     business_seconds_paused: float
     business_seconds_remaining: float
@@ -49,6 +51,9 @@ class ClockReading:
     breached_at: datetime | None
     paused: bool
     explanation: str
+    stopped_at: datetime | None = None
+    """When the clock stopped for good (the item left the stage or finished); None while it
+    runs. A stopped clock's figures are final: nothing counts down any more."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,11 @@ def read_clock(
     finished after it is late even if the finish fell outside working time, so stopping a
     clock never turns a breach into a pass.
 
-    Raises ``ValueError`` for naive datetimes, a negative or non-finite target, and a calendar
-    with no working time within its search horizon when the due time lies ahead.
+    A calendar with too little working time ahead to reach the target within its search
+    horizon (``SEARCH_HORIZON``) gives a reading with no due time rather than an error: the
+    clock is not breached, and the explanation says why there is no due time.
+
+    Raises ``ValueError`` for naive datetimes and a negative or non-finite target.
     """
     if not math.isfinite(target_seconds) or target_seconds < 0:
         raise ValueError(f"target_seconds must be a finite number >= 0, got {target_seconds!r}")
@@ -116,13 +124,13 @@ def read_clock(
     used = used_us / 1_000_000
     remaining = target_seconds - used
     due: datetime | None = reached_at
-    projected: datetime
+    projected: datetime | None
     if reached_at is not None:
         projected = reached_at
     elif current is not None:
-        projected = calendar.add_business_seconds(now, remaining)
+        projected = calendar.reach_business_seconds(now, remaining)
     else:
-        due = projected = calendar.add_business_seconds(horizon, remaining)
+        due = projected = calendar.reach_business_seconds(horizon, remaining)
 
     if reached_at is None:
         breached = False
@@ -143,6 +151,7 @@ def read_clock(
         breached_at=reached_at if breached else None,
         paused=current is not None,
         explanation="",
+        stopped_at=stop if stopped else None,
     )
     reasons = tuple(
         dict.fromkeys(r for p in spans if _within(p, start, horizon) for r in p.reasons)
@@ -276,7 +285,11 @@ def _explain(
         return f"{text} {pause_note}." if pause_note else text
     if current is not None:
         return f"{pause_note}; {left} left when it resumes."
-    assert reading.due_at is not None  # running and not yet due
+    if reading.due_at is None:
+        return (
+            f"No due time: {target} of business time, {used} used{paused}; the site calendar "
+            f"has less than the {left} left in working time within {SEARCH_HORIZON.days} days."
+        )
     return (
         f"Due {when(reading.due_at)}: {target} of business time, {used} used{paused}. "
         f"Breaches in {left} of working time."

@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 
@@ -35,8 +36,19 @@ _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
 _SHARE = re.compile(r"^(\d+(?:\.\d+)?)%$")
 
 
-def parse_duration(value: object) -> int:
-    """Seconds from ``"4h"``, ``"2h30m"``, ``"90m"``, ``"45s"`` or a whole number of seconds."""
+LONGEST_DURATION_SECONDS = 8760 * 3600
+"""The longest duration a definition or a retarget may give: a year of business time.
+
+The SLA clock looks ``SEARCH_HORIZON`` (five years) ahead for a due time; a year of business
+time fits in it on any calendar with at least 34 working hours a week.
+"""
+
+
+def parse_duration(value: object, *, longest: int | None = LONGEST_DURATION_SECONDS) -> int:
+    """Seconds from ``"4h"``, ``"2h30m"``, ``"90m"``, ``"45s"`` or a whole number of seconds.
+
+    Refuses zero, negative and (unless ``longest`` is None) durations longer than ``longest``.
+    """
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or text such as '4h' or '2h30m'")
     if isinstance(value, int):
@@ -51,6 +63,11 @@ def parse_duration(value: object) -> int:
         raise ValueError("a duration is a number of seconds or text such as '4h' or '2h30m'")
     if seconds <= 0:
         raise ValueError("a duration must be positive")
+    if longest is not None and seconds > longest:
+        raise ValueError(
+            f"{format_duration(seconds)} is too long: a duration is at most "
+            f"{format_duration(longest)} ({longest // 86_400} days of business time)"
+        )
     return seconds
 
 
@@ -65,7 +82,17 @@ def format_duration(seconds: int) -> str:
     return "".join(parts) or "0s"
 
 
-Duration = Annotated[int, BeforeValidator(parse_duration)]
+STORED = "stored"
+"""Validation context flag for versions already published: durations are not capped there,
+so a version published before the cap still loads (its clock has no due time if too long)."""
+
+
+def _duration_field(value: object, info: ValidationInfo) -> int:
+    stored = isinstance(info.context, dict) and info.context.get(STORED) is True
+    return parse_duration(value, longest=None if stored else LONGEST_DURATION_SECONDS)
+
+
+Duration = Annotated[int, BeforeValidator(_duration_field)]
 
 
 class Severity(StrEnum):
@@ -411,11 +438,50 @@ def parse_spec(data: Any) -> ProcessSpec:
             FieldError(tuple(_clean_loc(e["loc"])), _clean_msg(e["msg"]), e["type"])
             for e in exc.errors()
         ]
+        # The graph checks need a valid model, but a misspelt stage key is worth reporting
+        # in the same run as a misspelt role: one round trip shows every mistake it can.
+        seen = {e.loc for e in errors}
+        errors += [e for e in _unknown_stage_references(data) if e.loc not in seen]
         raise InvalidInput(_summary(errors), errors) from None
     problems = graph_errors(spec)
     if problems:
         raise InvalidInput(_summary(problems), problems)
     return spec
+
+
+def _unknown_stage_references(data: dict[str, Any]) -> list[FieldError]:
+    """References to stages the document does not define, read from the raw document.
+
+    Only for a document the schema refused: the stage keys that can be read are the known
+    ones, and anything that is not plain text is left to the schema's own errors.
+    """
+    stages = data.get("stages")
+    if not isinstance(stages, list):
+        return []
+    rows = [s for s in stages if isinstance(s, dict)]
+    known = {s["key"].strip() for s in rows if isinstance(s.get("key"), str)}
+    if not known:
+        return []
+    refs: list[tuple[tuple[str | int, ...], object]] = [(("start",), data.get("start"))]
+    ends = data.get("end")
+    refs += [(("end", i), e) for i, e in enumerate(ends)] if isinstance(ends, list) else []
+    for name in ("transitions", "routing"):
+        entries = data.get(name)
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(entry, dict):
+                continue
+            fields = ("from", "to") if name == "transitions" else ("stage",)
+            refs += [((name, i, f), entry.get(f)) for f in fields]
+    refs += [
+        (("stages", i, "on_fail"), s.get("on_fail"))
+        for i, s in enumerate(stages)
+        if isinstance(s, dict)
+    ]
+    return [
+        FieldError(loc, f"unknown stage {key.strip()!r}", "unknown_stage")
+        for loc, key in refs
+        if isinstance(key, str) and key.strip() not in known
+    ]
 
 
 def _clean_loc(loc: tuple[Any, ...]) -> list[str | int]:

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from andon.accounts import service as accounts
+from andon.accounts.models import User
 from andon.core import audit_queries
 from andon.core.clock import to_local, utcnow
 from andon.core.config import Settings
@@ -156,29 +157,30 @@ def raise_exception(request: Request, ctx: PageCtx, form: Form) -> Response:
     return response
 
 
-def _user_label(ctx: Context, user_id: int | None) -> str:
-    """A user's name where the viewer may read it, else their number."""
+def _user_label(ctx: Context, user_id: int | None, known: list[User] | None = None) -> str:
+    """A user's name where the viewer may read it (or triages here), else their number."""
     if user_id is None:
         return "—"
     if user_id == ctx.actor.user_id:
         return f"{ctx.actor.username} (you)"
+    found = next((u for u in known or [] if u.id == user_id), None)
+    if found is not None:
+        return found.username
     if ctx.actor.can(Action.USER_READ):
         return accounts.get_user(ctx, user_id).username
     return f"user #{user_id}"
 
 
-def _owner_options(ctx: Context) -> list[tuple[str, str]]:
-    """Who an exception can be given to: the viewer, and everyone when they may list users."""
+def _owner_options(ctx: Context, candidates: list[User]) -> list[tuple[str, str]]:
+    """Who an exception can be given to: the viewer first, then everyone else eligible."""
     options = [("", "Keep the current owner")]
-    if ctx.actor.user_id is not None:
+    if any(u.id == ctx.actor.user_id for u in candidates):
         options.append((str(ctx.actor.user_id), f"Me ({ctx.actor.username})"))
-    if ctx.actor.can(Action.USER_READ):
-        people = accounts.list_users(ctx, limit=500).items
-        options += [
-            (str(u.id), f"{u.display_name} ({u.username})")
-            for u in people
-            if u.active and u.id != ctx.actor.user_id
-        ]
+    options += [
+        (str(u.id), f"{u.display_name} ({u.username})")
+        for u in candidates
+        if u.id != ctx.actor.user_id
+    ]
     return options
 
 
@@ -196,6 +198,9 @@ def _detail_page(
     area = plant.get_area(ctx, line.area_id)
     scope = Scope(site_id=area.site_id, area_id=area.id)
     categories = exceptions.known_categories(ctx)
+    can_manage = ctx.actor.can(Action.EXCEPTION_MANAGE, scope)
+    # Only a triager needs the people who may own it (and may be shown them).
+    candidates = exceptions.owner_candidates(ctx, exception.id) if can_manage else []
     history = None
     if ctx.actor.can(Action.AUDIT_READ):
         entries = audit_queries.entity_history(ctx, "exception", exception.id)
@@ -214,9 +219,9 @@ def _detail_page(
             "category_name": category_names.get(exception.category, exception.category),
             "category_options": category_options,
             "severity_options": [(s.value, s.value) for s in Severity],
-            "owner": _user_label(ctx, exception.owner_id),
-            "owner_options": _owner_options(ctx),
-            "can_manage": ctx.actor.can(Action.EXCEPTION_MANAGE, scope),
+            "owner": _user_label(ctx, exception.owner_id, candidates),
+            "owner_options": _owner_options(ctx, candidates),
+            "can_manage": can_manage,
             "history": history,
             "form_errors": {form_name: errors or {}},
             "form_values": {form_name: values or {}},

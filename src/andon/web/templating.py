@@ -26,14 +26,27 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def format_local(moment: datetime | None, request: Request) -> str:
+    """A UTC instant as wall-clock time in the display zone, with the zone's abbreviation.
+
+    What ``local_time`` shows in templates, for messages built in Python (flash messages).
+    """
+    if moment is None:
+        return "—"
+    settings: Settings = request.app.state.settings
+    return to_local(moment, settings.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
 @jinja2.pass_context
 def local_time(context: jinja2.runtime.Context, moment: datetime | None) -> str:
     """A UTC instant as wall-clock time in the display zone, with the zone's abbreviation."""
-    if moment is None:
-        return "—"
-    request: Request = context["request"]
-    settings: Settings = request.app.state.settings
-    return to_local(moment, settings.zone).strftime("%Y-%m-%d %H:%M %Z")
+    return format_local(moment, context["request"])
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``"1 stop"``, ``"3 stops"``, ``"0 stops"``: a count with its noun in the right number."""
+    noun = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count} {noun}"
 
 
 def plain_value(value: Any) -> str:
@@ -57,6 +70,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["local_time"] = local_time
     env.filters["plain"] = plain_value
+    env.filters["plural"] = plural
     env.globals["Action"] = Action
     return env
 

@@ -21,7 +21,7 @@ from andon.accounts.models import User
 from andon.calendars.hours import WorkingCalendar
 from andon.calendars.service import working_calendar
 from andon.core.clock import to_local, utcnow
-from andon.core.errors import AndonError, InvalidInput, NotFound
+from andon.core.errors import AndonError, Conflict, InvalidInput, NotFound
 from andon.core.permissions import Action, Actor, Role, Scope
 from andon.core.uow import Context
 from andon.plant import service as plant
@@ -33,7 +33,7 @@ from andon.processes.spec import Priority, ProcessSpec, Severity
 from andon.web import csrf, flash
 from andon.web.forms import FormInvalid, build, read_form, text
 from andon.web.session import PageCtx, optional_actor, page_context
-from andon.web.templating import CONTENT_SECURITY_POLICY, render, templates
+from andon.web.templating import CONTENT_SECURITY_POLICY, format_local, render, templates
 from andon.web.work_forms import (
     error_paths,
     intake_inputs,
@@ -41,8 +41,8 @@ from andon.web.work_forms import (
     read_checklist,
     read_item_create,
 )
-from andon.work import attachments, checks, escalations, exceptions, items, queries
-from andon.work.models import Escalation, WorkEvent, WorkItem
+from andon.work import attachments, checks, escalations, exceptions, items, lines, queries
+from andon.work.models import Escalation, LineStop, WorkEvent, WorkItem
 from andon.work.queries import ItemFilter, ItemRecord
 from andon.work.recipients import users_with_roles
 from andon.work.schemas import (
@@ -115,6 +115,8 @@ class Group:
 
 @dataclass(frozen=True)
 class ClockPanel:
+    """One clock on the item page; a finished clock has ``finished`` and ``outcome`` set."""
+
     title: str
     reading: ClockReading | None
     countdown: Countdown
@@ -123,6 +125,8 @@ class ClockPanel:
     used: str = ""
     paused: str = ""
     remaining: str = ""
+    finished: str = ""
+    outcome: str = ""
 
 
 @dataclass(frozen=True)
@@ -167,14 +171,25 @@ def countdown_for(
 
 
 def reading_countdown(reading: ClockReading | None, pause_name: str = "") -> Countdown:
-    """The same badge from a full clock reading (the item page's clocks)."""
+    """The same badge from a full clock reading (the item page's clocks).
+
+    A stopped clock (the item finished) shows its outcome, not a countdown.
+    """
     if reading is None:
         return Countdown("sla-none", "no SLA")
+    if reading.stopped_at is not None:
+        if reading.breached:
+            over = max(-reading.business_seconds_remaining, 0.0)
+            return Countdown("sla-late", f"breached by {format_business_duration(over)}")
+        spare = max(reading.business_seconds_remaining, 0.0)
+        return Countdown("sla-ok", f"met, {format_business_duration(spare)} to spare")
     if reading.breached:
         over = max(-reading.business_seconds_remaining, 0.0)
         return Countdown("sla-late", f"late by {format_business_duration(over)}", reading.due_at)
     if reading.paused:
         return Countdown("sla-paused", f"paused: {pause_name}" if pause_name else "paused")
+    if reading.due_at is None:
+        return Countdown("sla-none", "no due time on this calendar")
     left = reading.business_seconds_remaining
     css = "sla-warn" if left <= WARN_SHARE * reading.target_seconds else "sla-ok"
     return Countdown(css, f"due in {format_business_duration(left)}", reading.due_at)
@@ -559,12 +574,24 @@ def _site_time(moment: datetime | None, zone: ZoneInfo) -> str:
 
 
 def clock_panel(
-    title: str, reading: ClockReading | None, zone: ZoneInfo, pause_name: str = ""
+    title: str,
+    reading: ClockReading | None,
+    zone: ZoneInfo,
+    pause_name: str = "",
+    *,
+    finished: bool = False,
 ) -> ClockPanel:
     badge = reading_countdown(reading, pause_name)
     if reading is None:
-        return ClockPanel(title, None, badge)
+        return ClockPanel(title, None, Countdown("sla-none", "finished") if finished else badge)
     remaining = reading.business_seconds_remaining
+    outcome = ""
+    if reading.stopped_at is not None:
+        outcome = (
+            f"Breached, {format_business_duration(max(-remaining, 0.0))} over"
+            if reading.breached
+            else f"Met, {format_business_duration(max(remaining, 0.0))} to spare"
+        )
     return ClockPanel(
         title=title,
         reading=reading,
@@ -578,6 +605,8 @@ def clock_panel(
             if remaining >= 0
             else f"{format_business_duration(-remaining)} over"
         ),
+        finished=_site_time(reading.stopped_at, zone) if reading.stopped_at else "",
+        outcome=outcome,
     )
 
 
@@ -649,7 +678,10 @@ def _item_context(ctx: Context, record: ItemRecord) -> dict[str, Any]:
     stage = spec.stage(item.stage)
     pause = _pause_name(spec, item.pause_state) if item.pause_state else ""
     open_item = item.status != "done"
-    can_move = open_item and actor.can(Action.WORK_MOVE, scope)
+    # The service refuses every move on a stopped line; say so instead of offering buttons.
+    line_stop = lines.current_stop(ctx, item.line_id) if open_item else None
+    may_move = open_item and actor.can(Action.WORK_MOVE, scope)
+    can_move = may_move and line_stop is None
     gate_passed = any(
         run.passed and run.stage == item.stage and run.recorded_at >= item.stage_entered_at
         for run in record.check_runs
@@ -682,16 +714,20 @@ def _item_context(ctx: Context, record: ItemRecord) -> dict[str, Any]:
         "zone_label": place.site.timezone,
         "pause_name": pause,
         "clocks": [
-            clock_panel(f"{stage.name} stage", record.clocks.stage, zone, pause),
+            clock_panel(
+                f"{stage.name} stage", record.clocks.stage, zone, pause, finished=not open_item
+            ),
             clock_panel("End to end", record.clocks.process, zone, pause),
         ],
         "moves": moves,
         "can_move": can_move,
-        "can_pause": can_move and item.status == "open" and bool(spec.pause_states),
-        "can_resume": can_move and item.status == "paused",
+        "may_move": may_move,
+        "line_stop": line_stop,
+        "can_pause": may_move and item.status == "open" and bool(spec.pause_states),
+        "can_resume": may_move and item.status == "paused",
         "pause_options": [(p.key, p.name) for p in spec.pause_states],
         "can_assign": open_item and actor.can(Action.WORK_ASSIGN, scope),
-        "can_take": can_move and actor.user_id is not None and item.assignee_id != actor.user_id,
+        "can_take": may_move and actor.user_id is not None and item.assignee_id != actor.user_id,
         "people_options": [("", "— nobody —")]
         + [(str(u.id), f"{u.display_name} ({u.username})") for u in people],
         "can_record": actor.can(Action.WORK_RECORD, scope),
@@ -724,6 +760,14 @@ def item_page(request: Request, ctx: PageCtx, item_id: int) -> Response:
     context = _item_context(ctx, record)
     context["max_attachment_mib"] = f"{request.app.state.settings.max_attachment_bytes / 2**20:g}"
     return render(request, "work/item.html", context)
+
+
+def _stopped_words(request: Request, stop: LineStop) -> str:
+    """Why nothing moves on a stopped line, with the time in the display zone."""
+    return (
+        f"the line is stopped (since {format_local(stop.stopped_at, request)}); nothing moves "
+        "until a supervisor and quality sign off the restart"
+    )
 
 
 def _spec_of(ctx: Context, item: WorkItem) -> ProcessSpec | None:
@@ -773,7 +817,15 @@ def move(request: Request, ctx: PageCtx, item_id: int, form: Form) -> Response:
                 "reason": text(form, "reason") or None,
             },
         )
-        item = items.move_item(ctx, item_id, data)
+        try:
+            item = items.move_item(ctx, item_id, data)
+        except Conflict:
+            # Most likely the line stopped since the page was drawn: say so in local time.
+            line_id = queries.item_record(ctx, item_id).item.line_id
+            stop = lines.current_stop(ctx, line_id)
+            if stop is None:
+                raise
+            raise Conflict(_stopped_words(request, stop)) from None
         done = " It is finished." if item.status == "done" else ""
         return f"Moved #{item.id} to {stage_name(_spec_of(ctx, item), item.stage)}.{done}"
 

@@ -12,7 +12,7 @@ from andon.core.audit import snapshot
 from andon.core.clock import utcnow
 from andon.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from andon.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
-from andon.core.permissions import Action, authorize
+from andon.core.permissions import Action, Role, authorize
 from andon.core.uow import Context, Transaction
 from andon.plant.models import Area, Line, Site
 from andon.processes.models import Process, ProcessVersion
@@ -23,10 +23,13 @@ from andon.work.events import append_event
 from andon.work.items import line_scope, load
 from andon.work.lines import check_exception_rules
 from andon.work.models import PlantException
+from andon.work.recipients import users_with_roles
 from andon.work.schemas import ExceptionRaise, ExceptionResolve, ExceptionTriage
 from andon.work.visibility import restrict
 
 FIELDS = ("item_id", "line_id", "category", "severity", "status", "owner_id", "version")
+# An owner works the exception; a viewer only reads.
+OWNER_ROLES = [r for r in Role if r is not Role.VIEWER]
 
 
 def known_categories(ctx: Context) -> dict[str, tuple[str, Severity]]:
@@ -138,6 +141,11 @@ def triage_exception(
             owner = tx.session.get(User, data.owner_id)
             if owner is None or not owner.active:
                 raise InvalidInput.for_field("owner_id", f"no active user with id {data.owner_id}")
+            line, scope = line_scope(tx.session, exception.line_id)
+            if owner not in users_with_roles(tx.session, OWNER_ROLES, scope):
+                raise InvalidInput.for_field(
+                    "owner_id", f"{owner.username} has no working role where line {line.code} is"
+                )
         before = snapshot(exception, FIELDS)
         if data.category is not None:
             exception.category = data.category
@@ -182,6 +190,21 @@ def resolve_exception(
             reason=data.resolution,
         )
         return exception
+
+
+def owner_candidates(ctx: Context, exception_id: int) -> list[User]:
+    """Who may own the exception: active users with a working role (any but viewer) where
+    its line is — plant-wide, at its site or in its area — by username. What triage offers,
+    and all ``triage_exception`` accepts. Needs ``exception.manage`` there, not the right to
+    list every user.
+    """
+    with ctx.read() as session:
+        exception = session.get(PlantException, exception_id)
+        if exception is None:
+            raise NotFound(f"no exception with id {exception_id}")
+        _, scope = line_scope(session, exception.line_id)
+        authorize(ctx.actor, Action.EXCEPTION_MANAGE, scope)
+        return sorted(users_with_roles(session, OWNER_ROLES, scope), key=lambda u: u.username)
 
 
 def get_exception(ctx: Context, exception_id: int) -> PlantException:

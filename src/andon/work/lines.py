@@ -77,6 +77,8 @@ def stop_line(
             select(LineSubscription.user_id).where(LineSubscription.line_id == line.id)
         )
     )
+    calendar = working_calendar(tx.session, scope.site_id or 0)
+    local = now.astimezone(calendar.zone)
     who = recipients.resolve(
         tx.session,
         scope=scope,
@@ -89,7 +91,8 @@ def stop_line(
         key=f"line-stop:{stop.id}",
         subject=f"[Andon] LINE STOPPED: {line.code} {line.name}",
         body=(
-            f"Line {line.code} ({line.name}) stopped at {now:%Y-%m-%d %H:%M} UTC"
+            # The site's own clock: the people told are on site.
+            f"Line {line.code} ({line.name}) stopped at {local:%Y-%m-%d %H:%M %Z}"
             f"{' by rule ' + rule if rule else ' by ' + tx.actor.username}.\nReason: {reason}\n"
             "Restart needs sign-off by a supervisor and by quality.\n"
         ),
@@ -102,7 +105,7 @@ def stop_line(
             "stopped_at": now.isoformat(),
         },
         urgent=True,
-        calendar=working_calendar(tx.session, scope.site_id or 0),
+        calendar=calendar,
         now=now,
         source_type="line",
         source_id=line.id,
@@ -247,7 +250,8 @@ def check_failed_check_rules(tx: Transaction, line_id: int, now: datetime) -> No
                 tx,
                 line,
                 scope,
-                reason=f"{failed} failed checks in {rule.window_seconds // 60} min",
+                reason=f"{failed} failed check{'' if failed == 1 else 's'} "
+                f"in {rule.window_seconds // 60} min",
                 rule=rule.name,
                 exception_id=None,
                 now=now,
@@ -257,7 +261,8 @@ def check_failed_check_rules(tx: Transaction, line_id: int, now: datetime) -> No
 
 def add_rule(ctx: Context, line_id: int, data: StopRuleCreate) -> LineStopRule:
     if data.kind == "failed_checks" and (data.count is None or data.window_minutes is None):
-        raise InvalidInput.for_field("count", "a failed-checks rule needs count and window_minutes")
+        missing = "count" if data.count is None else "window_minutes"
+        raise InvalidInput.for_field(missing, "a failed-checks rule needs count and window_minutes")
     if data.kind == "exception" and data.category is None and data.min_severity is None:
         raise InvalidInput.for_field(
             "min_severity", "an exception rule needs a category or a minimum severity"
@@ -390,12 +395,29 @@ def list_rules(ctx: Context, line_id: int) -> list[LineStopRule]:
 
 
 def list_stops(ctx: Context, line_id: int | None = None, limit: int = 50) -> list[LineStop]:
+    """Stops, newest first: of one line (NotFound if there is no such line), or of every
+    line the actor may see."""
     with ctx.read() as session:
         query = select(LineStop).order_by(LineStop.stopped_at.desc()).limit(limit)
-        query = restrict(query, ctx.actor, LineStop.line_id)
         if line_id is not None:
+            authorize(ctx.actor, Action.WORK_READ, _line(session, line_id)[1])
             query = query.where(LineStop.line_id == line_id)
+        else:
+            query = restrict(query, ctx.actor, LineStop.line_id)
         return list(session.scalars(query))
+
+
+def current_stop(ctx: Context, line_id: int) -> LineStop | None:
+    """The stop in force on the line, or None while it runs; NotFound for no such line.
+
+    While there is one, nothing moves into the line's stages until the restart is signed off.
+    """
+    with ctx.read() as session:
+        authorize(ctx.actor, Action.WORK_READ, _line(session, line_id)[1])
+        state = session.get(LineState, line_id)
+        if state is None or state.status != "stopped" or state.stop_id is None:
+            return None
+        return session.get(LineStop, state.stop_id)
 
 
 def is_subscribed(ctx: Context, line_id: int) -> bool:

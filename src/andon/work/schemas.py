@@ -134,8 +134,13 @@ class StopRuleCreate(Input):
 class ClockOut(Output):
     target_seconds: float
     started_at: datetime
-    due_at: datetime | None
-    projected_due_at: datetime
+    due_at: datetime | None = Field(
+        description="When used time reaches the target; null while paused short of it, or "
+        "when the site calendar holds too little working time to reach it."
+    )
+    projected_due_at: datetime | None = Field(
+        description="due_at, or while paused the due time if the item resumed now."
+    )
     business_seconds_used: float
     business_seconds_paused: float
     business_seconds_remaining: float
@@ -143,6 +148,11 @@ class ClockOut(Output):
     breached_at: datetime | None
     paused: bool
     explanation: str
+    stopped_at: datetime | None = Field(
+        default=None,
+        description="When the clock stopped for good (the item finished); its figures are "
+        "final. Null while it runs.",
+    )
 
 
 class ItemOut(Output):
