@@ -6,36 +6,66 @@ bad settings or usage exit 2. Only a bug shows a traceback.
 
 from __future__ import annotations
 
+import importlib
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from andon import __version__
-from andon.cli import (
-    audit,
-    calendars,
-    db,
-    demo,
-    exceptions,
-    lines,
-    plant,
-    processes,
-    serve,
-    sla,
-    tokens,
-    users,
-    work,
-    worker,
-)
 from andon.core.errors import AndonError, ConfigurationError, summarize
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
+# Command groups and commands, imported only when used: `andon mine` or `andon log` must not
+# pay for the ORM, the web app or the other domains at start-up. name -> (module, attribute).
+LAZY_GROUPS: dict[str, tuple[str, str]] = {
+    "db": ("andon.cli.db", "app"),
+    "user": ("andon.cli.users", "app"),
+    "token": ("andon.cli.tokens", "app"),
+    "plant": ("andon.cli.plant", "app"),
+    "audit": ("andon.cli.audit", "app"),
+    "demo": ("andon.cli.demo", "app"),
+    "process": ("andon.cli.processes", "app"),
+    "calendar": ("andon.cli.calendars", "app"),
+    "item": ("andon.cli.work", "app"),
+    "exception": ("andon.cli.exceptions", "app"),
+    "line": ("andon.cli.lines", "app"),
+    "sla": ("andon.cli.sla", "app"),
+    "log": ("andon.cli.logs", "app"),
+    "mine": ("andon.cli.mining", "app"),
+}
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("andon.cli.serve", "serve"),
+    "worker": ("andon.cli.worker", "worker"),
+    "kpi": ("andon.cli.mining", "kpi"),
+    "conformance": ("andon.cli.conformance", "conformance"),
+}
+
+
 class AndonGroup(TyperGroup):
     """The top-level group: every command runs inside its error mapping."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_GROUPS, *LAZY_COMMANDS})
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command: Any
+        if cmd_name in LAZY_GROUPS:
+            module, attribute = LAZY_GROUPS[cmd_name]
+            sub = getattr(importlib.import_module(module), attribute)
+            command = typer.main.get_group(sub)
+        elif cmd_name in LAZY_COMMANDS:
+            module, attribute = LAZY_COMMANDS[cmd_name]
+            single = typer.Typer()
+            single.command(cmd_name)(getattr(importlib.import_module(module), attribute))
+            command = typer.main.get_command(single)
+        else:
+            return super().get_command(ctx, cmd_name)
+        command.name = cmd_name
+        return command
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -120,19 +150,3 @@ def main(
     ] = False,
 ) -> None:
     """Andon: operations standards for manufacturing plants."""
-
-
-app.add_typer(db.app, name="db")
-app.command("serve")(serve.serve)
-app.add_typer(users.app, name="user")
-app.add_typer(tokens.app, name="token")
-app.add_typer(plant.app, name="plant")
-app.add_typer(audit.app, name="audit")
-app.add_typer(demo.app, name="demo")
-app.add_typer(processes.app, name="process")
-app.add_typer(calendars.app, name="calendar")
-app.add_typer(work.app, name="item")
-app.add_typer(exceptions.app, name="exception")
-app.add_typer(lines.app, name="line")
-app.add_typer(sla.app, name="sla")
-app.command("worker")(worker.worker)

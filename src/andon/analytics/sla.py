@@ -1,0 +1,202 @@
+"""SLA attainment of an event log against a process definition's stage and end-to-end targets.
+
+Two bases. ``elapsed`` (any log): wall-clock time, measured from the events. ``business``
+(Andon's own events read with ``events="all"``): Andon's verdicts in business time — shifts,
+holidays and pauses excluded, as the item clocks count — taken from the breach records Andon
+keeps (``stage_breached`` events of the sweep, the item's end-to-end breach flag).
+
+Definitions (docs/conformance.md has them with examples). Events map to stages and collapse
+into visits exactly as in conformance. On the elapsed basis a visit lasts from its first event
+to the first event of the next visit (each event marks the case reaching its stage, as Andon's
+own log does); in an interval log, from the start of its first event to the completion of its
+last. A visit without an end (the last of a non-interval case) is not measured. A case is
+measured end to end when it is complete (its last visit is an end stage): from its first event
+(its start, in an interval log) to reaching the end stage. "Within target" is ≤ the target.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from andon.analytics.conformance import order_columns, process_model
+from andon.analytics.log import ACTIVITY, CASE, START, TIMESTAMP, EventLog
+from andon.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from andon.processes.spec import ProcessSpec
+
+Basis = Literal["elapsed", "business"]
+STAGE_ENTRY_KINDS = ("created", "moved")
+STAGE_BREACH_KIND = "stage_breached"
+_BUSINESS_COLUMNS = ("kind", "item_status", "item_breached")
+
+
+def sla_attainment(log: EventLog, spec: ProcessSpec, *, basis: Basis = "elapsed") -> dict[str, Any]:
+    """Share of stage visits and of cases within the SLA targets of ``spec``.
+
+    ``{"basis", "stages": [{"stage", "name", "target_seconds", "visits", "within",
+    "attainment"}], "stage_visits": {"visits", "within", "attainment"}, "process":
+    {"target_seconds", "cases", "within", "attainment"} | None}``. Only stages with an SLA are
+    listed; ``process`` is None when the definition has no end-to-end SLA. ``attainment`` is
+    ``within / visits`` (or cases), None when nothing was measured. ``basis="business"`` needs a
+    log of Andon's own events read with ``events="all"``.
+    """
+    if basis not in ("elapsed", "business"):
+        raise InvalidInput.for_field("basis", f"choose elapsed or business, not {basis!r}")
+    if basis == "business":
+        missing = [c for c in _BUSINESS_COLUMNS if c not in log.table.columns]
+        if missing:
+            raise InvalidInput.for_field(
+                "basis",
+                "business time needs Andon's own events (read with events='all'); "
+                f"the log has no {', '.join(missing)} column",
+            )
+    targets = {s.key: s.sla for s in spec.stages if s.sla is not None}
+    visits = _visits(log, spec, basis)
+    stage_rows: list[dict[str, Any]] = []
+    if targets:
+        measured = visits.filter(visits.stage.isin(sorted(targets)) & visits.measured)
+        counts = (
+            measured.group_by("stage")
+            .aggregate(visits=measured.count(), within=measured.within.ifelse(1, 0).sum())
+            .execute()
+        )
+        found = {
+            str(row.stage): (int(row.visits), int(row.within))
+            for row in counts.itertuples(index=False)
+        }
+        for stage in spec.stages:
+            if stage.sla is None:
+                continue
+            n, ok = found.get(stage.key, (0, 0))
+            stage_rows.append(
+                {
+                    "stage": stage.key,
+                    "name": stage.name,
+                    "target_seconds": stage.sla,
+                    "visits": n,
+                    "within": ok,
+                    "attainment": ok / n if n else None,
+                }
+            )
+    all_visits = sum(r["visits"] for r in stage_rows)
+    all_within = sum(r["within"] for r in stage_rows)
+    return {
+        "basis": basis,
+        "stages": stage_rows,
+        "stage_visits": {
+            "visits": all_visits,
+            "within": all_within,
+            "attainment": all_within / all_visits if all_visits else None,
+        },
+        "process": _process_attainment(log, spec, visits, basis),
+    }
+
+
+def _visits(log: EventLog, spec: ProcessSpec, basis: Basis) -> ir.Table:
+    """One row per stage visit: case, stage, whether it was measured and was within target."""
+    import ibis
+
+    model = process_model(spec)
+    t, keys = order_columns(log)
+    if basis == "business":
+        t = t.filter(t.kind.isin(STAGE_ENTRY_KINDS))
+    labels = [(ibis.literal(label), ibis.literal(key)) for label, key in model.stage_of.items()]
+    t = t.mutate(stage=t[ACTIVITY].cases(*labels, else_=ibis.null("string")))
+    t = t.filter(t.stage.notnull())
+    t = t.mutate(entered_at=ibis.coalesce(t[START], t[TIMESTAMP]) if log.interval else t[TIMESTAMP])
+    by_case = ibis.window(group_by=t[CASE], order_by=[t[k] for k in keys])
+    t = t.mutate(_prev=t.stage.lag().over(by_case))
+    starts = (t._prev.isnull() | (t._prev != t.stage)).ifelse(1, 0)
+    t = t.mutate(visit_no=starts.cumsum(group_by=t[CASE], order_by=[t[k] for k in keys]))
+    visits = t.group_by([CASE, "visit_no"]).aggregate(
+        stage=t.stage.max(),
+        entered_at=t.entered_at.min(),
+        last_at=t[TIMESTAMP].max(),
+    )
+    in_order = ibis.window(group_by=visits[CASE], order_by=visits.visit_no)
+    visits = visits.mutate(
+        next_entered_at=visits.entered_at.lead().over(in_order),
+        is_last=visits.visit_no.lead().over(in_order).isnull(),
+        is_first=visits.visit_no.lag().over(in_order).isnull(),
+    )
+    if log.interval:
+        visits = visits.mutate(left_at=visits.last_at)
+    else:
+        visits = visits.mutate(left_at=visits.next_entered_at)
+    targets = [(s.key, s.sla) for s in spec.stages if s.sla is not None]
+    target = (
+        visits.stage.cases(
+            *[(ibis.literal(k), ibis.literal(v, "int64")) for k, v in targets],
+            else_=ibis.null("int64"),
+        )
+        if targets
+        else ibis.null("int64")
+    )
+    visits = visits.mutate(target_seconds=target)
+    if basis == "elapsed":
+        return visits.mutate(
+            measured=visits.left_at.notnull(),
+            within=(
+                visits.left_at <= visits.entered_at + visits.target_seconds.as_interval("s")
+            ).fill_null(False),
+        )
+    breaches = log.table.filter(log.table.kind == STAGE_BREACH_KIND)
+    breaches = breaches.mutate(
+        b_stage=breaches[ACTIVITY].cases(*labels, else_=ibis.null("string")),
+        b_case=breaches[CASE],
+        b_at=breaches[TIMESTAMP],
+    ).select("b_case", "b_stage", "b_at")
+    hit = visits.left_join(
+        breaches,
+        [
+            visits[CASE] == breaches.b_case,
+            visits.stage == breaches.b_stage,
+            breaches.b_at >= visits.entered_at,
+            breaches.b_at < visits.next_entered_at,
+        ],
+    )
+    hit = hit.group_by([CASE, "visit_no"]).aggregate(breached=hit.b_at.notnull().any())
+    visits = visits.left_join(hit, [CASE, "visit_no"]).select(visits, hit.breached)
+    return visits.mutate(
+        measured=visits.next_entered_at.notnull(),
+        within=~visits.breached.fill_null(False),
+    )
+
+
+def _process_attainment(
+    log: EventLog, spec: ProcessSpec, visits: ir.Table, basis: Basis
+) -> dict[str, Any] | None:
+    import ibis
+
+    if spec.sla is None:
+        return None
+    ends = sorted(spec.end)
+    if basis == "elapsed":
+        first = visits.filter(visits.is_first).select(CASE, began_at=visits.entered_at)
+        last = visits.filter(visits.is_last & visits.stage.isin(ends)).select(
+            CASE, ended_at=visits.entered_at
+        )
+        cases = first.join(last, CASE)
+        cases = cases.mutate(
+            within=cases.ended_at <= cases.began_at + ibis.interval(seconds=spec.sla)
+        )
+    else:
+        t = log.table
+        done = (
+            t.filter(t.item_status == "done")
+            .group_by(CASE)
+            .aggregate(breached=t.item_breached.max())
+        )
+        cases = done.mutate(within=~done.breached.fill_null(False))
+    result = cases.aggregate(n=cases.count(), ok=cases.within.ifelse(1, 0).sum()).execute()
+    n = int(result["n"].iloc[0])
+    ok = int(result["ok"].fillna(0).iloc[0]) if n else 0
+    return {
+        "target_seconds": spec.sla,
+        "cases": n,
+        "within": ok,
+        "attainment": ok / n if n else None,
+    }

@@ -1,0 +1,224 @@
+"""`andon conformance`: how closely a log, or Andon's own work events, follows a process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import typer
+
+from andon.cli.tables import echo_json, echo_table
+
+if TYPE_CHECKING:
+    from andon.analytics.log import EventLog
+    from andon.processes.spec import ProcessSpec
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def conformance(
+    log: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="LOG",
+            help="Event log file (CSV, XES, .xes.gz, OCEL 2.0, Parquet). Omit with --db.",
+            show_default=False,
+        ),
+    ] = None,
+    db: Annotated[
+        bool, typer.Option("--db", help="Check Andon's own work events instead of a file.")
+    ] = False,
+    process: Annotated[
+        str | None,
+        typer.Option(
+            "--process",
+            metavar="P",
+            help=(
+                "The process definition: a YAML file (required with LOG), or with --db a "
+                "process key in Andon (default: the only process there is)."
+            ),
+        ),
+    ] = None,
+    engine: Annotated[
+        Literal["duckdb", "postgres", "spark"],
+        typer.Option("--engine", help="Where the analysis runs."),
+    ] = "duckdb",
+    exclude_incomplete: Annotated[
+        bool,
+        typer.Option(
+            "--exclude-incomplete",
+            help="Leave out cases that have not reached an end stage (e.g. items still open).",
+        ),
+    ] = False,
+    examples: Annotated[
+        int, typer.Option("--examples", min=0, help="Example case ids per deviation.")
+    ] = 5,
+    sla: Annotated[
+        bool,
+        typer.Option(
+            "--sla",
+            help=(
+                "Add SLA attainment against the definition's targets: wall-clock time for a "
+                "file, Andon's business-time breach records with --db."
+            ),
+        ),
+    ] = False,
+    case: Annotated[str | None, typer.Option("--case", help="Column of the case id.")] = None,
+    activity: Annotated[
+        str | None, typer.Option("--activity", help="Column of the activity.")
+    ] = None,
+    timestamp: Annotated[
+        str | None, typer.Option("--timestamp", help="Column of the (completion) timestamp.")
+    ] = None,
+    resource: Annotated[
+        str | None, typer.Option("--resource", help="Column of the resource.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Check each case against a process definition: allowed moves, start, end, mandatory stages.
+
+    Prints the cases, how many conform, the mean fitness and the deviations grouped by kind and
+    edge with example cases. docs/conformance.md defines every term.
+    """
+    from andon.analytics.conformance import check_conformance
+
+    if (log is None) == (not db):
+        raise typer.BadParameter(
+            "give a LOG file or --db, not both" if db else "give a LOG file or --db",
+            param_hint="LOG",
+        )
+    if db:
+        spec, event_log, sla_log = _from_database(process, engine, with_sla=sla)
+    else:
+        assert log is not None
+        if process is None:
+            raise typer.BadParameter("a LOG needs --process P.yaml", param_hint="--process")
+        spec = _spec_from_yaml(Path(process))
+        columns = {"case": case, "activity": activity, "timestamp": timestamp}
+        event_log = _read_file(log, engine, {**columns, "resource": resource})
+        sla_log = event_log
+    report = check_conformance(
+        event_log,
+        spec,
+        incomplete="exclude" if exclude_incomplete else "deviation",
+        examples=examples,
+    )
+    if sla:
+        from andon.analytics.sla import sla_attainment
+
+        report["sla"] = sla_attainment(sla_log, spec, basis="business" if db else "elapsed")
+    if as_json:
+        echo_json(report)
+        return
+    _print_report(report, spec, event_log.source)
+
+
+def _spec_from_yaml(path: Path) -> ProcessSpec:
+    from andon.core.errors import InvalidInput
+    from andon.processes.documents import load_spec_yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput.for_field("process", f"no process definition file {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput.for_field("process", f"cannot read {path}: {exc}") from None
+    return load_spec_yaml(text)
+
+
+def _read_file(path: Path, engine: str, columns: dict[str, str | None]) -> EventLog:
+    from andon.analytics.sources import ColumnMapping, read_log
+
+    mapping = ColumnMapping(**columns)
+    loaded = read_log(path, engine=engine, mapping=mapping)  # type: ignore[arg-type]
+    rejected = loaded.report.rows_rejected
+    if rejected:
+        # stderr: with --json, stdout carries the one JSON document and nothing else.
+        typer.echo(
+            f"warning: {rejected} of {loaded.report.rows_read} rows rejected and left out "
+            f"(see `andon log check {path}`)",
+            err=True,
+        )
+    return loaded.log
+
+
+def _from_database(
+    process: str | None, engine: str, *, with_sla: bool
+) -> tuple[ProcessSpec, EventLog, EventLog]:
+    """The spec (YAML file, or the process's current version in Andon) and the event logs."""
+    from andon.analytics.andon_events import read_andon_events, stage_entries
+    from andon.cli.context import operator_context, read_settings
+
+    settings = read_settings()
+    if process is not None and (process.endswith(YAML_SUFFIXES) or Path(process).is_file()):
+        spec = _spec_from_yaml(Path(process))
+    else:
+        from andon.processes.service import get_version, list_processes
+
+        with operator_context(settings) as ctx:
+            if process is None:
+                keys = [p.key for p in list_processes(ctx)]
+                if len(keys) != 1:
+                    raise typer.BadParameter(
+                        f"Andon has {len(keys)} processes ({', '.join(keys) or 'none'}); "
+                        "name one with --process KEY",
+                        param_hint="--process",
+                    )
+                process = keys[0]
+            _, _, spec = get_version(ctx, process)
+    url = settings.resolved_database_url
+    events = read_andon_events(
+        url,
+        process=spec.key,
+        engine=engine,  # type: ignore[arg-type]
+        events="all" if with_sla else "stages",
+    )
+    return spec, stage_entries(events) if with_sla else events, events
+
+
+def _print_report(report: dict[str, Any], spec: ProcessSpec, source: str) -> None:
+    cases = report["cases"]
+    share = f" ({report['conforming_cases'] / cases:.1%})" if cases else ""
+    fitness = "-" if report["fitness"] is None else f"{report['fitness']:.3f}"
+    typer.echo(f"{source} against {spec.key} ({spec.name})")
+    typer.echo(
+        f"cases {cases}, conforming {report['conforming_cases']}{share}, "
+        f"incomplete {report['incomplete_cases']}, fitness {fitness}"
+    )
+    typer.echo("")
+    echo_table(
+        ["KIND", "SOURCE", "TARGET", "CASES", "EXAMPLES"],
+        (
+            [d["kind"], d["source"], d["target"], d["cases"], ", ".join(d["examples"])]
+            for d in report["deviations"]
+        ),
+        empty="No deviations.",
+    )
+    if "sla" in report:
+        attainment = report["sla"]
+        typer.echo("")
+        typer.echo(f"SLA attainment ({attainment['basis']} time)")
+        rows = [
+            [r["name"], r["target_seconds"], r["visits"], r["within"], _share(r["attainment"])]
+            for r in attainment["stages"]
+        ]
+        total = attainment["stage_visits"]
+        rows.append(
+            ["all stages", "", total["visits"], total["within"], _share(total["attainment"])]
+        )
+        whole = attainment["process"]
+        if whole is not None:
+            rows.append(
+                [
+                    "end to end (cases)",
+                    whole["target_seconds"],
+                    whole["cases"],
+                    whole["within"],
+                    _share(whole["attainment"]),
+                ]
+            )
+        echo_table(["STAGE", "TARGET S", "VISITS", "WITHIN", "ATTAINMENT"], rows)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
