@@ -137,21 +137,24 @@ def fire(
         )
     )
     if tier.ack_within is not None and escalation.tier < len(policy.tiers):
-        nxt = policy.tiers[escalation.tier]
-        session.add(
-            Escalation(
-                item_id=item.id,
-                exception_id=escalation.exception_id,
-                tier=escalation.tier + 1,
-                tier_name=nxt.name,
-                basis="reescalation",
-                stage=item.stage,
-                due_at=loaded.calendar.add_business_seconds(now, tier.ack_within),
-                urgent=escalation.urgent,
-                created_at=now,
-                reason=f"{tier.name} did not acknowledge within {tier.ack_within // 60} min",
+        # None: the calendar holds no such stretch of working time; nothing to schedule.
+        reescalate_at = loaded.calendar.reach_business_seconds(now, tier.ack_within)
+        if reescalate_at is not None:
+            nxt = policy.tiers[escalation.tier]
+            session.add(
+                Escalation(
+                    item_id=item.id,
+                    exception_id=escalation.exception_id,
+                    tier=escalation.tier + 1,
+                    tier_name=nxt.name,
+                    basis="reescalation",
+                    stage=item.stage,
+                    due_at=reescalate_at,
+                    urgent=escalation.urgent,
+                    created_at=now,
+                    reason=f"{tier.name} did not acknowledge within {tier.ack_within // 60} min",
+                )
             )
-        )
     stage_name = spec.stage(item.stage).name
     subject = (
         f"[Andon] {tier.name}: work item #{item.id} {item.title or ''} "

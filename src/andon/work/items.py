@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -140,13 +141,16 @@ def _check_version(item: WorkItem, version: int) -> None:
 
 
 def ensure_line_running(session: Session, line: Line) -> None:
-    _refuse_if_stopped(line, session.get(LineState, line.id))
-
-
-def _refuse_if_stopped(line: Line, state: LineState | None) -> None:
+    state = session.get(LineState, line.id)
     if state is not None and state.status == "stopped":
+        _refuse_if_stopped(line, state, site_of_line(session, line.id).timezone)
+
+
+def _refuse_if_stopped(line: Line, state: LineState | None, timezone: str) -> None:
+    if state is not None and state.status == "stopped":
+        since = state.since.astimezone(ZoneInfo(timezone))
         raise Conflict(
-            f"line {line.code} is stopped (since {state.since:%Y-%m-%d %H:%M} UTC); "
+            f"line {line.code} is stopped (since {since:%Y-%m-%d %H:%M %Z}); "
             "nothing may move into its stages until supervisor and quality sign off a restart"
         )
 
@@ -360,7 +364,7 @@ def perform_move(
     if state is None and any(isinstance(o, LineState) for o in session.new):
         # The line was first stopped inside this unit of work, after the item was loaded.
         state = session.get(LineState, loaded.line.id)
-    _refuse_if_stopped(loaded.line, state)
+    _refuse_if_stopped(loaded.line, state, loaded.calendar.timezone)
     source_stage = spec.stage(item.stage)
     gated = gate_checked and source_stage.checklist and target != source_stage.on_fail
     if gated and not gate_passed(session, item):
