@@ -116,12 +116,18 @@ def append_entry(
     Writers are serialised so the chain never forks: PostgreSQL by a transaction-scoped
     advisory lock, SQLite because writing transactions start with BEGIN IMMEDIATE.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CHAIN_LOCK})
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    transaction = session.get_transaction()
+    head = session.info.get(_CHAIN_HEAD)
+    if head is not None and head[0] is transaction:
+        # This transaction already holds the chain and wrote its last entry: no look-up.
+        seq, prev_hash = head[1] + 1, head[2]
+    else:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CHAIN_LOCK})
+        last = session.execute(
+            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+        ).first()
+        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     entry = AuditEntry(
         seq=seq,
         # Microsecond precision survives both databases, so the hash is reproducible.
@@ -139,7 +145,13 @@ def append_entry(
     entry.hash = chain_hash(prev_hash, entry.canonical())
     session.add(entry)
     session.flush()
+    # The chain lock (advisory lock, or SQLite's write lock) is held until this transaction
+    # ends, so until then nobody else can append: its next entry follows this one.
+    session.info[_CHAIN_HEAD] = (transaction, seq, entry.hash)
     return entry
+
+
+_CHAIN_HEAD = "andon.audit.head"
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,11 @@ def recompute(session: Session, loaded: Loaded, pauses: list[WorkPause], now: da
         target, relevant = 0, []
         basis, started_at = "process", item.created_at
     clock_pauses = [Pause(p.start_at, p.end_at) for p in relevant]
-    highest = _highest_fired(session, item, since=started_at if basis == "stage" else None)
+    highest = (
+        _highest_fired(session, item, since=started_at if basis == "stage" else None)
+        if loaded.ever_escalated
+        else 0
+    )
     for number, tier in enumerate(policy.tiers, start=1):
         if number <= highest:
             continue
@@ -125,6 +129,7 @@ def fire(
     item, spec = loaded.item, loaded.spec
     policy = spec.escalation
     tier = policy.tiers[escalation.tier - 1]
+    loaded.ever_escalated = True
     escalation.status = "fired"
     escalation.fired_at = now
     # A tier reached by two routes (SLA and re-escalation) notifies once.

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from andon.accounts.models import User
@@ -32,7 +32,15 @@ from andon.work import escalations
 from andon.work.clocks import ItemClocks, item_pauses, read_item_clocks, refresh_clocks
 from andon.work.events import append_event
 from andon.work.intake import validate_fields
-from andon.work.models import CheckRun, LineState, WorkComment, WorkEvent, WorkItem, WorkPause
+from andon.work.models import (
+    CheckRun,
+    Escalation,
+    LineState,
+    WorkComment,
+    WorkEvent,
+    WorkItem,
+    WorkPause,
+)
 from andon.work.schemas import (
     CommentCreate,
     ItemAssign,
@@ -78,6 +86,10 @@ class Loaded:
     line: Line
     escalation_active: bool = True
     line_state: LineState | None = None  # as read with the item; None: the line never stopped
+    # False only when known from the database: the item was never paused / no tier of it
+    # has fired. They spare the look-ups that would find nothing.
+    ever_paused: bool = True
+    ever_escalated: bool = True
 
 
 def line_scope(session: Session, line_id: int) -> tuple[Line, Scope]:
@@ -105,6 +117,11 @@ def load(session: Session, item_id: int, *, lock: bool = False) -> Loaded:
             Process.escalation_active,
             ProcessVersion.spec_digest,
             BusinessCalendar.revision,
+            exists().where(WorkPause.item_id == WorkItem.id),
+            exists().where(
+                Escalation.item_id == WorkItem.id,
+                Escalation.status.in_(("fired", "acknowledged")),
+            ),
         )
         .join(Line, Line.id == WorkItem.line_id)
         .join(Area, Area.id == Line.area_id)
@@ -121,7 +138,7 @@ def load(session: Session, item_id: int, *, lock: bool = False) -> Loaded:
     row = session.execute(query).one_or_none()
     if row is None:
         raise NotFound(f"no work item with id {item_id}")
-    item, line, state, site_id, timezone, active, digest, revision = row
+    item, line, state, site_id, timezone, active, digest, revision, paused, escalated = row
     return Loaded(
         item=item,
         spec=spec_for_version(session, item.process_version_id, digest),
@@ -130,6 +147,8 @@ def load(session: Session, item_id: int, *, lock: bool = False) -> Loaded:
         line=line,
         escalation_active=active,
         line_state=state,
+        ever_paused=bool(paused),
+        ever_escalated=bool(escalated),
     )
 
 
@@ -164,7 +183,7 @@ def _after_change(session: Session, loaded: Loaded, now: datetime) -> ItemClocks
     item = loaded.item
     item.updated_at = now
     with session.no_autoflush:
-        pauses = item_pauses(session, item.id)
+        pauses = item_pauses(session, item.id) if loaded.ever_paused else []
         known = {p.id for p in pauses}
         pauses += [
             p
@@ -417,6 +436,7 @@ def pause_item(
         before = snapshot(item, AUDITED)
         item.status = "paused"
         item.pause_state = data.state
+        loaded.ever_paused = True
         tx.session.add(
             WorkPause(
                 item_id=item.id,
