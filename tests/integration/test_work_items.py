@@ -217,6 +217,30 @@ def test_sweep_fires_each_tier_once_and_records_the_breach(system: Context, floo
         assert "stage_breached" in kinds
 
 
+def test_a_late_sweep_fires_a_tier_due_by_two_routes_once(system: Context, floor: Floor) -> None:
+    make_user(system, "sam", Role.SUPERVISOR, email="sam@example.com")
+    item = new_item(system, floor, at=MONDAY_7AM)
+    sweep_slas(system, now=at(91))  # tier 1 fires; unanswered, it re-escalates to tier 2 at 151
+
+    late = sweep_slas(system, now=at(200))  # tier 2 is due by the SLA (120) and by re-escalation
+
+    with system.read() as session:
+        fired = session.scalars(
+            select(Escalation.tier).where(
+                Escalation.item_id == item.id, Escalation.status == "fired"
+            )
+        ).all()
+        escalated = session.scalar(
+            select(func.count())
+            .select_from(WorkEvent)
+            .where(WorkEvent.case_id == item.id, WorkEvent.kind == "escalated")
+        )
+    assert sorted(fired) == sorted(set(fired))  # no tier twice
+    assert 2 in fired
+    assert late.fired == len(fired) - 1
+    assert escalated == len(fired)
+
+
 def test_moving_on_recomputes_pending_escalations(system: Context, floor: Floor) -> None:
     item = new_item(system, floor, at=MONDAY_7AM)
     item = move(system, item, "plan", 60)

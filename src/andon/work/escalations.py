@@ -19,6 +19,7 @@ from andon.core.clock import utcnow
 from andon.core.errors import Conflict, InvalidInput, NotFound
 from andon.core.permissions import Action, authorize
 from andon.core.uow import Context, Transaction
+from andon.notifications.service import Message
 from andon.processes.sla import Pause, read_clock
 from andon.processes.spec import Severity, Tier
 from andon.work import recipients
@@ -124,8 +125,12 @@ def fire(
     *,
     now: datetime,
     resource: str,
+    outbox: list[Message] | None = None,
 ) -> int:
-    """Fire one tier: mark it, queue its notifications, schedule re-escalation if unanswered."""
+    """Fire one tier: mark it, queue its notifications, schedule re-escalation if unanswered.
+
+    ``outbox``: collect the notifications there for the caller to queue (a sweep, in bulk).
+    """
     item, spec = loaded.item, loaded.spec
     policy = spec.escalation
     tier = policy.tiers[escalation.tier - 1]
@@ -207,6 +212,7 @@ def fire(
         now=now,
         source_type="work_item",
         source_id=item.id,
+        outbox=outbox,
     )
     append_event(
         session,

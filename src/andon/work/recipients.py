@@ -101,31 +101,34 @@ def notify(
     now: datetime,
     source_type: str,
     source_id: int,
+    outbox: list[Message] | None = None,
 ) -> int:
     """Queue one notification per recipient; non-urgent ones wait out quiet hours.
 
     Returns how many recipients there were (a key already queued is not queued again).
+    ``outbox``: collect the messages there instead, for the caller to queue many at once.
     """
     not_before = now if urgent else calendar.next_outside_quiet_hours(now)
     targets = [("email", address) for address in recipients.emails] + [
         ("webhook", url) for url in recipients.webhooks
     ]
-    enqueue_many(
-        session,
-        [
-            Message(
-                channel=channel,
-                target=target,
-                subject=subject,
-                body=body,
-                payload=payload,
-                dedupe_key=f"{key}:{channel}:{target}"[:200],
-                urgent=urgent,
-                not_before=not_before,
-                source_type=source_type,
-                source_id=source_id,
-            )
-            for channel, target in targets
-        ],
-    )
+    messages = [
+        Message(
+            channel=channel,
+            target=target,
+            subject=subject,
+            body=body,
+            payload=payload,
+            dedupe_key=f"{key}:{channel}:{target}"[:200],
+            urgent=urgent,
+            not_before=not_before,
+            source_type=source_type,
+            source_id=source_id,
+        )
+        for channel, target in targets
+    ]
+    if outbox is not None:
+        outbox.extend(messages)
+    else:
+        enqueue_many(session, messages)
     return len(targets)

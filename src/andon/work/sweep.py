@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from andon.core.clock import utcnow
 from andon.core.uow import Context
+from andon.notifications.service import Message, enqueue_many
 from andon.processes.models import Process
 from andon.work.escalations import SweepReport, fire
-from andon.work.items import load
+from andon.work.items import load_many
 from andon.work.models import Escalation, WorkEvent, WorkItem
 
 BATCH = 200
@@ -31,14 +32,31 @@ def sweep_slas(ctx: Context, *, now: datetime | None = None) -> SweepReport:
     while True:
         with ctx.write() as tx:
             due = _due_escalations(tx.session, now)
+            # A batch in few round trips: its items read at once, its notifications queued
+            # at once, its audit entries appended after the changes they record.
+            items = load_many(tx.session, {e.item_id for e in due})
+            outbox: list[Message] = []
+            done: list[Escalation] = []
             for escalation in due:
-                loaded = load(tx.session, escalation.item_id)
+                if inspect(escalation).was_deleted:
+                    # Dropped by a tier of the same item fired just before it in this batch
+                    # (a tier reached by two routes notifies once).
+                    continue
+                loaded = items[escalation.item_id]
                 if loaded.item.status != "open":
                     escalation.status = "cancelled"
                     continue
                 notifications += fire(
-                    tx.session, loaded, escalation, now=now, resource=ctx.actor.username
+                    tx.session,
+                    loaded,
+                    escalation,
+                    now=now,
+                    resource=ctx.actor.username,
+                    outbox=outbox,
                 )
+                done.append(escalation)
+            enqueue_many(tx.session, outbox)
+            for escalation in done:
                 tx.audit(
                     "escalation",
                     escalation.id,
@@ -49,7 +67,7 @@ def sweep_slas(ctx: Context, *, now: datetime | None = None) -> SweepReport:
                         "basis": escalation.basis,
                     },
                 )
-                fired += 1
+            fired += len(done)
         if len(due) < BATCH:
             break
     return SweepReport(stage_breaches, process_breaches, fired, notifications)
