@@ -6,7 +6,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -116,39 +116,77 @@ def append_entry(
     Writers are serialised so the chain never forks: PostgreSQL by a transaction-scoped
     advisory lock, SQLite because writing transactions start with BEGIN IMMEDIATE.
     """
+    (entry,) = append_entries(
+        session,
+        [
+            EntryInput(
+                actor_id=actor_id,
+                actor_name=actor_name,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                action=action,
+                changes=changes,
+                reason=reason,
+                request_id=request_id,
+            )
+        ],
+    )
+    return entry
+
+
+@dataclass(frozen=True)
+class EntryInput:
+    """What one audit entry records; the chain adds its number, time and hashes."""
+
+    actor_id: int | None
+    actor_name: str
+    entity_type: str
+    entity_id: str
+    action: str
+    changes: dict[str, Any]
+    reason: str | None
+    request_id: str
+
+
+def append_entries(session: Session, inputs: Sequence[EntryInput]) -> list[AuditEntry]:
+    """Add entries to the chain in order, in one flush (``append_entry`` for many)."""
     transaction = session.get_transaction()
     head = session.info.get(_CHAIN_HEAD)
     if head is not None and head[0] is transaction:
         # This transaction already holds the chain and wrote its last entry: no look-up.
-        seq, prev_hash = head[1] + 1, head[2]
+        seq, prev_hash = head[1], head[2]
     else:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CHAIN_LOCK})
         last = session.execute(
             select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
         ).first()
-        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-    entry = AuditEntry(
-        seq=seq,
-        # Microsecond precision survives both databases, so the hash is reproducible.
-        occurred_at=utcnow(),
-        actor_id=actor_id,
-        actor_name=actor_name,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        action=action,
-        changes=jsonable(changes),
-        reason=reason,
-        request_id=request_id,
-        prev_hash=prev_hash,
-    )
-    entry.hash = chain_hash(prev_hash, entry.canonical())
-    session.add(entry)
+        seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
+    entries = []
+    for data in inputs:
+        seq += 1
+        entry = AuditEntry(
+            seq=seq,
+            # Microsecond precision survives both databases, so the hash is reproducible.
+            occurred_at=utcnow(),
+            actor_id=data.actor_id,
+            actor_name=data.actor_name,
+            entity_type=data.entity_type,
+            entity_id=data.entity_id,
+            action=data.action,
+            changes=jsonable(data.changes),
+            reason=data.reason,
+            request_id=data.request_id,
+            prev_hash=prev_hash,
+        )
+        entry.hash = prev_hash = chain_hash(prev_hash, entry.canonical())
+        entries.append(entry)
+    session.add_all(entries)
     session.flush()
     # The chain lock (advisory lock, or SQLite's write lock) is held until this transaction
-    # ends, so until then nobody else can append: its next entry follows this one.
-    session.info[_CHAIN_HEAD] = (transaction, seq, entry.hash)
-    return entry
+    # ends, so until then nobody else can append: its next entry follows the last one here.
+    session.info[_CHAIN_HEAD] = (transaction, seq, prev_hash)
+    return entries
 
 
 _CHAIN_HEAD = "andon.audit.head"

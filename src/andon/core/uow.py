@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from andon.core.audit import append_entry, diff
+from andon.core.audit import EntryInput, append_entries, append_entry, diff
 from andon.core.database import Database
 from andon.core.errors import Conflict
 from andon.core.permissions import Actor
@@ -49,6 +49,40 @@ class Transaction:
             reason=reason,
             request_id=self.request_id,
         )
+
+    def audit_many(self, records: Sequence[AuditRecord]) -> None:
+        """``audit`` for many changes at once: one flush, one insert of all the entries."""
+        if not records:
+            return
+        self.session.flush()
+        append_entries(
+            self.session,
+            [
+                EntryInput(
+                    actor_id=self.actor.user_id,
+                    actor_name=self.actor.username,
+                    entity_type=r.entity_type,
+                    entity_id=str(r.entity_id),
+                    action=r.action,
+                    changes=diff(r.before, r.after),
+                    reason=r.reason,
+                    request_id=self.request_id,
+                )
+                for r in records
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One change for ``Transaction.audit_many``."""
+
+    entity_type: str
+    entity_id: object
+    action: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    reason: str | None = None
 
 
 @dataclass

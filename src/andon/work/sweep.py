@@ -8,7 +8,7 @@ from sqlalchemy import and_, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from andon.core.clock import utcnow
-from andon.core.uow import Context
+from andon.core.uow import AuditRecord, Context
 from andon.notifications.service import Message, enqueue_many
 from andon.processes.models import Process
 from andon.work.escalations import SweepReport, fire
@@ -56,17 +56,21 @@ def sweep_slas(ctx: Context, *, now: datetime | None = None) -> SweepReport:
                 )
                 done.append(escalation)
             enqueue_many(tx.session, outbox)
-            for escalation in done:
-                tx.audit(
-                    "escalation",
-                    escalation.id,
-                    "fire",
-                    after={
-                        "item_id": escalation.item_id,
-                        "tier": escalation.tier,
-                        "basis": escalation.basis,
-                    },
-                )
+            tx.audit_many(
+                [
+                    AuditRecord(
+                        "escalation",
+                        escalation.id,
+                        "fire",
+                        after={
+                            "item_id": escalation.item_id,
+                            "tier": escalation.tier,
+                            "basis": escalation.basis,
+                        },
+                    )
+                    for escalation in done
+                ]
+            )
             fired += len(done)
         if len(due) < BATCH:
             break
