@@ -129,7 +129,8 @@ def fire(
 ) -> int:
     """Fire one tier: mark it, queue its notifications, schedule re-escalation if unanswered.
 
-    ``outbox``: collect the notifications there for the caller to queue (a sweep, in bulk).
+    ``outbox``: collect the notifications there for the caller to queue (a sweep, in bulk);
+    the caller then also drops the item's pending tiers up to this one.
     """
     item, spec = loaded.item, loaded.spec
     policy = spec.escalation
@@ -137,15 +138,17 @@ def fire(
     loaded.ever_escalated = True
     escalation.status = "fired"
     escalation.fired_at = now
-    # A tier reached by two routes (SLA and re-escalation) notifies once.
-    session.execute(
-        delete(Escalation).where(
-            Escalation.item_id == item.id,
-            Escalation.status == "pending",
-            Escalation.tier <= escalation.tier,
-            Escalation.id != escalation.id,
+    if outbox is None:
+        # A tier reached by two routes (SLA and re-escalation) notifies once. (A batch drops
+        # them itself, once for all its items: see sweep_slas.)
+        session.execute(
+            delete(Escalation).where(
+                Escalation.item_id == item.id,
+                Escalation.status == "pending",
+                Escalation.tier <= escalation.tier,
+                Escalation.id != escalation.id,
+            )
         )
-    )
     if tier.ack_within is not None and escalation.tier < len(policy.tiers):
         # None: the calendar holds no such stretch of working time; nothing to schedule.
         reescalate_at = loaded.calendar.reach_business_seconds(now, tier.ack_within)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, insert, inspect, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from andon.core.clock import utcnow
@@ -37,10 +37,11 @@ def sweep_slas(ctx: Context, *, now: datetime | None = None) -> SweepReport:
             items = load_many(tx.session, {e.item_id for e in due})
             outbox: list[Message] = []
             done: list[Escalation] = []
+            fired_up_to: dict[int, int] = {}
             for escalation in due:
-                if inspect(escalation).was_deleted:
-                    # Dropped by a tier of the same item fired just before it in this batch
-                    # (a tier reached by two routes notifies once).
+                if escalation.tier <= fired_up_to.get(escalation.item_id, 0):
+                    # This tier of the item already fired in this batch by another route
+                    # (SLA or re-escalation): it notifies once, and is dropped below.
                     continue
                 loaded = items[escalation.item_id]
                 if loaded.item.status != "open":
@@ -55,6 +56,8 @@ def sweep_slas(ctx: Context, *, now: datetime | None = None) -> SweepReport:
                     outbox=outbox,
                 )
                 done.append(escalation)
+                fired_up_to[escalation.item_id] = escalation.tier
+            _drop_reached(tx.session, fired_up_to)
             enqueue_many(tx.session, outbox)
             tx.audit_many(
                 [
@@ -75,6 +78,26 @@ def sweep_slas(ctx: Context, *, now: datetime | None = None) -> SweepReport:
         if len(due) < BATCH:
             break
     return SweepReport(stage_breaches, process_breaches, fired, notifications)
+
+
+def _drop_reached(session: Session, fired_up_to: dict[int, int]) -> None:
+    """Drop each item's pending tiers up to the highest that fired for it, in one statement."""
+    if not fired_up_to:
+        return
+    session.execute(
+        delete(Escalation)
+        .where(
+            Escalation.status == "pending",
+            or_(
+                *(
+                    and_(Escalation.item_id == item_id, Escalation.tier <= tier)
+                    for item_id, tier in fired_up_to.items()
+                )
+            ),
+        )
+        # Nothing dropped here is touched again in this unit of work.
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _due_escalations(session: Session, now: datetime) -> list[Escalation]:
