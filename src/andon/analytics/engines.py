@@ -6,6 +6,7 @@ Every computation in this package is an Ibis expression, so it runs unchanged on
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -24,8 +25,13 @@ def connect(engine: EngineName = "duckdb", *, url: str | None = None) -> BaseBac
     import ibis
 
     if engine == "duckdb":
-        # Threads: DuckDB takes every core by default, which is what a CLI run wants.
-        return ibis.duckdb.connect()
+        # Threads: DuckDB takes every core by default, which is what a CLI run wants. What
+        # does not fit in memory spills to the system's temporary directory, not to ./.tmp
+        # wherever the command happens to run (DuckDB's default for in-memory databases).
+        spill = os.environ.get("ANDON_DUCKDB_TEMP_DIR") or os.path.join(
+            tempfile.gettempdir(), "andon-duckdb"
+        )
+        return ibis.duckdb.connect(temp_directory=spill)
     if engine == "postgres":
         dsn = (
             url
