@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from andon import __version__
 from andon.api import (
     accounts,
+    analytics,
     audit,
     calendars,
     exceptions,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(work.router)
     app.include_router(exceptions.router)
     app.include_router(lines.router)
+    app.include_router(analytics.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
@@ -93,4 +95,6 @@ def upload_limits(settings: Settings) -> list[RouteLimit]:
         RouteLimit("POST", re.compile(r"^/api/v1/work-items/[^/]+/attachments$"), files, setting),
         RouteLimit("POST", re.compile(r"^/api/v1/work-items/import$"), files, setting),
         RouteLimit("POST", re.compile(r"^/work/[0-9]+/attachments$"), files, setting),
+        RouteLimit("POST", re.compile(r"^/api/v1/analytics/datasets$"), files, setting),
+        RouteLimit("POST", re.compile(r"^/analytics/upload$"), files, setting),
     ]

@@ -40,6 +40,8 @@ class Action(StrEnum):
     LINE_STOP = "line.stop"
     LINE_RESTART = "line.restart"
     LINE_RULES = "line.rules"
+    ANALYTICS_READ = "analytics.read"
+    ANALYTICS_UPLOAD = "analytics.upload"
 
 
 EVERYONE = frozenset(Role)
@@ -72,6 +74,10 @@ MATRIX: dict[Action, frozenset[Role]] = {
     # Restart also needs both sign-offs: a supervisor's and quality's.
     Action.LINE_RESTART: LEADS | {Role.QUALITY},
     Action.LINE_RULES: MANAGERS | {Role.SAFETY, Role.QUALITY},
+    # Whoever may read work may mine it; importing (and removing) a log file is for the
+    # people who act on what it shows.
+    Action.ANALYTICS_READ: EVERYONE,
+    Action.ANALYTICS_UPLOAD: LEADS | {Role.QUALITY},
 }
 
 

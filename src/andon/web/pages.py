@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from andon.web import (
     admin_pages,
+    analytics_pages,
     audit_pages,
     auth_pages,
     board_pages,
@@ -42,6 +43,7 @@ def install(app: FastAPI) -> None:
         board_pages,
         exception_pages,
         calendar_pages,
+        analytics_pages,
     ):
         app.include_router(module.router)
 

@@ -1,0 +1,441 @@
+"""Analytics endpoints: upload event logs, their quality report, DFG, variants, KPIs, conformance.
+
+The documents are those of the CLI's ``--json`` output (``andon mine dfg --performance``,
+``andon mine variants``, ``andon kpi``, ``andon conformance``), so scripts can use either.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import AwareDatetime, BaseModel, Field
+
+from andon.analytics import datasets
+from andon.api.deps import Ctx, get_settings
+from andon.api.problems import ERROR_RESPONSES
+from andon.core.config import Settings
+
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERROR_RESPONSES)
+
+DatasetId = Annotated[
+    str,
+    Path(
+        pattern=r"^([0-9a-f]{32}|plant(-[a-z][a-z0-9_]{0,39})?)$",
+        description=(
+            "An uploaded dataset's id, `plant` (Andon's own work events) or `plant-<process key>`."
+        ),
+    ),
+]
+ImportId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Import job id.")]
+Setting = Annotated[Settings, Depends(get_settings)]
+Text = Annotated[str | None, Form(max_length=200)]
+
+
+# --- response models ---------------------------------------------------------------------
+
+
+class IssueOut(BaseModel):
+    kind: str = Field(description="e.g. missing_case, duplicate_event, clock_skew.")
+    count: int
+    examples: list[dict[str, Any]] = Field(description="A few rows (or cases, names) as found.")
+
+
+class QualityOut(BaseModel):
+    """The data-quality report, as `andon log check --json` prints it."""
+
+    rows_read: int
+    rows_rejected: int
+    cases: int
+    events: int
+    issues: list[IssueOut]
+
+
+class DatasetOut(BaseModel):
+    id: str
+    name: str
+    kind: Literal["upload", "plant"]
+    filename: str | None = None
+    format: str | None = Field(default=None, description="csv, xes, parquet, ocel-json, ...")
+    uploaded_by: str | None = None
+    uploaded_at: datetime | None = None
+    interval: bool = Field(description="Events carry a start as well as a completion time.")
+    strict: bool = Field(description="Imported with strict: no row was rejected.")
+    columns: list[str] = Field(description="Attribute columns beside the standard ones.")
+    process: str | None = Field(default=None, description="Process key of a plant dataset.")
+    quality: QualityOut | None = Field(
+        default=None, description="The import's quality report; null for the plant's events."
+    )
+    quarantine_url: str | None = Field(
+        default=None, description="Where to download the rejected rows (CSV with a reason)."
+    )
+
+
+class ImportErrorOut(BaseModel):
+    detail: str
+    errors: list[dict[str, Any]] = Field(description="Fields at fault: {loc, msg, type}.")
+
+
+class ImportOut(BaseModel):
+    id: str
+    status: Literal["queued", "reading", "analysing", "ready", "failed"] = Field(
+        description="queued → reading (parse and judge every row) → analysing (store, "
+        "mine the whole log) → ready, or failed with `error`."
+    )
+    filename: str
+    name: str
+    requested_by: str
+    created_at: datetime
+    updated_at: datetime
+    dataset_id: str | None = Field(description="The new dataset, once ready.")
+    error: ImportErrorOut | None = Field(description="Why it failed; nothing was kept.")
+
+
+class PerformanceOut(BaseModel):
+    mean: float
+    median: float
+    min: float
+    max: float
+    sum: float
+    stdev: float | None = Field(description="Sample standard deviation; null for one pair.")
+
+
+class EdgeOut(BaseModel):
+    source: str
+    target: str
+    frequency: int
+    performance: PerformanceOut | None = Field(
+        default=None, description="Seconds from source to target; only with performance=true."
+    )
+
+
+class DfgOut(BaseModel):
+    """`andon mine dfg [--performance] --json`."""
+
+    edges: list[EdgeOut]
+    start_activities: dict[str, int]
+    end_activities: dict[str, int]
+
+
+class VariantOut(BaseModel):
+    activities: list[str]
+    cases: int
+    share: float
+    mean_duration: float = Field(description="Mean case duration, seconds.")
+
+
+class VariantsOut(BaseModel):
+    """`andon mine variants --json`: most cases first."""
+
+    variants: list[VariantOut]
+
+
+class DurationOut(BaseModel):
+    mean: float | None
+    median: float | None
+    p90: float | None
+    min: float | None
+    max: float | None
+
+
+class KpiOut(BaseModel):
+    """`andon kpi --json`; docs/analytics.md defines every figure."""
+
+    model_config = {"extra": "allow"}
+
+    cases: int
+    events: int
+    case_duration: DurationOut
+    rework_cases: dict[str, int]
+    rework_rate: float
+    first_pass_yield: float
+    throughput_per_day: list[dict[str, Any]]
+    throughput_per_week: list[dict[str, Any]]
+    wip_per_day: list[dict[str, Any]]
+    time_in_stage: dict[str, dict[str, Any]]
+    bottlenecks: dict[str, list[dict[str, Any]]]
+
+
+class DeviationOut(BaseModel):
+    kind: str = Field(
+        description="illegal_move, wrong_start, incomplete, missing_stage or unknown_activity."
+    )
+    source: str | None
+    target: str | None
+    cases: int
+    examples: list[str]
+
+
+class ConformanceOut(BaseModel):
+    """`andon conformance --json`."""
+
+    cases: int
+    conforming_cases: int
+    incomplete_cases: int
+    fitness: float | None = Field(description="Mean fitness over the cases; null with none.")
+    deviations: list[DeviationOut]
+
+
+# --- filters -----------------------------------------------------------------------------
+
+
+def filters(
+    time_from: Annotated[
+        AwareDatetime | None, Query(description="Keep cases with time in the range from here.")
+    ] = None,
+    time_to: Annotated[AwareDatetime | None, Query(description="...up to here.")] = None,
+    time_mode: Annotated[
+        Literal["intersecting", "contained"],
+        Query(description="intersecting: any time in the range; contained: wholly inside."),
+    ] = "intersecting",
+    start_activity: Annotated[
+        list[str] | None, Query(max_length=50, description="Keep cases starting with one.")
+    ] = None,
+    end_activity: Annotated[
+        list[str] | None, Query(max_length=50, description="Keep cases ending with one.")
+    ] = None,
+    variant: Annotated[
+        list[str] | None, Query(max_length=50, description="Keep this sequence: A,B,C.")
+    ] = None,
+    exclude_variant: Annotated[
+        list[str] | None, Query(max_length=50, description="Drop this sequence: A,B,C.")
+    ] = None,
+    top_variants: Annotated[
+        int | None, Query(ge=1, le=100_000, description="Keep the K most frequent variants.")
+    ] = None,
+    attribute: Annotated[
+        list[str] | None, Query(max_length=50, description="COLUMN=VALUE; cases with it.")
+    ] = None,
+) -> Any:
+    """The case filters of every analysis (docs/analytics.md, "Filters")."""
+    return datasets.case_filters(
+        time_from=time_from,
+        time_to=time_to,
+        time_mode=time_mode,
+        start_activities=tuple(start_activity or ()),
+        end_activities=tuple(end_activity or ()),
+        variants=tuple(variant or ()),
+        exclude_variants=tuple(exclude_variant or ()),
+        top_variants=top_variants,
+        attributes=tuple(attribute or ()),
+    )
+
+
+Filters = Annotated[Any, Depends(filters)]
+
+
+def dataset_out(dataset: datasets.Dataset) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": dataset.id,
+        "name": dataset.name,
+        "kind": dataset.kind,
+        "filename": dataset.filename,
+        "format": dataset.format,
+        "uploaded_by": dataset.uploaded_by,
+        "uploaded_at": dataset.uploaded_at,
+        "interval": dataset.interval,
+        "strict": dataset.strict,
+        "columns": list(dataset.columns),
+        "process": dataset.process,
+        "quality": dataset.quality,
+        "quarantine_url": None,
+    }
+    if dataset.has_quarantine:
+        out["quarantine_url"] = f"/api/v1/analytics/datasets/{dataset.id}/quarantine"
+    return out
+
+
+# --- datasets and imports ----------------------------------------------------------------
+
+
+@router.post(
+    "/datasets",
+    response_model=ImportOut,
+    status_code=202,
+    responses={201: {"model": DatasetOut, "description": "With wait=true: the dataset."}},
+    summary="Upload an event log (CSV, XES, Parquet, OCEL 2.0); imported in the background",
+)
+def upload_dataset(
+    ctx: Ctx,
+    settings: Setting,
+    file: Annotated[UploadFile, File(description="The log file, as multipart/form-data.")],
+    name: Annotated[str | None, Form(max_length=200, description="Default: file name.")] = None,
+    strict: Annotated[bool, Form(description="Refuse the log if any row is rejected.")] = False,
+    case: Text = None,
+    activity: Text = None,
+    timestamp: Text = None,
+    resource: Text = None,
+    start_timestamp: Text = None,
+    timestamp_format: Annotated[
+        str | None, Form(max_length=100, description="strptime format, e.g. %d/%m/%Y %H:%M.")
+    ] = None,
+    timezone: Annotated[
+        str, Form(max_length=64, description="Zone of timestamps without an offset.")
+    ] = "UTC",
+    object_type: Annotated[
+        str | None, Form(max_length=200, description="OCEL 2.0: flatten for this type.")
+    ] = None,
+    wait: Annotated[
+        bool, Query(description="Answer when the import has finished: 201 with the dataset.")
+    ] = False,
+) -> Response:
+    """The file is judged in full (the data-quality report) before anything is kept; with
+    `strict` any rejected row refuses it. Poll `GET /api/v1/analytics/imports/{id}`, or send
+    `wait=true` to get the dataset (or the refusal, 422) in this response. The body may be as
+    large as ANDON_MAX_ATTACHMENT_BYTES."""
+    options = datasets.ImportOptions(
+        name=name,
+        strict=strict,
+        case=case or None,
+        activity=activity or None,
+        timestamp=timestamp or None,
+        resource=resource or None,
+        start_timestamp=start_timestamp or None,
+        timestamp_format=timestamp_format or None,
+        timezone=timezone or "UTC",
+        object_type=object_type or None,
+    )
+    limit = settings.max_attachment_bytes
+    if wait:
+        dataset = datasets.import_now(
+            ctx, settings.data_dir, file.filename or "", file.file, options, max_bytes=limit
+        )
+        body = DatasetOut.model_validate(dataset_out(dataset)).model_dump(mode="json")
+        return JSONResponse(
+            body, status_code=201, headers={"Location": f"/api/v1/analytics/datasets/{dataset.id}"}
+        )
+    job, _ = datasets.start_import(
+        ctx, settings.data_dir, file.filename or "", file.file, options, max_bytes=limit
+    )
+    body = ImportOut.model_validate(job, from_attributes=True).model_dump(mode="json")
+    return JSONResponse(
+        body, status_code=202, headers={"Location": f"/api/v1/analytics/imports/{job.id}"}
+    )
+
+
+@router.get("/imports/{id}", response_model=ImportOut, summary="Where an import stands")
+def get_import(ctx: Ctx, settings: Setting, id: ImportId) -> object:
+    return datasets.get_import(ctx, settings.data_dir, id)
+
+
+@router.get("/datasets", response_model=list[DatasetOut], summary="Uploaded datasets, newest first")
+def list_datasets(ctx: Ctx, settings: Setting) -> object:
+    """The plant's own events are not listed: they are always there as `plant` and
+    `plant-<process key>`."""
+    return [dataset_out(d) for d in datasets.list_datasets(ctx, settings.data_dir)]
+
+
+@router.get(
+    "/datasets/{id}", response_model=DatasetOut, summary="One dataset with its quality report"
+)
+def get_dataset(ctx: Ctx, settings: Setting, id: DatasetId) -> object:
+    return dataset_out(datasets.get_dataset(ctx, settings.data_dir, id))
+
+
+@router.delete("/datasets/{id}", status_code=204, summary="Remove an uploaded dataset")
+def delete_dataset(ctx: Ctx, settings: Setting, id: DatasetId) -> Response:
+    datasets.delete_dataset(ctx, settings.data_dir, id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/datasets/{id}/quarantine",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "Rejected rows, with reason."}},
+    summary="The rows the import rejected (CSV: row, reason, then the source columns)",
+)
+def download_quarantine(ctx: Ctx, settings: Setting, id: DatasetId) -> Response:
+    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
+    path = datasets.quarantine_path(settings.data_dir, dataset.id)
+    if not dataset.has_quarantine or not path.is_file():
+        from andon.core.errors import NotFound
+
+        raise NotFound(f"dataset {dataset.id!r} has no rejected rows")
+    stem = (dataset.filename or dataset.id).rsplit(".", 1)[0]
+    return FileResponse(
+        path,
+        media_type="text/csv; charset=utf-8",
+        filename=f"{stem}-rejected.csv",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# --- analyses ----------------------------------------------------------------------------
+
+
+@router.get(
+    "/datasets/{id}/dfg",
+    response_model=DfgOut,
+    response_model_exclude_unset=True,
+    summary="Directly-follows graph: edges with frequency (and waiting times), start and end",
+)
+def get_dfg(
+    ctx: Ctx,
+    settings: Setting,
+    id: DatasetId,
+    case_filters: Filters,
+    performance: Annotated[bool, Query(description="Add waiting-time statistics.")] = False,
+    min_frequency: Annotated[
+        int, Query(ge=1, description="Leave out edges seen fewer times than this.")
+    ] = 1,
+) -> object:
+    """Start and end activities are those of every kept case, whatever `min_frequency`."""
+    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
+    graph = datasets.mine(ctx, settings.data_dir, dataset, ("dfg",), case_filters)["dfg"]
+    edges = [e for e in graph["edges"] if e["frequency"] >= min_frequency]
+    if not performance:
+        edges = [{k: v for k, v in e.items() if k != "performance"} for e in edges]
+    return {**graph, "edges": edges}
+
+
+@router.get(
+    "/datasets/{id}/variants",
+    response_model=VariantsOut,
+    summary="Variants (activity sequences) with their cases, share and mean duration",
+)
+def get_variants(
+    ctx: Ctx,
+    settings: Setting,
+    id: DatasetId,
+    case_filters: Filters,
+    top: Annotated[int | None, Query(ge=1, description="Only the K most frequent.")] = None,
+) -> object:
+    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
+    found = datasets.mine(ctx, settings.data_dir, dataset, ("variants",), case_filters)
+    variants = found["variants"]["variants"]
+    return {"variants": variants if top is None else variants[:top]}
+
+
+@router.get(
+    "/datasets/{id}/kpi",
+    response_model=KpiOut,
+    summary="KPIs: cases, durations, rework, first-pass yield, throughput, WIP, bottlenecks",
+)
+def get_kpi(ctx: Ctx, settings: Setting, id: DatasetId, case_filters: Filters) -> object:
+    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
+    return datasets.mine(ctx, settings.data_dir, dataset, ("kpi",), case_filters)["kpi"]
+
+
+@router.get(
+    "/datasets/{id}/conformance",
+    response_model=ConformanceOut,
+    summary="Conformance to an Andon process: allowed moves, start, end, mandatory stages",
+)
+def get_conformance(
+    ctx: Ctx,
+    settings: Setting,
+    id: DatasetId,
+    process: Annotated[
+        str,
+        Query(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="Key of the process to check."),
+    ],
+    exclude_incomplete: Annotated[
+        bool, Query(description="Leave out cases that did not reach an end stage.")
+    ] = False,
+) -> object:
+    """Against the process's current version; deviations name stage keys (docs/conformance.md)."""
+    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
+    result = datasets.check_dataset(
+        ctx, settings.data_dir, dataset, process, exclude_incomplete=exclude_incomplete
+    )
+    return result.report

@@ -1,0 +1,423 @@
+"""Analytics pages: upload a log and follow its import, then its quality, map, variants, KPIs and
+conformance; the plant's own events the same way."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+from starlette.datastructures import FormData, QueryParams, UploadFile
+
+from andon.analytics import datasets
+from andon.core.config import Settings
+from andon.core.errors import AndonError, Conflict, InvalidInput, NotFound
+from andon.core.permissions import MATRIX, Action, Actor
+from andon.core.uow import Context
+from andon.web import csrf, flash
+from andon.web.analytics_charts import bar_chart, column_chart
+from andon.web.analytics_map import (
+    Marks,
+    View,
+    conformance_marks,
+    human_seconds,
+    max_frequency,
+    render_dfg_svg,
+)
+from andon.web.forms import FORM_LEVEL, errors_from, read_form, text
+from andon.web.session import PageCtx
+from andon.web.templating import render
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.check_csrf)])
+Form = Annotated[FormData, Depends(read_form)]
+
+POLL_SECONDS = 1
+HTMX_STOP_POLLING = 286  # htmx stops an "every" trigger when a poll answers with this status
+VARIANTS_SHOWN = 25
+REWORK_SHOWN = 15
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _can(actor: Actor, action: Action) -> bool:
+    """Whether any of the actor's grants allows ``action`` somewhere."""
+    return actor.system or any(g.role in MATRIX[action] for g in actor.grants)
+
+
+# --- list and upload ---------------------------------------------------------------------
+
+
+@router.get("/analytics")
+def list_page(request: Request, ctx: PageCtx) -> Response:
+    return _list_page(request, ctx)
+
+
+def _list_page(
+    request: Request,
+    ctx: Context,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    settings = _settings(request)
+    return render(
+        request,
+        "analytics/list.html",
+        {
+            "section": "analytics",
+            "datasets": datasets.list_datasets(ctx, settings.data_dir),
+            "plant": datasets.plant_datasets(ctx),
+            "can_upload": _can(ctx.actor, Action.ANALYTICS_UPLOAD),
+            "max_mb": settings.max_attachment_bytes / 1_048_576,
+            "errors": errors or {},
+            "values": values or {"timezone": "UTC"},
+        },
+        status_code=status_code,
+    )
+
+
+UPLOAD_FIELDS = (
+    "name",
+    "case",
+    "activity",
+    "timestamp",
+    "resource",
+    "start_timestamp",
+    "timestamp_format",
+    "timezone",
+    "object_type",
+)
+
+
+@router.post("/analytics/upload")
+def upload(request: Request, ctx: PageCtx, form: Form) -> Response:
+    """Start the import and follow it on its status page; refusals are shown on the form."""
+    values = {name: text(form, name) for name in UPLOAD_FIELDS}
+    values["strict"] = "true" if text(form, "strict") else ""
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InvalidInput.for_field("file", "choose a log file to upload")
+        options = datasets.ImportOptions(
+            name=values["name"] or None,
+            strict=bool(values["strict"]),
+            case=values["case"] or None,
+            activity=values["activity"] or None,
+            timestamp=values["timestamp"] or None,
+            resource=values["resource"] or None,
+            start_timestamp=values["start_timestamp"] or None,
+            timestamp_format=values["timestamp_format"] or None,
+            timezone=values["timezone"] or "UTC",
+            object_type=values["object_type"] or None,
+        )
+        settings = _settings(request)
+        job, _ = datasets.start_import(
+            ctx,
+            settings.data_dir,
+            upload.filename,
+            upload.file,
+            options,
+            max_bytes=settings.max_attachment_bytes,
+        )
+    except AndonError as exc:
+        if exc.status in (401, 403):
+            raise
+        return _list_page(
+            request, ctx, errors=errors_from(exc), values=values, status_code=exc.status
+        )
+    return RedirectResponse(f"/analytics/imports/{job.id}", status_code=303)
+
+
+@router.get("/analytics/imports/{id}")
+def import_page(request: Request, ctx: PageCtx, id: str) -> Response:
+    job = datasets.get_import(ctx, _settings(request).data_dir, id)
+    if job.status == "ready" and job.dataset_id:
+        return RedirectResponse(f"/analytics/{job.dataset_id}", status_code=303)
+    return render(
+        request,
+        "analytics/import.html",
+        {"section": "analytics", "job": job, "poll_seconds": POLL_SECONDS},
+    )
+
+
+@router.get("/analytics/imports/{id}/status")
+def import_status(request: Request, ctx: PageCtx, id: str) -> Response:
+    """The status fragment the import page polls; when ready, htmx is sent to the dataset."""
+    job = datasets.get_import(ctx, _settings(request).data_dir, id)
+    headers = {}
+    status_code = 200
+    if job.status == "ready" and job.dataset_id:
+        headers["HX-Redirect"] = f"/analytics/{job.dataset_id}"
+    elif job.finished:
+        status_code = HTMX_STOP_POLLING if request.headers.get("HX-Request") else 200
+    return render(
+        request,
+        "analytics/_import_status.html",
+        {"job": job, "poll_seconds": POLL_SECONDS},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+# --- one dataset -------------------------------------------------------------------------
+
+
+class PageFilters:
+    """The filter form of a dataset page, read from the query string.
+
+    Times are wall-clock times in the site's zone (``datetime-local`` inputs).
+    """
+
+    def __init__(self, query: QueryParams, settings: Settings) -> None:
+        self.values = {
+            name: query.get(name, "").strip()
+            for name in ("time_from", "time_to", "start_activity", "end_activity", "top_variants")
+        }
+        self.errors: dict[str, str] = {}
+        zone = settings.zone
+
+        def moment(name: str) -> datetime | None:
+            raw = self.values[name]
+            if not raw:
+                return None
+            try:
+                return datetime.fromisoformat(raw).replace(tzinfo=zone)
+            except ValueError:
+                self.errors[name] = "give a date and time, e.g. 2024-03-01T08:00"
+                return None
+
+        top: int | None = None
+        if self.values["top_variants"]:
+            if self.values["top_variants"].isdigit() and int(self.values["top_variants"]) >= 1:
+                top = int(self.values["top_variants"])
+            else:
+                self.errors["top_variants"] = "a whole number, at least 1"
+        start, end = moment("time_from"), moment("time_to")
+        self.filters = datasets.case_filters()
+        if not self.errors:
+            try:
+                self.filters = datasets.case_filters(
+                    time_from=start,
+                    time_to=end,
+                    start_activities=_one(self.values["start_activity"]),
+                    end_activities=_one(self.values["end_activity"]),
+                    top_variants=top,
+                )
+            except InvalidInput as exc:
+                self.errors = {str(e.loc[-1]): e.msg for e in exc.errors if e.loc} or {
+                    FORM_LEVEL: exc.detail
+                }
+
+    @property
+    def active(self) -> bool:
+        return any(self.values.values())
+
+    def query(self, **extra: str) -> str:
+        """The filter values (and ``extra``) as a query string for links and fragments."""
+        pairs = {k: v for k, v in self.values.items() if v}
+        pairs.update({k: v for k, v in extra.items() if v})
+        return urlencode(pairs)
+
+
+def _one(value: str) -> tuple[str, ...]:
+    return (value,) if value else ()
+
+
+def _view(query: QueryParams) -> View:
+    return "performance" if query.get("view") == "performance" else "frequency"
+
+
+def _min_frequency(query: QueryParams) -> int:
+    raw = query.get("min_frequency", "1")
+    return max(1, int(raw)) if raw.isdigit() else 1
+
+
+@router.get("/analytics/{id}")
+def dataset_page(request: Request, ctx: PageCtx, id: str) -> Response:
+    settings = _settings(request)
+    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
+    page_filters = PageFilters(request.query_params, settings)
+    view, min_frequency = _view(request.query_params), _min_frequency(request.query_params)
+    process = request.query_params.get("process", "").strip()
+    context: dict[str, Any] = {
+        "section": "analytics",
+        "dataset": dataset,
+        "filters": page_filters,
+        "view": view,
+        "min_frequency": min_frequency,
+        "process": process,
+        "processes": _processes(ctx),
+        "can_delete": dataset.kind == "upload" and _can(ctx.actor, Action.ANALYTICS_UPLOAD),
+        "quality": _quality(dataset),
+        "empty": None,
+        "seconds": human_seconds,
+        "plant_ttl": int(datasets.PLANT_TTL_SECONDS),
+    }
+    status_code = 422 if page_filters.errors else 200
+    try:
+        found = datasets.mine(ctx, settings.data_dir, dataset, filters=page_filters.filters)
+    except Conflict as exc:
+        # The plant has no work events yet: the page says so instead of failing.
+        context["empty"] = exc.detail
+        return render(request, "analytics/dataset.html", context)
+    except InvalidInput as exc:
+        page_filters.errors = errors_from(exc)
+        found = datasets.mine(ctx, settings.data_dir, dataset)
+        status_code = 422
+    conformance, marks, conformance_error = _conformance(ctx, settings, dataset, process, found)
+    context |= {
+        "dfg": found["dfg"],
+        "variants": found["variants"]["variants"],
+        "kpi": found["kpi"],
+        "charts": _charts(found["kpi"]),
+        "conformance": conformance,
+        "conformance_error": conformance_error,
+        "map": _map_context(dataset, found["dfg"], view, min_frequency, marks, page_filters),
+    }
+    return render(request, "analytics/dataset.html", context, status_code=status_code)
+
+
+@router.get("/analytics/{id}/map")
+def map_fragment(request: Request, ctx: PageCtx, id: str) -> Response:
+    """The map alone, for the view toggle and the slider; filters and process as the page's."""
+    settings = _settings(request)
+    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
+    page_filters = PageFilters(request.query_params, settings)
+    if page_filters.errors:
+        raise InvalidInput(
+            "; ".join(f"{k}: {v}" for k, v in page_filters.errors.items()),
+        )
+    found = datasets.mine(ctx, settings.data_dir, dataset, ("dfg",), page_filters.filters)
+    process = request.query_params.get("process", "").strip()
+    _, marks, _ = _conformance(ctx, settings, dataset, process, found)
+    return render(
+        request,
+        "analytics/_map.html",
+        {
+            "dataset": dataset,
+            "map": _map_context(
+                dataset,
+                found["dfg"],
+                _view(request.query_params),
+                _min_frequency(request.query_params),
+                marks,
+                page_filters,
+            ),
+        },
+    )
+
+
+@router.post("/analytics/{id}/delete")
+def delete(request: Request, ctx: PageCtx, id: str) -> Response:
+    removed = datasets.delete_dataset(ctx, _settings(request).data_dir, id)
+    response = RedirectResponse("/analytics", status_code=303)
+    flash.put(request, response, f"Removed “{removed.name}”.")
+    return response
+
+
+def _processes(ctx: Context) -> list[tuple[str, str]]:
+    from andon.processes.service import list_processes
+
+    return [(p.key, f"{p.name} ({p.key})") for p in list_processes(ctx)]
+
+
+def _quality(dataset: datasets.Dataset) -> dict[str, Any] | None:
+    if dataset.quality is None:
+        return None
+    issues = dataset.quality["issues"]
+    return {
+        **dataset.quality,
+        "found": [i for i in issues if i["count"]],
+        "clean": [i["kind"] for i in issues if not i["count"]],
+    }
+
+
+def _conformance(
+    ctx: Context,
+    settings: Settings,
+    dataset: datasets.Dataset,
+    process: str,
+    found: dict[str, dict[str, Any]],
+) -> tuple[dict[str, Any] | None, Marks | None, str | None]:
+    """The conformance result to show, the map marks, or why there is none."""
+    if not process:
+        return None, None, None
+    from andon.analytics.conformance import process_model
+
+    try:
+        result = datasets.check_dataset(ctx, settings.data_dir, dataset, process)
+    except (NotFound, InvalidInput, Conflict) as exc:
+        return None, None, exc.detail
+    model = process_model(result.spec)
+    marks = conformance_marks(result.report, model.stage_of, found["dfg"])
+    names = {stage.key: stage.name for stage in result.spec.stages}
+    return (
+        {"report": result.report, "spec": result.spec, "version": result.version, "names": names},
+        marks,
+        None,
+    )
+
+
+def _map_context(
+    dataset: datasets.Dataset,
+    dfg: dict[str, Any],
+    view: View,
+    min_frequency: int,
+    marks: Marks | None,
+    page_filters: PageFilters,
+) -> dict[str, Any]:
+    largest = max_frequency(dfg)
+    min_frequency = min(min_frequency, largest)
+    shown = sum(1 for e in dfg["edges"] if e["frequency"] >= min_frequency)
+    return {
+        "svg": Markup(  # noqa: S704 - render_dfg_svg escapes every text
+            render_dfg_svg(dfg, view=view, min_frequency=min_frequency, marks=marks)
+        ),
+        "view": view,
+        "min_frequency": min_frequency,
+        "max_frequency": largest,
+        "shown": shown,
+        "total": len(dfg["edges"]),
+        "marked": bool(marks),
+        "filter_values": {k: v for k, v in page_filters.values.items() if v},
+    }
+
+
+def _charts(kpi: dict[str, Any]) -> dict[str, Markup]:
+    throughput = [(p["date"], float(p["cases"])) for p in kpi["throughput_per_day"]]
+    duration = kpi["case_duration"]
+    summary = [
+        (label, float(duration[key] or 0.0), human_seconds(duration[key]))
+        for key, label in (
+            ("min", "shortest"),
+            ("median", "median"),
+            ("mean", "mean"),
+            ("p90", "90th percentile"),
+            ("max", "longest"),
+        )
+    ]
+    rework = sorted(kpi["rework_cases"].items(), key=lambda p: (-p[1], p[0]))[:REWORK_SHOWN]
+    return {
+        # Each chart escapes every text it draws.
+        "throughput": Markup(  # noqa: S704
+            column_chart(throughput, title="Cases completed per day (UTC)", unit="cases")
+        ),
+        "durations": Markup(bar_chart(summary, title="Case duration"))  # noqa: S704
+        if kpi["cases"]
+        else Markup(""),
+        "rework": Markup(  # noqa: S704
+            bar_chart(
+                [(a, float(n), f"{n} cases") for a, n in rework],
+                title="Cases that repeat an activity, per activity",
+            )
+        )
+        if rework
+        else Markup(""),
+    }
