@@ -332,7 +332,7 @@ def test_a_failed_background_import_reports_why(client: TestClient, lead: dict[s
 @pytest.fixture
 def small_client(db_url: str, db: Database, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(
-        database_url=db_url, secret_key=TEST_SECRET, data_dir=tmp_path, max_attachment_bytes=2048
+        database_url=db_url, secret_key=TEST_SECRET, data_dir=tmp_path, max_log_bytes=2048
     )
     with TestClient(create_app(settings, db)) as test_client:
         yield test_client
@@ -351,7 +351,7 @@ def test_an_upload_over_the_size_limit_is_413(
     for response in (huge, just_over):
         assert response.status_code == 413
         assert response.headers["content-type"] == "application/problem+json"
-        assert "ANDON_MAX_ATTACHMENT_BYTES" in response.json()["detail"]
+        assert "ANDON_MAX_LOG_BYTES" in response.json()["detail"]
     assert list((tmp_path / "analytics").glob("*.parquet")) == []
 
 
@@ -411,6 +411,40 @@ def test_the_plants_own_events_are_a_dataset(
     assert graph["edges"] == [{"source": "Intake", "target": "Plan", "frequency": 2}]
     assert (dataset["kind"], dataset["process"], dataset["quality"]) == ("plant", "assembly", None)
     assert client.delete(f"{API}/datasets/plant", headers=lead).status_code == 409
+
+
+def test_a_site_scoped_reader_sees_only_the_plant_events_of_their_site(
+    client: TestClient, system: Context
+) -> None:
+    from andon.plant import service as plant
+    from andon.plant.schemas import AreaCreate, LineCreate, SiteCreate
+
+    floor = make_floor(system, shifts=False)
+    other_site = plant.create_site(
+        system,
+        SiteCreate(
+            enterprise_id=floor.site.enterprise_id, name="Dallas", code="DAL", timezone="UTC"
+        ),
+    )
+    other_area = plant.create_area(
+        system, AreaCreate(site_id=other_site.id, name="Assembly", code="ASM")
+    )
+    other_line = plant.create_line(
+        system, LineCreate(area_id=other_area.id, name="Line 9", code="L9")
+    )
+    new_item(system, floor)
+    for _ in range(2):
+        new_item(system, floor, line_id=other_line.id)
+    chicago = bearer(system, "cal", Role.SUPERVISOR, site_id=floor.site.id)
+    dallas = bearer(system, "dee", Role.SUPERVISOR, site_id=other_site.id)
+    everyone = bearer(system, "ops", Role.OPS_MANAGER)
+
+    cases = {
+        who: client.get(f"{API}/datasets/plant/kpi", headers=headers).json()["cases"]
+        for who, headers in (("chicago", chicago), ("dallas", dallas), ("plant", everyone))
+    }
+
+    assert cases == {"chicago": 1, "dallas": 2, "plant": 3}
 
 
 def test_the_plant_with_no_events_says_so(client: TestClient, lead: dict[str, str]) -> None:

@@ -41,3 +41,25 @@ def test_authorize_names_actor_action_and_place_when_refusing() -> None:
 def test_only_admin_manages_users() -> None:
     for role in Role:
         assert actor(Grant(role)).can(Action.USER_MANAGE) == (role is Role.ADMIN)
+
+
+def test_the_access_page_lists_every_action_with_the_roles_that_have_it() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "access.md").read_text("utf-8")
+    order = [
+        Role.ADMIN,
+        Role.OPS_MANAGER,
+        Role.QUALITY,
+        Role.SAFETY,
+        Role.SUPERVISOR,
+        Role.OPERATOR,
+        Role.VIEWER,
+    ]
+    documented = {}
+    for line in page.splitlines():
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            action = cells[0].split("`")[1]
+            documented[action] = {role for role, cell in zip(order, cells[1:], strict=True) if cell}
+    assert documented == {action.value: set(roles) for action, roles in MATRIX.items()}

@@ -26,7 +26,8 @@ import atexit
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -80,12 +81,16 @@ def read_andon_events(
     backend: BaseBackend | None = None,
     events: EventSelection = "stages",
     batch_rows: int = BATCH_ROWS,
+    site_ids: Collection[int] | None = None,
+    area_ids: Collection[int] | None = None,
 ) -> EventLog:
     """Andon's work events at ``database_url`` (SQLite or PostgreSQL) as an :class:`EventLog`.
 
     ``process``: only items of the process with this key (or, failing that, this name); an
     unknown process raises NotFound. ``events``: ``"stages"`` (one event per stage entry) or
-    ``"all"``. ``engine``/``backend``: where the log lives; ``postgres`` reads the table in place
+    ``"all"``. ``site_ids``/``area_ids``: only items on lines in these sites or areas (both
+    None: every line), for someone whose role reaches only part of the plant.
+    ``engine``/``backend``: where the log lives; ``postgres`` reads the table in place
     and needs Andon on PostgreSQL. No matching event raises InvalidInput (an empty log).
     """
     import sqlalchemy as sa
@@ -106,6 +111,8 @@ def read_andon_events(
         with sa_engine.connect() as connection:
             process_key = _process_key(connection, process) if process is not None else None
             query = _events_query(process_key, events, postgres=on_postgres)
+            if site_ids is not None or area_ids is not None:
+                query = _within(query, site_ids or (), area_ids or ())
             if connection.execute(query.limit(1)).first() is None:
                 where = f" of process {process_key!r}" if process_key else ""
                 raise InvalidInput.for_field("log", f"Andon has no work events{where}: empty log")
@@ -127,8 +134,13 @@ def _source(process_key: str | None) -> str:
     return f"andon:work_events{f'?process={process_key}' if process_key else ''}"
 
 
+@cache
 def _tables() -> dict[str, sa.TableClause]:
-    """The columns this reader touches, without importing the ORM models."""
+    """The columns this reader touches, without importing the ORM models.
+
+    Built once, so every query part refers to the same table objects (two objects of one
+    name would be two FROM entries).
+    """
     import sqlalchemy as sa
 
     return {
@@ -153,7 +165,15 @@ def _tables() -> dict[str, sa.TableClause]:
             sa.column("status", sa.String()),
             sa.column("breached_at", sa.DateTime()),
         ),
-        "lines": sa.table("lines", sa.column("id", sa.Integer()), sa.column("code", sa.String())),
+        "lines": sa.table(
+            "lines",
+            sa.column("id", sa.Integer()),
+            sa.column("code", sa.String()),
+            sa.column("area_id", sa.Integer()),
+        ),
+        "areas": sa.table(
+            "areas", sa.column("id", sa.Integer()), sa.column("site_id", sa.Integer())
+        ),
         "versions": sa.table(
             "process_versions", sa.column("id", sa.Integer()), sa.column("number", sa.Integer())
         ),
@@ -219,6 +239,17 @@ def _events_query(
     if process_key is not None:
         query = query.where(e.c.process_key == process_key)
     return query
+
+
+def _within(
+    query: sa.Select[Any], site_ids: Collection[int], area_ids: Collection[int]
+) -> sa.Select[Any]:
+    import sqlalchemy as sa
+
+    t = _tables()
+    lines, areas = t["lines"], t["areas"]
+    in_sites = sa.select(areas.c.id).where(areas.c.site_id.in_(sorted(site_ids)))
+    return query.where(sa.or_(lines.c.area_id.in_(sorted(area_ids)), lines.c.area_id.in_(in_sites)))
 
 
 def _in_place(backend: BaseBackend, query: sa.Select[Any], sa_engine: sa.Engine) -> Any:

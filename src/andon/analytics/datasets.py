@@ -34,8 +34,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from andon.core.clock import utcnow
-from andon.core.errors import AndonError, Conflict, FieldError, InvalidInput, NotFound
-from andon.core.permissions import Action, authorize, authorize_somewhere
+from andon.core.errors import (
+    AndonError,
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
+from andon.core.permissions import Action, Reach, authorize_somewhere, reach
 from andon.core.uow import Context
 
 if TYPE_CHECKING:
@@ -94,6 +101,9 @@ class Dataset:
     quality: dict[str, Any] | None = None
     has_quarantine: bool = False
     process: str | None = None
+    # Plant datasets only: the sites and areas whose lines the reader's role reaches
+    # (None: the whole plant). Part of what a cached result is keyed by.
+    reach: Reach | None = None
 
     @property
     def cases(self) -> int | None:
@@ -225,8 +235,10 @@ def get_dataset(ctx: Context, data_dir: Path, dataset_id: str) -> Dataset:
 
 
 def plant_datasets(ctx: Context) -> list[Dataset]:
-    """``plant`` and one ``plant-<key>`` per process, when the actor may read them all."""
-    if not ctx.actor.can(Action.ANALYTICS_READ):
+    """``plant`` and one ``plant-<key>`` per process, limited to what the actor reaches."""
+    try:
+        reach(ctx.actor, Action.ANALYTICS_READ)
+    except PermissionDenied:
         return []
     from andon.processes.service import list_processes
 
@@ -236,15 +248,19 @@ def plant_datasets(ctx: Context) -> list[Dataset]:
 
 
 def _plant_dataset(ctx: Context, process: str | None, name: str | None = None) -> Dataset:
-    authorize(ctx.actor, Action.ANALYTICS_READ)
+    where = reach(ctx.actor, Action.ANALYTICS_READ)
     if process is None:
-        return Dataset(id=PLANT, name="Plant events: every process", kind="plant")
+        return Dataset(id=PLANT, name="Plant events: every process", kind="plant", reach=where)
     if name is None:
         from andon.processes.service import get_process
 
         name = get_process(ctx, process).name
     return Dataset(
-        id=f"{PLANT}-{process}", name=f"Plant events: {name}", kind="plant", process=process
+        id=f"{PLANT}-{process}",
+        name=f"Plant events: {name}",
+        kind="plant",
+        process=process,
+        reach=where,
     )
 
 
@@ -305,7 +321,14 @@ def open_log(ctx: Context, data_dir: Path, dataset: Dataset) -> EventLog:
     if dataset.kind == "plant":
         from andon.analytics.andon_events import read_andon_events
 
-        return read_andon_events(ctx.db.url, process=dataset.process, engine="duckdb")
+        where = dataset.reach
+        return read_andon_events(
+            ctx.db.url,
+            process=dataset.process,
+            engine="duckdb",
+            site_ids=None if where is None else where.site_ids,
+            area_ids=None if where is None else where.area_ids,
+        )
     backend: Any = connect("duckdb")
     table = backend.read_parquet(str(parquet_path(data_dir, dataset.id)))
     return EventLog(table=table, source=dataset.filename or dataset.id, interval=dataset.interval)
@@ -646,7 +669,7 @@ def _copy_limited(stream: BinaryIO, path: Path, max_bytes: int) -> None:
             size += len(chunk)
             if size > max_bytes:
                 raise LogTooLarge(
-                    f"file: larger than {max_bytes} bytes (ANDON_MAX_ATTACHMENT_BYTES)"
+                    f"file: larger than {max_bytes} bytes (ANDON_MAX_LOG_BYTES)"
                 )
             out.write(chunk)
     if size == 0:
@@ -749,7 +772,9 @@ def _scope(ctx: Context, data_dir: Path, dataset: Dataset) -> str:
     with ctx.read() as session:
         # The newest event's id: cheap on the primary key, and it moves with every event.
         newest = session.execute(sa.text("SELECT max(id) FROM work_events")).scalar()
-    return f"{ctx.db.url}@{newest}"
+    where = dataset.reach
+    within = "" if where is None else f"/{sorted(where.site_ids)}/{sorted(where.area_ids)}"
+    return f"{ctx.db.url}@{newest}{within}"
 
 
 def _stored_report(data_dir: Path, dataset: Dataset) -> dict[str, dict[str, Any]]:

@@ -295,7 +295,7 @@ def upload_dataset(
         timezone=timezone or "UTC",
         object_type=object_type or None,
     )
-    limit = settings.max_attachment_bytes
+    limit = settings.max_log_bytes
     if wait:
         dataset = datasets.import_now(
             ctx, settings.data_dir, file.filename or "", file.file, options, max_bytes=limit

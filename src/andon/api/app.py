@@ -88,13 +88,16 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def upload_limits(settings: Settings) -> list[RouteLimit]:
-    """File uploads may be as large as ANDON_MAX_ATTACHMENT_BYTES, not ANDON_MAX_BODY_BYTES."""
+    """File uploads may be as large as ANDON_MAX_ATTACHMENT_BYTES (event logs for analysis:
+    ANDON_MAX_LOG_BYTES), not ANDON_MAX_BODY_BYTES."""
     files = settings.max_attachment_bytes + MULTIPART_OVERHEAD_BYTES
     setting = "ANDON_MAX_ATTACHMENT_BYTES"
+    logs = settings.max_log_bytes + MULTIPART_OVERHEAD_BYTES
+    log_setting = "ANDON_MAX_LOG_BYTES"
     return [
         RouteLimit("POST", re.compile(r"^/api/v1/work-items/[^/]+/attachments$"), files, setting),
         RouteLimit("POST", re.compile(r"^/api/v1/work-items/import$"), files, setting),
         RouteLimit("POST", re.compile(r"^/work/[0-9]+/attachments$"), files, setting),
-        RouteLimit("POST", re.compile(r"^/api/v1/analytics/datasets$"), files, setting),
-        RouteLimit("POST", re.compile(r"^/analytics/upload$"), files, setting),
+        RouteLimit("POST", re.compile(r"^/api/v1/analytics/datasets$"), logs, log_setting),
+        RouteLimit("POST", re.compile(r"^/analytics/upload$"), logs, log_setting),
     ]

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = Field(
         default=10_485_760, ge=1024, description="Largest uploaded file (attachment, CSV import)."
     )
+    max_log_bytes: int = Field(
+        default=268_435_456,
+        ge=1024,
+        description="Largest event log uploaded for analysis (the pages and the API).",
+    )
     login_max_failures: int = Field(default=5, ge=1, description="Failures before a lockout.")
     login_lockout_seconds: int = Field(default=900, ge=1, description="Length of a lockout.")
     session_hours: int = Field(default=12, ge=1, le=24 * 30, description="Session lifetime.")

@@ -75,7 +75,7 @@ def _list_page(
             "datasets": datasets.list_datasets(ctx, settings.data_dir),
             "plant": datasets.plant_datasets(ctx),
             "can_upload": _can(ctx.actor, Action.ANALYTICS_UPLOAD),
-            "max_mb": settings.max_attachment_bytes / 1_048_576,
+            "max_mb": settings.max_log_bytes / 1_048_576,
             "errors": errors or {},
             "values": values or {"timezone": "UTC"},
         },
@@ -124,7 +124,7 @@ def upload(request: Request, ctx: PageCtx, form: Form) -> Response:
             upload.filename,
             upload.file,
             options,
-            max_bytes=settings.max_attachment_bytes,
+            max_bytes=settings.max_log_bytes,
         )
     except AndonError as exc:
         if exc.status in (401, 403):
