@@ -668,9 +668,7 @@ def _copy_limited(stream: BinaryIO, path: Path, max_bytes: int) -> None:
         while chunk := stream.read(CHUNK_BYTES):
             size += len(chunk)
             if size > max_bytes:
-                raise LogTooLarge(
-                    f"file: larger than {max_bytes} bytes (ANDON_MAX_LOG_BYTES)"
-                )
+                raise LogTooLarge(f"file: larger than {max_bytes} bytes (ANDON_MAX_LOG_BYTES)")
             out.write(chunk)
     if size == 0:
         raise InvalidInput.for_field("file", "the file is empty")
