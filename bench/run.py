@@ -3,11 +3,14 @@
 Foundation (here): audited write rate and chain verification rate, SQLite and PostgreSQL,
 written to bench/results/foundation.json. Work engine (bench/work.py): item moves through
 the HTTP API and the SLA sweep over a million open items, written to bench/results/work.json.
+Analytics (bench/analytics.py): `andon mine report` against pm4py and hand-written DuckDB SQL
+on synthetic logs of 10k to 10M events, written to bench/results/analytics.json.
 Figures are measured on whatever machine runs `make bench`; nothing here is asserted.
 
     python -m bench.run                      # everything
     python -m bench.run --only foundation    # or: --only work, or one work case:
     python -m bench.run --only sweep         #     transitions, profile, sweep, sqlite-sweep
+    python -m bench.run --only analytics     # the analytics engine (knobs: bench/analytics.py)
 """
 
 from __future__ import annotations
@@ -106,21 +109,23 @@ def foundation() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bench import work
+    from bench import analytics, work
 
-    choices = ("foundation", "work", *work.CASES)
+    choices = ("foundation", "work", *work.CASES, "analytics")
     parser = argparse.ArgumentParser(
         prog="python -m bench.run",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--only", action="append", choices=choices, help="run only this")
-    chosen = parser.parse_args(argv).only or ["foundation", "work"]
+    chosen = parser.parse_args(argv).only or ["foundation", "work", "analytics"]
     if "foundation" in chosen:
         foundation()
     cases = [c for c in work.CASES if c in chosen or ("work" in chosen and c in work.DEFAULT_CASES)]
     if cases:
         work.main([f"--only={c}" for c in cases])
+    if "analytics" in chosen:
+        analytics.main([])
 
 
 if __name__ == "__main__":
