@@ -19,6 +19,7 @@ demo: install ## Create the environment, migrate and load the demo plant, serve 
 	$(DEMO_ENV) $(BIN)/andon serve
 
 test: install ## Lint, type-check and run the whole suite (SQLite, PostgreSQL, browser)
+	$(BIN)/python -m compileall -q -j 0 src > /dev/null
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/ruff format --check src tests bench migrations
 	$(BIN)/mypy
@@ -45,6 +46,9 @@ $(STAMP): $(UV) requirements/dev.lock pyproject.toml
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
 	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes requirements/dev.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@# Where PYTHONDONTWRITEBYTECODE is set, nothing would ever be cached and every process
+	@# (test workers, CLI runs) would compile pandas, Ibis and SQLAlchemy from source again.
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	touch $(STAMP)
 
 $(ASSETS): package.json package-lock.json
