@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from andon.cli.main import app
+from andon.core.uow import Context
 from tests.unit.analytics.conftest import data_file
 
 runner = CliRunner()
@@ -123,3 +124,42 @@ def test_mining_commands_do_not_import_the_web_or_orm() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == ""
+
+
+# --- Andon's own events (--db) ---------------------------------------------------------
+
+
+def test_mining_andons_own_events_counts_each_stage_entry(system: Context, db_url: str) -> None:
+    from andon.work import items
+    from andon.work.schemas import ItemMove
+    from tests.factories import make_floor, new_item
+    from tests.integration.test_cli import andon as andon_at
+
+    floor = make_floor(system, shifts=False)
+    opened = [new_item(system, floor) for _ in range(3)]
+    for item in opened[:2]:
+        items.move_item(system, item.id, ItemMove(to="plan", version=item.version))
+
+    kpi = andon_at(db_url, "kpi", "--db", "--process", "assembly", "--json")
+    graph = andon_at(db_url, "mine", "dfg", "--db", "--json")
+
+    assert kpi.exit_code == 0, kpi.stderr
+    assert (json.loads(kpi.stdout)["cases"], json.loads(kpi.stdout)["events"]) == (3, 5)
+    assert json.loads(graph.stdout)["edges"] == [
+        {"source": "Intake", "target": "Plan", "frequency": 2}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("mine", "dfg"), "give either a LOG file or --db"),
+        (("mine", "dfg", str(data_file("running-example.xes")), "--db"), "give either"),
+        (("kpi", str(data_file("running-example.xes")), "--process", "x"), "--process goes with"),
+    ],
+)
+def test_a_log_file_and_db_are_one_or_the_other(args: tuple[str, ...], message: str) -> None:
+    result = andon(*args)
+
+    assert result.exit_code == 2
+    assert message in result.stderr

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 if TYPE_CHECKING:
+    from andon.analytics.log import EventLog
     from andon.analytics.sources import LoadedLog
 
 Engine = Literal["duckdb", "postgres", "spark"]
@@ -28,6 +29,28 @@ LogArgument = Annotated[
         help="Event log: .csv/.tsv, .xes/.xes.gz, .parquet, OCEL 2.0 .jsonocel/.xmlocel.",
         show_default=False,
     ),
+]
+SourceArgument = Annotated[
+    Path | None,
+    typer.Argument(
+        metavar="[LOG]",
+        help=(
+            "Event log: .csv/.tsv, .xes/.xes.gz, .parquet, OCEL 2.0 .jsonocel/.xmlocel. "
+            "Omit it with --db."
+        ),
+        show_default=False,
+    ),
+]
+DbOption = Annotated[
+    bool,
+    typer.Option(
+        "--db",
+        help="Analyse Andon's own work events (one event per stage entry) instead of a file.",
+    ),
+]
+ProcessOption = Annotated[
+    str | None,
+    typer.Option("--process", metavar="KEY", help="With --db: only items of this process."),
 ]
 EngineOption = Annotated[
     Engine,
@@ -165,3 +188,30 @@ def load_log(
             err=True,
         )
     return loaded
+
+
+def open_events(
+    log: Path | None,
+    *,
+    db: bool = False,
+    process: str | None = None,
+    engine: Engine = "duckdb",
+    **file_options: object,
+) -> EventLog:
+    """The events a command analyses: the file ``log`` (read by :func:`load_log` with
+    ``file_options``), or with ``db`` Andon's own work events, optionally of one process.
+
+    Exactly one of ``log`` and ``db``; ``process`` only with ``db``. A wrong combination is a
+    usage error (exit 2).
+    """
+    if (log is None) == (not db):
+        raise typer.BadParameter("give either a LOG file or --db", param_hint="LOG / --db")
+    if not db:
+        if process is not None:
+            raise typer.BadParameter("--process goes with --db", param_hint="--process")
+        assert log is not None
+        return load_log(log, engine=engine, **file_options).log  # type: ignore[arg-type]
+    from andon.analytics.andon_events import read_andon_events
+    from andon.cli.context import read_settings
+
+    return read_andon_events(read_settings().resolved_database_url, process=process, engine=engine)

@@ -15,19 +15,21 @@ import typer
 from andon.cli.log_options import (
     ActivityOption,
     CaseOption,
+    DbOption,
     EncodingOption,
     EngineOption,
     JsonOption,
-    LogArgument,
     ObjectTypeOption,
+    ProcessOption,
     QuarantineOption,
     ResourceOption,
+    SourceArgument,
     StartTimestampOption,
     StrictOption,
     TimestampFormatOption,
     TimestampOption,
     TimezoneOption,
-    load_log,
+    open_events,
 )
 from andon.cli.tables import echo_json, echo_table
 
@@ -40,7 +42,10 @@ if TYPE_CHECKING:
     from andon.analytics.ordering import CaseOrderedLog
 
 app = typer.Typer(
-    help="Process discovery on an event-log file: directly-follows graph, variants, report.",
+    help=(
+        "Process discovery on an event-log file or Andon's own events (--db): "
+        "directly-follows graph, variants, report."
+    ),
     no_args_is_help=True,
 )
 
@@ -153,7 +158,7 @@ def _filters(
 
 
 def _prepare(
-    log: Path,
+    log: Path | None,
     filters: CaseFilters,
     *,
     attributes: tuple[str, ...] = (),
@@ -161,13 +166,14 @@ def _prepare(
 ) -> CaseOrderedLog:
     from andon.analytics.report import prepare
 
-    loaded = load_log(log, **load)
-    return prepare(loaded.log, filters=filters, attributes=attributes)
+    return prepare(open_events(log, **load), filters=filters, attributes=attributes)
 
 
 @app.command("dfg")
 def dfg(
-    log: LogArgument,
+    log: SourceArgument = None,
+    db: DbOption = False,
+    process: ProcessOption = None,
     performance: Annotated[
         bool,
         typer.Option(
@@ -209,7 +215,8 @@ def dfg(
         variant, exclude_variant, top_variants,
     )  # fmt: skip
     ordered = _prepare(
-        log, filters, engine=engine, case=case, activity=activity, timestamp=timestamp,
+        log, filters, db=db, process=process, engine=engine, case=case, activity=activity,
+        timestamp=timestamp,
         resource=resource, start_timestamp=start_timestamp, timestamp_format=timestamp_format,
         timezone=timezone, object_type=object_type, encoding=encoding, strict=strict,
         quarantine=quarantine,
@@ -223,7 +230,9 @@ def dfg(
 
 @app.command("variants")
 def variants(
-    log: LogArgument,
+    log: SourceArgument = None,
+    db: DbOption = False,
+    process: ProcessOption = None,
     limit: Annotated[
         int | None,
         typer.Option("--limit", metavar="N", min=1, help="Show only the N most frequent."),
@@ -263,7 +272,8 @@ def variants(
         variant, exclude_variant, top_variants,
     )  # fmt: skip
     ordered = _prepare(
-        log, filters, engine=engine, case=case, activity=activity, timestamp=timestamp,
+        log, filters, db=db, process=process, engine=engine, case=case, activity=activity,
+        timestamp=timestamp,
         resource=resource, start_timestamp=start_timestamp, timestamp_format=timestamp_format,
         timezone=timezone, object_type=object_type, encoding=encoding, strict=strict,
         quarantine=quarantine,
@@ -286,7 +296,9 @@ ExceptionAttributeOption = Annotated[
 
 
 def kpi(
-    log: LogArgument,
+    log: SourceArgument = None,
+    db: DbOption = False,
+    process: ProcessOption = None,
     exception_attribute: ExceptionAttributeOption = None,
     as_json: JsonOption = False,
     engine: EngineOption = "duckdb",
@@ -320,7 +332,8 @@ def kpi(
         variant, exclude_variant, top_variants,
     )  # fmt: skip
     ordered = _prepare(
-        log, filters, attributes=(exception_attribute,) if exception_attribute else (),
+        log, filters, db=db, process=process,
+        attributes=(exception_attribute,) if exception_attribute else (),
         engine=engine, case=case, activity=activity, timestamp=timestamp,
         resource=resource, start_timestamp=start_timestamp, timestamp_format=timestamp_format,
         timezone=timezone, object_type=object_type, encoding=encoding, strict=strict,
@@ -335,7 +348,9 @@ def kpi(
 
 @app.command("report")
 def report(
-    log: LogArgument,
+    log: SourceArgument = None,
+    db: DbOption = False,
+    process: ProcessOption = None,
     exception_attribute: ExceptionAttributeOption = None,
     as_json: JsonOption = False,
     engine: EngineOption = "duckdb",
@@ -372,7 +387,8 @@ def report(
         variant, exclude_variant, top_variants,
     )  # fmt: skip
     ordered = _prepare(
-        log, filters, attributes=(exception_attribute,) if exception_attribute else (),
+        log, filters, db=db, process=process,
+        attributes=(exception_attribute,) if exception_attribute else (),
         engine=engine, case=case, activity=activity, timestamp=timestamp,
         resource=resource, start_timestamp=start_timestamp, timestamp_format=timestamp_format,
         timezone=timezone, object_type=object_type, encoding=encoding, strict=strict,
