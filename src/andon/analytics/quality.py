@@ -114,12 +114,12 @@ def plain(value: Any) -> Any:
 
 
 def _rows(expr: ir.Table) -> list[dict[str, Any]]:
-    return [{k: plain(v) for k, v in row.items()} for row in expr.to_pyarrow().to_pylist()]
+    from andon.analytics.results import fetch_rows
+
+    return [{k: plain(v) for k, v in row.items()} for row in fetch_rows(expr)]
 
 
-def _scalar(expr: Any) -> int:
-    # Arrow, not execute(): execute() returns pandas, which costs seconds to import.
-    value = expr.to_pyarrow().as_py()
+def _count(value: Any) -> int:
     return int(value) if value is not None and value == value else 0
 
 
@@ -127,66 +127,90 @@ def assess(judged: ir.Table) -> QualityReport:
     """The report for ``judged``: normalised rows with REASON (and RAW_TIMESTAMP) columns.
 
     Rejected rows are those with a REASON; every other figure is about the kept rows.
+    A clean log costs four scans: one aggregate over every row, one ordered pass over the
+    kept rows within their cases, and two group-bys (duplicates, activity names); examples
+    are fetched only for the kinds that have any.
     """
     import ibis
 
-    rejected_rows = judged.filter(judged[REASON].notnull())
-    reasons = _rows(rejected_rows.group_by(REASON).agg(n=rejected_rows.count()))
-    rejected = {r[REASON]: int(r["n"]) for r in reasons}
-    rows_read = _scalar(judged.count())
-    kept = judged.filter(judged[REASON].isnull())
-    totals = _rows(kept.agg(events=kept.count(), cases=kept[CASE].nunique()))[0]
+    is_kept = judged[REASON].isnull()
+    late = is_kept & judged[START].notnull() & (judged[START] > judged[TIMESTAMP])
+    totals = _rows(
+        judged.aggregate(
+            rows_read=judged.count(),
+            events=judged.count(where=is_kept),
+            late=judged.count(where=late),
+            **{reason: judged.count(where=judged[REASON] == reason) for reason in REJECTIONS},
+        )
+    )[0]
+    rejected = {reason: _count(totals[reason]) for reason in REJECTIONS}
+    examples = _rejection_examples(judged) if any(rejected.values()) else {}
+    issues = [Issue(reason, rejected[reason], examples.get(reason, [])) for reason in REJECTIONS]
 
-    issues: list[Issue] = []
-    for reason in REJECTIONS:
-        count = rejected.get(reason, 0)
-        examples: list[dict[str, Any]] = []
-        if count:
-            sample = judged.filter(judged[REASON] == reason).order_by(ORDER).limit(EXAMPLES)
-            examples = _rows(
-                sample.select(
-                    row=sample[ORDER],
-                    case_id=sample[CASE],
-                    activity=sample[ACTIVITY],
-                    timestamp=sample[RAW_TIMESTAMP],
-                    resource=sample[RESOURCE],
-                )
-            )
-        issues.append(Issue(reason, count, examples))
-
-    issues.append(_duplicates(kept))
-    issues.extend(_sequence_findings(kept, ibis))
-    issues.append(_single_event_cases(kept))
+    kept = judged.filter(is_kept)
+    sequence, cases = _sequence_findings(kept, ibis)
+    issues.append(_duplicates(kept, ibis))
+    issues.extend(sequence)
     issues.append(_activity_name_variants(kept, ibis))
-    issues.append(_start_after_completion(kept))
+    issues.append(_start_after_completion(kept, _count(totals["late"])))
     order = {kind: i for i, kind in enumerate((*REJECTIONS, *FINDINGS))}
     issues.sort(key=lambda i: order[i.kind])
     return QualityReport(
-        rows_read=rows_read,
+        rows_read=_count(totals["rows_read"]),
         rows_rejected=sum(rejected.values()),
-        cases=int(totals["cases"]),
-        events=int(totals["events"]),
+        cases=cases,
+        events=_count(totals["events"]),
         issues=issues,
     )
 
 
-def _duplicates(kept: ir.Table) -> Issue:
+def _rejection_examples(judged: ir.Table) -> dict[str, list[dict[str, Any]]]:
+    """The first EXAMPLES rejected rows of each reason, in source order, in one query."""
+    import ibis
+
+    rejected = judged.filter(judged[REASON].notnull())
+    rank = ibis.row_number().over(group_by=rejected[REASON], order_by=rejected[ORDER])
+    ranked = rejected.mutate(example_rank=rank)
+    sample = ranked.filter(ranked.example_rank < EXAMPLES).order_by(ORDER)
+    rows = _rows(
+        sample.select(
+            reason=sample[REASON],
+            row=sample[ORDER],
+            case_id=sample[CASE],
+            activity=sample[ACTIVITY],
+            timestamp=sample[RAW_TIMESTAMP],
+            resource=sample[RESOURCE],
+        )
+    )
+    examples: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        examples.setdefault(row.pop("reason"), []).append(row)
+    return examples
+
+
+def _duplicates(kept: ir.Table, ibis: Any) -> Issue:
     keys = [CASE, ACTIVITY, TIMESTAMP, RESOURCE]
     groups = kept.group_by(keys).agg(occurrences=kept.count(), first_row=kept[ORDER].min())
     repeated = groups.filter(groups.occurrences > 1)
-    count = _scalar((repeated.occurrences - 1).sum())
-    examples = _rows(repeated.order_by("first_row").limit(EXAMPLES)) if count else []
-    return Issue(DUPLICATE_EVENT, count, examples)
+    # The total rides along with the first examples, so one group-by answers both.
+    extra = (repeated.occurrences - 1).sum().over(ibis.window())
+    rows = _rows(repeated.mutate(extra=extra).order_by("first_row").limit(EXAMPLES))
+    count = _count(rows[0]["extra"]) if rows else 0
+    for row in rows:
+        del row["extra"]
+    return Issue(DUPLICATE_EVENT, count, rows)
 
 
-def _sequence_findings(kept: ir.Table, ibis: Any) -> list[Issue]:
-    """Out-of-order events and suspected clock skew: both compare an event with the one
-    before it in source order within its case."""
+def _sequence_findings(kept: ir.Table, ibis: Any) -> tuple[list[Issue], int]:
+    """Out-of-order events, suspected clock skew and single-event cases, and the number of
+    cases: all from one pass comparing each event with its neighbours in source order
+    within its case (one sort of the kept rows)."""
     window = ibis.window(group_by=kept[CASE], order_by=kept[ORDER])
     paired = kept.mutate(
         previous_timestamp=kept[TIMESTAMP].lag().over(window),
         previous_resource=kept[RESOURCE].lag().over(window),
         previous_activity=kept[ACTIVITY].lag().over(window),
+        next_timestamp=kept[TIMESTAMP].lead().over(window),
     )
     backwards = paired[TIMESTAMP] < paired.previous_timestamp
     handover = (
@@ -197,14 +221,21 @@ def _sequence_findings(kept: ir.Table, ibis: Any) -> list[Issue]:
     seconds_earlier = (
         paired.previous_timestamp.epoch_seconds() - paired[TIMESTAMP].epoch_seconds()
     ).cast("float64")
+    # Kept rows always have a timestamp, so a missing neighbour's means none exists.
+    first = paired.previous_timestamp.isnull()
+    last = paired.next_timestamp.isnull()
     per_resource = paired.group_by(paired[RESOURCE]).agg(
         out_of_order=backwards.sum(),
         handovers=handover.sum(),
         backwards=(handover & backwards).sum(),
         median_seconds_earlier=ibis.ifelse(handover & backwards, seconds_earlier, None).median(),
+        cases=first.sum(),
+        single_event_cases=(first & last).sum(),
     )
     rows = _rows(per_resource)
-    out_of_order = sum(int(r["out_of_order"] or 0) for r in rows)
+    out_of_order = sum(_count(r["out_of_order"]) for r in rows)
+    cases = sum(_count(r["cases"]) for r in rows)
+    single = sum(_count(r["single_event_cases"]) for r in rows)
     examples: list[dict[str, Any]] = []
     if out_of_order:
         sample = paired.filter(backwards).order_by(ORDER).limit(EXAMPLES)
@@ -221,32 +252,30 @@ def _sequence_findings(kept: ir.Table, ibis: Any) -> list[Issue]:
     skewed = [
         {
             "resource": r[RESOURCE],
-            "handovers": int(r["handovers"]),
-            "backwards": int(r["backwards"]),
+            "handovers": _count(r["handovers"]),
+            "backwards": _count(r["backwards"]),
             "median_seconds_earlier": r["median_seconds_earlier"],
         }
         for r in rows
         if r[RESOURCE] is not None
-        and int(r["handovers"] or 0) >= SKEW_MIN_HANDOVERS
-        and int(r["backwards"] or 0) >= SKEW_MIN_SHARE * int(r["handovers"])
+        and _count(r["handovers"]) >= SKEW_MIN_HANDOVERS
+        and _count(r["backwards"]) >= SKEW_MIN_SHARE * _count(r["handovers"])
     ]
     skewed.sort(key=lambda r: (-r["backwards"], str(r["resource"])))
-    return [
+    issues = [
         Issue(OUT_OF_ORDER_EVENT, out_of_order, examples),
         Issue(CLOCK_SKEW, len(skewed), skewed[:EXAMPLES]),
+        Issue(SINGLE_EVENT_CASE, single, _single_event_examples(kept) if single else []),
     ]
+    return issues, cases
 
 
-def _single_event_cases(kept: ir.Table) -> Issue:
+def _single_event_examples(kept: ir.Table) -> list[dict[str, Any]]:
     per_case = kept.group_by(CASE).agg(
         events=kept.count(), activity=kept[ACTIVITY].min(), first_row=kept[ORDER].min()
     )
     single = per_case.filter(per_case.events == 1)
-    count = _scalar(single.count())
-    examples = (
-        _rows(single.order_by("first_row").limit(EXAMPLES).select(CASE, ACTIVITY)) if count else []
-    )
-    return Issue(SINGLE_EVENT_CASE, count, examples)
+    return _rows(single.order_by("first_row").limit(EXAMPLES).select(CASE, ACTIVITY))
 
 
 def _activity_name_variants(kept: ir.Table, ibis: Any) -> Issue:
@@ -257,19 +286,17 @@ def _activity_name_variants(kept: ir.Table, ibis: Any) -> Issue:
         names=normalised[ACTIVITY].collect(),
     )
     clashing = groups.filter(groups.spellings > 1)
-    count = _scalar(clashing.count())
-    examples: list[dict[str, Any]] = []
-    if count:
-        for row in _rows(clashing.order_by("normalised").limit(EXAMPLES)):
-            examples.append({"normalised": row["normalised"], "names": sorted(row["names"])})
+    clashing = clashing.mutate(total=clashing.spellings.count().over(ibis.window()))
+    rows = _rows(clashing.order_by("normalised").limit(EXAMPLES))
+    count = _count(rows[0]["total"]) if rows else 0
+    examples = [{"normalised": r["normalised"], "names": sorted(r["names"])} for r in rows]
     return Issue(ACTIVITY_NAME_VARIANTS, count, examples)
 
 
-def _start_after_completion(kept: ir.Table) -> Issue:
-    late = kept.filter(kept[START].notnull() & (kept[START] > kept[TIMESTAMP]))
-    count = _scalar(late.count())
+def _start_after_completion(kept: ir.Table, count: int) -> Issue:
     examples: list[dict[str, Any]] = []
     if count:
+        late = kept.filter(kept[START].notnull() & (kept[START] > kept[TIMESTAMP]))
         sample = late.order_by(ORDER).limit(EXAMPLES)
         examples = _rows(
             sample.select(

@@ -10,9 +10,11 @@ the engine asked for.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import shutil
 import tempfile
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -143,11 +145,16 @@ def read_log(
     con = staging.con
     token = uuid.uuid4().hex[:12]
     raw, judged = f"andon_raw_{token}", f"andon_judged_{token}"
+    store = _attach_store(staging)
     try:
         staged = _stage(path, fmt, con, raw, ocel_object_type, encoding)
         roles = _resolve(staged, mapping or ColumnMapping(), _columns(con, raw))
-        _judge(con, staged, roles, judged, timestamp_format, timezone)
-        report = assess(staging.table(judged))
+        _judge(con, staged, roles, _in_store(store, judged), timestamp_format, timezone)
+        if quarantine is None:
+            # Nothing needs the source rows any more: free them before the report runs.
+            _drop(con, raw)
+        judged_table = staging.table(judged, database=(store, "main"))
+        report = assess(judged_table)
         if strict and report.rows_rejected:
             reasons = ", ".join(f"{k}: {v}" for k, v in report.rejected_by_reason().items())
             raise InvalidInput(
@@ -160,16 +167,54 @@ def read_log(
                 "log", f"{path.name}: every row was rejected ({report.rows_rejected})"
             )
         if quarantine is not None:
-            _write_quarantine(staging, raw, judged, quarantine)
+            _write_quarantine(staging, raw, _in_store(store, judged), quarantine)
         # The source rows are no longer needed: free them before the final table is made.
         _drop(con, raw)
+        interval = _has_starts(judged_table)
         name = f"andon_log_{token}"
-        target = _deliver(staging, judged, name, engine, backend)
-        interval = _has_starts(target.table(name))
-        log = EventLog(table=target.table(name), source=str(path), interval=interval)
+        target = _deliver(staging, _in_store(store, judged), name, engine, backend)
+        table = (
+            target.table(name, database=(store, "main"))
+            if engine == "duckdb"
+            else target.table(name)
+        )
+        log = EventLog(table=table, source=str(path), interval=interval)
         return LoadedLog(log=log, report=report)
     finally:
-        _drop(con, raw, judged)
+        _drop(con, raw)
+        con.execute(f"DROP TABLE IF EXISTS {_in_store(store, judged)}")
+
+
+# The judged table, which becomes the log on DuckDB, lives in a DuckDB database file in a
+# temporary directory, one per connection. DuckDB writes such a table compressed, in blocks
+# its buffer manager may evict to the file; an in-memory table is held uncompressed (about
+# 100 bytes an event, 10 GB for 100M events) and cannot be evicted at all.
+STORE = "andon_store"
+
+
+def _attach_store(staging: Any) -> str:
+    """Attach the store to ``staging``'s connection unless it is there; return its name.
+
+    The file is removed when the backend is garbage-collected, or at exit.
+    """
+    con = staging.con
+    attached = con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+    if (STORE,) not in attached:
+        directory = tempfile.mkdtemp(prefix="andon-store-")
+        con.execute(f"ATTACH {_literal(str(Path(directory) / 'events.duckdb'))} AS {STORE}")
+        weakref.finalize(staging, _remove_store, con, directory)
+    return STORE
+
+
+def _remove_store(con: Any, directory: str) -> None:
+    # Best effort: the connection may already be closed, and a missing file harms no one.
+    with contextlib.suppress(Exception):
+        con.execute(f"DETACH {STORE}")
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def _in_store(store: str, table: str) -> str:
+    return f"{store}.main.{_quote(table)}"
 
 
 def _engine_of(backend: BaseBackend) -> EngineName:
@@ -274,8 +319,22 @@ def _instant(column: str, sql_type: str, timestamp_format: str | None) -> str:
     )
 
 
-def _blank(column: str) -> str:
+# Source types whose values can never be blank text: a NULL test is all they need, which
+# spares casting every value of a large log to text.
+_NEVER_BLANK = (
+    "TIMESTAMP", "DATE", "TIME", "BOOLEAN", "DOUBLE", "FLOAT", "DECIMAL",
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+    "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT",
+)  # fmt: skip
+
+
+def _blank(column: str, sql_type: str) -> str:
     quoted = _quote(column)
+    upper = sql_type.upper()
+    if upper.startswith(_NEVER_BLANK):
+        return f"({quoted} IS NULL)"
+    if upper == "VARCHAR":
+        return f"({quoted} IS NULL OR trim({quoted}) = '')"
     return f"({quoted} IS NULL OR trim(CAST({quoted} AS VARCHAR)) = '')"
 
 
@@ -287,7 +346,8 @@ def _judge(
     timestamp_format: str | None,
     timezone: str,
 ) -> None:
-    """Create ``table``: standard columns, attributes, REASON and RAW_TIMESTAMP."""
+    """Create ``table`` (a qualified, quoted name): standard columns, attributes, REASON and
+    RAW_TIMESTAMP."""
     columns = _columns(con, staged.table)
     mapped = set(roles.values())
     inner = [f"CAST({_quote(ROW)} AS BIGINT) AS {_quote(ORDER)}"]
@@ -299,7 +359,6 @@ def _judge(
             inner.append(f"CAST(NULL AS VARCHAR) AS {target}")
     ts = roles["timestamp"]
     inner.append(f"{_instant(ts, columns[ts], timestamp_format)} AS {_quote(TIMESTAMP)}")
-    inner.append(f"CAST({_quote(ts)} AS VARCHAR) AS {_quote(RAW_TIMESTAMP)}")
     if "start_timestamp" in roles:
         st = roles["start_timestamp"]
         inner.append(f"{_instant(st, columns[st], timestamp_format)} AS {_quote(START)}")
@@ -319,34 +378,41 @@ def _judge(
         )
         inner.append(f"{value} AS {_quote(alias)}")
         attributes.append(alias)
-    # The reason is judged on the source text, carried through under these aliases.
+    # The reason is judged on the source values, carried through under these aliases.
     source = {
         role: "__src_" + role for role in roles if role in (*REQUIRED_ROLES, "start_timestamp")
     }
     inner.extend(f"{_quote(roles[r])} AS {_quote(a)}" for r, a in source.items())
+
+    def blank(role: str) -> str:
+        return _blank(source[role], columns[roles[role]])
+
     start_bad = (
-        f"(NOT {_blank(source['start_timestamp'])} AND {_quote(START)} IS NULL)"
+        f"(NOT {blank('start_timestamp')} AND {_quote(START)} IS NULL)"
         if "start_timestamp" in source
         else "FALSE"
     )
     now = _literal(datetime.now().astimezone().isoformat())
     reason = (
         "CASE "
-        f"WHEN {_blank(source['case'])} THEN '{MISSING_CASE}' "
-        f"WHEN {_blank(source['activity'])} THEN '{MISSING_ACTIVITY}' "
-        f"WHEN {_blank(source['timestamp'])} THEN '{MISSING_TIMESTAMP}' "
+        f"WHEN {blank('case')} THEN '{MISSING_CASE}' "
+        f"WHEN {blank('activity')} THEN '{MISSING_ACTIVITY}' "
+        f"WHEN {blank('timestamp')} THEN '{MISSING_TIMESTAMP}' "
         f"WHEN {_quote(TIMESTAMP)} IS NULL OR {start_bad} THEN '{UNPARSABLE_TIMESTAMP}' "
         f"WHEN {_quote(TIMESTAMP)} > CAST({now} AS TIMESTAMPTZ) THEN '{FUTURE_TIMESTAMP}' "
         "END"
     )
     standard = [_quote(c) for c in STANDARD_COLUMNS]
     outer = ", ".join([*standard, *(_quote(a) for a in attributes)])
+    # One statement, one pass over the source: the reason is computed once per row, and the
+    # source text of the timestamp is kept only for the (few) rejected rows.
     sql = (
-        f"CREATE TEMP TABLE {_quote(table)} AS "  # noqa: S608
-        f"SELECT {outer}, {reason} AS {_quote(REASON)}, "
-        f"CASE WHEN {reason} IS NULL THEN NULL ELSE {_quote(RAW_TIMESTAMP)} END "
-        f"AS {_quote(RAW_TIMESTAMP)} "
-        f"FROM (SELECT {', '.join(inner)} FROM {_quote(staged.table)})"
+        f"CREATE TABLE {table} AS "  # noqa: S608
+        f"SELECT {outer}, {_quote(REASON)}, "
+        f"CASE WHEN {_quote(REASON)} IS NULL THEN NULL "
+        f"ELSE CAST({_quote(source['timestamp'])} AS VARCHAR) END AS {_quote(RAW_TIMESTAMP)} "
+        f"FROM (SELECT *, {reason} AS {_quote(REASON)} "
+        f"FROM (SELECT {', '.join(inner)} FROM {_quote(staged.table)}))"
     )
     # Text without an offset, and naive timestamp columns, are read in the log's zone.
     con.execute(f"SET TimeZone = {_literal(timezone)}")
@@ -364,13 +430,15 @@ def _judge(
 
 
 def _write_quarantine(staging: Any, raw: str, judged: str, path: Path) -> None:
-    """The rejected source rows as CSV: ``row``, ``reason``, then every source column."""
+    """The rejected source rows as CSV: ``row``, ``reason``, then every source column.
+
+    ``judged`` is the judged table's qualified, quoted name."""
     from andon.analytics.writers import write_rows_csv
 
     con = staging.con
     query = (
         f"SELECT r.{_quote(ROW)} AS row, j.{_quote(REASON)} AS reason, r.* EXCLUDE ({_quote(ROW)}) "  # noqa: S608
-        f"FROM {_quote(raw)} r JOIN {_quote(judged)} j ON r.{_quote(ROW)} = j.{_quote(ORDER)} "
+        f"FROM {_quote(raw)} r JOIN {judged} j ON r.{_quote(ROW)} = j.{_quote(ORDER)} "
         f"WHERE j.{_quote(REASON)} IS NOT NULL ORDER BY r.{_quote(ROW)}"
     )
     write_rows_csv(con.sql(query).to_arrow_reader(50_000), path)
@@ -388,18 +456,21 @@ def _remove_spill_dirs() -> None:
 def _deliver(
     staging: Any, judged: str, name: str, engine: EngineName, backend: BaseBackend | None
 ) -> Any:
-    """Put the kept rows on the target backend as table ``name``; return that backend."""
+    """Put the kept rows on the target backend as table ``name``; return that backend.
+
+    ``judged`` is the judged table's qualified, quoted name; on DuckDB it is renamed to
+    ``name`` in the same database."""
     con = staging.con
     kept = (
-        f"SELECT * EXCLUDE ({_quote(REASON)}, {_quote(RAW_TIMESTAMP)}) FROM {_quote(judged)} "  # noqa: S608
+        f"SELECT * EXCLUDE ({_quote(REASON)}, {_quote(RAW_TIMESTAMP)}) FROM {judged} "  # noqa: S608
         f"WHERE {_quote(REASON)} IS NULL"
     )
     if engine == "duckdb":
-        # The judged table becomes the log in place: no second copy of a large log in memory.
-        con.execute(f"DELETE FROM {_quote(judged)} WHERE {_quote(REASON)} IS NOT NULL")  # noqa: S608
-        con.execute(f"ALTER TABLE {_quote(judged)} DROP COLUMN {_quote(REASON)}")
-        con.execute(f"ALTER TABLE {_quote(judged)} DROP COLUMN {_quote(RAW_TIMESTAMP)}")
-        con.execute(f"ALTER TABLE {_quote(judged)} RENAME TO {_quote(name)}")
+        # The judged table becomes the log in place: no second copy of a large log.
+        con.execute(f"DELETE FROM {judged} WHERE {_quote(REASON)} IS NOT NULL")  # noqa: S608
+        con.execute(f"ALTER TABLE {judged} DROP COLUMN {_quote(REASON)}")
+        con.execute(f"ALTER TABLE {judged} DROP COLUMN {_quote(RAW_TIMESTAMP)}")
+        con.execute(f"ALTER TABLE {judged} RENAME TO {_quote(name)}")
         return staging
     target: Any = backend if backend is not None else connect(engine)
     if engine == "spark":
@@ -424,8 +495,13 @@ def _deliver(
     return target
 
 
-def _has_starts(table: Any) -> bool:
-    return bool(table[START].notnull().any().to_pyarrow().as_py())
+def _has_starts(judged: Any) -> bool:
+    """Whether any kept row has a start: judged where the rows are, before delivery, so
+    PostgreSQL and Spark are spared a scan."""
+    from andon.analytics.results import fetch_scalar
+
+    kept = judged.filter(judged[REASON].isnull())
+    return bool(fetch_scalar(kept[START].notnull().any()))
 
 
 def _drop(con: Any, *tables: str) -> None:

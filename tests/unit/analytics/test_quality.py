@@ -88,6 +88,36 @@ def test_duplicates_count_the_extra_copies(tmp_path: Path) -> None:
     assert issue.examples[0]["resource"] == "ann"
 
 
+def test_each_kind_gives_its_first_five_examples_in_source_order(tmp_path: Path) -> None:
+    rows = "".join(f",cut,2024-01-01T08:0{i}:00Z,ann\n" for i in range(7))  # 7 missing cases
+    rows += "".join(f"A,cut,2999-01-0{i + 1}T00:00:00Z,ann\n" for i in range(6))  # 6 future
+    rows += "".join(f"D{i},cut,2024-01-01T08:00:00Z,ann\n" * 2 for i in range(7))  # 7 dups
+    loaded = load(tmp_path, rows)
+    report = loaded.report
+
+    missing = report.issue("missing_case")
+    assert (missing.count, [e["row"] for e in missing.examples]) == (7, [0, 1, 2, 3, 4])
+    future = report.issue("future_timestamp")
+    assert (future.count, [e["row"] for e in future.examples]) == (6, [7, 8, 9, 10, 11])
+    assert future.examples[0]["timestamp"] == "2999-01-01T00:00:00Z"
+    duplicates = report.issue("duplicate_event")
+    assert duplicates.count == 7
+    assert [e["case_id"] for e in duplicates.examples] == ["D0", "D1", "D2", "D3", "D4"]
+    assert [e["first_row"] for e in duplicates.examples] == [13, 15, 17, 19, 21]
+    assert (report.cases, report.events) == (7, 14)
+
+
+def test_name_variant_groups_are_all_counted_though_five_are_shown(tmp_path: Path) -> None:
+    names = ["cut", "weld", "paint", "pack", "ship", "test", "wash"]
+    rows = "".join(
+        f"A,{n},2024-01-01T08:00:00Z,ann\nA,{n.upper()},2024-01-01T09:00:00Z,ann\n" for n in names
+    )
+    issue = load(tmp_path, rows).report.issue("activity_name_variants")
+
+    assert issue.count == 7
+    assert [e["normalised"] for e in issue.examples] == sorted(names)[:5]
+
+
 def test_out_of_order_events_are_those_earlier_than_their_source_predecessor(
     tmp_path: Path,
 ) -> None:
