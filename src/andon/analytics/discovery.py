@@ -281,5 +281,6 @@ def _by_count(pair: tuple[str, int]) -> tuple[int, str]:
 
 def _rows(expr: ir.Table) -> list[dict[str, Any]]:
     """Execute a small result into plain Python values (Arrow keeps nulls as None)."""
-    rows: list[dict[str, Any]] = expr.to_pyarrow().to_pylist()
-    return rows
+    from andon.analytics.results import fetch_rows
+
+    return fetch_rows(expr)

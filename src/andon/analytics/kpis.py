@@ -360,5 +360,6 @@ def _date(day_number: int) -> date:
 
 
 def _rows(expr: ir.Table) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = expr.to_pyarrow().to_pylist()
-    return rows
+    from andon.analytics.results import fetch_rows
+
+    return fetch_rows(expr)

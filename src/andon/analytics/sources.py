@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import shutil
 import tempfile
 import uuid
@@ -475,7 +476,10 @@ def _deliver(
     target: Any = backend if backend is not None else connect(engine)
     if engine == "spark":
         # Spark reads lazily, so the Parquet file must outlive this call: removed at exit.
-        directory = tempfile.mkdtemp(prefix="andon-spark-")
+        # On a cluster the executors must see it: ANDON_SPARK_STAGING_DIR, a shared mount.
+        directory = tempfile.mkdtemp(
+            prefix="andon-spark-", dir=os.environ.get("ANDON_SPARK_STAGING_DIR") or None
+        )
         _spill_dirs.append(directory)
         file = Path(directory) / f"{name}.parquet"
         con.execute(f"COPY ({kept}) TO {_literal(str(file))} (FORMAT parquet)")
