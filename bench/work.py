@@ -69,7 +69,7 @@ def _env_float(name: str, default: float) -> float:
 
 
 # Transitions through the API.
-ITEMS = _env_int("ANDON_BENCH_ITEMS", 1600)
+ITEMS = _env_int("ANDON_BENCH_ITEMS", 6000)
 # Server configurations, "<uvicorn workers>x<client connections>": throughput with enough
 # connections to keep every worker busy, then latency at a light load.
 _RUNS = os.environ.get("ANDON_BENCH_RUNS", "1x24,2x24,3x24,2x4")
