@@ -163,3 +163,31 @@ def test_a_log_file_and_db_are_one_or_the_other(args: tuple[str, ...], message: 
 
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_kpi_with_a_process_definition_adds_sla_attainment(tmp_path: Path) -> None:
+    # Intake has a 2 h SLA and Plan 4 h in the demo process; a visit lasts until the next event.
+    log = tmp_path / "orders.csv"
+    log.write_text(
+        "case_id,activity,timestamp\n"
+        "A,Intake,2026-01-05T08:00:00Z\nA,Plan,2026-01-05T09:00:00Z\nA,Kit,2026-01-05T20:00:00Z\n"
+        "B,Intake,2026-01-05T08:00:00Z\nB,Plan,2026-01-05T13:00:00Z\n"
+    )
+    spec = Path(__file__).resolve().parents[2] / "src" / "andon" / "demo" / "assembly.yaml"
+
+    result = andon("kpi", str(log), "--spec", str(spec), "--json")
+
+    assert result.exit_code == 0, result.stderr
+    sla = json.loads(result.stdout)["sla_attainment"]
+    by_stage = {row["stage"]: (row["visits"], row["within"]) for row in sla["stages"]}
+    assert (by_stage["intake"], by_stage["plan"]) == ((2, 1), (1, 0))
+    assert sla["stage_visits"]["visits"] == 3
+
+
+def test_kpi_with_an_unreadable_definition_is_one_clear_error(tmp_path: Path) -> None:
+    result = andon(
+        "kpi", str(data_file("running-example.xes")), "--spec", str(tmp_path / "no.yaml")
+    )
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: spec: cannot read")

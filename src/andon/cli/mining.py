@@ -8,6 +8,7 @@ analytics modules are imported when a command runs, so ``andon --help`` stays fa
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
@@ -34,12 +35,11 @@ from andon.cli.log_options import (
 from andon.cli.tables import echo_json, echo_table
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from andon.analytics.discovery import Dfg, Performance, Variant
     from andon.analytics.filters import CaseFilters
     from andon.analytics.kpis import Kpis
     from andon.analytics.ordering import CaseOrderedLog
+    from andon.processes.spec import ProcessSpec
 
 app = typer.Typer(
     help=(
@@ -299,6 +299,18 @@ def kpi(
     log: SourceArgument = None,
     db: DbOption = False,
     process: ProcessOption = None,
+    spec: Annotated[
+        Path | None,
+        typer.Option(
+            "--spec",
+            metavar="P.yaml",
+            dir_okay=False,
+            help=(
+                "Add SLA attainment: stage visits and cases within the SLAs of this process "
+                "definition (elapsed time, whole log, before filters)."
+            ),
+        ),
+    ] = None,
     exception_attribute: ExceptionAttributeOption = None,
     as_json: JsonOption = False,
     engine: EngineOption = "duckdb",
@@ -331,19 +343,74 @@ def kpi(
         time_from, time_to, time_mode, attribute, start_activity, end_activity,
         variant, exclude_variant, top_variants,
     )  # fmt: skip
-    ordered = _prepare(
-        log, filters, db=db, process=process,
-        attributes=(exception_attribute,) if exception_attribute else (),
+    from andon.analytics.report import prepare
+
+    # The definition is read before the log, so a bad file fails fast.
+    definition = _definition(spec) if spec is not None else None
+    events = open_events(
+        log, db=db, process=process,
         engine=engine, case=case, activity=activity, timestamp=timestamp,
         resource=resource, start_timestamp=start_timestamp, timestamp_format=timestamp_format,
         timezone=timezone, object_type=object_type, encoding=encoding, strict=strict,
         quarantine=quarantine,
     )  # fmt: skip
+    ordered = prepare(
+        events,
+        filters=filters,
+        attributes=(exception_attribute,) if exception_attribute else (),
+    )
     figures = compute_kpis(ordered, exception_attribute=exception_attribute)
+    document = figures.as_json()
+    if definition is not None:
+        from andon.analytics.sla import sla_attainment
+
+        document["sla_attainment"] = sla_attainment(events, definition)
     if as_json:
-        echo_json(figures.as_json())
+        echo_json(document)
         return
     _print_kpis(figures)
+    if definition is not None:
+        _print_sla(document["sla_attainment"])
+
+
+def _definition(path: Path) -> ProcessSpec:
+    from andon.core.errors import InvalidInput
+    from andon.processes.documents import load_spec_yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput.for_field("spec", f"cannot read {path}: {exc}") from None
+    return load_spec_yaml(text)
+
+
+def _print_sla(sla: dict[str, Any]) -> None:
+    def share(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    typer.echo("")
+    echo_table(
+        ["STAGE", "SLA", "VISITS", "WITHIN", "ATTAINMENT"],
+        (
+            [
+                row["name"],
+                human_seconds(row["target_seconds"]),
+                row["visits"],
+                row["within"],
+                share(row["attainment"]),
+            ]
+            for row in sla["stages"]
+        ),
+        empty="(no stage has an SLA)",
+    )
+    visits = sla["stage_visits"]
+    typer.echo(f"stage visits within SLA: {share(visits['attainment'])} of {visits['visits']}")
+    end_to_end = sla.get("process")
+    if end_to_end:
+        typer.echo(
+            f"cases within the end-to-end SLA: {share(end_to_end['attainment'])} "
+            f"of {end_to_end['cases']}"
+        )
 
 
 @app.command("report")
