@@ -26,7 +26,11 @@ from andon.analytics.log import ACTIVITY, CASE, ORDER, START, TIMESTAMP, EventLo
 from andon.analytics.ordering import CaseOrderedLog
 from andon.analytics.report import prepare
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+# The public logs sit beside the checkout (../shared/data); ANDON_TEST_DATA_DIR points elsewhere.
+DATA = Path(
+    os.environ.get("ANDON_TEST_DATA_DIR")
+    or Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+)
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_DSN = os.environ.get("ANDON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 TOLERANCE = 1e-6  # seconds

@@ -13,7 +13,11 @@ from typing import Any
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+# The public logs sit beside the checkout (../shared/data); ANDON_TEST_DATA_DIR points elsewhere.
+DATA = Path(
+    os.environ.get("ANDON_TEST_DATA_DIR")
+    or Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+)
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_DSN = os.environ.get("ANDON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 XES_LOGS = (
