@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
+from andon.analytics.units import human_seconds
 from andon.cli.log_options import (
     ActivityOption,
     CaseOption,
@@ -470,20 +471,6 @@ def report(
     _print_variants(result.variants)
     typer.echo("")
     _print_kpis(result.kpis)
-
-
-def human_seconds(seconds: float | None) -> str:
-    """A duration for people: ``45s``, ``12.5m``, ``3.2h``, ``4.1d`` (negative keeps its sign)."""
-    if seconds is None:
-        return "-"
-    size = abs(seconds)
-    if size < 60:
-        return f"{seconds:.0f}s" if seconds == int(seconds) else f"{seconds:.1f}s"
-    if size < 3600:
-        return f"{seconds / 60:.1f}m"
-    if size < 86_400:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86_400:.1f}d"
 
 
 def _print_dfg(graph: Dfg) -> None:

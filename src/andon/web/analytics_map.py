@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
+from andon.analytics.units import human_seconds as _human_seconds
 from andon.core.permissions import Role
 from andon.processes.layout import Box, Edge, layout
 from andon.processes.spec import ProcessSpec, Stage, Transition
@@ -54,17 +55,8 @@ class Marks:
 
 
 def human_seconds(seconds: float | None) -> str:
-    """A duration for people: ``45s``, ``12.5m``, ``3.2h``, ``4.1d`` (as the CLI prints them)."""
-    if seconds is None:
-        return "—"
-    size = abs(seconds)
-    if size < 60:
-        return f"{seconds:.0f}s" if seconds == int(seconds) else f"{seconds:.1f}s"
-    if size < 3600:
-        return f"{seconds / 60:.1f}m"
-    if size < 86_400:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86_400:.1f}d"
+    """A duration as the CLI prints it, with an em dash for none."""
+    return _human_seconds(seconds, missing="—")
 
 
 def render_dfg_svg(
