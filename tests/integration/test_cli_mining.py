@@ -190,4 +190,4 @@ def test_kpi_with_an_unreadable_definition_is_one_clear_error(tmp_path: Path) ->
     )
 
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: spec: cannot read")
+    assert result.stderr.startswith("error: spec: no process definition file")

@@ -93,7 +93,9 @@ def conformance(
         assert log is not None
         if process is None:
             raise typer.BadParameter("a LOG needs --process P.yaml", param_hint="--process")
-        spec = _spec_from_yaml(Path(process))
+        from andon.processes.documents import read_spec_file
+
+        spec = read_spec_file(Path(process))
         columns = {"case": case, "activity": activity, "timestamp": timestamp}
         event_log = _read_file(log, engine, {**columns, "resource": resource})
         sla_log = event_log
@@ -111,19 +113,6 @@ def conformance(
         echo_json(report)
         return
     _print_report(report, spec, event_log.source)
-
-
-def _spec_from_yaml(path: Path) -> ProcessSpec:
-    from andon.core.errors import InvalidInput
-    from andon.processes.documents import load_spec_yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput.for_field("process", f"no process definition file {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput.for_field("process", f"cannot read {path}: {exc}") from None
-    return load_spec_yaml(text)
 
 
 def _read_file(path: Path, engine: str, columns: dict[str, str | None]) -> EventLog:
@@ -148,10 +137,11 @@ def _from_database(
     """The spec (YAML file, or the process's current version in Andon) and the event logs."""
     from andon.analytics.andon_events import read_andon_events, stage_entries
     from andon.cli.context import operator_context, read_settings
+    from andon.processes.documents import read_spec_file
 
     settings = read_settings()
     if process is not None and (process.endswith(YAML_SUFFIXES) or Path(process).is_file()):
-        spec = _spec_from_yaml(Path(process))
+        spec = read_spec_file(Path(process))
     else:
         from andon.processes.service import get_version, list_processes
 

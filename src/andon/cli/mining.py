@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from andon.analytics.filters import CaseFilters
     from andon.analytics.kpis import Kpis
     from andon.analytics.ordering import CaseOrderedLog
-    from andon.processes.spec import ProcessSpec
 
 app = typer.Typer(
     help=(
@@ -345,9 +344,10 @@ def kpi(
         variant, exclude_variant, top_variants,
     )  # fmt: skip
     from andon.analytics.report import prepare
+    from andon.processes.documents import read_spec_file
 
     # The definition is read before the log, so a bad file fails fast.
-    definition = _definition(spec) if spec is not None else None
+    definition = read_spec_file(spec, field="spec") if spec is not None else None
     events = open_events(
         log, db=db, process=process,
         engine=engine, case=case, activity=activity, timestamp=timestamp,
@@ -372,17 +372,6 @@ def kpi(
     _print_kpis(figures)
     if definition is not None:
         _print_sla(document["sla_attainment"])
-
-
-def _definition(path: Path) -> ProcessSpec:
-    from andon.core.errors import InvalidInput
-    from andon.processes.documents import load_spec_yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput.for_field("spec", f"cannot read {path}: {exc}") from None
-    return load_spec_yaml(text)
 
 
 def _print_sla(sla: dict[str, Any]) -> None:

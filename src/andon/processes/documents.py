@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -110,6 +111,18 @@ def load_spec_yaml(text: str) -> ProcessSpec:
             for line, e in sorted(zip(lines, exc.errors, strict=True), key=lambda pair: pair[0])
         ]
         raise InvalidInput(_summary(errors), errors) from None
+
+
+def read_spec_file(path: Path, *, field: str = "process") -> ProcessSpec:
+    """The process definition in the YAML file at ``path``; a file that is missing or
+    unreadable is an InvalidInput on ``field`` (the option that named it)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput.for_field(field, f"no process definition file {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput.for_field(field, f"cannot read {path}: {exc}") from None
+    return load_spec_yaml(text)
 
 
 def dump_spec_yaml(spec: ProcessSpec) -> str:
