@@ -102,6 +102,11 @@ def enqueue(
             source_id=source_id,
         )
     )
+    return _add_one(session, notification)
+
+
+def _add_one(session: Session, notification: Notification) -> Notification:
+    """Add a prepared notification unless its de-duplication key is already queued."""
     existing = _by_dedupe_key(session, notification.dedupe_key)
     if existing is not None:
         return existing
@@ -138,20 +143,9 @@ def enqueue_many(session: Session, messages: Sequence[Message]) -> int:
             session.add_all(fresh)
     except IntegrityError:
         # Raced by a concurrent transaction: fall back to one at a time, which settles it.
+        # (The savepoint's rollback took the prepared rows out of the session: fresh ones.)
         for message in messages:
-            enqueue(
-                session,
-                channel=message.channel,
-                target=message.target,
-                subject=message.subject,
-                body=message.body,
-                payload=message.payload,
-                dedupe_key=message.dedupe_key,
-                urgent=message.urgent,
-                not_before=message.not_before,
-                source_type=message.source_type,
-                source_id=message.source_id,
-            )
+            _add_one(session, _prepare(message))
     return len(fresh)
 
 
