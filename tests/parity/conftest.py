@@ -13,7 +13,6 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -25,34 +24,15 @@ from andon.analytics.kpis import rework_cases
 from andon.analytics.log import ACTIVITY, CASE, ORDER, START, TIMESTAMP, EventLog
 from andon.analytics.ordering import CaseOrderedLog
 from andon.analytics.report import prepare
+from tests.conftest import IN_CI
+from tests.unit.analytics.conftest import data_file
 
-# The public logs sit beside the checkout (../shared/data); ANDON_TEST_DATA_DIR points elsewhere.
-DATA = Path(
-    os.environ.get("ANDON_TEST_DATA_DIR")
-    or Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-)
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_DSN = os.environ.get("ANDON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 TOLERANCE = 1e-6  # seconds
 
 PM4PY_CASE, PM4PY_ACTIVITY, PM4PY_TIMESTAMP = "case:concept:name", "concept:name", "time:timestamp"
 PM4PY_START = "start_timestamp"
 PM4PY_INDEX = "@@index"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Registered here, not in pyproject, so the suite can be deselected with -m "not spark".
-    config.addinivalue_line("markers", "spark: runs on PySpark local mode (slow start)")
-
-
-def data_file(name: str) -> Path:
-    """A shared public log; missing is a skip locally and a failure in CI."""
-    path = DATA / name
-    if not path.exists():
-        if IN_CI:
-            pytest.fail(f"test data {path} is missing")
-        pytest.skip(f"test data {path} is missing")
-    return path
 
 
 @pytest.fixture(scope="session")

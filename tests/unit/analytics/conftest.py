@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import IN_CI
+
 # The public logs sit beside the checkout (../shared/data); ANDON_TEST_DATA_DIR points elsewhere.
 DATA = Path(
     os.environ.get("ANDON_TEST_DATA_DIR")
     or Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 )
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PG_DSN = os.environ.get("ANDON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 XES_LOGS = (
     "running-example.xes",
@@ -27,10 +28,6 @@ XES_LOGS = (
     "reviewing.xes",
     "interval_event_log.xes",
 )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "spark: runs on PySpark local mode (slow: a JVM starts)")
 
 
 def data_file(name: str) -> Path:
