@@ -7,6 +7,7 @@ document through ``extensions`` (see :data:`KpiExtension`), e.g. SLA attainment.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from andon.analytics.discovery import (
     Dfg,
     Performance,
+    Variant,
     discover_dfg,
     discover_stage_times,
     rank_bottlenecks,
@@ -26,6 +28,7 @@ from andon.analytics.ordering import (
     EVENTS,
     FIRST_US,
     LAST_US,
+    VARIANT,
     CaseOrderedLog,
     store,
 )
@@ -88,18 +91,38 @@ def repeated_activities_expr(ordered: CaseOrderedLog) -> ir.Table:
     return counted.filter(counted.occurrences > 1)
 
 
+def repeated_in_variants_expr(ordered: CaseOrderedLog) -> ir.Table:
+    """One row per (variant, activity) that occurs more than once in the variant, with the
+    number of cases that follow the variant.
+
+    Rework is a property of a case's sequence, so it is counted on the variants (a few
+    hundred rows, usually) rather than on every event: the same answer as
+    :func:`repeated_activities_expr` grouped by activity, without a pass over the events.
+    """
+    cases = ordered.cases
+    per_variant = cases.group_by(VARIANT).agg(cases=cases.count())
+    steps = per_variant.select(VARIANT, "cases", **{ACTIVITY: per_variant[VARIANT].unnest()})
+    counted = steps.group_by([VARIANT, ACTIVITY]).agg(
+        cases=steps.cases.max(), occurrences=steps.count()
+    )
+    return counted.filter(counted.occurrences > 1)
+
+
 def rework_cases_expr(ordered: CaseOrderedLog, repeated: ir.Table | None = None) -> ir.Table:
     """Per activity, the number of cases in which it occurs more than once.
 
-    ``repeated`` is :func:`repeated_activities_expr`'s result when the caller stored it.
+    ``repeated`` is :func:`repeated_in_variants_expr`'s result when the caller stored it.
     """
-    repeated = repeated_activities_expr(ordered) if repeated is None else repeated
-    return repeated.group_by(ACTIVITY).agg(cases=repeated.count())
+    repeated = repeated_in_variants_expr(ordered) if repeated is None else repeated
+    return repeated.group_by(ACTIVITY).agg(cases=repeated.cases.sum())
 
 
 def _reworked_cases(repeated: ir.Table) -> ir.Table:
-    """One row, one column ``reworked``: how many cases repeat at least one activity."""
-    return repeated.aggregate(reworked=repeated[CASE_KEY].nunique())
+    """One row, one column ``reworked``: how many cases repeat at least one activity.
+
+    ``repeated`` is :func:`repeated_in_variants_expr`'s result."""
+    per_variant = repeated.group_by(VARIANT).agg(cases=repeated.cases.max())
+    return per_variant.aggregate(reworked=per_variant.cases.sum().coalesce(0))
 
 
 def rework_cases(ordered: CaseOrderedLog, repeated: ir.Table | None = None) -> dict[str, int]:
@@ -109,6 +132,19 @@ def rework_cases(ordered: CaseOrderedLog, repeated: ir.Table | None = None) -> d
         ((row[ACTIVITY], int(row["cases"])) for row in rows), key=lambda p: (-p[1], p[0])
     )
     return dict(pairs)
+
+
+def rework_in_variants(variants: Sequence[Variant]) -> tuple[int, dict[str, int]]:
+    """The cases that repeat an activity, and activity → cases in which it was repeated,
+    from every variant of a log (as :func:`rework_cases` orders them)."""
+    reworked = 0
+    per_activity: Counter[str] = Counter()
+    for variant in variants:
+        repeated = [name for name, n in Counter(variant.activities).items() if n > 1]
+        if repeated:
+            reworked += variant.cases
+            per_activity.update(dict.fromkeys(repeated, variant.cases))
+    return reworked, dict(sorted(per_activity.items(), key=lambda p: (-p[1], p[0])))
 
 
 def throughput(ordered: CaseOrderedLog, *, period: str = "day") -> list[dict[str, Any]]:
@@ -227,21 +263,23 @@ def first_pass_yield(
 ) -> float:
     """Share of cases that repeat no activity (and, with ``exception_attribute``, have no
     exception event). 0.0 for a log without cases.
+
+    ``repeated`` is :func:`repeated_in_variants_expr`'s result when the caller stored it;
+    with ``exception_attribute`` the cases are matched one by one instead.
     """
-    repeated = (repeated_activities_expr(ordered) if repeated is None else repeated).select(
-        CASE_KEY
-    )
-    if exception_attribute is not None:
+    cases = ordered.cases
+    total = cases.aggregate(total=cases.count())
+    if exception_attribute is None:
+        repeated = repeated_in_variants_expr(ordered) if repeated is None else repeated
+        failed = _reworked_cases(repeated).select(failed="reworked")
+    else:
         flagged = _exception_events(ordered, exception_attribute).select(CASE_KEY)
-        repeated = repeated.union(flagged, distinct=False)
-    counts = _rows(
-        ordered.cases.aggregate(total=ordered.cases.count()).cross_join(
-            repeated.aggregate(failed=repeated[CASE_KEY].nunique())
-        )
-    )[0]
+        either = repeated_activities_expr(ordered).select(CASE_KEY).union(flagged, distinct=False)
+        failed = either.aggregate(failed=either[CASE_KEY].nunique())
+    counts = _rows(total.cross_join(failed))[0]
     if not counts["total"]:
         return 0.0
-    return 1.0 - int(counts["failed"]) / int(counts["total"])
+    return 1.0 - int(counts["failed"] or 0) / int(counts["total"])
 
 
 @dataclass(frozen=True)
@@ -291,24 +329,34 @@ def compute_kpis(
     ordered: CaseOrderedLog,
     *,
     dfg: Dfg | None = None,
+    variants: Sequence[Variant] | None = None,
     exception_attribute: str | None = None,
     extensions: Sequence[KpiExtension] = (),
 ) -> Kpis:
     """Every KPI of the log. ``dfg`` (with performance) is reused for the bottleneck
-    ranking when the caller has one; otherwise it is computed.
+    ranking when the caller has one; otherwise it is computed. ``variants``, every variant
+    of the log when the caller has them, give the rework figures without another query.
 
     ``exception_attribute`` names the event attribute that marks exceptions (carried by
     ``order_events(attributes=...)``); without it the document has no ``exceptions``.
     Extension figures are merged at the top level; a key clash raises InvalidInput.
     """
-    # Small (one row per repeated activity of a case) and read three times: stored once.
-    repeated = store(repeated_activities_expr(ordered), ordered.engine)
     counts = _rows(
-        ordered.cases.aggregate(
-            cases=ordered.cases.count(), events=ordered.cases[EVENTS].sum()
-        ).cross_join(_reworked_cases(repeated))
+        ordered.cases.aggregate(cases=ordered.cases.count(), events=ordered.cases[EVENTS].sum())
     )[0]
     cases, events = int(counts["cases"]), int(counts["events"] or 0)
+    if variants is not None:
+        reworked, per_activity = rework_in_variants(variants)
+        repeated = None
+    else:
+        # Small (one row per repeated activity of a variant) and read twice: stored once.
+        repeated = store(repeated_in_variants_expr(ordered), ordered.engine)
+        reworked = int(_rows(_reworked_cases(repeated))[0]["reworked"] or 0)
+        per_activity = rework_cases(ordered, repeated)
+    if exception_attribute is None:
+        fpy = 1.0 - reworked / cases if cases else 0.0
+    else:
+        fpy = first_pass_yield(ordered, exception_attribute=exception_attribute)
     stages = discover_stage_times(ordered)
     if dfg is None or any(edge.performance is None for edge in dfg.edges):
         dfg = discover_dfg(ordered, performance=True)
@@ -324,11 +372,9 @@ def compute_kpis(
         cases=cases,
         events=events,
         case_duration=case_duration_summary(ordered),
-        rework_cases=rework_cases(ordered, repeated),
-        rework_rate=int(counts["reworked"]) / cases if cases else 0.0,
-        first_pass_yield=first_pass_yield(
-            ordered, exception_attribute=exception_attribute, repeated=repeated
-        ),
+        rework_cases=per_activity,
+        rework_rate=reworked / cases if cases else 0.0,
+        first_pass_yield=fpy,
         throughput_per_day=throughput(ordered, period="day"),
         throughput_per_week=throughput(ordered, period="week"),
         wip_per_day=wip_per_day(ordered),

@@ -70,13 +70,19 @@ class Issue:
 
 @dataclass(frozen=True)
 class QualityReport:
-    """``rows_read`` = ``rows_rejected`` + ``events``; ``issues`` lists every kind, in order."""
+    """``rows_read`` = ``rows_rejected`` + ``events``; ``issues`` lists every kind, in order.
+
+    A report made without findings (``assess(..., findings=False)``, for commands that only
+    warn about rejections) lists the rejections alone and leaves ``cases`` unknown (None).
+    ``kept_with_start`` counts kept rows with a start time: an interval log has some.
+    """
 
     rows_read: int
     rows_rejected: int
-    cases: int
+    cases: int | None
     events: int
     issues: list[Issue]
+    kept_with_start: int = 0
 
     def issue(self, kind: str) -> Issue:
         for issue in self.issues:
@@ -123,22 +129,25 @@ def _count(value: Any) -> int:
     return int(value) if value is not None and value == value else 0
 
 
-def assess(judged: ir.Table) -> QualityReport:
+def assess(judged: ir.Table, *, findings: bool = True) -> QualityReport:
     """The report for ``judged``: normalised rows with REASON (and RAW_TIMESTAMP) columns.
 
     Rejected rows are those with a REASON; every other figure is about the kept rows.
     A clean log costs four scans: one aggregate over every row, one ordered pass over the
     kept rows within their cases, and two group-bys (duplicates, activity names); examples
-    are fetched only for the kinds that have any.
+    are fetched only for the kinds that have any. Without ``findings`` only the first scan
+    runs: the rejections, with their examples, and nothing about the kept rows.
     """
     import ibis
 
     is_kept = judged[REASON].isnull()
-    late = is_kept & judged[START].notnull() & (judged[START] > judged[TIMESTAMP])
+    with_start = is_kept & judged[START].notnull()
+    late = with_start & (judged[START] > judged[TIMESTAMP])
     totals = _rows(
         judged.aggregate(
             rows_read=judged.count(),
             events=judged.count(where=is_kept),
+            with_start=judged.count(where=with_start),
             late=judged.count(where=late),
             **{reason: judged.count(where=judged[REASON] == reason) for reason in REJECTIONS},
         )
@@ -146,6 +155,15 @@ def assess(judged: ir.Table) -> QualityReport:
     rejected = {reason: _count(totals[reason]) for reason in REJECTIONS}
     examples = _rejection_examples(judged) if any(rejected.values()) else {}
     issues = [Issue(reason, rejected[reason], examples.get(reason, [])) for reason in REJECTIONS]
+    if not findings:
+        return QualityReport(
+            rows_read=_count(totals["rows_read"]),
+            rows_rejected=sum(rejected.values()),
+            cases=None,
+            events=_count(totals["events"]),
+            issues=issues,
+            kept_with_start=_count(totals["with_start"]),
+        )
 
     kept = judged.filter(is_kept)
     sequence, cases = _sequence_findings(kept, ibis)
@@ -161,6 +179,7 @@ def assess(judged: ir.Table) -> QualityReport:
         cases=cases,
         events=_count(totals["events"]),
         issues=issues,
+        kept_with_start=_count(totals["with_start"]),
     )
 
 

@@ -62,12 +62,18 @@ def mine_report(
 ) -> MiningReport:
     """The performance DFG, the variants and the KPIs of a prepared log.
 
-    The DFG is computed once and reused for the KPIs' bottleneck ranking.
+    The DFG is computed once and reused for the KPIs' bottleneck ranking, the variants for
+    their rework figures.
     """
     dfg = discover_dfg(ordered, performance=True)
     variants = discover_variants(ordered, limit=variant_limit)
     kpis = compute_kpis(
-        ordered, dfg=dfg, exception_attribute=exception_attribute, extensions=extensions
+        ordered,
+        dfg=dfg,
+        # Every variant is at hand unless the caller keeps only the first few.
+        variants=variants if variant_limit is None else None,
+        exception_attribute=exception_attribute,
+        extensions=extensions,
     )
     return MiningReport(dfg, variants, kpis)
 

@@ -119,7 +119,7 @@ def _read_file(path: Path, engine: str, columns: dict[str, str | None]) -> Event
     from andon.analytics.sources import ColumnMapping, read_log
 
     mapping = ColumnMapping(**columns)
-    loaded = read_log(path, engine=engine, mapping=mapping)  # type: ignore[arg-type]
+    loaded = read_log(path, engine=engine, mapping=mapping, findings=False)  # type: ignore[arg-type]
     rejected = loaded.report.rows_rejected
     if rejected:
         # stderr: with --json, stdout carries the one JSON document and nothing else.

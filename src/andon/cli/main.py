@@ -6,7 +6,11 @@ bad settings or usage exit 2. Only a bug shows a traceback.
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import os
+import sys
+import threading
 from typing import Annotated, Any
 
 import typer
@@ -150,3 +154,31 @@ def main(
     ] = False,
 ) -> None:
     """Andon: operations standards for manufacturing plants."""
+
+
+def run() -> None:
+    """The ``andon`` console script: the app, then a prompt exit.
+
+    Once a command has finished and its output is flushed, tearing the interpreter down
+    module by module (Ibis, sqlglot, Arrow, DuckDB's buffers) only delays the shell: about
+    0.2 s after an analysis. The exit handlers still run (temporary stores, log handlers);
+    only the teardown is skipped, and only when no other thread is still working.
+    """
+    try:
+        app()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()[1:]):
+        raise SystemExit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(status)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from andon.analytics.discovery import discover_stage_times
+from andon.analytics.discovery import discover_stage_times, discover_variants
 from andon.analytics.kpis import (
     case_duration_summary,
     compute_kpis,
     exception_pareto,
     first_pass_yield,
     rework_cases,
+    rework_in_variants,
     throughput,
     wip_per_day,
 )
@@ -47,6 +48,10 @@ def test_rework_counts_cases_per_repeated_activity_and_yield_the_rest() -> None:
     assert figures.rework_rate == 0.5
     assert figures.first_pass_yield == 0.5
     assert (figures.cases, figures.events) == (4, 9)
+    # Counted on the variants, as `andon mine report` does, the figures are the same.
+    from_variants = compute_kpis(ordered, variants=discover_variants(ordered))
+    assert from_variants.as_json() == figures.as_json()
+    assert rework_in_variants(discover_variants(ordered)) == (2, {"a": 1, "b": 1})
 
 
 def test_exception_events_fail_first_pass_and_make_the_pareto() -> None:

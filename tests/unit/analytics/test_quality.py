@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from andon.analytics.quality import FINDINGS, REJECTIONS
-from andon.analytics.sources import LoadedLog, read_log
+from andon.analytics.sources import LoadedLog, _blank, read_log
 from tests.unit.analytics.conftest import data_file
 
 HEADER = "case_id,activity,timestamp,resource\n"
@@ -261,3 +263,16 @@ def test_shared_logs_match_counts_computed_with_pandas(name: str) -> None:
         (frame["time:timestamp"] < previous).sum()
     )
     assert loaded.report.rows_rejected == 0
+
+
+@given(st.text(alphabet=st.sampled_from(" \t\n\u00a0\u2003\u3000\ufeffaé-0"), max_size=4))
+@settings(max_examples=200, deadline=None)
+def test_a_value_is_blank_exactly_when_trim_leaves_nothing(value: str) -> None:
+    # The judging SQL tests a cheap prefix before trimming; it must agree with trim alone.
+    import duckdb
+
+    con = duckdb.connect()
+    blank = _blank("v", "VARCHAR")
+    query = f"SELECT {blank}, trim(v) = '' FROM (SELECT CAST($1 AS VARCHAR) AS v)"
+    ((prefiltered, trimmed),) = con.execute(query, [value]).fetchall()
+    assert prefiltered is trimmed

@@ -1,5 +1,6 @@
-"""What reading a log costs the process: no pandas, a store file that does not outlive it,
-and small results fetched as Arrow would give them."""
+"""What reading a log costs the process: no pandas, a small log held in memory, a larger one
+read through a view or judged into a store file that does not outlive the process, and
+small results fetched as Arrow would give them."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
+from andon.analytics.report import mine_report, prepare
 from andon.analytics.results import fetch_rows, fetch_scalar
-from andon.analytics.sources import read_log
+from andon.analytics.sources import LoadedLog, read_log
 
 ROWS = 2_000
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -55,9 +58,18 @@ def test_reading_and_judging_a_log_never_loads_pandas(tmp_path: Path) -> None:
     assert out.split() == [str(ROWS), "False"]
 
 
+def write_csv(path: Path) -> Path:
+    write_parquet(path.with_suffix(".parquet"))
+    pq.read_table(path.with_suffix(".parquet")).to_pandas().to_csv(path, index=False)
+    return path
+
+
 def test_the_event_store_file_is_removed_when_the_process_ends(tmp_path: Path) -> None:
-    path = write_parquet(tmp_path / "log.parquet")
+    # Over the in-memory limit, a CSV log is judged into the store file.
+    path = write_csv(tmp_path / "log.csv")
     out = run_python(
+        "import os\n"
+        "os.environ['ANDON_ANALYTICS_MEMORY_ROWS'] = '100'\n"
         "from pathlib import Path\n"
         "from andon.analytics.sources import read_log\n"
         f"loaded = read_log(Path({str(path)!r}))\n"
@@ -91,3 +103,59 @@ def test_fetched_rows_equal_arrow_rows_in_utc_whatever_the_session_zone(tmp_path
         assert fetch_scalar(table.filter(table["case_id"] == "none")["timestamp"].max()) is None
     finally:
         backend.con.execute("SET TimeZone = 'UTC'")
+
+
+def _attached(loaded: LoadedLog) -> list[str]:
+    con = loaded.log.table.get_backend().con
+    return [r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()]
+
+
+def _views(loaded: LoadedLog) -> set[str]:
+    con = loaded.log.table.get_backend().con
+    return {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+
+
+def test_a_log_within_the_memory_limit_is_a_table_in_memory(tmp_path: Path) -> None:
+    loaded = read_log(write_parquet(tmp_path / "log.parquet"))
+
+    assert "andon_store" not in _attached(loaded)
+    assert loaded.log.table.get_name() not in _views(loaded)
+
+
+def test_a_larger_parquet_log_is_read_through_a_view_with_the_same_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_parquet(tmp_path / "log.parquet")
+    in_memory = mine_report(prepare(read_log(path).log)).as_json()
+    monkeypatch.setenv("ANDON_ANALYTICS_MEMORY_ROWS", "100")
+
+    loaded = read_log(path)
+
+    assert loaded.log.table.get_name() in _views(loaded)
+    assert "andon_store" not in _attached(loaded)
+    assert mine_report(prepare(loaded.log)).as_json() == in_memory
+
+
+def test_a_larger_log_in_another_time_zone_goes_to_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A view would read naive times in the session's zone (UTC) when queried, not the log's.
+    path = tmp_path / "log.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "case_id": ["a", "a"],
+                "activity": ["cut", "weld"],
+                "timestamp": pa.array(
+                    [datetime(2024, 1, 1, 8), datetime(2024, 1, 1, 9)], pa.timestamp("us")
+                ),
+            }
+        ),
+        path,
+    )
+    monkeypatch.setenv("ANDON_ANALYTICS_MEMORY_ROWS", "1")
+
+    loaded = read_log(path, timezone="Europe/Berlin")
+
+    assert "andon_store" in _attached(loaded)
+    assert fetch_scalar(loaded.log.table["timestamp"].min()) == datetime(2024, 1, 1, 7, tzinfo=UTC)
