@@ -8,7 +8,6 @@ only when a test marked ``spark`` runs.
 from __future__ import annotations
 
 import math
-import os
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -24,10 +23,8 @@ from andon.analytics.kpis import rework_cases, rework_in_variants
 from andon.analytics.log import ACTIVITY, CASE, ORDER, START, TIMESTAMP, EventLog
 from andon.analytics.ordering import CaseOrderedLog
 from andon.analytics.report import prepare
-from tests.conftest import IN_CI
-from tests.unit.analytics.conftest import data_file
+from tests.unit.analytics.conftest import connect_postgres, connect_spark, data_file
 
-PG_DSN = os.environ.get("ANDON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 TOLERANCE = 1e-6  # seconds
 
 PM4PY_CASE, PM4PY_ACTIVITY, PM4PY_TIMESTAMP = "case:concept:name", "concept:name", "time:timestamp"
@@ -44,29 +41,14 @@ def duckdb_backend() -> Any:
 
 @pytest.fixture(scope="session")
 def postgres_backend() -> Iterator[Any]:
-    import ibis
-
-    try:
-        backend = ibis.connect(PG_DSN)
-    except Exception as exc:  # psycopg's OperationalError, wrapped differently per version
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI and is unreachable: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    backend = connect_postgres()
     yield backend
     backend.disconnect()  # temporary tables go with the session
 
 
 @pytest.fixture(scope="session")
 def spark_backend() -> Any:
-    import ibis
-
-    from andon.analytics.engines import spark_session
-
-    # A handful of partitions: test logs are tiny and every task costs start-up time.
-    os.environ.setdefault("ANDON_SPARK_PARTITIONS", "2")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # PySpark's note about pandas 3
-        return ibis.pyspark.connect(spark_session())
+    return connect_spark()
 
 
 def frame_log(backend: Any, frame: pd.DataFrame, *, interval: bool = False) -> EventLog:

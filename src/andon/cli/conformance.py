@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from andon.cli.log_options import (
+    ActivityOption,
+    CaseOption,
+    EngineOption,
+    JsonOption,
+    ResourceOption,
+    TimestampOption,
+    load_log,
+)
 from andon.cli.tables import echo_json, echo_table
 
 if TYPE_CHECKING:
@@ -39,10 +48,7 @@ def conformance(
             ),
         ),
     ] = None,
-    engine: Annotated[
-        Literal["duckdb", "postgres", "spark"],
-        typer.Option("--engine", help="Where the analysis runs."),
-    ] = "duckdb",
+    engine: EngineOption = "duckdb",
     exclude_incomplete: Annotated[
         bool,
         typer.Option(
@@ -63,17 +69,11 @@ def conformance(
             ),
         ),
     ] = False,
-    case: Annotated[str | None, typer.Option("--case", help="Column of the case id.")] = None,
-    activity: Annotated[
-        str | None, typer.Option("--activity", help="Column of the activity.")
-    ] = None,
-    timestamp: Annotated[
-        str | None, typer.Option("--timestamp", help="Column of the (completion) timestamp.")
-    ] = None,
-    resource: Annotated[
-        str | None, typer.Option("--resource", help="Column of the resource.")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    case: CaseOption = None,
+    activity: ActivityOption = None,
+    timestamp: TimestampOption = None,
+    resource: ResourceOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Check each case against a process definition: allowed moves, start, end, mandatory stages.
 
@@ -96,8 +96,15 @@ def conformance(
         from andon.processes.documents import read_spec_file
 
         spec = read_spec_file(Path(process))
-        columns = {"case": case, "activity": activity, "timestamp": timestamp}
-        event_log = _read_file(log, engine, {**columns, "resource": resource})
+        event_log = load_log(
+            log,
+            engine=engine,
+            case=case,
+            activity=activity,
+            timestamp=timestamp,
+            resource=resource,
+            findings=False,
+        ).log
         sla_log = event_log
     report = check_conformance(
         event_log,
@@ -113,22 +120,6 @@ def conformance(
         echo_json(report)
         return
     _print_report(report, spec, event_log.source)
-
-
-def _read_file(path: Path, engine: str, columns: dict[str, str | None]) -> EventLog:
-    from andon.analytics.sources import ColumnMapping, read_log
-
-    mapping = ColumnMapping(**columns)
-    loaded = read_log(path, engine=engine, mapping=mapping, findings=False)  # type: ignore[arg-type]
-    rejected = loaded.report.rows_rejected
-    if rejected:
-        # stderr: with --json, stdout carries the one JSON document and nothing else.
-        typer.echo(
-            f"warning: {rejected} of {loaded.report.rows_read} rows rejected and left out "
-            f"(see `andon log check {path}`)",
-            err=True,
-        )
-    return loaded.log
 
 
 def _from_database(

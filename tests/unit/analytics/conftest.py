@@ -7,6 +7,7 @@ Spark session serves the whole test session (it takes seconds to start).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,21 +42,22 @@ def data_file(name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def spark_backend() -> Any:
-    """An Ibis PySpark backend on one local Spark session for the whole test run."""
+def connect_spark() -> Any:
+    """An Ibis PySpark backend on the one local Spark session of this test process."""
     pytest.importorskip("pyspark")
     import ibis
 
     from andon.analytics.engines import spark_session
 
-    session = spark_session("local[1]")
-    return ibis.pyspark.connect(session)
+    # A handful of partitions: test logs are tiny and every task costs start-up time.
+    os.environ.setdefault("ANDON_SPARK_PARTITIONS", "2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # PySpark's note about pandas 3
+        return ibis.pyspark.connect(spark_session("local[1]"))
 
 
-@pytest.fixture
-def postgres_backend() -> Iterator[Any]:
-    """An Ibis PostgreSQL backend on the test database; temp tables vanish with it."""
+def connect_postgres() -> Any:
+    """An Ibis PostgreSQL backend on the test database; skips (fails in CI) when it is down."""
     import ibis
     import psycopg
 
@@ -65,6 +67,17 @@ def postgres_backend() -> Iterator[Any]:
         if IN_CI:
             pytest.fail(f"PostgreSQL is required in CI and is unreachable: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
-    backend = ibis.connect(PG_DSN)
+    return ibis.connect(PG_DSN)
+
+
+@pytest.fixture(scope="session")
+def spark_backend() -> Any:
+    return connect_spark()
+
+
+@pytest.fixture
+def postgres_backend() -> Iterator[Any]:
+    """Per test, so the temporary tables of one test vanish with it."""
+    backend = connect_postgres()
     yield backend
     backend.disconnect()
