@@ -347,7 +347,6 @@ def compute_kpis(
     cases, events = int(counts["cases"]), int(counts["events"] or 0)
     if variants is not None:
         reworked, per_activity = rework_in_variants(variants)
-        repeated = None
     else:
         # Small (one row per repeated activity of a variant) and read twice: stored once.
         repeated = store(repeated_in_variants_expr(ordered), ordered.engine)

@@ -7,7 +7,7 @@ docs/event-logs.md; each issue kind below is one of them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -155,15 +155,16 @@ def assess(judged: ir.Table, *, findings: bool = True) -> QualityReport:
     rejected = {reason: _count(totals[reason]) for reason in REJECTIONS}
     examples = _rejection_examples(judged) if any(rejected.values()) else {}
     issues = [Issue(reason, rejected[reason], examples.get(reason, [])) for reason in REJECTIONS]
+    rejections_only = QualityReport(
+        rows_read=_count(totals["rows_read"]),
+        rows_rejected=sum(rejected.values()),
+        cases=None,
+        events=_count(totals["events"]),
+        issues=issues.copy(),  # the findings below are added to ``issues``, not to this
+        kept_with_start=_count(totals["with_start"]),
+    )
     if not findings:
-        return QualityReport(
-            rows_read=_count(totals["rows_read"]),
-            rows_rejected=sum(rejected.values()),
-            cases=None,
-            events=_count(totals["events"]),
-            issues=issues,
-            kept_with_start=_count(totals["with_start"]),
-        )
+        return rejections_only
 
     kept = judged.filter(is_kept)
     sequence, cases = _sequence_findings(kept, ibis)
@@ -173,14 +174,7 @@ def assess(judged: ir.Table, *, findings: bool = True) -> QualityReport:
     issues.append(_start_after_completion(kept, _count(totals["late"])))
     order = {kind: i for i, kind in enumerate((*REJECTIONS, *FINDINGS))}
     issues.sort(key=lambda i: order[i.kind])
-    return QualityReport(
-        rows_read=_count(totals["rows_read"]),
-        rows_rejected=sum(rejected.values()),
-        cases=cases,
-        events=_count(totals["events"]),
-        issues=issues,
-        kept_with_start=_count(totals["with_start"]),
-    )
+    return replace(rejections_only, cases=cases, issues=issues)
 
 
 def _rejection_examples(judged: ir.Table) -> dict[str, list[dict[str, Any]]]:

@@ -151,6 +151,7 @@ def read_log(
     lazy = False
     store: str | None = None
     judged_name = _quote(judged)
+    views_kept = False  # the log is a view over the staging views, which must then stay
     try:
         staged = _stage(path, fmt, con, raw, ocel_object_type, encoding)
         roles = _resolve(staged, mapping or ColumnMapping(), _columns(con, raw))
@@ -185,6 +186,7 @@ def read_log(
         name = f"andon_log_{token}"
         if lazy and engine == "duckdb":
             table = _kept_view(staging, judged_name, name)
+            views_kept = True
         else:
             if not lazy:
                 # The source rows are no longer needed: free them before the final table.
@@ -197,17 +199,9 @@ def read_log(
             )
         log = EventLog(table=table, source=str(path), interval=report.kept_with_start > 0)
         return LoadedLog(log=log, report=report)
-    except BaseException:
-        if lazy:
-            con.execute(f"DROP VIEW IF EXISTS {judged_name}")
-        raise
     finally:
-        if not lazy:
-            _drop(con, raw)
-            con.execute(f"DROP TABLE IF EXISTS {judged_name}")
-        elif engine != "duckdb":
-            # Delivered elsewhere: the views over the file have served their purpose.
-            con.execute(f"DROP VIEW IF EXISTS {judged_name}")
+        if not views_kept:
+            con.execute(f"DROP {'VIEW' if lazy else 'TABLE'} IF EXISTS {judged_name}")
             _drop(con, raw)
 
 

@@ -158,3 +158,21 @@ def test_a_larger_log_in_another_time_zone_goes_to_the_store(
 
     assert "andon_store" in _attached(loaded)
     assert fetch_scalar(loaded.log.table["timestamp"].min()) == datetime(2024, 1, 1, 7, tzinfo=UTC)
+
+
+def test_a_refused_parquet_log_leaves_no_view_behind(tmp_path: Path) -> None:
+    from andon.analytics.engines import connect
+    from andon.core.errors import InvalidInput
+
+    path = tmp_path / "log.parquet"
+    pq.write_table(
+        pa.table({"case_id": ["", " "], "activity": ["cut", "weld"], "timestamp": [START, START]}),
+        path,
+    )
+    backend = connect("duckdb")
+
+    with pytest.raises(InvalidInput, match="every row was rejected"):
+        read_log(path, backend=backend)
+
+    views = backend.con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal")
+    assert [r[0] for r in views.fetchall() if r[0].startswith("andon_")] == []
