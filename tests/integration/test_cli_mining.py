@@ -126,6 +126,36 @@ def test_mining_commands_do_not_import_the_web_or_orm() -> None:
     assert out.strip() == ""
 
 
+def test_a_report_on_parquet_loads_only_what_it_uses() -> None:
+    # Start-up is most of a 1M-event run: no Arrow (schemas come from DESCRIBE rows), no
+    # pydantic, and only DuckDB's SQL compiler of Ibis's twenty.
+    code = (
+        "import sys; from andon.cli.main import app\n"
+        f"sys.argv = ['andon', 'mine', 'report', {str(data_file('receipt.parquet'))!r}, '--json']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "names = ('pyarrow', 'pydantic', 'pandas', 'ibis.backends.sql.compilers.postgres')\n"
+        "print('LOADED', [m for m in names if m in sys.modules], file=sys.stderr)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert json.loads(run.stdout)["kpi"]["cases"] > 0
+    assert run.stderr.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_the_lazy_compilers_still_resolve_every_name() -> None:
+    code = (
+        "import andon.analytics, sys\n"
+        "from ibis.backends.sql.compilers import PostgresCompiler, __all__ as names\n"
+        "import ibis.backends.sql.compilers as sc\n"
+        "print(len(names), all(hasattr(sc, n) for n in names), PostgresCompiler.__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+    assert out.split() == ["20", "True", "PostgresCompiler"]
+
+
 # --- Andon's own events (--db) ---------------------------------------------------------
 
 

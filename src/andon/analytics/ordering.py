@@ -23,8 +23,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from andon.analytics.engines import bind_table
 from andon.analytics.log import ACTIVITY, CASE, ORDER, START, TIMESTAMP, EventLog
 from andon.core.errors import InvalidInput
 
@@ -255,9 +256,14 @@ def store(expr: ir.Table, engine: str) -> ir.Table:
     if engine == "pyspark":
         # Spark has no temporary tables through Ibis; a cached (persisted) frame serves.
         return expr.cache()
-    backend = expr._find_backend(use_default=True)
+    backend: Any = expr._find_backend(use_default=True)
     name = f"andon_ordered_{uuid.uuid4().hex}"
-    stored: ir.Table = backend.create_table(name, expr, temp=True)
+    if engine == "duckdb":
+        # What Ibis's create_table runs, without its Arrow read of the new table's schema.
+        backend.con.execute(f'CREATE TEMPORARY TABLE "{name}" AS {backend.compile(expr)}')
+        stored = bind_table(backend, name, database=("temp", "main"))
+    else:
+        stored = backend.create_table(name, expr, temp=True)
     _stored_tables[id(stored)] = name
     return stored
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from andon.analytics.engines import EngineName, connect
+from andon.analytics.engines import EngineName, bind_table, connect
 from andon.analytics.log import (
     ACTIVITY,
     CASE,
@@ -168,7 +168,9 @@ def read_log(
         if quarantine is None and not lazy:
             # Nothing needs the source rows any more: free them before the report runs.
             _drop(con, raw)
-        judged_table = staging.table(judged, database=None if store is None else (store, "main"))
+        judged_table = bind_table(
+            staging, judged, database=None if store is None else (store, "main")
+        )
         report = assess(judged_table, findings=findings)
         if strict and report.rows_rejected:
             reasons = ", ".join(f"{k}: {v}" for k, v in report.rejected_by_reason().items())
@@ -192,11 +194,8 @@ def read_log(
                 # The source rows are no longer needed: free them before the final table.
                 _drop(con, raw)
             target = _deliver(staging, judged_name, name, engine, backend)
-            table = (
-                target.table(name, database=None if store is None else (store, "main"))
-                if engine == "duckdb"
-                else target.table(name)
-            )
+            in_store = store is not None and engine == "duckdb"
+            table = bind_table(target, name, database=(STORE, "main") if in_store else None)
         log = EventLog(table=table, source=str(path), interval=report.kept_with_start > 0)
         return LoadedLog(log=log, report=report)
     finally:
@@ -211,7 +210,7 @@ def _kept_view(staging: Any, judged: str, name: str) -> Any:
         f"CREATE VIEW {_quote(name)} AS SELECT * EXCLUDE ({_quote(REASON)}, "  # noqa: S608
         f"{_quote(RAW_TIMESTAMP)}) FROM {judged} WHERE {_quote(REASON)} IS NULL"
     )
-    return staging.table(name)
+    return bind_table(staging, name)
 
 
 # Logs other than Parquet up to this many rows are judged into an ordinary in-memory
