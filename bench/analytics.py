@@ -25,10 +25,9 @@ ANDON_BENCH_ANALYTICS_PM4PY_MAX (``10M``: no pm4py run above this size),
 ANDON_BENCH_ANALYTICS_SINGLE_AT (``1M``: size for the single commands and the XES import),
 ANDON_BENCH_ANALYTICS_TIMEOUT (1800 s per child), ANDON_BENCH_ANALYTICS_REPEAT (1: runs
 per child, the fastest kept), ANDON_BENCH_ANALYTICS_ENGINE (``duckdb``),
-ANDON_BENCH_ANALYTICS_HUGE (``1`` adds the 100M-event case; ANDON_BENCH_ANALYTICS_HUGE_ANDON
-``1`` runs Andon in it too), ANDON_BENCH_ANALYTICS_BYTECODE (``cache``: children share a
-warmed bytecode cache; ``none``: the environment as is), ANDON_BENCH_LOG_DIR
-(``/tmp/andon-bench-logs``).
+ANDON_BENCH_ANALYTICS_HUGE (``1`` adds the 100M-event case), ANDON_BENCH_ANALYTICS_BYTECODE
+(``cache``: children share a warmed bytecode cache; ``none``: the environment as is),
+ANDON_BENCH_LOG_DIR (``/tmp/andon-bench-logs``).
 """
 
 from __future__ import annotations
@@ -72,7 +71,6 @@ HUGE = os.environ.get("ANDON_BENCH_ANALYTICS_HUGE") == "1"
 BYTECODE = os.environ.get("ANDON_BENCH_ANALYTICS_BYTECODE", "cache")
 PYCACHE = Path(os.environ.get("ANDON_BENCH_PYCACHE", tempfile.gettempdir())) / "andon-bench-pycache"
 HUGE_EVENTS = 100_000_000
-HUGE_ANDON = os.environ.get("ANDON_BENCH_ANALYTICS_HUGE_ANDON") == "1"
 HUGE_FREE_GB = 20.0
 HUGE_RSS_LIMIT_MB = 8 * 1024
 
@@ -113,8 +111,8 @@ METHOD = {
     ),
     "huge": (
         "100M events generated in 1M-event chunks to Parquet (never held in memory); "
-        "the SQL (memory_limit 6GB) on it, and `andon mine report` with "
-        "ANDON_BENCH_ANALYTICS_HUGE_ANDON=1, peak RSS against 8 GB; pm4py only if "
+        "the SQL (memory_limit 6GB) and `andon mine report` (its default DuckDB limit, a "
+        "quarter of RAM) on it, Andon's peak RSS against 8 GB; pm4py only if "
         "ANDON_BENCH_ANALYTICS_PM4PY_MAX allows."
     ),
     "agreement": (
@@ -470,7 +468,6 @@ def compare_three(
     *,
     with_pm4py: bool,
     sql_env: dict[str, str] | None = None,
-    skip_andon: str | None = None,
 ) -> dict[str, Any]:
     """pm4py, SQL and andon on one task; their runs, agreement and ratios."""
     out: dict[str, Any] = {}
@@ -490,7 +487,7 @@ def compare_three(
                 k: round(v, 3) for k, v in document["timings"].items()
             }
             results[name] = document["results"]
-    if reason := skip_andon or andon_missing(task):
+    if reason := andon_missing(task):
         out["andon"] = {"skipped": reason}
     else:
         run, walls = best_of(andon_argv(task, path))
@@ -661,11 +658,6 @@ def huge_case() -> dict[str, Any]:
         path,
         with_pm4py=HUGE_EVENTS <= PM4PY_MAX,
         sql_env={"ANDON_BENCH_DUCKDB_MEMORY_LIMIT": "6GB"},
-        skip_andon=None
-        if HUGE_ANDON
-        else "skipped: andon.analytics.engines.connect sets no DuckDB memory_limit, so on "
-        "100M events DuckDB may take 80% of RAM on a shared machine; "
-        "ANDON_BENCH_ANALYTICS_HUGE_ANDON=1 runs it anyway",
     )
     andon = outcome.get("andon", {})
     outcome["rss_limit_mb"] = HUGE_RSS_LIMIT_MB
@@ -752,7 +744,6 @@ def run(only: tuple[str, ...] = DEFAULT_CASES) -> dict[str, Any]:
             "single_at": logs.label(SINGLE_AT),
             "timeout_seconds": TIMEOUT,
             "repeat": REPEAT,
-            "huge_andon": HUGE_ANDON,
         },
         "machine": machine(),
         "python_bytecode": warm_bytecode(),
