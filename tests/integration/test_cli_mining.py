@@ -142,9 +142,22 @@ def test_a_report_on_parquet_loads_only_what_it_uses() -> None:
     assert run.stderr.strip().splitlines()[-1] == "LOADED []"
 
 
+def test_pair_lifecycle_turns_starts_and_completes_into_intervals() -> None:
+    log = str(data_file("reviewing.xes"))
+    raw = _json("kpi", log)
+    paired = _json("kpi", log, "--pair-lifecycle")
+
+    assert (raw["events"], paired["events"]) == (3730, 2278)  # 1452 starts paired away
+    assert raw["cases"] == paired["cases"] == 100
+    # Time in stage is now start to completion: deciding takes days, not the wait until
+    # the next event's completion.
+    assert paired["time_in_stage"]["decide"]["median"] == 3 * 86_400
+    assert raw["time_in_stage"]["decide"] != paired["time_in_stage"]["decide"]
+
+
 def test_the_lazy_compilers_still_resolve_every_name() -> None:
     code = (
-        "import andon.analytics, sys\n"
+        "from andon.analytics.engines import connect; connect()\n"
         "from ibis.backends.sql.compilers import PostgresCompiler, __all__ as names\n"
         "import ibis.backends.sql.compilers as sc\n"
         "print(len(names), all(hasattr(sc, n) for n in names), PostgresCompiler.__name__)"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from andon.analytics.lifecycle import pair_lifecycle
 from andon.analytics.ordering import release
 from andon.analytics.report import prepare
 from andon.analytics.sources import read_log
@@ -16,6 +17,7 @@ from tests.parity.conftest import (
     data_file,
     frame_log,
     pm4py_frame,
+    pm4py_interval_frame,
     pm4py_results,
     standard_frame,
 )
@@ -54,6 +56,14 @@ def test_ocel_flattened_per_object_type_matches_pm4py(
     loaded = read_log(data_file(name), backend=duckdb_backend, ocel_object_type=object_type)
     ordered = prepare(loaded.log)
     assert_parity(andon_results(ordered), pm4py_results(pm4py_frame(name, object_type)))
+
+
+def test_lifecycle_pairs_match_pm4pys_interval_conversion(duckdb_backend: Any) -> None:
+    loaded = read_log(data_file("reviewing.xes"), backend=duckdb_backend)
+    ordered = prepare(pair_lifecycle(loaded.log))
+
+    assert ordered.interval
+    assert_parity(andon_results(ordered), pm4py_results(pm4py_interval_frame("reviewing.xes")))
 
 
 def test_interval_log_is_read_as_one(duckdb_backend: Any) -> None:

@@ -23,6 +23,9 @@ def connect(engine: EngineName = "duckdb", *, url: str | None = None) -> BaseBac
     PostgreSQL falls back to ``ANDON_ANALYTICS_PG_URL``, then ``ANDON_DATABASE_URL``; Spark to
     ``ANDON_SPARK_MASTER``, then ``local[*]``.
     """
+    from andon.analytics.compilers import import_lazily
+
+    import_lazily()  # before the first backend loads: see andon.analytics.compilers
     import ibis
 
     if engine == "duckdb":

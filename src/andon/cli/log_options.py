@@ -93,6 +93,14 @@ StartTimestampOption = Annotated[
         help="Column of the start time (interval logs). Default: start_timestamp.",
     ),
 ]
+PairLifecycleOption = Annotated[
+    bool,
+    typer.Option(
+        "--pair-lifecycle",
+        help="Lifecycle logs: pair each start event with its complete into one event with "
+        "a start time, as pm4py's interval conversion does; other transitions are dropped.",
+    ),
+]
 TimestampFormatOption = Annotated[
     str | None,
     typer.Option(
@@ -157,10 +165,12 @@ def load_log(
     quarantine: Path | None = None,
     warn: bool = True,
     findings: bool = True,
+    pair_lifecycle: bool = False,
 ) -> LoadedLog:
     """Read ``log`` as the options say. With ``warn``, rejected rows are mentioned on stderr
     (never stdout, which a ``--json`` command keeps for its one document). Without
-    ``findings`` the quality report holds only the rejections (cheaper: one scan)."""
+    ``findings`` the quality report holds only the rejections (cheaper: one scan). With
+    ``pair_lifecycle`` the log's start/complete pairs become interval events."""
     from andon.analytics.sources import ColumnMapping, read_log
 
     mapping = ColumnMapping(
@@ -182,6 +192,12 @@ def load_log(
         encoding=encoding,
         findings=findings,
     )
+    if pair_lifecycle:
+        from dataclasses import replace
+
+        from andon.analytics.lifecycle import pair_lifecycle as pair
+
+        loaded = replace(loaded, log=pair(loaded.log))
     report = loaded.report
     if warn and report.rows_rejected:
         where = f"; written to {quarantine}" if quarantine else f"; see `andon log check {log}`"

@@ -15,6 +15,7 @@ from andon.cli.log_options import (
     JsonOption,
     LogArgument,
     ObjectTypeOption,
+    PairLifecycleOption,
     QuarantineOption,
     ResourceOption,
     StartTimestampOption,
@@ -134,6 +135,7 @@ def convert(
     timestamp: TimestampOption = None,
     resource: ResourceOption = None,
     start_timestamp: StartTimestampOption = None,
+    pair_lifecycle: PairLifecycleOption = False,
     timestamp_format: TimestampFormatOption = None,
     timezone: TimezoneOption = "UTC",
     object_type: ObjectTypeOption = None,
@@ -163,6 +165,7 @@ def convert(
         encoding=encoding,
         strict=strict,
         quarantine=quarantine,
+        pair_lifecycle=pair_lifecycle,
     )
     written = write_log(loaded.log, out, xes_names=not standard_names)
     typer.echo(f"wrote {written} events in {loaded.report.cases} cases to {out}")
