@@ -185,6 +185,35 @@ def test_kpis_have_pm4pys_case_durations(
     assert kpi["case_duration"]["mean"] == pytest.approx(sum(durations) / len(durations))
 
 
+def test_a_lifecycle_log_uploaded_with_pairing_is_analysed_as_intervals(
+    client: TestClient, lead: dict[str, str]
+) -> None:
+    content = data_file("reviewing.xes").read_bytes()
+
+    response = upload(client, lead, "reviewing.xes", content, pair_lifecycle="true")
+
+    assert response.status_code == 201, response.text
+    dataset = response.json()
+    kpi = client.get(f"{API}/datasets/{dataset['id']}/kpi", headers=lead).json()
+    assert dataset["interval"] is True
+    assert dataset["quality"]["rows_read"] == 3730  # the file as read, starts included
+    assert kpi["events"] == 2278  # each complete with its start
+    assert kpi["time_in_stage"]["decide"]["median"] == 3 * 86_400
+
+
+def test_pairing_a_log_without_lifecycle_is_refused_and_keeps_nothing(
+    client: TestClient, lead: dict[str, str], settings: Settings
+) -> None:
+    content = b"case_id,activity,timestamp\nA,cut,2024-01-01T08:00:00Z\n"
+
+    response = upload(client, lead, "plain.csv", content, pair_lifecycle="true")
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "lifecycle" in response.text
+    assert client.get(f"{API}/datasets", headers=lead).json() == []
+
+
 def test_filters_narrow_every_analysis(
     client: TestClient, lead: dict[str, str], running: str
 ) -> None:

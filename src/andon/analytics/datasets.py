@@ -128,6 +128,7 @@ class ImportOptions:
     timestamp_format: str | None = None
     timezone: str = "UTC"
     object_type: str | None = None
+    pair_lifecycle: bool = False  # start/complete events joined into interval events
 
 
 @dataclass(frozen=True)
@@ -553,6 +554,11 @@ def _store(
         timezone=options.timezone,
         ocel_object_type=options.object_type,
     )
+    if options.pair_lifecycle:
+        from andon.analytics.lifecycle import pair_lifecycle
+
+        # What is kept, and analysed from here on, is the paired log.
+        loaded = replace(loaded, log=pair_lifecycle(loaded.log))
     job = _advance(data_dir, job, "analysing")
     target = parquet_path(data_dir, dataset_id)
     temp = target.with_name(f".{target.name}.part")
@@ -593,6 +599,7 @@ def _store(
                 "rows_rejected": loaded.report.rows_rejected,
                 "events": loaded.report.events,
                 "strict": dataset.strict,
+                "pair_lifecycle": options.pair_lifecycle,
             },
         )
         # Written inside the transaction: a failed audit leaves no dataset behind.

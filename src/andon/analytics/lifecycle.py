@@ -9,8 +9,8 @@ log into an interval log, as pm4py's ``interval_lifecycle.to_interval`` does:
   joins a queue; each ``complete`` takes the oldest waiting start as its own start time,
   or, with none waiting, starts when it completes (a zero-length interval).
 - A start that no complete takes is dropped; so is every other transition (``schedule``,
-  ``suspend``, ...). An event without a transition counts as a ``complete``, matched
-  case-insensitively.
+  ``suspend``, ...). An event without a transition counts as a ``complete``; transitions
+  match case-insensitively.
 
 The queue is computed with window functions, not a loop: with ``+1`` for a start and
 ``-1`` for a complete, and ``P`` the running sum, the queue before a complete holds
@@ -41,19 +41,23 @@ _NTH_MATCHED, _PAIRED_START, _START_KEY = "_lc_nth_matched", "_lc_paired_start",
 def pair_lifecycle(log: EventLog) -> EventLog:
     """``log`` with every ``complete`` carrying its paired start, starts removed.
 
-    A log that already has start times is returned as it is (pm4py does the same); one
-    without a lifecycle column is refused.
+    A log that already has start times is returned as it is (pm4py does the same). One
+    without a single ``start`` event is refused: pairing would only turn every event into
+    a zero-length interval, which is never what was meant.
     """
     import ibis
+
+    from andon.analytics.results import fetch_scalar
 
     table = log.table
     if log.interval:
         return log
-    if LIFECYCLE not in table.columns:
+    transition = table[LIFECYCLE].lower().fill_null("complete") if LIFECYCLE in table else None
+    if transition is None or not fetch_scalar((transition == "start").any()):
         raise InvalidInput.for_field(
-            "lifecycle", "the log has no lifecycle column (XES lifecycle:transition) to pair"
+            "lifecycle",
+            "the log has no start events (XES lifecycle:transition = start) to pair",
         )
-    transition = table[LIFECYCLE].lower().fill_null("complete")
     keys = [CASE, ACTIVITY, _INSTANCE]
     instance = (
         table[INSTANCE].cast("string").fill_null("")

@@ -275,6 +275,13 @@ def upload_dataset(
     object_type: Annotated[
         str | None, Form(max_length=200, description="OCEL 2.0: flatten for this type.")
     ] = None,
+    pair_lifecycle: Annotated[
+        bool,
+        Form(
+            description="Join each lifecycle start with its complete into one interval event "
+            "(as pm4py's interval conversion); the log must have a lifecycle column."
+        ),
+    ] = False,
     wait: Annotated[
         bool, Query(description="Answer when the import has finished: 201 with the dataset.")
     ] = False,
@@ -294,6 +301,7 @@ def upload_dataset(
         timestamp_format=timestamp_format or None,
         timezone=timezone or "UTC",
         object_type=object_type or None,
+        pair_lifecycle=pair_lifecycle,
     )
     limit = settings.max_log_bytes
     if wait:

@@ -101,6 +101,7 @@ def upload(request: Request, ctx: PageCtx, form: Form) -> Response:
     """Start the import and follow it on its status page; refusals are shown on the form."""
     values = {name: text(form, name) for name in UPLOAD_FIELDS}
     values["strict"] = "true" if text(form, "strict") else ""
+    values["pair_lifecycle"] = "true" if text(form, "pair_lifecycle") else ""
     upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
@@ -116,6 +117,7 @@ def upload(request: Request, ctx: PageCtx, form: Form) -> Response:
             timestamp_format=values["timestamp_format"] or None,
             timezone=values["timezone"] or "UTC",
             object_type=values["object_type"] or None,
+            pair_lifecycle=bool(values["pair_lifecycle"]),
         )
         settings = _settings(request)
         job, _ = datasets.start_import(

@@ -93,13 +93,16 @@ def test_each_complete_takes_the_oldest_waiting_start(
     assert _pairs(paired.table) == EXPECTED
 
 
-def test_a_log_without_lifecycle_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("drop", [False, True])
+def test_a_log_without_start_events_is_refused(tmp_path: Path, drop: bool) -> None:
     path = tmp_path / "plain.csv"
     path.write_text("case_id,activity,timestamp\nA,cut,2026-01-01T08:00:00Z\n")
     log = read_log(path).log
-    without = replace(log, table=log.table.drop("lifecycle"))
+    if drop:
+        log = replace(log, table=log.table.drop("lifecycle"))
 
     with pytest.raises(InvalidInput) as raised:
-        pair_lifecycle(without)
+        pair_lifecycle(log)
 
     assert raised.value.errors[0].loc[-1] == "lifecycle"
+    assert "no start events" in str(raised.value)
