@@ -37,7 +37,12 @@ def connect(engine: EngineName = "duckdb", *, url: str | None = None) -> BaseBac
         )
         limit = duckdb_memory_limit()
         try:
-            return ibis.duckdb.connect(temp_directory=spill, memory_limit=limit)
+            # Every query whose row order matters says ORDER BY; without the promise to keep
+            # insertion order, DuckDB builds the case-ordered tables in parallel (about
+            # 0.1 s of 0.8 s at 1M events).
+            return ibis.duckdb.connect(
+                temp_directory=spill, memory_limit=limit, preserve_insertion_order=False
+            )
         except Exception as error:  # DuckDB's own message names what it could not parse
             if "memory" not in str(error).lower():
                 raise
