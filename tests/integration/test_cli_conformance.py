@@ -170,3 +170,28 @@ def test_unknown_process_in_andon_is_one_clear_error(
 
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: no process 'paint'"
+
+
+def test_kpi_on_andons_own_events_gives_the_business_time_sla(
+    system: Context,
+    db_url: str,
+    history: dict[str, int],  # noqa: F811 - the fixture imported above
+) -> None:
+    kpi = andon(db_url, "kpi", "--db", "--sla", "--json")
+    conformance = andon(db_url, "conformance", "--db", "--sla", "--json")
+
+    assert kpi.exit_code == 0, kpi.stderr
+    figures = json.loads(kpi.stdout)
+    assert figures["cases"] == 3
+    # The same verdicts as conformance: Andon's own breach records, in business time.
+    assert figures["sla_attainment"] == json.loads(conformance.stdout)["sla"]
+    assert figures["sla_attainment"]["basis"] == "business"
+    printed = andon(db_url, "kpi", "--db", "--sla")
+    assert "SLA attainment (business time)" in printed.stdout
+
+
+def test_kpi_sla_needs_the_database(csv_log: Path) -> None:
+    result = andon("sqlite:///unused.db", "kpi", str(csv_log), "--sla")
+
+    assert result.exit_code == 2
+    assert "--sla goes with --db" in result.stderr

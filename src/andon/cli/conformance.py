@@ -88,7 +88,7 @@ def conformance(
             param_hint="LOG",
         )
     if db:
-        spec, event_log, sla_log = _from_database(process, engine, with_sla=sla)
+        spec, event_log, sla_log = database_events(process, engine, with_sla=sla)
     else:
         assert log is not None
         if process is None:
@@ -122,10 +122,12 @@ def conformance(
     _print_report(report, spec, event_log.source)
 
 
-def _from_database(
+def database_events(
     process: str | None, engine: str, *, with_sla: bool
 ) -> tuple[ProcessSpec, EventLog, EventLog]:
-    """The spec (YAML file, or the process's current version in Andon) and the event logs."""
+    """The spec (``process`` names a YAML file, or a process whose current version in Andon
+    is taken; None: the only process there is), the stage entries of its items, and with
+    ``with_sla`` every event of them (what business-time SLA attainment reads)."""
     from andon.analytics.andon_events import read_andon_events, stage_entries
     from andon.cli.context import operator_context, read_settings
     from andon.processes.documents import read_spec_file

@@ -316,6 +316,17 @@ def kpi(
             ),
         ),
     ] = None,
+    sla: Annotated[
+        bool,
+        typer.Option(
+            "--sla",
+            help=(
+                "With --db: add SLA attainment in business time (shifts, holidays and pauses "
+                "excluded), from the breaches Andon recorded, against --spec or the process's "
+                "current definition."
+            ),
+        ),
+    ] = False,
     exception_attribute: ExceptionAttributeOption = None,
     as_json: JsonOption = False,
     engine: EngineOption = "duckdb",
@@ -352,16 +363,32 @@ def kpi(
     from andon.analytics.report import prepare
     from andon.processes.documents import read_spec_file
 
+    if sla and not db:
+        raise typer.BadParameter(
+            "--sla goes with --db; for a file, --spec P.yaml adds SLA attainment",
+            param_hint="--sla",
+        )
     # The definition is read before the log, so a bad file fails fast.
     definition = read_spec_file(spec, field="spec") if spec is not None else None
-    events = open_events(
-        log, db=db, process=process,
-        engine=engine, case=case, activity=activity, timestamp=timestamp,
-        resource=resource, start_timestamp=start_timestamp, timestamp_format=timestamp_format,
-        pair_lifecycle=pair_lifecycle,
-        timezone=timezone, object_type=object_type, encoding=encoding, strict=strict,
-        quarantine=quarantine,
-    )  # fmt: skip
+    business = db and (sla or definition is not None)
+    if business:
+        from andon.cli.conformance import database_events
+
+        # Every event of the process's items: the stage entries for the KPIs, the breach
+        # records for the SLA verdicts. --spec names the process by its key.
+        definition, events, sla_events = database_events(
+            str(spec) if spec is not None else process, engine, with_sla=True
+        )
+    else:
+        events = open_events(
+            log, db=db, process=process,
+            engine=engine, case=case, activity=activity, timestamp=timestamp,
+            resource=resource, start_timestamp=start_timestamp,
+            timestamp_format=timestamp_format, pair_lifecycle=pair_lifecycle,
+            timezone=timezone, object_type=object_type, encoding=encoding, strict=strict,
+            quarantine=quarantine,
+        )  # fmt: skip
+        sla_events = events
     ordered = prepare(
         events,
         filters=filters,
@@ -372,7 +399,9 @@ def kpi(
     if definition is not None:
         from andon.analytics.sla import sla_attainment
 
-        document["sla_attainment"] = sla_attainment(events, definition)
+        document["sla_attainment"] = sla_attainment(
+            sla_events, definition, basis="business" if business else "elapsed"
+        )
     if as_json:
         echo_json(document)
         return
@@ -386,6 +415,8 @@ def _print_sla(sla: dict[str, Any]) -> None:
         return "-" if value is None else f"{value:.1%}"
 
     typer.echo("")
+    basis = "business time" if sla["basis"] == "business" else "elapsed time"
+    typer.echo(f"SLA attainment ({basis})")
     echo_table(
         ["STAGE", "SLA", "VISITS", "WITHIN", "ATTAINMENT"],
         (
