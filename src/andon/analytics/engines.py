@@ -110,6 +110,7 @@ def bind_table(
     """
     if backend.name != "duckdb":
         return backend.table(name, database=database)
+    import ibis.expr.datatypes as dt
     import ibis.expr.operations as ops
     import ibis.expr.schema as sch
     import sqlglot.expressions as sge
@@ -121,10 +122,16 @@ def bind_table(
     ).sql(duck.dialect)
     rows = duck.con.execute(query).fetchall()
     mapper = duck.compiler.type_mapper
+
+    def dtype(sql_type: str, nullable: bool) -> Any:
+        # An ENUM (the activities, see andon.analytics.sources) is text to Ibis; its type
+        # string lists every value, which is not worth parsing.
+        if sql_type.startswith("ENUM("):
+            return dt.Array(dt.string) if sql_type.endswith("[]") else dt.String(nullable=nullable)
+        return mapper.from_string(sql_type, nullable=nullable)
+
     # DESCRIBE's columns: name, type, null ("YES"/"NO"), key, default, extra.
-    schema = sch.Schema(
-        {row[0]: mapper.from_string(row[1], nullable=row[2] == "YES") for row in rows}
-    )
+    schema = sch.Schema({row[0]: dtype(row[1], row[2] == "YES") for row in rows})
     return ops.DatabaseTable(
         name, schema=schema, source=backend, namespace=ops.Namespace(catalog=catalog, database=db)
     ).to_expr()
