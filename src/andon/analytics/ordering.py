@@ -113,7 +113,8 @@ def order_events(
     wait_us = next_at.lead().over(window) - keyed[AT_US]
     events = keyed.mutate(
         **{
-            POSITION: ibis.row_number().over(window),
+            # 32 bits hold any case's length and keep 4 bytes an event off the stored table.
+            POSITION: ibis.row_number().over(window).cast("int32"),
             NEXT_ACTIVITY: keyed[ACTIVITY].lead().over(window),
             WAIT_SECONDS: wait_us / _MICROSECONDS,
         }
