@@ -207,9 +207,11 @@ def _cases(events: ir.Table, case_ids: ir.Table, engine: str, *, interval: bool)
 def _ordered_activities(events: ir.Table, engine: str) -> ir.ArrayValue:
     import ibis
 
-    if engine == "pyspark":
-        # Spark's collect_list takes no ORDER BY: collect (position, activity) pairs and
-        # sort them, which orders by position first.
+    if engine in ("pyspark", "duckdb"):
+        # Collect (position, activity) pairs and sort each case's short list, which orders
+        # by position first: Spark's collect_list takes no ORDER BY, and on DuckDB a plain
+        # list aggregate needs less memory than an ordered one (which buffers every case's
+        # rows for a sort of its own).
         pairs = ibis.struct({"p": events[POSITION], "a": events[ACTIVITY]}).collect()
         return pairs.sort().map(lambda pair: pair["a"])
     return events[ACTIVITY].collect(order_by=events[POSITION])
