@@ -179,17 +179,21 @@ def _cases(events: ir.Table, case_ids: ir.Table, engine: str, *, interval: bool)
     first_us = events[START_US].min() if interval else events[AT_US].min()
     per_case = events.group_by(CASE_KEY).agg(
         **{
-            EVENTS: events.count(),
             FIRST_US: first_us,
             LAST_US: events[AT_US].max(),
-            # One event matches each condition, so min() just picks it, on every backend.
-            START_ACTIVITY: events[ACTIVITY].min(where=events[POSITION] == 0),
-            END_ACTIVITY: events[ACTIVITY].min(where=events[NEXT_ACTIVITY].isnull()),
             VARIANT: _ordered_activities(events, engine),
         }
     )
+    # Count, first and last activity come from the trace: fewer aggregate states per case.
+    trace = per_case[VARIANT]
     per_case = per_case.mutate(
-        **{DURATION_SECONDS: (per_case[LAST_US] - per_case[FIRST_US]) / _MICROSECONDS}
+        **{
+            EVENTS: trace.length(),
+            START_ACTIVITY: trace[0],
+            # Not trace[-1]: Ibis renders that as index 0 on Spark.
+            END_ACTIVITY: trace[trace.length() - 1],
+            DURATION_SECONDS: (per_case[LAST_US] - per_case[FIRST_US]) / _MICROSECONDS,
+        }
     )
     return per_case.join(case_ids, CASE_KEY).select(
         CASE_KEY,
