@@ -129,9 +129,22 @@ def order_events(
 
 
 def case_ids_expr(log: EventLog) -> ir.Table:
-    """Each case id with its integer key: the ``event_order`` of its first source row."""
+    """Each case id with its integer key, which numbers the cases in the order of their
+    first source row.
+
+    On DuckDB the key is the case's rank, 32 bits (4 bytes less an event in the window
+    pass's sort and the stored tables, about 10 MB at 1M events); elsewhere it is the
+    ``event_order`` of that row itself, which needs no sort over all cases (Spark would
+    gather them in one partition).
+    """
+    import ibis
+
     table = log.table
-    return table.group_by(CASE).agg(**{CASE_KEY: table[ORDER].min()})
+    firsts = table.group_by(CASE).agg(**{CASE_KEY: table[ORDER].min()})
+    if backend_name(table) != "duckdb":
+        return firsts
+    rank = ibis.row_number().over(order_by=firsts[CASE_KEY])
+    return firsts.mutate(**{CASE_KEY: rank.cast("int32")})
 
 
 def order_and_store(log: EventLog, *, attributes: tuple[str, ...] = ()) -> CaseOrderedLog:
