@@ -190,6 +190,23 @@ def test_kpi_on_andons_own_events_gives_the_business_time_sla(
     assert "SLA attainment (business time)" in printed.stdout
 
 
+def test_kpi_on_andons_own_events_against_a_spec_file(
+    system: Context,
+    db_url: str,
+    history: dict[str, int],  # noqa: F811 - the fixture imported above
+) -> None:
+    # The items are those of the definition's key unless --process names others.
+    judged = andon(db_url, "kpi", "--db", "--spec", str(DEMO), "--json")
+    elsewhere = andon(db_url, "kpi", "--db", "--spec", str(DEMO), "--process", "paint")
+
+    assert judged.exit_code == 0, judged.stderr
+    figures = json.loads(judged.stdout)
+    assert figures["cases"] == 3
+    assert figures["sla_attainment"]["basis"] == "business"
+    assert elsewhere.exit_code == 1
+    assert elsewhere.stderr.strip() == "error: no process 'paint'"
+
+
 def test_kpi_sla_needs_the_database(csv_log: Path) -> None:
     result = andon("sqlite:///unused.db", "kpi", str(csv_log), "--sla")
 

@@ -123,40 +123,55 @@ def conformance(
 
 
 def database_events(
-    process: str | None, engine: str, *, with_sla: bool
+    process: str | None, engine: str, *, with_sla: bool, spec: ProcessSpec | None = None
 ) -> tuple[ProcessSpec, EventLog, EventLog]:
     """The spec (``process`` names a YAML file, or a process whose current version in Andon
     is taken; None: the only process there is), the stage entries of its items, and with
-    ``with_sla`` every event of them (what business-time SLA attainment reads)."""
+    ``with_sla`` every event of them (what business-time SLA attainment reads).
+
+    A ``spec`` already read is used as it is, for the items of process ``process`` (a key)
+    or, without one, of the spec's own key.
+    """
     from andon.analytics.andon_events import read_andon_events, stage_entries
-    from andon.cli.context import operator_context, read_settings
-    from andon.processes.documents import read_spec_file
+    from andon.cli.context import read_settings
 
     settings = read_settings()
-    if process is not None and (process.endswith(YAML_SUFFIXES) or Path(process).is_file()):
-        spec = read_spec_file(Path(process))
+    if spec is None:
+        spec = _spec_of(process, settings)
+        items_of = spec.key
     else:
-        from andon.processes.service import get_version, list_processes
-
-        with operator_context(settings) as ctx:
-            if process is None:
-                keys = [p.key for p in list_processes(ctx)]
-                if len(keys) != 1:
-                    raise typer.BadParameter(
-                        f"Andon has {len(keys)} processes ({', '.join(keys) or 'none'}); "
-                        "name one with --process KEY",
-                        param_hint="--process",
-                    )
-                process = keys[0]
-            _, _, spec = get_version(ctx, process)
-    url = settings.resolved_database_url
+        items_of = process or spec.key
     events = read_andon_events(
-        url,
-        process=spec.key,
+        settings.resolved_database_url,
+        process=items_of,
         engine=engine,  # type: ignore[arg-type]
         events="all" if with_sla else "stages",
     )
     return spec, stage_entries(events) if with_sla else events, events
+
+
+def _spec_of(process: str | None, settings: Any) -> ProcessSpec:
+    """The definition ``process`` names: a YAML file, or a process in Andon (its current
+    version); None: the only process Andon has."""
+    from andon.cli.context import operator_context
+    from andon.processes.documents import read_spec_file
+
+    if process is not None and (process.endswith(YAML_SUFFIXES) or Path(process).is_file()):
+        return read_spec_file(Path(process))
+    from andon.processes.service import get_version, list_processes
+
+    with operator_context(settings) as ctx:
+        if process is None:
+            keys = [p.key for p in list_processes(ctx)]
+            if len(keys) != 1:
+                raise typer.BadParameter(
+                    f"Andon has {len(keys)} processes ({', '.join(keys) or 'none'}); "
+                    "name one with --process KEY",
+                    param_hint="--process",
+                )
+            process = keys[0]
+        _, _, spec = get_version(ctx, process)
+    return spec
 
 
 def _print_report(report: dict[str, Any], spec: ProcessSpec, source: str) -> None:

@@ -375,9 +375,9 @@ def kpi(
         from andon.cli.conformance import database_events
 
         # Every event of the process's items: the stage entries for the KPIs, the breach
-        # records for the SLA verdicts. --spec names the process by its key.
+        # records for the SLA verdicts; --spec's definition is judged against as read.
         definition, events, sla_events = database_events(
-            str(spec) if spec is not None else process, engine, with_sla=True
+            process, engine, with_sla=True, spec=definition
         )
     else:
         events = open_events(
