@@ -114,16 +114,18 @@ def test_mapped_column_missing_is_named(tmp_path: Path) -> None:
     assert "order" in result.stderr
 
 
+def fresh_python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a new interpreter, where nothing is imported yet; fail if it fails."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+
 def test_mining_commands_do_not_import_the_web_or_orm() -> None:
     code = (
         "import sys; from andon.cli import mining; "
         "bad = [m for m in ('fastapi', 'sqlalchemy', 'ibis', 'duckdb') if m in sys.modules]; "
         "print(','.join(bad))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == ""
+    assert fresh_python(code).stdout.strip() == ""
 
 
 def test_a_report_on_parquet_loads_only_what_it_uses() -> None:
@@ -136,7 +138,7 @@ def test_a_report_on_parquet_loads_only_what_it_uses() -> None:
         "names = ('pyarrow', 'pydantic', 'pandas', 'ibis.backends.sql.compilers.postgres')\n"
         "print('LOADED', [m for m in names if m in sys.modules], file=sys.stderr)"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    run = fresh_python(code)
 
     assert json.loads(run.stdout)["kpi"]["cases"] > 0
     assert run.stderr.strip().splitlines()[-1] == "LOADED []"
@@ -162,11 +164,7 @@ def test_the_lazy_compilers_still_resolve_every_name() -> None:
         "import ibis.backends.sql.compilers as sc\n"
         "print(len(names), all(hasattr(sc, n) for n in names), PostgresCompiler.__name__)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-
-    assert out.split() == ["20", "True", "PostgresCompiler"]
+    assert fresh_python(code).stdout.split() == ["20", "True", "PostgresCompiler"]
 
 
 # --- Andon's own events (--db) ---------------------------------------------------------

@@ -85,9 +85,9 @@ def pair_lifecycle(log: EventLog) -> EventLog:
             _NTH_MATCHED: steps[_MATCHED].ifelse(1, 0).sum().over(so_far),
         }
     )
+    join_keys = [*keys, _NTH]
     starts = steps.filter(steps[_IS_START]).select(
-        **{f"{_START_KEY}{k}": steps[k] for k in keys},
-        **{_START_KEY + _NTH: steps[_NTH], _PAIRED_START: steps[TIMESTAMP]},
+        **{_START_KEY + k: steps[k] for k in join_keys}, **{_PAIRED_START: steps[TIMESTAMP]}
     )
     completes = steps.filter(~steps[_IS_START])
     completes = completes.mutate(
@@ -95,7 +95,7 @@ def pair_lifecycle(log: EventLog) -> EventLog:
     )
     paired = completes.left_join(
         starts,
-        [completes[k] == starts[f"{_START_KEY}{k}"] for k in [*keys, _NTH]],
+        [completes[k] == starts[_START_KEY + k] for k in join_keys],
     )
     began = paired[_PAIRED_START].fill_null(paired[TIMESTAMP])
     result: ir.Table = paired.select(
