@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Index, String, Text, select, text
+from sqlalchemy import JSON, Index, String, Table, Text, insert, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from andon.core.clock import utcnow
@@ -181,8 +181,12 @@ def append_entries(session: Session, inputs: Sequence[EntryInput]) -> list[Audit
         )
         entry.hash = prev_hash = chain_hash(prev_hash, entry.canonical())
         entries.append(entry)
-    session.add_all(entries)
-    session.flush()
+    # A plain INSERT: entries are never changed or read back through this session, so the
+    # unit of work's bookkeeping for them would be cost without use.
+    session.execute(
+        insert(_TABLE),
+        [{column: getattr(entry, column) for column in _COLUMNS} for entry in entries],
+    )
     # The chain lock (advisory lock, or SQLite's write lock) is held until this transaction
     # ends, so until then nobody else can append: its next entry follows the last one here.
     session.info[_CHAIN_HEAD] = (transaction, seq, prev_hash)
@@ -190,6 +194,8 @@ def append_entries(session: Session, inputs: Sequence[EntryInput]) -> list[Audit
 
 
 _CHAIN_HEAD = "andon.audit.head"
+_TABLE = cast(Table, AuditEntry.__table__)
+_COLUMNS = tuple(column.key for column in _TABLE.columns)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from andon.core.audit import EntryInput, append_entries, append_entry, diff
 from andon.core.database import Database
 from andon.core.errors import Conflict
 from andon.core.permissions import Actor
+from andon.core.queued import write_queued
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Transaction:
         reason: str | None = None,
     ) -> None:
         # Flush first so generated ids and versions are in the entry.
+        write_queued(self.session)
         self.session.flush()
         append_entry(
             self.session,
@@ -54,6 +56,7 @@ class Transaction:
         """``audit`` for many changes at once: one flush, one insert of all the entries."""
         if not records:
             return
+        write_queued(self.session)
         self.session.flush()
         append_entries(
             self.session,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from andon.core.clock import utcnow
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from andon.work.items import Loaded
 
 SLA_BASES = ("stage", "process")
+_ESCALATIONS = cast(Table, Escalation.__table__)
 
 
 def recompute(session: Session, loaded: Loaded, pauses: list[WorkPause], now: datetime) -> None:
@@ -66,6 +67,7 @@ def recompute(session: Session, loaded: Loaded, pauses: list[WorkPause], now: da
         if loaded.ever_escalated
         else 0
     )
+    rows: list[dict[str, object]] = []
     for number, tier in enumerate(policy.tiers, start=1):
         if number <= highest:
             continue
@@ -80,18 +82,23 @@ def recompute(session: Session, loaded: Loaded, pauses: list[WorkPause], now: da
             now=now,
         )
         due = reading.breached_at if reading.breached else reading.due_at
-        session.add(
-            Escalation(
-                item_id=item.id,
-                tier=number,
-                tier_name=tier.name,
-                basis=basis,
-                stage=item.stage,
-                due_at=due,
-                created_at=now,
-                reason=_why(tier, basis, stage.name),
-            )
+        rows.append(
+            {
+                "item_id": item.id,
+                "tier": number,
+                "tier_name": tier.name,
+                "basis": basis,
+                "stage": item.stage,
+                "due_at": due,
+                "status": "pending",
+                "urgent": False,
+                "created_at": now,
+                "reason": _why(tier, basis, stage.name),
+            }
         )
+    if rows:
+        # Straight to the table: pending tiers are replaced, never updated, through the ORM.
+        session.execute(insert(_ESCALATIONS), rows)
 
 
 def _tier_seconds(tier: Tier, target: int) -> float | None:

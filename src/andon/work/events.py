@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from andon.core.queued import queue_row
 from andon.work.models import WorkEvent, WorkItem
 
 # kind → lifecycle (XES standard lifecycle where one applies).
@@ -32,19 +34,25 @@ def append_event(
     process_key: str,
     lifecycle: str | None = None,
     **attributes: Any,
-) -> WorkEvent:
-    event = WorkEvent(
-        case_id=item.id,
-        process_key=process_key,
-        activity=activity,
-        lifecycle=lifecycle or LIFECYCLE.get(kind, kind),
-        kind=kind,
-        timestamp=at,
-        resource=resource,
-        attributes={k: v for k, v in attributes.items() if v is not None},
+) -> None:
+    """Queue the event; it is written with the others of the use case, in order."""
+    queue_row(
+        session,
+        _EVENTS,
+        {
+            "case_id": item.id,
+            "process_key": process_key,
+            "activity": activity,
+            "lifecycle": lifecycle or LIFECYCLE.get(kind, kind),
+            "kind": kind,
+            "timestamp": at,
+            "resource": resource,
+            "attributes": {k: v for k, v in attributes.items() if v is not None},
+        },
     )
-    session.add(event)
-    return event
+
+
+_EVENTS = cast(Table, WorkEvent.__table__)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,6 @@ from andon.work.models import (
     Escalation,
     LineState,
     WorkComment,
-    WorkEvent,
     WorkItem,
     WorkPause,
 )
@@ -214,11 +213,9 @@ def _after_change(session: Session, loaded: Loaded, now: datetime) -> ItemClocks
     return clocks
 
 
-def _record(
-    tx: Transaction, loaded: Loaded, *, kind: str, at: datetime, **attributes: Any
-) -> WorkEvent:
+def _record(tx: Transaction, loaded: Loaded, *, kind: str, at: datetime, **attributes: Any) -> None:
     """An event of the item at its current stage, by the acting user."""
-    return append_event(
+    append_event(
         tx.session,
         loaded.item,
         kind=kind,
