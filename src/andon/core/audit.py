@@ -13,11 +13,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import JSON, Index, String, Table, Text, insert, select, text
+from sqlalchemy import JSON, Index, String, Table, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from andon.core.clock import utcnow
 from andon.core.database import Base, UTCDateTime
+from andon.core.queued import insert_rows
 
 GENESIS_HASH = "0" * 64
 # Any constant works; it only has to be the same for every writer of the chain.
@@ -183,8 +184,9 @@ def append_entries(session: Session, inputs: Sequence[EntryInput]) -> list[Audit
         entries.append(entry)
     # A plain INSERT: entries are never changed or read back through this session, so the
     # unit of work's bookkeeping for them would be cost without use.
-    session.execute(
-        insert(_TABLE),
+    insert_rows(
+        session,
+        _TABLE,
         [{column: getattr(entry, column) for column in _COLUMNS} for entry in entries],
     )
     # The chain lock (advisory lock, or SQLite's write lock) is held until this transaction

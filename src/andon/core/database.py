@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -76,7 +78,39 @@ def create_db_engine(
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
     # A few overflow connections for threads outside the request pool (the worker's sweeps).
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=4)
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=4)
+    _ping_after_idle(engine)
+    return engine
+
+
+# A connection back in use within this many seconds is trusted without a round trip.
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Test a pooled connection before use only if it sat idle, not on every checkout.
+
+    SQLAlchemy's ``pool_pre_ping`` costs every request a round trip (and the server a
+    statement), a tenth of a busy move's statements. A connection dropped while idle (a
+    restarted server, a firewall's timeout) is still caught before any work uses it; one
+    dropped in the seconds since its last use fails that request's statement, and the
+    pool then discards every connection opened before the failure.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["andon_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("andon_idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool then replaces this connection and tries again.
+            raise DisconnectionError(str(exc)) from exc
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -27,8 +27,26 @@ def write_queued(session: Session) -> None:
         return
     # Consecutive rows of one table share a statement; across tables the order is kept, so a
     # row never goes out before one it refers to.
-    for table, rows in groupby(queued, key=lambda pair: pair[0]):
-        session.execute(insert(table), [row for _, row in rows])
+    for table, pairs in groupby(queued, key=lambda pair: pair[0]):
+        insert_rows(session, table, [row for _, row in pairs])
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """One INSERT statement for all the rows (they must name the same columns).
+
+    A list of parameter sets would be an executemany: a statement per row for the database
+    to parse, plan and run, even when the driver sends them together.
+    """
+    if len(rows) == 1:
+        session.execute(insert(table), rows[0])
+        return
+    # Both databases cap the parameters of one statement (SQLite 32,766, PostgreSQL 65,535).
+    per_statement = max(1, _MAX_PARAMETERS // max(1, len(rows[0])))
+    for start in range(0, len(rows), per_statement):
+        session.execute(insert(table).values(rows[start : start + per_statement]))
+
+
+_MAX_PARAMETERS = 30_000
 
 
 @event.listens_for(Session, "before_commit")

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from andon.core.clock import utcnow
 from andon.core.errors import Conflict, InvalidInput, NotFound
 from andon.core.permissions import Action, authorize
+from andon.core.queued import insert_rows
 from andon.core.uow import Context, Transaction
 from andon.notifications.service import Message
 from andon.processes.sla import Pause, read_clock
@@ -98,7 +99,7 @@ def recompute(session: Session, loaded: Loaded, pauses: list[WorkPause], now: da
         )
     if rows:
         # Straight to the table: pending tiers are replaced, never updated, through the ORM.
-        session.execute(insert(_ESCALATIONS), rows)
+        insert_rows(session, _ESCALATIONS, rows)
 
 
 def _tier_seconds(tier: Tier, target: int) -> float | None:

@@ -1,0 +1,106 @@
+"""Rows queued in a unit of work: written in order, in as few statements as the limits allow."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import event, func, select
+
+from andon.core import audit_queries
+from andon.core.audit import AuditEntry
+from andon.core.database import Database
+from andon.core.queued import queue_row
+from andon.core.uow import AuditRecord, Context
+from andon.work.models import WorkEvent
+from tests.factories import make_floor, new_item
+
+NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+
+
+def _inserts(db: Database) -> list[str]:
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("INSERT"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_many_audit_entries_go_out_in_chunks_and_the_chain_holds(
+    system: Context, db: Database
+) -> None:
+    # 3,000 entries of 12 columns: more parameters than one statement may carry on SQLite.
+    inserts = _inserts(db)
+    with system.write() as tx:
+        tx.audit_many([AuditRecord("thing", n, "create", after={"n": n}) for n in range(3000)])
+    assert [s.split("(")[0].strip() for s in inserts] == ["INSERT INTO audit_entries"] * 2
+    with db.read_session() as session:
+        seqs = list(session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)))
+    assert seqs == list(range(1, 3001))
+    assert audit_queries.verify(system).ok
+
+
+def test_queued_rows_are_written_in_order_at_the_audit_or_the_commit(
+    system: Context, db: Database
+) -> None:
+    item_id = new_item(system, make_floor(system)).id
+
+    def event_row(n: int) -> dict[str, object]:
+        return {
+            "case_id": item_id,
+            "process_key": "p",
+            "activity": f"step {n}",
+            "lifecycle": "complete",
+            "kind": "note",
+            "timestamp": NOW,
+            "resource": "test",
+            "attributes": {"n": n},
+        }
+
+    before = _count(db)
+    with system.write() as tx:
+        for n in range(3):
+            queue_row(tx.session, WorkEvent.__table__, event_row(n))  # type: ignore[arg-type]
+        tx.audit("thing", 1, "note")
+        queue_row(tx.session, WorkEvent.__table__, event_row(3))  # type: ignore[arg-type]
+    with db.read_session() as session:
+        activities = list(
+            session.scalars(
+                select(WorkEvent.activity).where(WorkEvent.id > before).order_by(WorkEvent.id)
+            )
+        )
+    assert activities == ["step 0", "step 1", "step 2", "step 3"]
+
+
+def test_queued_rows_of_a_failed_unit_of_work_are_dropped(system: Context, db: Database) -> None:
+    item_id = new_item(system, make_floor(system)).id
+    before = _count(db)
+    try:
+        with system.write() as tx:
+            queue_row(
+                tx.session,
+                WorkEvent.__table__,  # type: ignore[arg-type]
+                {
+                    "case_id": item_id,
+                    "process_key": "p",
+                    "activity": "never",
+                    "lifecycle": "complete",
+                    "kind": "note",
+                    "timestamp": NOW,
+                    "resource": "test",
+                    "attributes": {},
+                },
+            )
+            raise RuntimeError("the use case fails")
+    except RuntimeError:
+        pass
+    with system.write() as tx:
+        tx.audit("thing", 1, "note")
+    assert _count(db) == before
+
+
+def _count(db: Database) -> int:
+    with db.read_session() as session:
+        return int(session.scalar(select(func.count()).select_from(WorkEvent)) or 0)
