@@ -34,7 +34,9 @@ def test_many_audit_entries_go_out_in_one_call_and_the_chain_holds(
     inserts = _inserts(db)
     with system.write() as tx:
         tx.audit_many([AuditRecord("thing", n, "create", after={"n": n}) for n in range(3000)])
-    assert [s.split("(")[0].strip() for s in inserts] == ["INSERT INTO audit_entries"]
+    # SQLite: one executemany; PostgreSQL: multi-row statements of 1,000 rows each.
+    assert 1 <= len(inserts) <= 3
+    assert all(s.startswith("INSERT INTO audit_entries") for s in inserts)
     with db.read_session() as session:
         seqs = list(session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)))
     assert seqs == list(range(1, 3001))

@@ -32,11 +32,7 @@ def write_queued(session: Session) -> None:
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """All the rows in one call (an executemany when there are several).
-
-    A single multi-row VALUES statement would spare PostgreSQL a parse per row, but building
-    and caching a statement per row count costs more Python time than it saves there.
-    """
+    """All the rows in one call; on PostgreSQL one multi-row statement (see database.py)."""
     if rows:
         session.execute(insert(table), rows if len(rows) > 1 else rows[0])
 
