@@ -158,10 +158,8 @@ def append_entries(session: Session, inputs: Sequence[EntryInput]) -> list[Audit
         seq, prev_hash = head[1], head[2]
     else:
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CHAIN_LOCK})
-        last = session.execute(
-            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        ).first()
+            session.execute(_LOCK)
+        last = session.execute(_HEAD).first()
         seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
     entries = []
     for data in inputs:
@@ -198,6 +196,10 @@ def append_entries(session: Session, inputs: Sequence[EntryInput]) -> list[Audit
 _CHAIN_HEAD = "andon.audit.head"
 _TABLE = cast(Table, AuditEntry.__table__)
 _COLUMNS = tuple(column.key for column in _TABLE.columns)
+# Built once, on the table rather than the entity: a plain statement skips the ORM's
+# handling of a query against a mapped class.
+_HEAD = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_PG_CHAIN_LOCK)
 
 
 @dataclass(frozen=True)

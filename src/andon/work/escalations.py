@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from andon.core.clock import utcnow
@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 
 SLA_BASES = ("stage", "process")
 _ESCALATIONS = cast(Table, Escalation.__table__)
+# On the table, built once: the move path runs one of these per change, and no pending tier
+# is ever loaded as an object that would need to learn it was deleted.
+_DROP_PENDING = delete(_ESCALATIONS).where(
+    _ESCALATIONS.c.item_id == bindparam("item_id"), _ESCALATIONS.c.status == "pending"
+)
+_DROP_SLA_PENDING = _DROP_PENDING.where(_ESCALATIONS.c.basis.in_(SLA_BASES))
 
 
 def recompute(session: Session, loaded: Loaded, pauses: list[WorkPause], now: datetime) -> None:
@@ -41,13 +47,8 @@ def recompute(session: Session, loaded: Loaded, pauses: list[WorkPause], now: da
     policy = spec.escalation
     active = policy.active and loaded.escalation_active
     session.execute(
-        delete(Escalation).where(
-            Escalation.item_id == item.id,
-            Escalation.status == "pending",
-            Escalation.basis.in_(SLA_BASES)
-            if item.status == "open" and active
-            else Escalation.basis.is_not(None),
-        )
+        _DROP_SLA_PENDING if item.status == "open" and active else _DROP_PENDING,
+        {"item_id": item.id},
     )
     if item.status != "open" or not active or not policy.tiers:
         return
