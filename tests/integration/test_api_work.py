@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
+from andon.core.database import Database
 from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.work import items
@@ -74,6 +76,35 @@ def test_reading_an_item_lists_where_it_may_move(
 
     assert body["allowed_moves"] == ["plan"]
     assert (body["process_key"], body["process_version"]) == ("assembly", 1)
+
+
+def test_reading_an_item_or_moving_it_costs_a_fixed_number_of_statements(
+    client: TestClient, system: Context, db: Database, floor: Floor, lead: dict[str, str]
+) -> None:
+    # Integrations poll and move items all day: neither may grow with the item's history.
+    item = walk(system, new_item(system, floor), "plan", "kit")
+    client.get(f"/api/v1/work-items/{item.id}", headers=lead)  # the token is now cached
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if not statement.startswith(("BEGIN", "COMMIT")):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+
+    client.get(f"/api/v1/work-items/{item.id}", headers=lead)
+    assert len(statements) == 1  # the item with its line, site, process and calendar
+    statements.clear()
+    response = client.post(
+        f"/api/v1/work-items/{item.id}/move",
+        json={"to": "assemble", "version": item.version},
+        headers=lead,
+    )
+    assert response.status_code == 200
+    # The load, the pending tiers replaced, the events, the item, the audit entry (lock,
+    # chain head, entry): 8 on PostgreSQL; SQLite's write lock makes the advisory lock moot.
+    expected = 7 if db.sqlite else 8
+    assert len(statements) == expected
 
 
 def test_a_move_along_the_map_succeeds(

@@ -229,7 +229,7 @@ def import_items(
     summary="Read a work item, with the stages it may move to",
 )
 def get_item(ctx: Ctx, id: ItemId) -> object:
-    record = queries.item_record(ctx, id)
+    record = queries.item_summary(ctx, id)
     return {
         **ItemOut.model_validate(record.item).model_dump(),
         "process_key": record.spec.key,
@@ -317,7 +317,7 @@ def comment_item(ctx: Ctx, id: ItemId, data: CommentCreate) -> object:
     "/work-items/{id}/comments", response_model=list[CommentOut], summary="Comments, oldest first"
 )
 def list_comments(ctx: Ctx, id: ItemId) -> object:
-    return queries.item_record(ctx, id).comments
+    return queries.item_comments(ctx, id)
 
 
 @router.post(

@@ -90,6 +90,7 @@ class Loaded:
     # has fired. They spare the look-ups that would find nothing.
     ever_paused: bool = True
     ever_escalated: bool = True
+    version_number: int | None = None  # of the process version, when read with the item
 
 
 def line_scope(session: Session, line_id: int) -> tuple[Line, Scope]:
@@ -136,6 +137,7 @@ _LOADING = (
         Site.timezone,
         Process.escalation_active,
         ProcessVersion.spec_digest,
+        ProcessVersion.number,
         BusinessCalendar.revision,
         exists().where(WorkPause.item_id == WorkItem.id),
         exists().where(
@@ -154,7 +156,7 @@ _LOADING = (
 
 
 def _loaded(session: Session, row: Any) -> Loaded:
-    item, line, state, site_id, timezone, active, digest, revision, paused, escalated = row
+    item, line, state, site_id, timezone, active, digest, number, revision, paused, escalated = row
     return Loaded(
         item=item,
         spec=spec_for_version(session, item.process_version_id, digest),
@@ -165,6 +167,7 @@ def _loaded(session: Session, row: Any) -> Loaded:
         line_state=state,
         ever_paused=bool(paused),
         ever_escalated=bool(escalated),
+        version_number=number,
     )
 
 

@@ -14,7 +14,7 @@ from andon.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from andon.core.permissions import Action, authorize, authorize_somewhere
 from andon.core.uow import Context
 from andon.plant.models import Line
-from andon.processes.models import Process, ProcessVersion
+from andon.processes.models import Process
 from andon.processes.spec import ProcessSpec
 from andon.work.clocks import ItemClocks, item_pauses, read_item_clocks
 from andon.work.items import load
@@ -177,6 +177,41 @@ class ItemRecord:
     allowed_moves: list[str]
 
 
+@dataclass(frozen=True)
+class ItemSummary:
+    """An item as the API returns it: no history, so one statement reads it."""
+
+    item: WorkItem
+    spec: ProcessSpec
+    process_version: int
+    allowed_moves: list[str]
+
+
+def item_summary(ctx: Context, item_id: int) -> ItemSummary:
+    with ctx.read() as session:
+        loaded = load(session, item_id)
+        authorize(ctx.actor, Action.WORK_READ, loaded.scope)
+        item = loaded.item
+        assert loaded.version_number is not None
+        return ItemSummary(
+            item=item,
+            spec=loaded.spec,
+            process_version=loaded.version_number,
+            allowed_moves=[] if item.status == "done" else loaded.spec.targets(item.stage),
+        )
+
+
+def item_comments(ctx: Context, item_id: int) -> list[WorkComment]:
+    with ctx.read() as session:
+        loaded = load(session, item_id)
+        authorize(ctx.actor, Action.WORK_READ, loaded.scope)
+        return list(
+            session.scalars(
+                select(WorkComment).where(WorkComment.item_id == item_id).order_by(WorkComment.id)
+            )
+        )
+
+
 def item_record(ctx: Context, item_id: int, *, now: datetime | None = None) -> ItemRecord:
     now = now or utcnow()
     with ctx.read() as session:
@@ -184,8 +219,7 @@ def item_record(ctx: Context, item_id: int, *, now: datetime | None = None) -> I
         authorize(ctx.actor, Action.WORK_READ, loaded.scope)
         item = loaded.item
         pauses = item_pauses(session, item.id)
-        version = session.get(ProcessVersion, item.process_version_id)
-        assert version is not None
+        assert loaded.version_number is not None
 
         def rows(model: Any, order: Any) -> list[Any]:
             return list(
@@ -195,7 +229,7 @@ def item_record(ctx: Context, item_id: int, *, now: datetime | None = None) -> I
         return ItemRecord(
             item=item,
             spec=loaded.spec,
-            process_version=version.number,
+            process_version=loaded.version_number,
             line=loaded.line,
             clocks=read_item_clocks(item, loaded.spec, loaded.calendar, pauses, now),
             events=list(
