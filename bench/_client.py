@@ -1,4 +1,5 @@
-"""A load-generating client process for bench.work: moves items along a path over HTTP.
+"""A load-generating client process for bench.work: moves items along a path over HTTP
+(or, for comparison, reads a list of paths).
 
 Run as ``python -m bench._client``; it imports nothing of Andon, so it starts fast and costs
 the machine only what sending requests costs. Protocol on stdin/stdout, one JSON line each:
@@ -34,17 +35,17 @@ class Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def post(self, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        payload = json.dumps(body).encode()
-        self.writer.write(
-            f"POST {path} HTTP/1.1\r\n{self.head}Content-Length: {len(payload)}\r\n\r\n".encode()
-            + payload
-        )
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
+        payload = json.dumps(body).encode() if body is not None else b""
+        head = f"{method} {path} HTTP/1.1\r\n{self.head}Content-Length: {len(payload)}\r\n\r\n"
+        self.writer.write(head.encode() + payload)
+        received = await self.reader.readuntil(b"\r\n\r\n")
+        lines = received.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
         length, closing = 0, False
         for line in lines[1:]:
@@ -55,7 +56,7 @@ class Connection:
             elif name == "connection" and value.strip().lower() == "close":
                 closing = True
             elif name == "transfer-encoding":
-                raise RuntimeError("chunked responses are not expected from the move endpoint")
+                raise RuntimeError("the benchmarked endpoints answer with a Content-Length")
         content = await self.reader.readexactly(length) if length else b""
         if closing:
             self.close()
@@ -87,8 +88,10 @@ async def walk(job: dict[str, Any], start_at: float, stop_at: float) -> dict[str
                     if time.monotonic() >= stop_at:
                         return
                     t0 = time.monotonic()
-                    status, content = await connection.post(
-                        f"/api/v1/work-items/{item_id}/move", {"to": stage, "version": version}
+                    status, content = await connection.request(
+                        "POST",
+                        f"/api/v1/work-items/{item_id}/move",
+                        {"to": stage, "version": version},
                     )
                     t1 = time.monotonic()
                     records.append((t0, t1, status))
@@ -100,13 +103,33 @@ async def walk(job: dict[str, Any], start_at: float, stop_at: float) -> dict[str
         finally:
             connection.close()
 
+    async def reader(offset: int) -> None:
+        # Reads for comparison: GET the job's paths in turn until the time is up.
+        connection = Connection(host, port, job["token"])
+        paths: list[str] = job["paths"]
+        turn = offset
+        try:
+            while time.monotonic() < stop_at:
+                t0 = time.monotonic()
+                status, content = await connection.request("GET", paths[turn % len(paths)])
+                records.append((t0, time.monotonic(), status))
+                turn += 1
+                if status != 200 and len(errors) < 5:
+                    errors.append(f"{status} {content[:200].decode(errors='replace')}")
+        finally:
+            connection.close()
+
+    reading = job.get("mode") == "read"
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-    await asyncio.gather(*(walker() for _ in range(job["concurrency"])))
+    if reading:
+        await asyncio.gather(*(reader(n) for n in range(job["concurrency"])))
+    else:
+        await asyncio.gather(*(walker() for _ in range(job["concurrency"])))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "records": records,
         "errors": errors,
-        "exhausted": not pending,
+        "exhausted": not pending and not reading,
         "used": used,
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
     }

@@ -367,8 +367,12 @@ def drive(
     server_pid: int,
     database: str,
     label: str,
+    reads: Sequence[str] = (),
 ) -> tuple[dict[str, Any], set[int]]:
-    """Run the client processes against ``base``; returns the figures and the items moved."""
+    """Run the client processes against ``base``; returns the figures and the items moved.
+
+    With ``reads``, the clients GET those paths in turn instead of moving items.
+    """
     processes = max(1, min(CLIENT_PROCESSES, concurrency))
     per_process = [
         concurrency // processes + (i < concurrency % processes) for i in range(processes)
@@ -393,6 +397,8 @@ def drive(
             "concurrency": per_process[i],
             "path": PATH,
         }
+        if reads:
+            job |= {"mode": "read", "paths": list(reads)}
         child.stdin.write(json.dumps(job) + "\n")
         child.stdin.flush()
     for child in children:
@@ -596,6 +602,7 @@ def transitions_case() -> dict[str, Any]:
             creation = time.perf_counter() - t0
         finally:
             db.dispose()
+        _vacuum(url)
         runs = []
         with tempfile.TemporaryDirectory() as data_dir:
             for workers, concurrency in RUNS:
@@ -614,13 +621,60 @@ def transitions_case() -> dict[str, Any]:
                     )
                 runs.append({"workers": workers, **figures})
                 items = [item for item in items if item[0] not in used]
+            # The runs' dead rows cleared first, or autovacuum's work on them would count
+            # as the reads' cost.
+            _vacuum(url)
+            references = _reads(url, floor, items, data_dir)
         return {
             "items_created": ITEMS,
             "item_creation_per_second_service_layer": round(ITEMS / creation, 1),
             "moves": " → ".join(("intake", *PATH)),
             "runs": runs,
+            "reads_for_comparison": references,
             "audit_chain_critical_section": serialised_commit(url),
         }
+
+
+def _vacuum(url: str) -> None:
+    """VACUUM ANALYZE the whole scratch database, as autovacuum would have by then."""
+    with psycopg.connect(_pg.libpq_url(url), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+READS = {
+    "GET /healthz (no token; SELECT 1)": lambda items: ["/healthz"],
+    "GET /api/v1/work-items/{id}": lambda items: [f"/api/v1/work-items/{i}" for i, _ in items],
+}
+
+
+def _reads(
+    url: str, floor: Floor, items: list[tuple[int, int]], data_dir: str
+) -> list[dict[str, Any]]:
+    """What requests that change nothing cost the same server, for comparison with a move.
+
+    The framework and the connection alone (``/healthz``), and reading an item with the
+    token, the scope check and the response a move also has, at 2 workers × 24 connections.
+    """
+    figures = []
+    sample = items[:200]
+    for label, paths in READS.items():
+        with running_server(url, 2, data_dir) as (base, pid):
+            measured, _ = drive(
+                base,
+                floor.supervisor_token,
+                [],
+                concurrency=24,
+                server_pid=pid,
+                database=url.rsplit("/", 1)[1],
+                label=label.split()[1].strip("/").replace("/", "_") or "root",
+                reads=paths(sample),
+            )
+        renamed = {
+            key.replace("transitions", "requests").replace("transition", "request"): value
+            for key, value in measured.items()
+        }
+        figures.append({"request": label, "workers": 2, **renamed})
+    return figures
 
 
 # ---------------------------------------------------------------------------------------
@@ -1144,16 +1198,20 @@ def run(only: Sequence[str] = DEFAULT_CASES) -> dict[str, Any]:
         "transitions": (
             "A scratch PostgreSQL database migrated to head; one site (no shifts: a 24/7 "
             "calendar), one line, the demo assembly process, a supervisor's API token, items "
-            "opened through the service layer. The real app runs under `uvicorn "
+            "opened through the service layer, then VACUUM ANALYZE. The real app runs under "
+            "`uvicorn "
             "andon.api.app:create_app --factory --workers N` in a subprocess. Client "
-            f"processes (up to {CLIENT_PROCESSES}; python -m bench._client, asyncio + httpx) "
+            f"processes (up to {CLIENT_PROCESSES}; python -m bench._client, HTTP/1.1 on asyncio "
+            "streams) "
             "hold the run's number of keep-alive connections in all; each connection walks "
             "one item at a time intake → plan → kit → assemble → inspect with POST "
             "/api/v1/work-items/{id}/move, taking the version from each response. Clients, "
             "server and PostgreSQL share the machine's CPUs with whatever else runs on it; "
             "cpu_seconds_in_window says who used them (from /proc). Figures count responses "
             f"that arrived in the {MEASURE_SECONDS:g} s after a {WARMUP_SECONDS:g} s warm-up; "
-            "latency is per request as the client sees it. With ANDON_BENCH_PY_SPY set to a "
+            "latency is per request as the client sees it. reads_for_comparison: the same "
+            "server answering GET /healthz and GET /api/v1/work-items/{id} instead, measured "
+            "the same way. With ANDON_BENCH_PY_SPY set to a "
             "py-spy executable, the server is sampled (GIL holders only) during the window."
         ),
         "profile": (

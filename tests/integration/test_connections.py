@@ -1,4 +1,4 @@
-"""Pooled PostgreSQL connections: tested after idling, not on every checkout."""
+"""Pooled connections: tested after idling, not on every checkout; reads end in COMMIT."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from sqlalchemy.exc import OperationalError
 
 from andon.core import database as database_module
 from andon.core.database import Database
+from andon.core.uow import Context
+from andon.plant.models import Site
 from tests.conftest import PG_ADMIN_DSN
+from tests.factories import make_plant
 
 
 @pytest.fixture
@@ -61,3 +64,27 @@ def test_checkouts_under_load_cost_no_extra_round_trip(pg: Database) -> None:
     for _ in range(5):
         _backend_pid(pg)
     assert pings == []
+
+
+def test_reads_keep_the_connections_prepared_statements(pg: Database) -> None:
+    # psycopg prepares a statement on its sixth run and forgets them all on ROLLBACK: reads
+    # that ended in ROLLBACK would have PostgreSQL plan every statement on every request.
+    query = text("SELECT count(*) FROM audit_entries WHERE seq > :seq")
+    for n in range(8):
+        with pg.read_session() as session:
+            session.execute(query, {"seq": n})
+    with pg.read_session() as session:
+        prepared = session.execute(
+            text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%seq >%'")
+        ).scalar_one()
+    assert prepared == 1
+
+
+def test_a_read_session_never_writes_what_it_changed(db: Database, system: Context) -> None:
+    site = make_plant(system)[1]
+    with db.read_session() as session:
+        loaded = session.get(Site, site.id)
+        assert loaded is not None
+        loaded.name = "Changed while reading"
+    with db.read_session() as session:
+        assert session.get(Site, site.id).name == site.name  # type: ignore[union-attr]

@@ -28,7 +28,9 @@ class Health(BaseModel):
 def healthz(db: Annotated[Database, Depends(get_db)]) -> Health | JSONResponse:
     """Answers 200 when the database answers a query, 503 otherwise."""
     try:
-        with db.engine.connect() as connection:
+        # begin(): ends in COMMIT, which (unlike ROLLBACK) keeps the connection's prepared
+        # statements; see ReadSession.
+        with db.engine.begin() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         return JSONResponse(
