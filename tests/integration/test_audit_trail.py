@@ -101,3 +101,63 @@ def test_query_filters_by_entity_actor_and_time(system: Context) -> None:
     newest = first_page.items[0].occurred_at
     recent = audit_queries.list_entries(system, AuditFilter(since=newest))
     assert [e.seq for e in recent.items] == [5]
+
+
+AWKWARD = "it's 100% \"done\"; $$ \\ back\\slash {brace} [x] 'quotes' — naïve 🚨\nline\ttab"
+
+
+def test_awkward_text_is_chained_exactly_and_read_back_unchanged(
+    system: Context, db: Database
+) -> None:
+    # On PostgreSQL the entries travel as literals in the text of the committing message.
+    with system.write() as tx:
+        tx.audit(
+            "thing",
+            AWKWARD,
+            "note",
+            before={"text": "a"},
+            after={"text": AWKWARD, "n": 1.5, "list": [None, True, "%s"]},
+            reason=AWKWARD,
+        )
+    assert audit_queries.verify(system).ok
+    with db.read_session() as session:
+        entry = session.scalars(select(AuditEntry)).one()
+    assert (entry.reason, entry.entity_id) == (AWKWARD, AWKWARD[:100])
+    assert entry.changes["after"] == {"text": AWKWARD, "n": 1.5, "list": [None, True, "%s"]}
+
+
+def test_a_use_case_that_fails_after_auditing_leaves_no_entry(
+    system: Context, db: Database
+) -> None:
+    def failing() -> None:
+        with system.write() as tx:
+            tx.audit("thing", 1, "note")
+            raise RuntimeError("the use case fails after its audit")
+
+    with pytest.raises(RuntimeError):
+        failing()
+    with system.write() as tx:
+        tx.audit("thing", 2, "note")
+    with db.read_session() as session:
+        assert list(session.scalars(select(AuditEntry.entity_id))) == ["2"]
+    assert audit_queries.verify(system).ok
+
+
+def test_a_rolled_back_savepoint_takes_back_only_its_own_entries(
+    system: Context, db: Database
+) -> None:
+    with system.write() as tx:
+        tx.audit("thing", "kept before", "note")
+        try:
+            with tx.session.begin_nested():
+                tx.audit("thing", "taken back", "note")
+                raise RuntimeError("the savepoint fails")
+        except RuntimeError:
+            pass
+        with tx.session.begin_nested():
+            tx.audit("thing", "kept inside", "note")
+        tx.audit("thing", "kept after", "note")
+    with db.read_session() as session:
+        kept = list(session.scalars(select(AuditEntry.entity_id).order_by(AuditEntry.seq)))
+    assert kept == ["kept before", "kept inside", "kept after"]
+    assert audit_queries.verify(system).ok

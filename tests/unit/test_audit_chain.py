@@ -6,11 +6,13 @@ from hypothesis import strategies as st
 from andon.core.audit import (
     GENESIS_HASH,
     AuditEntry,
+    canonical_body,
     canonical_json,
     chain_hash,
     csv_rows,
     csv_safe,
     diff,
+    with_seq,
 )
 
 
@@ -70,3 +72,35 @@ def test_csv_export_neutralises_a_hostile_reason() -> None:
     text = "".join(csv_rows([entry(reason='=HYPERLINK("http://x","y")')]))
     assert "'=HYPERLINK" in text
     assert text.splitlines()[0].startswith("seq,occurred_at")
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+
+
+@given(
+    seq=st.integers(min_value=1, max_value=2**31 - 1),
+    reason=st.none() | st.text(max_size=30),
+    changes=st.dictionaries(st.text(max_size=10), _json_values, max_size=4),
+)
+def test_the_body_the_database_completes_gives_the_entrys_canonical_text(
+    seq: int, reason: str | None, changes: dict[str, object]
+) -> None:
+    # PostgreSQL hashes the body with ',"seq":<n>' put before its last brace; verification
+    # recomputes canonical() from the stored fields. The two must never differ.
+    fields = {
+        "occurred_at": datetime(2026, 3, 8, 8, 0, 0, 123456, tzinfo=UTC),
+        "actor_id": None,
+        "actor_name": "älice",
+        "entity_type": "work_item",
+        "entity_id": "7",
+        "action": "move",
+        "changes": changes,
+        "reason": reason,
+        "request_id": "r1",
+    }
+    stored = AuditEntry(seq=seq, prev_hash=GENESIS_HASH, **fields)
+    assert with_seq(canonical_body(fields), seq) == stored.canonical()

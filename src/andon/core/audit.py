@@ -8,21 +8,20 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import JSON, Index, String, Table, Text, select, text
+import psycopg
+from sqlalchemy import JSON, Index, String, Table, Text, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from andon.core.clock import utcnow
 from andon.core.database import Base, UTCDateTime
-from andon.core.queued import insert_rows
+from andon.core.queued import insert_rows, waiting, write_queued
 
 GENESIS_HASH = "0" * 64
-# Any constant works; it only has to be the same for every writer of the chain.
-_PG_CHAIN_LOCK = 0x616E646F6E
 
 
 class AuditEntry(Base):
@@ -111,13 +110,9 @@ def append_entry(
     changes: dict[str, Any],
     reason: str | None,
     request_id: str,
-) -> AuditEntry:
-    """Add one entry to the chain inside the caller's transaction.
-
-    Writers are serialised so the chain never forks: PostgreSQL by a transaction-scoped
-    advisory lock, SQLite because writing transactions start with BEGIN IMMEDIATE.
-    """
-    (entry,) = append_entries(
+) -> None:
+    """Add one entry to the chain as part of the caller's transaction (see append_entries)."""
+    append_entries(
         session,
         [
             EntryInput(
@@ -132,7 +127,6 @@ def append_entry(
             )
         ],
     )
-    return entry
 
 
 @dataclass(frozen=True)
@@ -149,57 +143,108 @@ class EntryInput:
     request_id: str
 
 
-def append_entries(session: Session, inputs: Sequence[EntryInput]) -> list[AuditEntry]:
-    """Add entries to the chain in order, in one flush (``append_entry`` for many)."""
-    transaction = session.get_transaction()
-    head = session.info.get(_CHAIN_HEAD)
-    if head is not None and head[0] is transaction:
-        # This transaction already holds the chain and wrote its last entry: no look-up.
-        seq, prev_hash = head[1], head[2]
-    else:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(_LOCK)
-        last = session.execute(_HEAD).first()
-        seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
-    entries = []
+def append_entries(session: Session, inputs: Sequence[EntryInput]) -> None:
+    """Add entries to the chain, in order, when the caller's transaction commits.
+
+    They join the chain as the last thing before COMMIT, so the chain's lock is held for
+    as short a time as possible: every writer of the system waits for it. On PostgreSQL the
+    database takes the lock, numbers, hashes and inserts the entries, and commits, all sent
+    as one message (migration 0005). On SQLite the transaction holds the write lock from
+    BEGIN IMMEDIATE on; the entries are numbered and hashed here. Each entry's time is when
+    it was recorded, so an entry may carry a time a few milliseconds before the entry
+    numbered ahead of it.
+    """
+    pending = waiting(session, _PENDING)
     for data in inputs:
-        seq += 1
-        entry = AuditEntry(
-            seq=seq,
-            # Microsecond precision survives both databases, so the hash is reproducible.
-            occurred_at=utcnow(),
-            actor_id=data.actor_id,
-            actor_name=data.actor_name,
-            entity_type=data.entity_type,
-            entity_id=data.entity_id,
-            action=data.action,
-            changes=jsonable(data.changes),
-            reason=data.reason,
-            request_id=data.request_id,
-            prev_hash=prev_hash,
+        pending.append(
+            {
+                # Microsecond precision survives both databases: the hash is reproducible.
+                "occurred_at": utcnow(),
+                "actor_id": data.actor_id,
+                "actor_name": data.actor_name,
+                "entity_type": data.entity_type,
+                "entity_id": data.entity_id,
+                "action": data.action,
+                "changes": jsonable(data.changes),
+                "reason": data.reason,
+                "request_id": data.request_id,
+            }
         )
-        entry.hash = prev_hash = chain_hash(prev_hash, entry.canonical())
-        entries.append(entry)
-    # A plain INSERT: entries are never changed or read back through this session, so the
-    # unit of work's bookkeeping for them would be cost without use.
-    insert_rows(
-        session,
-        _TABLE,
-        [{column: getattr(entry, column) for column in _COLUMNS} for entry in entries],
-    )
-    # The chain lock (advisory lock, or SQLite's write lock) is held until this transaction
-    # ends, so until then nobody else can append: its next entry follows the last one here.
-    session.info[_CHAIN_HEAD] = (transaction, seq, prev_hash)
-    return entries
 
 
-_CHAIN_HEAD = "andon.audit.head"
+def canonical_body(fields: dict[str, Any]) -> str:
+    """An entry's canonical JSON without its number: what the database completes and hashes."""
+    return canonical_json({**fields, "occurred_at": fields["occurred_at"].isoformat()})
+
+
+def with_seq(body: str, seq: int) -> str:
+    """The canonical JSON of the entry numbered ``seq``: "seq" sorts after every other key."""
+    return f'{body[:-1]},"seq":{seq}}}'
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint's release: the entries wait for the transaction's own commit
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    # Everything else first: on PostgreSQL the COMMIT goes out with the entries.
+    session.flush()
+    write_queued(session)
+    if session.get_bind().dialect.name == "postgresql":
+        _append_in_database(session, pending)
+    else:
+        _append_here(session, pending)
+
+
+def _append_here(session: Session, pending: list[dict[str, Any]]) -> None:
+    last = session.execute(_HEAD).first()
+    seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
+    rows = []
+    for fields in pending:
+        seq += 1
+        entry_hash = chain_hash(prev_hash, with_seq(canonical_body(fields), seq))
+        rows.append({**fields, "seq": seq, "prev_hash": prev_hash, "hash": entry_hash})
+        prev_hash = entry_hash
+    insert_rows(session, _TABLE, rows)
+
+
+def _append_in_database(session: Session, pending: list[dict[str, Any]]) -> None:
+    connection = session.connection()
+    columns = [[fields[name] for fields in pending] for name in _SENT]
+    columns[0] = [at.astimezone(UTC).replace(tzinfo=None) for at in columns[0]]
+    columns[_SENT.index("changes")] = [json.dumps(c) for c in columns[_SENT.index("changes")]]
+    columns.append([canonical_body(fields) for fields in pending])
+    # Values written into the text client-side: a statement with parameters could not share
+    # its message with COMMIT. After it, SQLAlchemy's own commit finds nothing to commit.
+    dbapi = cast(psycopg.Connection[Any], connection.connection.dbapi_connection)
+    statement = psycopg.ClientCursor(dbapi).mogrify(_APPEND, columns)
+    # no_parameters: the text goes to the driver as it is, or "%" in a value would be read as
+    # a placeholder.
+    connection.exec_driver_sql(statement, execution_options={"no_parameters": True})
+
+
+_PENDING = "andon.audit.pending"
+_SENT = (
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "entity_type",
+    "entity_id",
+    "action",
+    "changes",
+    "reason",
+    "request_id",
+)
+_APPEND = (
+    "SELECT andon_audit_append(%s::timestamp[], %s::integer[], %s::text[], %s::text[], "
+    "%s::text[], %s::text[], %s::json[], %s::text[], %s::text[], %s::text[]); COMMIT"
+)
 _TABLE = cast(Table, AuditEntry.__table__)
-_COLUMNS = tuple(column.key for column in _TABLE.columns)
 # Built once, on the table rather than the entity: a plain statement skips the ORM's
 # handling of a query against a mapped class.
 _HEAD = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
-_LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_PG_CHAIN_LOCK)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ Append-only rows (a work item's events) are never read back or changed in the tr
 that writes them, so they need none of the ORM's bookkeeping: they wait in the session and
 go out together, in the order they were queued, before the audit entry (which flushes) and,
 for a unit of work that does not audit, before its commit.
+
+What waits follows the transaction: a rolled-back savepoint takes back what was queued
+inside it, and a rolled-back transaction all of it.
 """
 
 from __future__ import annotations
@@ -12,13 +15,23 @@ from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Table, event, insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 _KEY = "andon.queued_rows"
+# Lists in session.info that wait for the commit (this module's, and the audit trail's).
+_WAITING: set[str] = {_KEY}
+_MARKS = "andon.waiting_marks"
+
+
+def waiting(session: Session, key: str) -> list[Any]:
+    """The session's list under ``key``, rolled back with its transactions (see above)."""
+    _WAITING.add(key)
+    found: list[Any] = session.info.setdefault(key, [])
+    return found
 
 
 def queue_row(session: Session, table: Table, row: dict[str, Any]) -> None:
-    session.info.setdefault(_KEY, []).append((table, row))
+    waiting(session, _KEY).append((table, row))
 
 
 def write_queued(session: Session) -> None:
@@ -42,6 +55,27 @@ def _before_commit(session: Session) -> None:
     write_queued(session)
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_KEY, None)
+@event.listens_for(Session, "after_transaction_create")
+def _mark(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_MARKS, {})
+        marks[id(transaction)] = {key: len(session.info.get(key, ())) for key in _WAITING}
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _take_back(session: Session, previous: SessionTransaction) -> None:
+    marks = session.info.get(_MARKS, {}).pop(id(previous), None)
+    if previous.nested and marks is not None:
+        for key, length in marks.items():
+            if key in session.info:
+                del session.info[key][length:]
+    elif previous.parent is None:
+        for key in _WAITING:
+            session.info.pop(key, None)
+        session.info.pop(_MARKS, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_marks(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_MARKS, None)
