@@ -154,22 +154,7 @@ def append_entries(session: Session, inputs: Sequence[EntryInput]) -> None:
     it was recorded, so an entry may carry a time a few milliseconds before the entry
     numbered ahead of it.
     """
-    pending = waiting(session, _PENDING)
-    for data in inputs:
-        pending.append(
-            {
-                # Microsecond precision survives both databases: the hash is reproducible.
-                "occurred_at": utcnow(),
-                "actor_id": data.actor_id,
-                "actor_name": data.actor_name,
-                "entity_type": data.entity_type,
-                "entity_id": data.entity_id,
-                "action": data.action,
-                "changes": jsonable(data.changes),
-                "reason": data.reason,
-                "request_id": data.request_id,
-            }
-        )
+    waiting(session, _PENDING).extend(pending_entry(data) for data in inputs)
 
 
 def canonical_body(fields: dict[str, Any]) -> str:
@@ -212,17 +197,41 @@ def _append_here(session: Session, pending: list[dict[str, Any]]) -> None:
 
 def _append_in_database(session: Session, pending: list[dict[str, Any]]) -> None:
     connection = session.connection()
+    dbapi = cast(psycopg.Connection[Any], connection.connection.dbapi_connection)
+    # no_parameters: the text goes to the driver as it is, or "%" in a value would be read as
+    # a placeholder. After it, SQLAlchemy's own commit finds nothing left to commit.
+    connection.exec_driver_sql(
+        append_message(dbapi, pending), execution_options={"no_parameters": True}
+    )
+
+
+def append_message(dbapi: psycopg.Connection[Any], pending: list[dict[str, Any]]) -> str:
+    """``andon_audit_append`` of the entries, then COMMIT, as one message.
+
+    Values are written into the text client-side: a statement with parameters could not
+    share its message with COMMIT.
+    """
     columns = [[fields[name] for fields in pending] for name in _SENT]
     columns[0] = [at.astimezone(UTC).replace(tzinfo=None) for at in columns[0]]
     columns[_SENT.index("changes")] = [json.dumps(c) for c in columns[_SENT.index("changes")]]
     columns.append([canonical_body(fields) for fields in pending])
-    # Values written into the text client-side: a statement with parameters could not share
-    # its message with COMMIT. After it, SQLAlchemy's own commit finds nothing to commit.
-    dbapi = cast(psycopg.Connection[Any], connection.connection.dbapi_connection)
-    statement = psycopg.ClientCursor(dbapi).mogrify(_APPEND, columns)
-    # no_parameters: the text goes to the driver as it is, or "%" in a value would be read as
-    # a placeholder.
-    connection.exec_driver_sql(statement, execution_options={"no_parameters": True})
+    return psycopg.ClientCursor(dbapi).mogrify(_APPEND, columns)
+
+
+def pending_entry(data: EntryInput) -> dict[str, Any]:
+    """The fields of an entry as it waits for its transaction's commit."""
+    return {
+        # Microsecond precision survives both databases: the hash is reproducible.
+        "occurred_at": utcnow(),
+        "actor_id": data.actor_id,
+        "actor_name": data.actor_name,
+        "entity_type": data.entity_type,
+        "entity_id": data.entity_id,
+        "action": data.action,
+        "changes": jsonable(data.changes),
+        "reason": data.reason,
+        "request_id": data.request_id,
+    }
 
 
 _PENDING = "andon.audit.pending"
