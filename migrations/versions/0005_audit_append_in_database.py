@@ -10,7 +10,8 @@ the same message as COMMIT, so the lock is held only while the server works.
 The hash is the one Python computes (``andon.core.audit.chain_hash``): SHA-256 of the
 previous hash followed by the entry's canonical JSON. Python sends each entry's canonical
 JSON without its number (``body``); "seq" is the last key in sorted order, so the canonical
-text is the body with ``,"seq":<n>`` put before its closing brace.
+text is the body with ``,"seq":<n>`` put before its closing brace. The entries travel as one
+JSON array (one string to quote, where arrays of values would need escaping item by item).
 
 Revision ID: 0005
 Revises: 0004
@@ -30,22 +31,12 @@ depends_on: str | Sequence[str] | None = None
 CHAIN_LOCK = 0x616E646F6E
 
 APPEND = """
-CREATE FUNCTION andon_audit_append(
-    occurred_at timestamp[],
-    actor_id integer[],
-    actor_name text[],
-    entity_type text[],
-    entity_id text[],
-    action text[],
-    changes json[],
-    reason text[],
-    request_id text[],
-    body text[]
-) RETURNS integer LANGUAGE plpgsql AS $$
+CREATE FUNCTION andon_audit_append(entries json) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     head_seq integer;
     head_hash text;
     entry_hash text;
+    e json;
 BEGIN
     PERFORM pg_advisory_xact_lock(CHAIN_LOCK);
     -- A new snapshot per statement (READ COMMITTED, a volatile function): taken after the
@@ -55,11 +46,11 @@ BEGIN
         head_seq := 0;
         head_hash := repeat('0', 64);
     END IF;
-    FOR i IN 1 .. coalesce(array_length(body, 1), 0) LOOP
+    FOR e IN SELECT value FROM json_array_elements(entries) LOOP
         head_seq := head_seq + 1;
         entry_hash := encode(
             sha256(convert_to(
-                head_hash || left(body[i], -1) || ',"seq":' || head_seq || '}', 'UTF8'
+                head_hash || left(e->>'body', -1) || ',"seq":' || head_seq || '}', 'UTF8'
             )),
             'hex'
         );
@@ -67,8 +58,9 @@ BEGIN
             seq, occurred_at, actor_id, actor_name, entity_type, entity_id, action, changes,
             reason, request_id, prev_hash, hash
         ) VALUES (
-            head_seq, occurred_at[i], actor_id[i], actor_name[i], entity_type[i], entity_id[i],
-            action[i], changes[i], reason[i], request_id[i], head_hash, entry_hash
+            head_seq, (e->>'occurred_at')::timestamp, (e->>'actor_id')::integer,
+            e->>'actor_name', e->>'entity_type', e->>'entity_id', e->>'action', e->'changes',
+            e->>'reason', e->>'request_id', head_hash, entry_hash
         );
         head_hash := entry_hash;
     END LOOP;
@@ -84,7 +76,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "DROP FUNCTION andon_audit_append(timestamp[], integer[], text[], text[], text[], "
-            "text[], json[], text[], text[], text[])"
-        )
+        op.execute("DROP FUNCTION andon_audit_append(json)")

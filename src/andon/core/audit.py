@@ -208,14 +208,18 @@ def _append_in_database(session: Session, pending: list[dict[str, Any]]) -> None
 def append_message(dbapi: psycopg.Connection[Any], pending: list[dict[str, Any]]) -> str:
     """``andon_audit_append`` of the entries, then COMMIT, as one message.
 
-    Values are written into the text client-side: a statement with parameters could not
-    share its message with COMMIT.
+    The entries go as one JSON array written into the text client-side: a statement with
+    parameters could not share its message with COMMIT.
     """
-    columns = [[fields[name] for fields in pending] for name in _SENT]
-    columns[0] = [at.astimezone(UTC).replace(tzinfo=None) for at in columns[0]]
-    columns[_SENT.index("changes")] = [json.dumps(c) for c in columns[_SENT.index("changes")]]
-    columns.append([canonical_body(fields) for fields in pending])
-    return psycopg.ClientCursor(dbapi).mogrify(_APPEND, columns)
+    entries = [
+        {
+            **fields,
+            "occurred_at": fields["occurred_at"].astimezone(UTC).replace(tzinfo=None).isoformat(),
+            "body": canonical_body(fields),
+        }
+        for fields in pending
+    ]
+    return psycopg.ClientCursor(dbapi).mogrify(_APPEND, [json.dumps(entries)])
 
 
 def pending_entry(data: EntryInput) -> dict[str, Any]:
@@ -235,21 +239,7 @@ def pending_entry(data: EntryInput) -> dict[str, Any]:
 
 
 _PENDING = "andon.audit.pending"
-_SENT = (
-    "occurred_at",
-    "actor_id",
-    "actor_name",
-    "entity_type",
-    "entity_id",
-    "action",
-    "changes",
-    "reason",
-    "request_id",
-)
-_APPEND = (
-    "SELECT andon_audit_append(%s::timestamp[], %s::integer[], %s::text[], %s::text[], "
-    "%s::text[], %s::text[], %s::json[], %s::text[], %s::text[], %s::text[]); COMMIT"
-)
+_APPEND = "SELECT andon_audit_append(%s::json); COMMIT"
 _TABLE = cast(Table, AuditEntry.__table__)
 # Built once, on the table rather than the entity: a plain statement skips the ORM's
 # handling of a query against a mapped class.

@@ -79,10 +79,6 @@ def create_db_engine(
         return engine
     # A few overflow connections for threads outside the request pool (the worker's sweeps).
     engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=4)
-    # Several rows of one INSERT go out as one multi-row VALUES statement that SQLAlchemy
-    # pages itself (as it does for psycopg2), not as psycopg 3's pipelined executemany: the
-    # database parses one statement, and the driver skips a pipeline's set-up per call.
-    engine.dialect.use_insertmanyvalues_wo_returning = True
     _ping_after_idle(engine)
     return engine
 

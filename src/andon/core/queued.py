@@ -45,7 +45,13 @@ def write_queued(session: Session) -> None:
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """All the rows in one call; on PostgreSQL one multi-row statement (see database.py)."""
+    """All the rows in one call (an executemany when there are several).
+
+    Not one multi-row VALUES statement (SQLAlchemy's ``use_insertmanyvalues_wo_returning``):
+    psycopg parses the text of a long statement afresh each time, which made a sweep firing
+    a few thousand tiers spend seconds in query parsing; an executemany is one short
+    statement, parsed once and prepared.
+    """
     if rows:
         session.execute(insert(table), rows if len(rows) > 1 else rows[0])
 
