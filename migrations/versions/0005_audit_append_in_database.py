@@ -27,7 +27,8 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The advisory lock key every writer of the chain has used since 0001 (andon.core.audit).
+# The advisory lock key every writer of the chain has taken since 0001 (before 0005, from
+# Python); any constant works as long as every writer uses the same one.
 CHAIN_LOCK = 0x616E646F6E
 
 APPEND = """

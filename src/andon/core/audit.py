@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from andon.core.clock import utcnow
 from andon.core.database import Base, UTCDateTime
-from andon.core.queued import insert_rows, waiting, write_queued
+from andon.core.queued import insert_rows, waiting, waiting_key, write_queued
 
 GENESIS_HASH = "0" * 64
 
@@ -238,7 +238,7 @@ def pending_entry(data: EntryInput) -> dict[str, Any]:
     }
 
 
-_PENDING = "andon.audit.pending"
+_PENDING = waiting_key("andon.audit.pending")
 _APPEND = "SELECT andon_audit_append(%s::json); COMMIT"
 _TABLE = cast(Table, AuditEntry.__table__)
 # Built once, on the table rather than the entity: a plain statement skips the ORM's

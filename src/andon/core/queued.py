@@ -17,17 +17,25 @@ from typing import Any
 from sqlalchemy import Table, event, insert
 from sqlalchemy.orm import Session, SessionTransaction
 
-_KEY = "andon.queued_rows"
 # Lists in session.info that wait for the commit (this module's, and the audit trail's).
-_WAITING: set[str] = {_KEY}
+_WAITING: set[str] = set()
 _MARKS = "andon.waiting_marks"
 
 
-def waiting(session: Session, key: str) -> list[Any]:
-    """The session's list under ``key``, rolled back with its transactions (see above)."""
+def waiting_key(key: str) -> str:
+    """Declare a session.info list that follows its transactions (see above); at import, so
+    that a savepoint opened before the list's first use still marks it."""
     _WAITING.add(key)
+    return key
+
+
+def waiting(session: Session, key: str) -> list[Any]:
+    """The session's list under ``key`` (declared with ``waiting_key``)."""
     found: list[Any] = session.info.setdefault(key, [])
     return found
+
+
+_KEY = waiting_key("andon.queued_rows")
 
 
 def queue_row(session: Session, table: Table, row: dict[str, Any]) -> None:

@@ -10,8 +10,6 @@ import unicodedata
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from sqlalchemy import select
-
 from andon.core.clock import utcnow
 from andon.core.errors import FieldError, InvalidInput, NotFound
 from andon.core.permissions import Action, authorize
@@ -19,6 +17,7 @@ from andon.core.uow import Context
 from andon.work.events import append_event
 from andon.work.items import load
 from andon.work.models import Attachment
+from andon.work.queries import item_rows
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 FOLDER = "attachments"
@@ -182,14 +181,7 @@ def _refuse(msg: str) -> InvalidInput:
 
 def list_attachments(ctx: Context, item_id: int) -> list[Attachment]:
     """An item's attachments, oldest first."""
-    with ctx.read() as session:
-        loaded = load(session, item_id)
-        authorize(ctx.actor, Action.WORK_READ, loaded.scope)
-        return list(
-            session.scalars(
-                select(Attachment).where(Attachment.item_id == item_id).order_by(Attachment.id)
-            )
-        )
+    return item_rows(ctx, item_id, Attachment, Attachment.item_id)
 
 
 def read_attachment(ctx: Context, attachment_id: int, storage: Path) -> tuple[Attachment, bytes]:

@@ -17,7 +17,7 @@ from andon.plant.models import Line
 from andon.processes.models import Process
 from andon.processes.spec import ProcessSpec
 from andon.work.clocks import ItemClocks, item_pauses, read_item_clocks
-from andon.work.items import load
+from andon.work.items import Loaded, load
 from andon.work.models import (
     Attachment,
     CheckRun,
@@ -191,25 +191,30 @@ def item_summary(ctx: Context, item_id: int) -> ItemSummary:
     with ctx.read() as session:
         loaded = load(session, item_id)
         authorize(ctx.actor, Action.WORK_READ, loaded.scope)
-        item = loaded.item
         assert loaded.version_number is not None
         return ItemSummary(
-            item=item,
+            item=loaded.item,
             spec=loaded.spec,
             process_version=loaded.version_number,
-            allowed_moves=[] if item.status == "done" else loaded.spec.targets(item.stage),
+            allowed_moves=_allowed_moves(loaded),
         )
+
+
+def _allowed_moves(loaded: Loaded) -> list[str]:
+    item = loaded.item
+    return [] if item.status == "done" else loaded.spec.targets(item.stage)
+
+
+def item_rows(ctx: Context, item_id: int, model: Any, key: Any) -> list[Any]:
+    """The rows of ``model`` whose ``key`` is the item's id, oldest first, if the actor may
+    read the item."""
+    with ctx.read() as session:
+        authorize(ctx.actor, Action.WORK_READ, load(session, item_id).scope)
+        return list(session.scalars(select(model).where(key == item_id).order_by(model.id)))
 
 
 def item_comments(ctx: Context, item_id: int) -> list[WorkComment]:
-    with ctx.read() as session:
-        loaded = load(session, item_id)
-        authorize(ctx.actor, Action.WORK_READ, loaded.scope)
-        return list(
-            session.scalars(
-                select(WorkComment).where(WorkComment.item_id == item_id).order_by(WorkComment.id)
-            )
-        )
+    return item_rows(ctx, item_id, WorkComment, WorkComment.item_id)
 
 
 def item_record(ctx: Context, item_id: int, *, now: datetime | None = None) -> ItemRecord:
@@ -243,18 +248,12 @@ def item_record(ctx: Context, item_id: int, *, now: datetime | None = None) -> I
             exceptions=rows(PlantException, PlantException.id),
             escalations=rows(Escalation, Escalation.id),
             attachments=rows(Attachment, Attachment.id),
-            allowed_moves=[] if item.status == "done" else loaded.spec.targets(item.stage),
+            allowed_moves=_allowed_moves(loaded),
         )
 
 
 def item_events(ctx: Context, item_id: int) -> list[WorkEvent]:
-    with ctx.read() as session:
-        authorize(ctx.actor, Action.WORK_READ, load(session, item_id).scope)
-        return list(
-            session.scalars(
-                select(WorkEvent).where(WorkEvent.case_id == item_id).order_by(WorkEvent.id)
-            )
-        )
+    return item_rows(ctx, item_id, WorkEvent, WorkEvent.case_id)
 
 
 def events_page(
