@@ -13,10 +13,16 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from andon.analytics import datasets
 from andon.api.deps import Ctx, get_settings
+from andon.api.lanes import ReportRoute
 from andon.api.problems import ERROR_RESPONSES
 from andon.core.config import Settings
 
-router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1/analytics",
+    tags=["analytics"],
+    responses=ERROR_RESPONSES,
+    route_class=ReportRoute,
+)
 
 DatasetId = Annotated[
     str,

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -19,6 +18,7 @@ from andon.api import (
     calendars,
     exceptions,
     health,
+    lanes,
     lines,
     plant,
     problems,
@@ -38,14 +38,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     db = db or Database(
         settings.resolved_database_url,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        pool_size=settings.db_pool_size,
+        pool_size=settings.pool_size,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Requests run on as many threads as there are pooled connections: a busy server
-        # queues work for a thread instead of opening connections beyond the pool.
-        to_thread.current_default_thread_limiter().total_tokens = db.pool_size
+        lanes.open_lanes(settings.request_threads, settings.report_threads)
         yield
 
     app = FastAPI(

@@ -8,12 +8,15 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from andon.api.deps import Ctx
+from andon.api.lanes import ReportRoute
 from andon.api.problems import ERROR_RESPONSES
 from andon.core import audit_queries
 from andon.core.audit_queries import AuditFilter
 from andon.core.schemas import Output, PageOut
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1/audit", tags=["audit"], responses=ERROR_RESPONSES, route_class=ReportRoute
+)
 
 
 class AuditEntryOut(Output):

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
 from andon.api.deps import Ctx, get_settings
+from andon.api.lanes import on_report_threads
 from andon.api.problems import ERROR_RESPONSES, problem_response
 from andon.core.config import Settings
 from andon.core.errors import FieldError, InvalidInput
@@ -202,6 +203,7 @@ def due_items(
     ),
     openapi_extra=text_request("CSV, UTF-8, at most 10,000 rows.", "text/csv"),
 )
+@on_report_threads
 def import_items(
     request: Request, ctx: Ctx, text: Annotated[str, Depends(text_body("text/csv"))]
 ) -> object:

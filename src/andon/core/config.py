@@ -44,13 +44,32 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=900, ge=1, description="Length of a lockout.")
     session_hours: int = Field(default=12, ge=1, le=24 * 30, description="Session lifetime.")
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0, description="SQLite busy wait.")
-    db_pool_size: int = Field(
-        default=16,
+    request_threads: int = Field(
+        default=4,
         ge=1,
         le=200,
         description=(
-            "Database connections per server process, and threads serving requests: one "
-            "connection per thread, so none is opened and closed under load."
+            "Threads per server process serving ordinary requests (moves, checks, pages). "
+            "On few cores, more threads serve fewer requests: they contend for the "
+            "interpreter; requests beyond them wait their turn in order."
+        ),
+    )
+    report_threads: int = Field(
+        default=2,
+        ge=1,
+        le=200,
+        description=(
+            "Threads per server process for long requests (analytics, audit verification, "
+            "bulk imports), so reports never hold up the floor's requests."
+        ),
+    )
+    db_pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=400,
+        description=(
+            "Database connections kept per server process; default: one per request and "
+            "report thread, plus two for background imports."
         ),
     )
     smtp_host: str = Field(default="127.0.0.1", description="Mail server notifications go to.")
@@ -89,6 +108,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'andon.db'}"
+
+    @property
+    def pool_size(self) -> int:
+        if self.db_pool_size is not None:
+            return self.db_pool_size
+        return self.request_threads + self.report_threads + 2
 
     @property
     def zone(self) -> ZoneInfo:

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from starlette.datastructures import FormData, QueryParams, UploadFile
 
 from andon.analytics import datasets
+from andon.api.lanes import ReportRoute
 from andon.core.config import Settings
 from andon.core.errors import AndonError, Conflict, InvalidInput, NotFound
 from andon.core.permissions import MATRIX, Action, Actor
@@ -31,7 +32,9 @@ from andon.web.forms import FORM_LEVEL, errors_from, read_form, text
 from andon.web.session import PageCtx
 from andon.web.templating import render
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.check_csrf)])
+router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(csrf.check_csrf)], route_class=ReportRoute
+)
 Form = Annotated[FormData, Depends(read_form)]
 
 POLL_SECONDS = 1

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
+from andon.api.lanes import ReportRoute
 from andon.core import audit_queries
 from andon.core.audit import AuditEntry
 from andon.core.audit_queries import AuditFilter
@@ -22,7 +23,9 @@ from andon.web.forms import errors_from
 from andon.web.session import PageCtx
 from andon.web.templating import plain_value, render
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.check_csrf)])
+router = APIRouter(
+    include_in_schema=False, dependencies=[Depends(csrf.check_csrf)], route_class=ReportRoute
+)
 FILTER_FIELDS = ("entity_type", "entity_id", "actor", "action", "since", "until")
 PAGE_SIZE = 50
 

@@ -1,0 +1,71 @@
+"""Two lanes of worker threads per server process: the floor's short requests, and reports.
+
+A move, a check or a page of the queue takes milliseconds; a KPI report over an uploaded
+log, a chain verification or a bulk import can take seconds. On one shared pool of threads a
+few reports would hold up every operator on that process, and a large pool costs the short
+requests dearly: threads fight over the interpreter lock, and on two cores 16 threads
+per process serve fewer moves a second, with a longer tail, than 4 (docs/benchmarks.md).
+So ordinary endpoints run on anyio's default limiter, sized by ``ANDON_REQUEST_THREADS``,
+and long-running ones on their own limiter, sized by ``ANDON_REPORT_THREADS``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from anyio import CapacityLimiter, to_thread
+from anyio.lowlevel import RunVar
+from fastapi.routing import APIRoute
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_REPORT_THREADS = 2
+
+# One limiter per event loop: a limiter is bound to the loop it first waits in, and tests
+# run several apps, each on its own loop.
+_report_limiter: RunVar[CapacityLimiter] = RunVar("andon_report_limiter")
+_report_threads: RunVar[int] = RunVar("andon_report_threads", DEFAULT_REPORT_THREADS)
+
+
+def open_lanes(request_threads: int, report_threads: int) -> None:
+    """Size both lanes for the running event loop (the app's lifespan calls this)."""
+    to_thread.current_default_thread_limiter().total_tokens = request_threads
+    _report_threads.set(report_threads)
+    _report_limiter.set(CapacityLimiter(report_threads))
+
+
+def report_limiter() -> CapacityLimiter:
+    try:
+        return _report_limiter.get()
+    except LookupError:
+        limiter = CapacityLimiter(_report_threads.get())
+        _report_limiter.set(limiter)
+        return limiter
+
+
+def on_report_threads(endpoint: Callable[P, R]) -> Callable[P, Any]:
+    """Run a plain-function endpoint on the report lane instead of the floor's threads.
+
+    FastAPI reads the wrapped function's signature (``functools.wraps`` leaves it reachable),
+    so parameters, dependencies and the OpenAPI description are unchanged.
+    """
+
+    @functools.wraps(endpoint)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        call = functools.partial(endpoint, *args, **kwargs)
+        return await to_thread.run_sync(call, limiter=report_limiter())
+
+    return run
+
+
+class ReportRoute(APIRoute):
+    """A route whose plain-function endpoint runs on the report lane (``route_class=``)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = on_report_threads(endpoint)
+        super().__init__(path, endpoint, **kwargs)

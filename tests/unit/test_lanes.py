@@ -1,0 +1,89 @@
+"""The report lane: long requests queue among themselves and never hold up the floor's."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+
+from andon.api.lanes import ReportRoute, on_report_threads, open_lanes, report_limiter
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _app(gate: threading.Event, running: list[str]) -> FastAPI:
+    app = FastAPI()
+    reports = APIRouter(route_class=ReportRoute)
+
+    @reports.get("/report")
+    def report(size: int) -> dict[str, int]:
+        running.append("report")
+        gate.wait(10)
+        return {"size": size}
+
+    @app.get("/move")
+    def move() -> dict[str, bool]:
+        return {"moved": True}
+
+    @app.post("/import")
+    @on_report_threads
+    def bulk_import(rows: int) -> dict[str, int]:
+        running.append("import")
+        gate.wait(10)
+        return {"rows": rows}
+
+    app.include_router(reports)
+    return app
+
+
+async def _until(condition: object, timeout: float = 5) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():  # type: ignore[operator]
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_floor_requests_pass_reports_that_wait_for_each_other() -> None:
+    gate = threading.Event()
+    running: list[str] = []
+    app = _app(gate, running)
+    open_lanes(request_threads=2, report_threads=1)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://andon") as client:
+        first = asyncio.create_task(client.get("/report", params={"size": 1}))
+        second = asyncio.create_task(client.post("/import", params={"rows": 2}))
+        limiter = report_limiter()
+        await _until(lambda: limiter.borrowed_tokens == 1 and limiter.statistics().tasks_waiting)
+        try:
+            # Both report threads are taken (one running, one queued); moves still go through.
+            moves = await asyncio.wait_for(
+                asyncio.gather(*(client.get("/move") for _ in range(6))), timeout=5
+            )
+            assert [m.status_code for m in moves] == [200] * 6
+            assert len(running) == 1
+            assert not first.done() and not second.done()
+        finally:
+            gate.set()
+        assert (await first).json() == {"size": 1}
+        assert (await second).json() == {"rows": 2}
+        assert sorted(running) == ["import", "report"]
+
+
+async def test_report_endpoints_keep_their_parameters() -> None:
+    app = _app(threading.Event(), [])
+    open_lanes(request_threads=2, report_threads=1)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://andon") as client:
+        refused = await client.get("/report", params={"size": "many"})
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"] == ["query", "size"]
+    parameters = app.openapi()["paths"]["/report"]["get"]["parameters"]
+    assert [p["name"] for p in parameters] == ["size"]
