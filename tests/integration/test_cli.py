@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
@@ -291,12 +296,67 @@ def test_serve_in_demo_mode_generates_a_key_and_says_where(
     key_file = tmp_path / "demo-secret-key"
     assert f"generated a secret key and stored it in {key_file}" in result.stdout
     assert key_file.exists()
-    assert calls == [{"host": "127.0.0.1", "port": 8123, "server_header": False}]
+    assert calls == [
+        {"host": "127.0.0.1", "port": 8123, "server_header": False, "access_log": True}
+    ]
     again = andon(db_url, "serve", data_dir=str(tmp_path), demo="1", host="::1", port="9000")
     assert f"using the secret key stored in {key_file}" in again.stdout
     assert "Serving Andon at http://[::1]:9000/" in again.stdout
     assert calls[1]["host"] == "::1"
     assert calls[1]["port"] == 9000
+
+
+def test_serve_with_several_workers_runs_each_process_on_the_same_settings(
+    db_url: str, tmp_path: Path
+) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ANDON_DATABASE_URL": db_url,
+        "ANDON_DATA_DIR": str(tmp_path),
+        "ANDON_SECRET_KEY": "k" * 64,
+        "ANDON_WORKERS": "2",
+    }
+    executable = str(Path(sys.executable).with_name("andon"))
+    server = subprocess.Popen(
+        [executable, "serve", "--port", str(port), "--no-access-log"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert "2 processes" in server.stdout.readline()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.2)
+        else:
+            pytest.fail("andon serve --workers 2 did not answer /healthz")
+        assert len(_children(server.pid)) >= 2
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
 
 
 # --- plant -------------------------------------------------------------------------------

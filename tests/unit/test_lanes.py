@@ -69,7 +69,8 @@ async def test_floor_requests_pass_reports_that_wait_for_each_other() -> None:
             )
             assert [m.status_code for m in moves] == [200] * 6
             assert len(running) == 1
-            assert not first.done() and not second.done()
+            assert not first.done()
+            assert not second.done()
         finally:
             gate.set()
         assert (await first).json() == {"size": 1}

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=900, ge=1, description="Length of a lockout.")
     session_hours: int = Field(default=12, ge=1, le=24 * 30, description="Session lifetime.")
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0, description="SQLite busy wait.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server processes of `andon serve`; one per core uses them all.",
+    )
     request_threads: int = Field(
         default=4,
         ge=1,
