@@ -41,15 +41,24 @@ _DROP_PENDING = delete(_ESCALATIONS).where(
 _DROP_SLA_PENDING = _DROP_PENDING.where(_ESCALATIONS.c.basis.in_(SLA_BASES))
 
 
-def recompute(session: Session, loaded: Loaded, pauses: list[WorkPause], now: datetime) -> None:
-    """Replace the item's pending SLA tiers with ones computed from its state now."""
+def recompute(
+    session: Session,
+    loaded: Loaded,
+    pauses: list[WorkPause],
+    now: datetime,
+    *,
+    new: bool = False,
+) -> None:
+    """Replace the item's pending SLA tiers with ones computed from its state now (for a
+    ``new`` item, one just created, there are none to replace)."""
     item, spec = loaded.item, loaded.spec
     policy = spec.escalation
     active = policy.active and loaded.escalation_active
-    session.execute(
-        _DROP_SLA_PENDING if item.status == "open" and active else _DROP_PENDING,
-        {"item_id": item.id},
-    )
+    if not new:
+        session.execute(
+            _DROP_SLA_PENDING if item.status == "open" and active else _DROP_PENDING,
+            {"item_id": item.id},
+        )
     if item.status != "open" or not active or not policy.tiers:
         return
     stage = spec.stage(item.stage)

@@ -307,7 +307,16 @@ def create_item(ctx: Context, data: ItemCreate, *, at: datetime | None = None) -
             stage_entered_at=now,
         )
         calendar = working_calendar(session, scope.site_id or 0)
-        loaded = Loaded(item, spec, calendar, scope, line, process.escalation_active)
+        loaded = Loaded(
+            item,
+            spec,
+            calendar,
+            scope,
+            line,
+            process.escalation_active,
+            ever_paused=False,
+            ever_escalated=False,
+        )
         _after_change(session, loaded, now)
         session.add(item)
         session.flush()
@@ -329,7 +338,7 @@ def create_item(ctx: Context, data: ItemCreate, *, at: datetime | None = None) -
             fields=fields,
             process_version=version.number,
         )
-        escalations.recompute(session, loaded, [], now)
+        escalations.recompute(session, loaded, [], now, new=True)
         tx.audit("work_item", item.id, "create", after=snapshot(item, AUDITED))
         return item
 

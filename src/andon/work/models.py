@@ -187,7 +187,7 @@ class Escalation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(
-        ForeignKey("work_items.id", ondelete="CASCADE"), index=True
+        ForeignKey("work_items.id", ondelete="CASCADE")
     )
     exception_id: Mapped[int | None] = mapped_column(
         ForeignKey("exceptions.id", ondelete="SET NULL"), nullable=True
@@ -204,7 +204,11 @@ class Escalation(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    __table_args__ = (Index("ix_escalations_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_escalations_status_due_at", "status", "due_at"),
+        # An item's pending tiers are replaced and its fired ones read on every change.
+        Index("ix_escalations_item_id_status", "item_id", "status"),
+    )
 
 
 class LineState(Versioned, Base):
