@@ -63,12 +63,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     problems.install(app, html_renderer=pages.render_error)
     app.include_router(health.router)
+    # Routes are matched in order, one pattern at a time: the floor's work-item requests
+    # (most of the traffic) come first. Their paths share no prefix with the others.
+    app.include_router(work.router)
     app.include_router(accounts.router)
     app.include_router(plant.router)
     app.include_router(audit.router)
     app.include_router(processes.router)
     app.include_router(calendars.router)
-    app.include_router(work.router)
     app.include_router(exceptions.router)
     app.include_router(lines.router)
     app.include_router(analytics.router)
