@@ -1242,8 +1242,8 @@ def run(only: Sequence[str] = DEFAULT_CASES) -> dict[str, Any]:
             "A scratch PostgreSQL database migrated to head; one site (no shifts: a 24/7 "
             "calendar), one line, the demo assembly process, a supervisor's API token, items "
             "opened through the service layer, then VACUUM ANALYZE. The real app runs under "
-            "`uvicorn "
-            "andon.api.app:create_app --factory --workers N` in a subprocess. Client "
+            "`andon serve --workers N --no-access-log` in a subprocess (default threads: "
+            "ANDON_REQUEST_THREADS=4 per process). Client "
             f"processes (up to {CLIENT_PROCESSES}; python -m bench._client, HTTP/1.1 on asyncio "
             "streams) "
             "hold the run's number of keep-alive connections in all; each connection walks "
@@ -1254,7 +1254,9 @@ def run(only: Sequence[str] = DEFAULT_CASES) -> dict[str, Any]:
             f"that arrived in the {MEASURE_SECONDS:g} s after a {WARMUP_SECONDS:g} s warm-up; "
             "latency is per request as the client sees it. reads_for_comparison: the same "
             "server answering GET /healthz and GET /api/v1/work-items/{id} instead, measured "
-            "the same way. With ANDON_BENCH_PY_SPY set to a "
+            "the same way. Every configuration runs ANDON_BENCH_REPEATS times (rounds of all "
+            "configurations, interleaved); `medians` gives each one's median throughput and "
+            "p99 and whether both meet the target. With ANDON_BENCH_PY_SPY set to a "
             "py-spy executable, the server is sampled (GIL holders only) during the window."
         ),
         "profile": (

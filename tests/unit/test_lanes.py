@@ -9,7 +9,13 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from andon.api.lanes import ReportRoute, on_report_threads, open_lanes, report_limiter
+from andon.api.lanes import (
+    FloorRoute,
+    ReportRoute,
+    on_report_threads,
+    open_lanes,
+    report_limiter,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -88,3 +94,34 @@ async def test_report_endpoints_keep_their_parameters() -> None:
         assert refused.json()["detail"][0]["loc"] == ["query", "size"]
     parameters = app.openapi()["paths"]["/report"]["get"]["parameters"]
     assert [p["name"] for p in parameters] == ["size"]
+
+
+async def test_floor_routes_run_on_the_floor_threads_and_answer_with_their_model() -> None:
+    gate = threading.Event()
+    threads: list[str] = []
+    app = FastAPI()
+    floor = APIRouter(route_class=FloorRoute)
+
+    @floor.get("/items/{id}", response_model=dict[str, int])
+    def read_item(id: int, slow: bool = False) -> object:
+        threads.append(threading.current_thread().name)
+        if slow:
+            gate.wait(10)
+        return {"id": id}
+
+    app.include_router(floor)
+    open_lanes(request_threads=1, report_threads=1)
+    loop_thread = threading.current_thread().name
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://andon") as client:
+        slow = asyncio.create_task(client.get("/items/1", params={"slow": True}))
+        await _until(lambda: len(threads) == 1)
+        fast = asyncio.create_task(client.get("/items/2"))
+        await asyncio.sleep(0.2)
+        assert not fast.done()  # the one floor thread is taken: it waits its turn
+        gate.set()
+        assert (await slow).json() == {"id": 1}
+        assert (await fast).json() == {"id": 2}
+        refused = await client.get("/items/x")
+    assert refused.status_code == 422
+    assert loop_thread not in threads

@@ -16,10 +16,13 @@ from andon.accounts.schemas import (
     UserUpdate,
 )
 from andon.api.deps import Ctx
+from andon.api.lanes import FloorRoute
 from andon.api.problems import ERROR_RESPONSES
 from andon.core.schemas import MAX_ID, PageOut
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1", tags=["accounts"], responses=ERROR_RESPONSES, route_class=FloorRoute
+)
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from andon.api.deps import Ctx
+from andon.api.lanes import FloorRoute
 from andon.api.problems import ERROR_RESPONSES
 from andon.api.work import Instant, relocated, text_body, text_request
 from andon.calendars import service
@@ -16,7 +17,9 @@ from andon.calendars.models import BusinessCalendar
 from andon.core.errors import InvalidInput
 from andon.core.schemas import MAX_ID, Input, Name, Output, Reason
 
-router = APIRouter(prefix="/api/v1", tags=["calendars"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1", tags=["calendars"], responses=ERROR_RESPONSES, route_class=FloorRoute
+)
 SiteId = Annotated[int, Path(ge=1, le=MAX_ID, description="Site id.")]
 T = TypeVar("T")
 

@@ -6,13 +6,16 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from andon.api.deps import Ctx
+from andon.api.lanes import FloorRoute
 from andon.api.problems import ERROR_RESPONSES
 from andon.api.work import Instant
 from andon.core.schemas import MAX_ID, Output, PageOut
 from andon.work import exceptions as service
 from andon.work.schemas import ExceptionOut, ExceptionRaise, ExceptionResolve, ExceptionTriage
 
-router = APIRouter(prefix="/api/v1", tags=["exceptions"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1", tags=["exceptions"], responses=ERROR_RESPONSES, route_class=FloorRoute
+)
 ExceptionId = Annotated[int, Path(ge=1, le=MAX_ID, description="Exception id.")]
 LineId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 

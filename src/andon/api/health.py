@@ -9,10 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from andon.api.deps import get_db
+from andon.api.lanes import FloorRoute
 from andon.api.problems import PROBLEM_JSON, Problem
 from andon.core.database import Database
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=FloorRoute)
 
 
 class Health(BaseModel):

@@ -7,12 +7,15 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from andon.api.deps import Ctx
+from andon.api.lanes import FloorRoute
 from andon.api.problems import ERROR_RESPONSES
 from andon.core.schemas import MAX_ID, Output
 from andon.work import lines as service
 from andon.work.schemas import LineSignoff, LineStopRequest, StopRuleCreate
 
-router = APIRouter(prefix="/api/v1", tags=["lines"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1", tags=["lines"], responses=ERROR_RESPONSES, route_class=FloorRoute
+)
 LineId = Annotated[int, Path(ge=1, le=MAX_ID, description="Line id.")]
 
 

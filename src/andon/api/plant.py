@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from andon.api.deps import Ctx
+from andon.api.lanes import FloorRoute
 from andon.api.problems import ERROR_RESPONSES
 from andon.core.schemas import MAX_ID, PageOut
 from andon.plant import service
@@ -25,7 +26,9 @@ from andon.plant.schemas import (
     SiteUpdate,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["plant"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1", tags=["plant"], responses=ERROR_RESPONSES, route_class=FloorRoute
+)
 
 
 def _routes(

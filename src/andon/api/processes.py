@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from andon.api.deps import Ctx
+from andon.api.lanes import FloorRoute
 from andon.api.problems import ERROR_RESPONSES
 from andon.api.work import decode_text, media_type, raw_body, relocated
 from andon.core.errors import FieldError, InvalidInput
@@ -21,7 +22,9 @@ from andon.processes.documents import dump_spec_yaml, load_spec_yaml
 from andon.processes.spec import ProcessSpec, parse_spec, spec_document
 from andon.work.escalations import set_escalation_active
 
-router = APIRouter(prefix="/api/v1", tags=["processes"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1", tags=["processes"], responses=ERROR_RESPONSES, route_class=FloorRoute
+)
 ProcessKey = Annotated[
     str, Path(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="Process key, e.g. assembly.")
 ]

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
 from andon.api.deps import Ctx, get_settings
-from andon.api.lanes import on_report_threads
+from andon.api.lanes import FloorRoute, on_report_threads
 from andon.api.problems import ERROR_RESPONSES, problem_response
 from andon.core.config import Settings
 from andon.core.errors import FieldError, InvalidInput
@@ -39,7 +39,9 @@ from andon.work.schemas import (
     ItemUpdate,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["work"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1", tags=["work"], responses=ERROR_RESPONSES, route_class=FloorRoute
+)
 ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="Work item id.")]
 Cursor = Annotated[str | None, Query(max_length=200)]
 Limit = Annotated[int, Query(ge=1, le=500)]

@@ -186,9 +186,7 @@ class Escalation(Base):
     __tablename__ = "escalations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(
-        ForeignKey("work_items.id", ondelete="CASCADE")
-    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id", ondelete="CASCADE"))
     exception_id: Mapped[int | None] = mapped_column(
         ForeignKey("exceptions.id", ondelete="SET NULL"), nullable=True
     )
