@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import httpx
-import pytest
 from fastapi import APIRouter, FastAPI
 
 from andon.api.lanes import (
@@ -17,12 +18,24 @@ from andon.api.lanes import (
     report_limiter,
 )
 
-pytestmark = pytest.mark.anyio
 
+def _run(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run an async test on a loop of its own thread: the browser tests keep Playwright's
+    loop running in the main thread of the same worker process."""
+    failures: list[BaseException] = []
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+    def main() -> None:
+        try:
+            asyncio.run(test())
+        except BaseException as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=main)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the test did not finish within 60 s"
+    if failures:
+        raise failures[0]
 
 
 def _app(gate: threading.Event, running: list[str]) -> FastAPI:
@@ -57,7 +70,11 @@ async def _until(condition: object, timeout: float = 5) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_floor_requests_pass_reports_that_wait_for_each_other() -> None:
+def test_floor_requests_pass_reports_that_wait_for_each_other() -> None:
+    _run(_floor_requests_pass_reports_that_wait_for_each_other)
+
+
+async def _floor_requests_pass_reports_that_wait_for_each_other() -> None:
     gate = threading.Event()
     running: list[str] = []
     app = _app(gate, running)
@@ -84,7 +101,11 @@ async def test_floor_requests_pass_reports_that_wait_for_each_other() -> None:
         assert sorted(running) == ["import", "report"]
 
 
-async def test_report_endpoints_keep_their_parameters() -> None:
+def test_report_endpoints_keep_their_parameters() -> None:
+    _run(_report_endpoints_keep_their_parameters)
+
+
+async def _report_endpoints_keep_their_parameters() -> None:
     app = _app(threading.Event(), [])
     open_lanes(request_threads=2, report_threads=1)
     transport = httpx.ASGITransport(app=app)
@@ -96,7 +117,11 @@ async def test_report_endpoints_keep_their_parameters() -> None:
     assert [p["name"] for p in parameters] == ["size"]
 
 
-async def test_floor_routes_run_on_the_floor_threads_and_answer_with_their_model() -> None:
+def test_floor_routes_run_on_the_floor_threads_and_answer_with_their_model() -> None:
+    _run(_floor_routes_run_on_the_floor_threads_and_answer_with_their_model)
+
+
+async def _floor_routes_run_on_the_floor_threads_and_answer_with_their_model() -> None:
     gate = threading.Event()
     threads: list[str] = []
     app = FastAPI()
