@@ -184,6 +184,20 @@ def create_items(
 # Machine and CPU accounting
 
 
+def speed_probe() -> float:
+    """Milliseconds a fixed piece of pure Python takes (median of five) between runs, with
+    nothing else of the benchmark running: a shared VM's speed changes from minute to minute,
+    and this says how fast it was just before each run."""
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for n in range(300_000):
+            total += n * n % 7
+        timings.append(time.perf_counter() - started)
+    return round(statistics.median(timings) * 1000, 2)
+
+
 def medians(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per configuration: the median of its rounds, the range, and whether the median meets
     the target (both throughput and p99)."""
@@ -207,6 +221,7 @@ def medians(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "transitions_per_second_range": [min(rates), max(rates)],
                 "p99_ms": tail,
                 "p99_ms_range": [min(tails), max(tails)] if tails else None,
+                "speed_probe_ms": statistics.median(r["speed_probe_ms"] for r in done),
                 "server_cpu_ms_per_transition": statistics.median(
                     r["cpu_ms_per_transition"]["server"] for r in done
                 ),
@@ -650,6 +665,7 @@ def transitions_case() -> dict[str, Any]:
                 if len(items) < concurrency:
                     runs.append({"workers": workers, "skipped": "no items left"})
                     continue
+                probe = speed_probe()
                 with running_server(url, workers, data_dir) as (base, pid):
                     figures, used = drive(
                         base,
@@ -660,7 +676,14 @@ def transitions_case() -> dict[str, Any]:
                         database=url.rsplit("/", 1)[1],
                         label=f"{workers}x{concurrency}",
                     )
-                runs.append({"round": round_number, "workers": workers, **figures})
+                runs.append(
+                    {
+                        "round": round_number,
+                        "workers": workers,
+                        "speed_probe_ms": probe,
+                        **figures,
+                    }
+                )
                 items = [item for item in items if item[0] not in used]
             # The runs' dead rows cleared first, or autovacuum's work on them would count
             # as the reads' cost.
@@ -1256,7 +1279,8 @@ def run(only: Sequence[str] = DEFAULT_CASES) -> dict[str, Any]:
             "server answering GET /healthz and GET /api/v1/work-items/{id} instead, measured "
             "the same way. Every configuration runs ANDON_BENCH_REPEATS times (rounds of all "
             "configurations, interleaved); `medians` gives each one's median throughput and "
-            "p99 and whether both meet the target. With ANDON_BENCH_PY_SPY set to a "
+            "p99 and whether both meet the target. speed_probe_ms: a fixed piece of pure "
+            "Python timed just before each run (the VM's speed varies). With ANDON_BENCH_PY_SPY set to a "
             "py-spy executable, the server is sampled (GIL holders only) during the window."
         ),
         "profile": (
