@@ -1280,8 +1280,9 @@ def run(only: Sequence[str] = DEFAULT_CASES) -> dict[str, Any]:
             "the same way. Every configuration runs ANDON_BENCH_REPEATS times (rounds of all "
             "configurations, interleaved); `medians` gives each one's median throughput and "
             "p99 and whether both meet the target. speed_probe_ms: a fixed piece of pure "
-            "Python timed just before each run (the VM's speed varies). With ANDON_BENCH_PY_SPY set to a "
-            "py-spy executable, the server is sampled (GIL holders only) during the window."
+            "Python timed just before each run (the VM's speed varies). With "
+            "ANDON_BENCH_PY_SPY set to a py-spy executable, the server is sampled (GIL "
+            "holders only) during the window."
         ),
         "profile": (
             "What a move request runs, in-process and one at a time: the bearer token "
