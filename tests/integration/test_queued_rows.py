@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import event, func, select
 
 from andon.core import audit_queries
@@ -111,3 +113,40 @@ def test_queued_rows_of_a_failed_unit_of_work_are_dropped(system: Context, db: D
 def _count(db: Database) -> int:
     with db.read_session() as session:
         return int(session.scalar(select(func.count()).select_from(WorkEvent)) or 0)
+
+
+@pytest.mark.parametrize("count", [1, 3, 7])  # 7 rows × 8 columns: past one statement's limit
+def test_queued_rows_keep_every_value_exactly_in_one_statement_or_many(
+    system: Context, db: Database, count: int
+) -> None:
+    item_id = new_item(system, make_floor(system)).id
+    chicago = ZoneInfo("America/Chicago")
+    awkward = {"quote": 'it\'s "fine"', "percent": "100% %(x)s %s", "emoji": "🛑", "n": None}
+    rows = [
+        {
+            "case_id": item_id,
+            "process_key": "p",
+            "activity": f"step {n} ; DROP TABLE work_events; --",
+            "lifecycle": "complete",
+            "kind": "note",
+            "timestamp": datetime(2026, 3, 8, 1, 30 + n, tzinfo=chicago),  # the DST night
+            "resource": "test",
+            "attributes": {**awkward, "list": [n, 2.5, True]},
+        }
+        for n in range(count)
+    ]
+    statements = _statements(db)
+    before = _count(db)
+    with system.write() as tx:
+        for row in rows:
+            queue_row(tx.session, WorkEvent.__table__, row)  # type: ignore[arg-type]
+    inserts = [s for s in statements if s.startswith("INSERT INTO work_events")]
+    assert len(inserts) == 1  # one statement, or one executemany
+    with db.read_session() as session:
+        stored = list(
+            session.scalars(select(WorkEvent).where(WorkEvent.id > before).order_by(WorkEvent.id))
+        )
+    assert [e.activity for e in stored] == [r["activity"] for r in rows]
+    assert [e.timestamp for e in stored] == [r["timestamp"] for r in rows]
+    assert all(e.timestamp.utcoffset() == timedelta(0) for e in stored)  # kept in UTC
+    assert [e.attributes for e in stored] == [r["attributes"] for r in rows]
