@@ -28,21 +28,20 @@ DEFAULT_REPORT_THREADS = 2
 # One limiter per event loop: a limiter is bound to the loop it first waits in, and tests
 # run several apps, each on its own loop.
 _report_limiter: RunVar[CapacityLimiter] = RunVar("andon_report_limiter")
-_report_threads: RunVar[int] = RunVar("andon_report_threads", DEFAULT_REPORT_THREADS)
 
 
 def open_lanes(request_threads: int, report_threads: int) -> None:
     """Size both lanes for the running event loop (the app's lifespan calls this)."""
     to_thread.current_default_thread_limiter().total_tokens = request_threads
-    _report_threads.set(report_threads)
     _report_limiter.set(CapacityLimiter(report_threads))
 
 
 def report_limiter() -> CapacityLimiter:
+    """The running loop's report lane; the default size if the lifespan did not open one."""
     try:
         return _report_limiter.get()
     except LookupError:
-        limiter = CapacityLimiter(_report_threads.get())
+        limiter = CapacityLimiter(DEFAULT_REPORT_THREADS)
         _report_limiter.set(limiter)
         return limiter
 

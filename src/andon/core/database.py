@@ -158,7 +158,6 @@ class Database:
 
     def __init__(self, url: str, *, busy_timeout_ms: int = 10_000, pool_size: int = 16) -> None:
         self.url = url
-        self.pool_size = pool_size
         self.engine = create_db_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size)
         self.sqlite = is_sqlite(url)
         self._read = sessionmaker(self.engine, class_=ReadSession, expire_on_commit=False)
