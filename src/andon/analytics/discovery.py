@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from andon.analytics.log import ACTIVITY
 from andon.analytics.ordering import (
     DURATION_SECONDS,
     END_ACTIVITY,
+    MICROSECONDS,
     NEXT_ACTIVITY,
     START_ACTIVITY,
     VARIANT,
@@ -139,13 +141,23 @@ def edges_expr(ordered: CaseOrderedLog, *, performance: bool = False) -> ir.Tabl
 
 
 def _statistics(seconds: ir.NumericColumn) -> dict[str, ir.Value]:
+    """Median, min and max as they are; sum, mean and stdev from exact sums (see
+    ``_performance``).
+
+    A parallel engine adds floats up in whatever order its threads finish, so a float sum
+    or stdev could differ in its last digit between two runs on the same log. Whole
+    microseconds (the timestamps' resolution) and their squares summed as integers are the
+    same in any order.
+    """
+    micros = (seconds * MICROSECONDS).round().cast("int64")
+    exact = micros.cast("decimal(38, 0)")
     return {
-        "mean": seconds.mean(),
+        "timed": micros.count(),
         "median": seconds.median(),
         "min": seconds.min(),
         "max": seconds.max(),
-        "sum": seconds.sum(),
-        "stdev": seconds.std(how="sample"),
+        "sum_us": micros.sum(),
+        "sum_squares_us": (exact * exact).sum(),
     }
 
 
@@ -258,14 +270,19 @@ def discover_stage_times(ordered: CaseOrderedLog) -> dict[str, tuple[int, Perfor
 
 
 def _performance(row: dict[str, Any]) -> Performance:
-    stdev = row["stdev"]
+    """The statistics of one group from its exact sums (``_statistics``)."""
+    count, total, squares = int(row["timed"]), int(row["sum_us"]), int(row["sum_squares_us"])
+    stdev = None
+    if count > 1:
+        variance = Fraction(count * squares - total * total, count * (count - 1))
+        stdev = math.sqrt(variance) / MICROSECONDS
     return Performance(
-        mean=float(row["mean"]),
+        mean=float(Fraction(total, count * MICROSECONDS)),
         median=float(row["median"]),
         min=float(row["min"]),
         max=float(row["max"]),
-        sum=float(row["sum"]),
-        stdev=None if stdev is None or math.isnan(stdev) else float(stdev),
+        sum=float(Fraction(total, MICROSECONDS)),
+        stdev=stdev,
     )
 
 

@@ -21,6 +21,7 @@ Definitions (docs/analytics.md has them with their edge cases):
 from __future__ import annotations
 
 import uuid
+import weakref
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -51,7 +52,7 @@ START_ACTIVITY = "start_activity"
 END_ACTIVITY = "end_activity"
 VARIANT = "variant"  # the case's activities in order, as an array of strings
 
-_MICROSECONDS = 1_000_000
+MICROSECONDS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -116,13 +117,11 @@ def order_events(
             # 32 bits hold any case's length and keep 4 bytes an event off the stored table.
             POSITION: ibis.row_number().over(window).cast("int32"),
             NEXT_ACTIVITY: keyed[ACTIVITY].lead().over(window),
-            WAIT_SECONDS: wait_us / _MICROSECONDS,
+            WAIT_SECONDS: wait_us / MICROSECONDS,
         }
     )
     if log.interval:
-        events = events.mutate(
-            **{STAGE_SECONDS: (events[AT_US] - events[START_US]) / _MICROSECONDS}
-        )
+        events = events.mutate(**{STAGE_SECONDS: (events[AT_US] - events[START_US]) / MICROSECONDS})
     events = events.drop(ORDER)
     cases = _cases(events, case_keys, engine, interval=log.interval)
     return CaseOrderedLog(events, cases, case_keys, log.source, log.interval, engine)
@@ -205,7 +204,7 @@ def _cases(events: ir.Table, case_ids: ir.Table, engine: str, *, interval: bool)
             START_ACTIVITY: trace[0],
             # Not trace[-1]: Ibis renders that as index 0 on Spark.
             END_ACTIVITY: trace[trace.length() - 1],
-            DURATION_SECONDS: (per_case[LAST_US] - per_case[FIRST_US]) / _MICROSECONDS,
+            DURATION_SECONDS: (per_case[LAST_US] - per_case[FIRST_US]) / MICROSECONDS,
         }
     )
     return per_case.join(case_ids, CASE_KEY).select(
@@ -251,7 +250,7 @@ def materialise(ordered: CaseOrderedLog) -> CaseOrderedLog:
 def release(ordered: CaseOrderedLog) -> None:
     """Drop what :func:`materialise` stored; the log must not be used afterwards."""
     for table in (ordered.events, ordered.cases, ordered.case_ids):
-        name = _stored_tables.pop(id(table), None)
+        name = _forget_stored(table)
         if name is not None:
             backend = table._find_backend()
             # Ibis' own drop_table renders an empty name with this sqlglot; plain SQL is safe
@@ -264,7 +263,30 @@ def release(ordered: CaseOrderedLog) -> None:
             table.release()
 
 
-_stored_tables: dict[int, str] = {}
+# Stored table names by the id of the Ibis table that reads them. An id is only unique
+# while its object lives, so each entry keeps a weak reference that removes it when the
+# table is collected: a stale entry once matched a new Spark frame at the same address and
+# sent Spark a DuckDB DROP TABLE.
+_stored_tables: dict[int, tuple[weakref.ref[ir.Table], str]] = {}
+
+
+def _remember_stored(stored: ir.Table, name: str) -> None:
+    key = id(stored)
+
+    def forget(ref: weakref.ref[ir.Table]) -> None:
+        if _stored_tables.get(key, (None, ""))[0] is ref:
+            del _stored_tables[key]
+
+    _stored_tables[key] = (weakref.ref(stored, forget), name)
+
+
+def _forget_stored(table: ir.Table) -> str | None:
+    """The name ``table`` was stored under by :func:`store` (None if it was not), forgotten."""
+    ref, name = _stored_tables.get(id(table), (None, ""))
+    if ref is None or ref() is not table:
+        return None
+    del _stored_tables[id(table)]
+    return name
 
 
 def store(expr: ir.Table, engine: str) -> ir.Table:
@@ -284,7 +306,7 @@ def store(expr: ir.Table, engine: str) -> ir.Table:
         stored = bind_table(backend, name, database=("temp", "main"))
     else:
         stored = backend.create_table(name, expr, temp=True)
-    _stored_tables[id(stored)] = name
+    _remember_stored(stored, name)
     return stored
 
 
@@ -310,4 +332,4 @@ def microseconds_to_datetime(value: int | None) -> datetime | None:
     """A UTC instant from the microsecond columns above."""
     if value is None:
         return None
-    return datetime.fromtimestamp(value / _MICROSECONDS, tz=UTC)
+    return datetime.fromtimestamp(value / MICROSECONDS, tz=UTC)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import statistics
+from fractions import Fraction
 
 import pytest
 
@@ -62,6 +64,27 @@ def test_performance_median_is_mean_of_middle_values_and_stdev_is_sample() -> No
     assert perf.mean == pytest.approx(statistics.mean(seconds))
     assert perf.stdev == pytest.approx(statistics.stdev(seconds))
     assert (perf.min, perf.max, perf.sum) == (HOUR, 10 * HOUR, 17 * HOUR)
+
+
+def test_sum_mean_and_stdev_are_exact_whatever_order_the_rows_come_in() -> None:
+    # Sub-second waits whose float sum depends on the order of the additions
+    # (0.1 + 0.2 + 0.3 != 0.3 + 0.2 + 0.1): the figures come from whole microseconds.
+    micros = [100_000, 200_000, 300_000, 1_234_567, 7]
+    rows = [
+        row
+        for i, us in enumerate(micros)
+        for row in ((str(i), "a", 0), (str(i), "b", us / 1e6 / HOUR))
+    ]
+    forward = discover_dfg(ordered_log(rows), performance=True).edges[0].performance
+    backward = discover_dfg(ordered_log(rows[::-1]), performance=True).edges[0].performance
+    assert forward == backward
+    assert forward is not None
+    n, total = len(micros), sum(micros)
+    assert forward.sum == float(Fraction(total, 10**6))
+    assert forward.mean == float(Fraction(total, n * 10**6))
+    variance = Fraction(n * sum(us * us for us in micros) - total * total, n * (n - 1))
+    assert forward.stdev == math.sqrt(variance) / 1e6
+    assert forward.stdev == pytest.approx(statistics.stdev(us / 1e6 for us in micros))
 
 
 def test_stdev_of_a_single_observation_is_none() -> None:
