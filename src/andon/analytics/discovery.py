@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from andon.analytics.log import ACTIVITY
 from andon.analytics.ordering import (
-    DURATION_SECONDS,
     END_ACTIVITY,
+    FIRST_US,
+    LAST_US,
     MICROSECONDS,
     NEXT_ACTIVITY,
     START_ACTIVITY,
@@ -176,8 +177,9 @@ def end_activities_expr(ordered: CaseOrderedLog) -> ir.Table:
 def variants_expr(ordered: CaseOrderedLog) -> ir.Table:
     """One row per variant: the activity sequence, its cases and their mean duration."""
     cases = ordered.cases
+    # The durations' exact integer sum, as in _statistics, so the mean is the same every run.
     return cases.group_by(VARIANT).agg(
-        cases=cases.count(), mean_duration=cases[DURATION_SECONDS].mean()
+        cases=cases.count(), duration_us=(cases[LAST_US] - cases[FIRST_US]).sum()
     )
 
 
@@ -217,7 +219,7 @@ def discover_variants(ordered: CaseOrderedLog, *, limit: int | None = None) -> l
             tuple(row[VARIANT]),
             int(row["cases"]),
             int(row["cases"]) / total,
-            float(row["mean_duration"]),
+            float(Fraction(int(row["duration_us"]), int(row["cases"]) * MICROSECONDS)),
         )
         for row in rows
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -21,6 +23,22 @@ from tests.unit.analytics.mining_logs import ordered_log
 
 HOUR = 3600.0
 DAY = 24.0  # hours
+
+
+def test_mean_case_durations_are_exact_whatever_order_the_cases_come_in() -> None:
+    # Durations (µs, up to ~11 days) whose float mean depends on the order of the additions.
+    micros = [103980964142, 32160099459, 918664801511, 474120618638, 840127549047, 3294916954]
+    micros.append(492614851161)
+    rows = [
+        row
+        for i, us in enumerate(micros)
+        for row in ((str(i), "a", 0), (str(i), "z", us / 1e6 / HOUR))
+    ]
+    exact = float(Fraction(sum(micros), len(micros) * 10**6))
+    for order in (rows, rows[::-1]):
+        ordered = ordered_log(order)
+        assert case_duration_summary(ordered).mean == exact
+        assert discover_variants(ordered)[0].mean_duration == exact
 
 
 def test_case_duration_summary_interpolates_p90_like_numpy() -> None:
