@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
 from andon.analytics.log import ACTIVITY, CASE, ORDER, START, TIMESTAMP, EventLog
@@ -50,6 +51,7 @@ UNKNOWN_ACTIVITY = "unknown_activity"
 DEVIATION_KINDS = (ILLEGAL_MOVE, WRONG_START, INCOMPLETE, MISSING_STAGE, UNKNOWN_ACTIVITY)
 
 DEFAULT_EXAMPLES = 5
+_FITNESS_SCALE = 2**60
 
 # Working column names, prefixed so they never collide with a log's attribute columns.
 _STAGE = "_stage"
@@ -320,14 +322,19 @@ def check_conformance(
     if incomplete == "exclude":
         frames = _frames(log, spec, "exclude")
         cases = frames.cases
+    # Fitness (in [0, 1]) in whole units of 2**-60 loses nothing a float of 0.01 or more
+    # holds; summed as integers, the mean is the same however the engine splits the cases.
+    scaled = (cases.fitness * _FITNESS_SCALE).round().cast("int64").cast("decimal(38, 0)")
     summary = cases.aggregate(
         cases=cases.count(),
         conforming_cases=cases.conforming.ifelse(1, 0).sum(),
-        fitness=cases.fitness.mean(),
+        fitness_scaled=scaled.sum(),
     ).execute()
     n_cases = int(summary["cases"].iloc[0])
     conforming = summary["conforming_cases"].iloc[0]
-    fitness = summary["fitness"].iloc[0]
+    fitness = None
+    if n_cases:
+        fitness = float(Fraction(int(summary["fitness_scaled"].iloc[0]), n_cases * _FITNESS_SCALE))
 
     dev = frames.deviations
     groups = (
@@ -367,7 +374,7 @@ def check_conformance(
         "cases": n_cases,
         "conforming_cases": int(conforming) if n_cases else 0,
         "incomplete_cases": incomplete_cases,
-        "fitness": float(fitness) if n_cases else None,
+        "fitness": fitness,
         "deviations": deviations,
     }
 
