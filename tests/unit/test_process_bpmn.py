@@ -243,6 +243,31 @@ def test_process_is_one_non_executable_process_with_start_and_end_events() -> No
     assert last.get("sourceRef") == "Task_ship"
 
 
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.key)
+def test_a_stage_with_several_ways_out_names_the_condition_of_each(spec: ProcessSpec) -> None:
+    # Unconditioned flows out of a task are a parallel split in BPMN; an item takes one way.
+    process = bpmn_of(spec).find("bpmn:process", NS)
+    assert process is not None
+    flows = process.findall("bpmn:sequenceFlow", NS)
+    xsi_type = "{http://www.w3.org/2001/XMLSchema-instance}type"
+
+    for source in {f.get("sourceRef") for f in flows}:
+        out = [f for f in flows if f.get("sourceRef") == source]
+        conditions = [f.find("bpmn:conditionExpression", NS) for f in out]
+        if len(out) == 1:
+            assert conditions == [None]
+            continue
+        assert all(
+            c is not None and c.get(xsi_type) == "bpmn:tFormalExpression" for c in conditions
+        )
+        texts = {c.text for c in conditions if c is not None}
+        assert len(texts) == len(out)
+        for flow in out:
+            target = flow.get("targetRef", "").removeprefix("Task_")
+            condition = flow.findtext("bpmn:conditionExpression", namespaces=NS)
+            assert condition == f'next stage is "{target}"'
+
+
 def test_task_documentation_gives_owner_role_and_sla() -> None:
     process = bpmn_of(DEMO).find("bpmn:process", NS)
     assert process is not None

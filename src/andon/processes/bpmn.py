@@ -13,9 +13,10 @@ BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC = "http://www.omg.org/spec/DD/20100524/DC"
 DI = "http://www.omg.org/spec/DD/20100524/DI"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
 TARGET_NAMESPACE = "urn:andon:processes"
 
-for _prefix, _uri in (("bpmn", BPMN), ("bpmndi", BPMNDI), ("dc", DC), ("di", DI)):
+for _prefix, _uri in (("bpmn", BPMN), ("bpmndi", BPMNDI), ("dc", DC), ("di", DI), ("xsi", XSI)):
     ET.register_namespace(_prefix, _uri)
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -28,9 +29,11 @@ def export_bpmn(spec: ProcessSpec) -> str:
 
     Ids are derived from keys (``Task_<key>``, ``Flow_<from>-<to>``, ``EndEvent_<key>``,
     diagram elements ``<id>-di``) so exporting the same definition twice gives the same
-    document; keys never hold "-", so no two ids meet. The process is not
-    executable: a stage with several ways out is drawn as several outgoing flows, without
-    gateways or conditions.
+    document; keys never hold "-", so no two ids meet. The process is not executable. A
+    stage with several ways out has a condition on each (``next stage is "<key>"``): BPMN
+    reads unconditioned flows out of a task as all taken at once, and an item takes exactly
+    one. Conditions on the flows themselves, not an exclusive gateway, keep the diagram the
+    map's own.
     """
     lay = layout(spec, end_events=True)
     root = ET.Element(
@@ -63,9 +66,11 @@ def export_bpmn(spec: ProcessSpec) -> str:
                 edge,
                 name="rework" if t.rework else None,
                 doc=f"Roles: {roles}" if roles else None,
+                condition=f'next stage is "{t.target}"',
             )
         )
     for key, edge in lay.end_edges.items():
+        # An end stage has no transition out, so its flow to the end event is its only one.
         flows.append(_Flow(f"Flow_end_{key}", _task_id(key), f"EndEvent_{key}", edge))
 
     incoming: dict[str, list[str]] = {}
@@ -96,6 +101,13 @@ def export_bpmn(spec: ProcessSpec) -> str:
         element = ET.SubElement(process, _q(BPMN, "sequenceFlow"), attrs)
         if flow.doc:
             _documentation(element, flow.doc)
+        if len(outgoing[flow.source]) > 1:
+            condition = ET.SubElement(
+                element,
+                _q(BPMN, "conditionExpression"),
+                {_q(XSI, "type"): "bpmn:tFormalExpression"},
+            )
+            condition.text = flow.condition
 
     diagram = ET.SubElement(root, _q(BPMNDI, "BPMNDiagram"), {"id": f"BPMNDiagram_{spec.key}"})
     plane = ET.SubElement(
@@ -137,6 +149,7 @@ class _Flow:
     edge: Edge
     name: str | None = None
     doc: str | None = None
+    condition: str | None = None  # written only when the source has several ways out
 
 
 def _q(namespace: str, tag: str) -> str:
