@@ -8,12 +8,17 @@ each change: item creation slowed from 237 to 151 a second over the first 6,000 
 index on both columns answers both questions and is the obvious plan with or without
 statistics; it also serves the foreign key, so the old index goes.
 
+On PostgreSQL both index changes run CONCURRENTLY, outside the migration's transaction: a
+plant upgrading with items on the move keeps writing escalations while the index builds
+(a plain CREATE INDEX would hold their writes for the whole build).
+
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-04 09:45:00
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from alembic import op
 
@@ -24,10 +29,40 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_escalations_item_id_status", "escalations", ["item_id", "status"])
-    op.drop_index("ix_escalations_item_id", table_name="escalations")
+    with _concurrently() as concurrently:
+        op.create_index(
+            "ix_escalations_item_id_status",
+            "escalations",
+            ["item_id", "status"],
+            postgresql_concurrently=concurrently,
+        )
+        op.drop_index(
+            "ix_escalations_item_id",
+            table_name="escalations",
+            postgresql_concurrently=concurrently,
+        )
 
 
 def downgrade() -> None:
-    op.create_index("ix_escalations_item_id", "escalations", ["item_id"])
-    op.drop_index("ix_escalations_item_id_status", table_name="escalations")
+    with _concurrently() as concurrently:
+        op.create_index(
+            "ix_escalations_item_id",
+            "escalations",
+            ["item_id"],
+            postgresql_concurrently=concurrently,
+        )
+        op.drop_index(
+            "ix_escalations_item_id_status",
+            table_name="escalations",
+            postgresql_concurrently=concurrently,
+        )
+
+
+@contextmanager
+def _concurrently() -> Iterator[bool]:
+    """On PostgreSQL, an autocommit block (CONCURRENTLY refuses a transaction) and True."""
+    if op.get_bind().dialect.name != "postgresql":
+        yield False
+        return
+    with op.get_context().autocommit_block():
+        yield True
