@@ -20,6 +20,7 @@ from andon.analytics.discovery import (
     Variant,
     discover_dfg,
     discover_stage_times,
+    exact_micros,
     rank_bottlenecks,
 )
 from andon.analytics.log import ACTIVITY
@@ -79,7 +80,7 @@ def case_duration_summary(ordered: CaseOrderedLog) -> DurationSummary:
         # The mean from the durations' exact integer sum: the same to the last digit however
         # the engine splits the work (see discovery._statistics).
         cases=cases.count(),
-        duration_us=(cases[LAST_US] - cases[FIRST_US]).sum(),
+        duration_us=exact_micros(cases[LAST_US] - cases[FIRST_US]).sum(),
         median=seconds.median(),
         p90=seconds.quantile(0.9),
         min=seconds.min(),
