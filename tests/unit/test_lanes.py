@@ -86,7 +86,8 @@ async def _floor_requests_pass_reports_that_wait_for_each_other() -> None:
         limiter = report_limiter()
         await _until(lambda: limiter.borrowed_tokens == 1 and limiter.statistics().tasks_waiting)
         try:
-            # Both report threads are taken (one running, one queued); moves still go through.
+            # The one report thread is taken and a second report waits for it; moves still go
+            # through.
             moves = await asyncio.wait_for(
                 asyncio.gather(*(client.get("/move") for _ in range(6))), timeout=5
             )
