@@ -15,4 +15,4 @@ def test_cursor_round_trips(key: int) -> None:
 def test_foreign_cursor_is_an_input_error(cursor: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         decode_cursor(cursor)
-    assert caught.value.errors[0].loc == ("query", "cursor")
+    assert caught.value.errors[0].loc == ("cursor",)

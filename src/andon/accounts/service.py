@@ -76,7 +76,7 @@ def _resolve_grants(session: Session, grants: list[GrantIn]) -> list[RoleGrant]:
 
 def _grant_error(index: int, field: str, msg: str) -> InvalidInput:
     return InvalidInput(
-        f"grants.{index}.{field}: {msg}", [FieldError(("body", "grants", index, field), msg)]
+        f"grants.{index}.{field}: {msg}", [FieldError(("grants", index, field), msg)]
     )
 
 

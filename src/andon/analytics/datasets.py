@@ -630,11 +630,8 @@ def _on_file(exc: InvalidInput) -> InvalidInput:
         detail = "file: " + detail.removeprefix("log: ")
     return InvalidInput(
         detail,
-        [
-            FieldError(("body", "file"), e.msg, e.type) if e.loc in (("body", "log"),) else e
-            for e in exc.errors
-        ]
-        or [FieldError(("body", "file"), exc.detail)],
+        [FieldError(("file",), e.msg, e.type) if e.loc == ("log",) else e for e in exc.errors]
+        or [FieldError(("file",), exc.detail)],
     )
 
 
@@ -757,10 +754,7 @@ def mine(
             found[name] = stored[name]
             _results.put((dataset.id, scope, name, repr(filters)), stored[name], ttl)
         return found
-    try:
-        computed = _compute(ctx, data_dir, dataset, tuple(missing), filters)
-    except InvalidInput as exc:
-        raise filter_errors_in_query(exc) from None
+    computed = _compute(ctx, data_dir, dataset, tuple(missing), filters)
     for computed_name, document in computed.items():
         found[computed_name] = document
         _results.put((dataset.id, scope, computed_name, repr(filters)), document, ttl)
@@ -924,15 +918,4 @@ def case_filters(
 
 
 def _query(name: str, msg: str) -> InvalidInput:
-    return InvalidInput(f"{name}: {msg}", [FieldError(("query", name), msg)])
-
-
-def filter_errors_in_query(exc: InvalidInput) -> InvalidInput:
-    """A filter's refusal (``("body", name)`` from the analytics filters) located in the query."""
-    return InvalidInput(
-        exc.detail,
-        [
-            FieldError(("query", *e.loc[1:]), e.msg, e.type) if e.loc[:1] == ("body",) else e
-            for e in exc.errors
-        ],
-    )
+    return InvalidInput(f"{name}: {msg}", [FieldError((name,), msg)])

@@ -177,7 +177,7 @@ def read_log(
             raise InvalidInput(
                 f"{path.name}: {report.rows_rejected} of {report.rows_read} rows rejected "
                 f"({reasons}); --strict allows none",
-                [FieldError(("body", "log"), reasons)],
+                [FieldError(("log",), reasons)],
             )
         if report.events == 0:
             raise InvalidInput.for_field(
@@ -364,7 +364,7 @@ def _resolve(staged: StagedLog, mapping: ColumnMapping, columns: dict[str, str])
             if named not in columns:
                 raise InvalidInput(
                     f"{ROLE_FLAGS[role]} {named!r}: no such column; the log has {found}",
-                    [FieldError(("body", role), f"no column {named!r}")],
+                    [FieldError((role,), f"no column {named!r}")],
                 )
             roles[role] = named
             continue
@@ -378,7 +378,7 @@ def _resolve(staged: StagedLog, mapping: ColumnMapping, columns: dict[str, str])
             raise InvalidInput(
                 f"no {role} column: expected {tried} (or name one with {ROLE_FLAGS[role]}); "
                 f"the log has {found}",
-                [FieldError(("body", role), "missing column")],
+                [FieldError((role,), "missing column")],
             )
     if len(set(roles.values())) < len(roles):
         raise InvalidInput.for_field("mapping", "one column is mapped to two roles")

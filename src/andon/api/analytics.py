@@ -4,17 +4,17 @@ The documents are those of the CLI's ``--json`` output (``andon mine dfg --perfo
 ``andon mine variants``, ``andon kpi``, ``andon conformance``), so scripts can use either.
 """
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime
 
-from andon.analytics import datasets
+from andon.analytics import datasets, schemas
+from andon.analytics.schemas import ConformanceOut, DatasetOut, DfgOut, KpiOut, VariantsOut
 from andon.api.deps import Ctx, get_settings
 from andon.api.lanes import ReportRoute
-from andon.api.problems import ERROR_RESPONSES
+from andon.api.problems import ERROR_RESPONSES, request_loc
 from andon.core.config import Settings
 
 router = APIRouter(
@@ -38,148 +38,10 @@ Setting = Annotated[Settings, Depends(get_settings)]
 Text = Annotated[str | None, Form(max_length=200)]
 
 
-# --- response models ---------------------------------------------------------------------
-
-
-class IssueOut(BaseModel):
-    kind: str = Field(description="e.g. missing_case, duplicate_event, clock_skew.")
-    count: int
-    examples: list[dict[str, Any]] = Field(description="A few rows (or cases, names) as found.")
-
-
-class QualityOut(BaseModel):
-    """The data-quality report, as `andon log check --json` prints it."""
-
-    rows_read: int
-    rows_rejected: int
-    cases: int
-    events: int
-    issues: list[IssueOut]
-
-
-class DatasetOut(BaseModel):
-    id: str
-    name: str
-    kind: Literal["upload", "plant"]
-    filename: str | None = None
-    format: str | None = Field(default=None, description="csv, xes, parquet, ocel-json, ...")
-    uploaded_by: str | None = None
-    uploaded_at: datetime | None = None
-    interval: bool = Field(description="Events carry a start as well as a completion time.")
-    strict: bool = Field(description="Imported with strict: no row was rejected.")
-    columns: list[str] = Field(description="Attribute columns beside the standard ones.")
-    process: str | None = Field(default=None, description="Process key of a plant dataset.")
-    quality: QualityOut | None = Field(
-        default=None, description="The import's quality report; null for the plant's events."
-    )
-    quarantine_url: str | None = Field(
-        default=None, description="Where to download the rejected rows (CSV with a reason)."
-    )
-
-
-class ImportErrorOut(BaseModel):
-    detail: str
-    errors: list[dict[str, Any]] = Field(description="Fields at fault: {loc, msg, type}.")
-
-
-class ImportOut(BaseModel):
-    id: str
-    status: Literal["queued", "reading", "analysing", "ready", "failed"] = Field(
-        description="queued → reading (parse and judge every row) → analysing (store, "
-        "mine the whole log) → ready, or failed with `error`."
-    )
-    filename: str
-    name: str
-    requested_by: str
-    created_at: datetime
-    updated_at: datetime
-    dataset_id: str | None = Field(description="The new dataset, once ready.")
-    error: ImportErrorOut | None = Field(description="Why it failed; nothing was kept.")
-
-
-class PerformanceOut(BaseModel):
-    mean: float
-    median: float
-    min: float
-    max: float
-    sum: float
-    stdev: float | None = Field(description="Sample standard deviation; null for one pair.")
-
-
-class EdgeOut(BaseModel):
-    source: str
-    target: str
-    frequency: int
-    performance: PerformanceOut | None = Field(
-        default=None, description="Seconds from source to target; only with performance=true."
-    )
-
-
-class DfgOut(BaseModel):
-    """`andon mine dfg [--performance] --json`."""
-
-    edges: list[EdgeOut]
-    start_activities: dict[str, int]
-    end_activities: dict[str, int]
-
-
-class VariantOut(BaseModel):
-    activities: list[str]
-    cases: int
-    share: float
-    mean_duration: float = Field(description="Mean case duration, seconds.")
-
-
-class VariantsOut(BaseModel):
-    """`andon mine variants --json`: most cases first."""
-
-    variants: list[VariantOut]
-
-
-class DurationOut(BaseModel):
-    mean: float | None
-    median: float | None
-    p90: float | None
-    min: float | None
-    max: float | None
-
-
-class KpiOut(BaseModel):
-    """`andon kpi --json`; docs/analytics.md defines every figure."""
-
-    model_config = {"extra": "allow"}
-
-    cases: int
-    events: int
-    case_duration: DurationOut
-    rework_cases: dict[str, int]
-    rework_rate: float
-    first_pass_yield: float
-    throughput_per_day: list[dict[str, Any]]
-    throughput_per_week: list[dict[str, Any]]
-    wip_per_day: list[dict[str, Any]]
-    time_in_stage: dict[str, dict[str, Any]]
-    bottlenecks: dict[str, list[dict[str, Any]]]
-
-
-class DeviationOut(BaseModel):
-    kind: str = Field(
-        description="illegal_move, wrong_start, incomplete, missing_stage or unknown_activity."
-    )
-    source: str | None
-    target: str | None
-    cases: int
-    examples: list[str]
-
-
-class ConformanceOut(BaseModel):
-    """`andon conformance --json`."""
-
-    cases: int
-    conforming_cases: int
-    incomplete_cases: int
-    fitness: float | None = Field(description="Mean fitness over the cases; null with none.")
-    deviations: list[DeviationOut]
+class ImportOut(schemas.ImportOut):
+    # The work API has an ImportOut too, so OpenAPI names both after their modules; declared
+    # here, this one keeps its published name (andon__api__analytics__ImportOut).
+    pass
 
 
 # --- filters -----------------------------------------------------------------------------
@@ -230,6 +92,18 @@ def filters(
 Filters = Annotated[Any, Depends(filters)]
 
 
+def import_out(request: Request, job: datasets.ImportJob) -> dict[str, Any]:
+    """The job as JSON, a failure's field paths located in the upload's form body."""
+    out: dict[str, Any] = ImportOut.model_validate(job, from_attributes=True).model_dump(
+        mode="json"
+    )
+    if out["error"] is not None:
+        out["error"]["errors"] = [
+            {**e, "loc": request_loc(request, e["loc"], "body")} for e in out["error"]["errors"]
+        ]
+    return out
+
+
 def dataset_out(dataset: datasets.Dataset) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": dataset.id,
@@ -262,6 +136,7 @@ def dataset_out(dataset: datasets.Dataset) -> dict[str, Any]:
     summary="Upload an event log (CSV, XES, Parquet, OCEL 2.0); imported in the background",
 )
 def upload_dataset(
+    request: Request,
     ctx: Ctx,
     settings: Setting,
     file: Annotated[UploadFile, File(description="The log file, as multipart/form-data.")],
@@ -321,15 +196,16 @@ def upload_dataset(
     job, _ = datasets.start_import(
         ctx, settings.data_dir, file.filename or "", file.file, options, max_bytes=limit
     )
-    body = ImportOut.model_validate(job, from_attributes=True).model_dump(mode="json")
     return JSONResponse(
-        body, status_code=202, headers={"Location": f"/api/v1/analytics/imports/{job.id}"}
+        import_out(request, job),
+        status_code=202,
+        headers={"Location": f"/api/v1/analytics/imports/{job.id}"},
     )
 
 
 @router.get("/imports/{id}", response_model=ImportOut, summary="Where an import stands")
-def get_import(ctx: Ctx, settings: Setting, id: ImportId) -> object:
-    return datasets.get_import(ctx, settings.data_dir, id)
+def get_import(request: Request, ctx: Ctx, settings: Setting, id: ImportId) -> object:
+    return import_out(request, datasets.get_import(ctx, settings.data_dir, id))
 
 
 @router.get("/datasets", response_model=list[DatasetOut], summary="Uploaded datasets, newest first")

@@ -3,34 +3,26 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
 
 from andon.api.deps import Ctx
 from andon.api.lanes import FloorRoute
 from andon.api.problems import ERROR_RESPONSES
-from andon.api.work import Instant
-from andon.core.schemas import MAX_ID, Output, PageOut
+from andon.core.schemas import MAX_ID, Instant, PageOut
 from andon.work import exceptions as service
-from andon.work.schemas import ExceptionOut, ExceptionRaise, ExceptionResolve, ExceptionTriage
+from andon.work.schemas import (
+    ExceptionOut,
+    ExceptionRaise,
+    ExceptionResolve,
+    ExceptionTriage,
+    OwnerCandidateOut,
+    ParetoBarOut,
+)
 
 router = APIRouter(
     prefix="/api/v1", tags=["exceptions"], responses=ERROR_RESPONSES, route_class=FloorRoute
 )
 ExceptionId = Annotated[int, Path(ge=1, le=MAX_ID, description="Exception id.")]
 LineId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
-
-
-class OwnerCandidateOut(Output):
-    id: int
-    username: str
-    display_name: str
-
-
-class ParetoBarOut(BaseModel):
-    key: str
-    count: int
-    share: float
-    cumulative_share: float
 
 
 @router.post(

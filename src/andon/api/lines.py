@@ -1,75 +1,27 @@
 """Line endpoints: the andon board, stop the line, restart sign-offs, stop rules, followers."""
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, Field
 
 from andon.api.deps import Ctx
 from andon.api.lanes import FloorRoute
 from andon.api.problems import ERROR_RESPONSES
-from andon.core.schemas import MAX_ID, Output
+from andon.core.schemas import MAX_ID
 from andon.work import lines as service
-from andon.work.schemas import LineSignoff, LineStopRequest, StopRuleCreate
+from andon.work.line_stop_schemas import (
+    BoardRowOut,
+    LineStopOut,
+    RestartSignoff,
+    StopRuleOut,
+    SubscriptionOut,
+)
+from andon.work.schemas import LineStopRequest, StopRuleCreate
 
 router = APIRouter(
     prefix="/api/v1", tags=["lines"], responses=ERROR_RESPONSES, route_class=FloorRoute
 )
 LineId = Annotated[int, Path(ge=1, le=MAX_ID, description="Line id.")]
-
-
-class RestartSignoff(LineSignoff):
-    as_role: Literal["supervisor", "quality"] | None = Field(
-        default=None, description="For someone with both roles; default: the one still missing."
-    )
-
-
-class LineStopOut(Output):
-    id: int
-    line_id: int
-    stopped_at: datetime
-    stopped_by: str
-    rule: str | None
-    reason: str
-    exception_id: int | None
-    supervisor_signoff_by: str | None
-    supervisor_signoff_at: datetime | None
-    quality_signoff_by: str | None
-    quality_signoff_at: datetime | None
-    restart_reason: str | None
-    restarted_at: datetime | None
-
-
-class BoardRowOut(BaseModel):
-    line_id: int
-    line_code: str
-    line_name: str
-    area_id: int
-    status: str = Field(description="running or stopped.")
-    since: datetime | None
-    stop: LineStopOut | None = Field(description="The stop in force, while stopped.")
-    open_items: int
-    late_items: int
-    open_exceptions: int
-
-
-class StopRuleOut(Output):
-    id: int
-    line_id: int
-    name: str
-    kind: str
-    category: str | None
-    min_severity: str | None
-    count: int | None
-    window_seconds: int | None
-    active: bool
-    version: int
-
-
-class SubscriptionOut(BaseModel):
-    line_id: int
-    subscribed: bool
 
 
 @router.get(

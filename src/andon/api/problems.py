@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from andon.core.errors import AndonError, InvalidInput, NotAuthenticated, TooManyAttempts
-from andon.work.items import MoveRefused
+from andon.core.errors import (
+    AndonError,
+    FieldError,
+    InvalidInput,
+    NotAuthenticated,
+    Refused,
+    Source,
+    TooManyAttempts,
+)
 
 log = logging.getLogger("andon.api")
 PROBLEM_JSON = "application/problem+json"
@@ -83,6 +92,41 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def request_loc(
+    request: Request, loc: Sequence[str | int], source: Source | None = None
+) -> list[str | int]:
+    """A service's field path located in the request: under ``source`` when the adapter set
+    one, else under ``query`` when the path starts at one of the endpoint's query parameters,
+    else under ``body`` (JSON, form or raw body alike)."""
+    if source is None:
+        source = "query" if loc and loc[0] in _query_parameters(request) else "body"
+    return [source, *loc]
+
+
+def _query_parameters(request: Request) -> set[str | int]:
+    # Read from the matched route and its dependencies, so a new endpoint needs no list kept
+    # by hand; only a refusal pays for the walk.
+    route = request.scope.get("route")
+    names: set[str | int] = set()
+    pending = [route.dependant] if isinstance(route, APIRoute) else []
+    while pending:
+        dependant = pending.pop()
+        names.update(p.alias for p in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    return names
+
+
+def relocated(exc: InvalidInput, *prefix: str | int, source: Source = "body") -> InvalidInput:
+    """The same refusal for input the adapter nested: a parsed document's paths put under
+    ``prefix`` in ``source``, whatever their first key (a document's keys could be anything,
+    even a query parameter's name)."""
+    return InvalidInput(
+        exc.detail,
+        [FieldError((*prefix, *e.loc), e.msg, e.type) for e in exc.errors],
+        source=source,
+    )
+
+
 def _clean_errors(raw: list[Any]) -> list[dict[str, Any]]:
     return [
         {
@@ -113,9 +157,13 @@ def install(app: FastAPI, html_renderer: Any = None) -> None:
         errors = None
         extra = None
         if isinstance(exc, InvalidInput):
-            errors = [{"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in exc.errors]
-        if isinstance(exc, MoveRefused):
-            errors = [{"loc": ["body", "to"], "msg": exc.detail, "type": "move_refused"}]
+            errors = [
+                {"loc": request_loc(request, e.loc, exc.source), "msg": e.msg, "type": e.type}
+                for e in exc.errors
+            ]
+        if isinstance(exc, Refused):
+            loc = request_loc(request, (exc.field,))
+            errors = [{"loc": loc, "msg": exc.detail, "type": exc.kind}]
             extra = {"allowed": exc.allowed}
         return respond(
             request, exc.status, exc.title, exc.detail, errors=errors, headers=headers, extra=extra

@@ -12,8 +12,8 @@ from pydantic_core import PydanticCustomError
 
 from andon.api.deps import Ctx
 from andon.api.lanes import FloorRoute
-from andon.api.problems import ERROR_RESPONSES
-from andon.api.work import decode_text, media_type, raw_body, relocated
+from andon.api.problems import ERROR_RESPONSES, relocated
+from andon.api.work import decode_text, media_type, raw_body
 from andon.core.errors import FieldError, InvalidInput
 from andon.core.schemas import MAX_ID, Input, Output, Reason
 from andon.processes import service
@@ -168,7 +168,7 @@ def _from_json(body: bytes, reason: str | None) -> tuple[ProcessSpec, str, str]:
     try:
         spec = parse_spec(data.definition)
     except InvalidInput as exc:
-        raise relocated(exc, "body", "definition", always=True) from None
+        raise relocated(exc, "definition") from None
     return spec, data.reason, json.dumps(data.definition, indent=2, ensure_ascii=False)
 
 
@@ -178,12 +178,12 @@ def _from_yaml(text: str, reason: str | None) -> tuple[ProcessSpec, str, str]:
     try:
         spec = load_spec_yaml(text)
     except InvalidInput as exc:
-        raise relocated(exc, "body", always=True) from None
+        raise relocated(exc) from None
     return spec, reason.strip(), text
 
 
 def _query_reason(msg: str) -> InvalidInput:
-    return InvalidInput(f"reason: {msg}", [FieldError(("query", "reason"), msg)])
+    return InvalidInput(f"reason: {msg}", [FieldError(("reason",), msg)], source="query")
 
 
 @router.get(

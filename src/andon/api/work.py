@@ -1,14 +1,13 @@
 """Work item endpoints: open, move, hold, assign, check, comment, attach, escalate, import."""
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 
 from andon.api.deps import Ctx, get_settings
 from andon.api.lanes import FloorRoute, on_report_threads
@@ -48,19 +47,6 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 MAX_WITHIN = timedelta(days=366)
 
 
-def _utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise PydanticCustomError(
-            "value_error", "is outside the range of dates this server can hold"
-        ) from None
-
-
-Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
-"""An instant with its UTC offset, e.g. 2026-11-23T13:00:00Z; handed on in UTC."""
-
-
 def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
@@ -86,27 +72,11 @@ def decode_text(body: bytes) -> str:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         msg = f"is not UTF-8 text (byte {exc.start})"
-        raise InvalidInput(f"body: {msg}", [FieldError(("body",), msg)]) from None
+        raise InvalidInput(f"body: {msg}", [FieldError((), msg)]) from None
     if "\x00" in text:
         msg = "must not contain NUL characters"
-        raise InvalidInput(f"body: {msg}", [FieldError(("body",), msg)])
+        raise InvalidInput(f"body: {msg}", [FieldError((), msg)])
     return text
-
-
-def relocated(exc: InvalidInput, *prefix: str | int, always: bool = False) -> InvalidInput:
-    """The same errors, located in the request: a service's ``("shifts", 0)`` becomes
-    ``("body", "shifts", 0)``. Locations already in the request are kept unless ``always``
-    (a document's own paths, whatever their first key)."""
-    placed = ("body", "query", "path")
-    return InvalidInput(
-        exc.detail,
-        [
-            e
-            if not always and e.loc and e.loc[0] in placed
-            else FieldError((*prefix, *e.loc), e.msg, e.type)
-            for e in exc.errors
-        ],
-    )
 
 
 def text_request(description: str, *media_types: str) -> dict[str, Any]:
@@ -188,7 +158,9 @@ def due_items(
         if seconds > MAX_WITHIN.total_seconds():
             raise ValueError(f"at most {MAX_WITHIN.days} days")
     except ValueError as exc:
-        raise InvalidInput(f"within: {exc}", [FieldError(("query", "within"), str(exc))]) from None
+        raise InvalidInput(
+            f"within: {exc}", [FieldError(("within",), str(exc))], source="query"
+        ) from None
     return queries.due_within(ctx, timedelta(seconds=seconds), limit=limit)
 
 

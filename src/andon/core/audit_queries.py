@@ -30,12 +30,10 @@ class AuditFilter:
             if bound is not None and bound.tzinfo is None:
                 raise InvalidInput(
                     f"{name}: give a time zone (e.g. Z or +01:00)",
-                    [FieldError(("query", name), "time zone missing")],
+                    [FieldError((name,), "time zone missing")],
                 )
         if self.since and self.until and self.since > self.until:
-            raise InvalidInput(
-                "since: is after until", [FieldError(("query", "since"), "is after until")]
-            )
+            raise InvalidInput("since: is after until", [FieldError(("since",), "is after until")])
         if self.entity_type:
             query = query.where(AuditEntry.entity_type == self.entity_type)
         if self.entity_id:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 class AndonError(Exception):
@@ -53,24 +55,46 @@ class TooManyAttempts(AndonError):
 
 @dataclass(frozen=True)
 class FieldError:
-    """One field at fault: ``loc`` is the path to it, e.g. ``("body", "name")``."""
+    """One field at fault: ``loc`` is its path in the service's input, e.g. ``("name",)`` or
+    ``("stages", 2, "key")``; the API places it in the request (``body``/``query``)."""
 
     loc: tuple[str | int, ...]
     msg: str
     type: str = "value_error"
 
 
+Source = Literal["body", "query"]
+
+
 class InvalidInput(AndonError):
+    """Input a service refuses, field by field. ``source`` is set only by an adapter that
+    knows where in its request the paths lie (a document whose keys could be anything);
+    left ``None``, the API infers it from the endpoint's query parameters."""
+
     status = 422
     title = "Invalid input"
 
-    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+    def __init__(
+        self, detail: str, errors: list[FieldError] | None = None, *, source: Source | None = None
+    ) -> None:
         super().__init__(detail)
         self.errors: list[FieldError] = errors or []
+        self.source = source
 
     @classmethod
     def for_field(cls, field_name: str, msg: str) -> InvalidInput:
-        return cls(f"{field_name}: {msg}", [FieldError(("body", field_name), msg)])
+        return cls(f"{field_name}: {msg}", [FieldError((field_name,), msg)])
+
+
+class Refused(Conflict):
+    """A change the rules refuse in the current state, naming the input ``field`` at fault and
+    the values ``allowed`` instead (e.g. the stages an item may move to from here)."""
+
+    def __init__(self, detail: str, *, field: str, allowed: Sequence[str], kind: str) -> None:
+        super().__init__(detail)
+        self.field = field
+        self.allowed = list(allowed)
+        self.kind = kind
 
 
 @dataclass
@@ -85,7 +109,5 @@ class ErrorSummary:
 def summarize(error: AndonError) -> ErrorSummary:
     fields = []
     if isinstance(error, InvalidInput):
-        fields = [
-            ".".join(str(p) for p in e.loc if p != "body") + ": " + e.msg for e in error.errors
-        ]
+        fields = [".".join(str(p) for p in e.loc) + ": " + e.msg for e in error.errors]
     return ErrorSummary(error.title, error.detail, fields)

@@ -29,7 +29,7 @@ def decode_cursor(cursor: str | None) -> int | None:
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput(
             "cursor: not a cursor this server issued",
-            [FieldError(("query", "cursor"), "not a cursor this server issued")],
+            [FieldError(("cursor",), "not a cursor this server issued")],
         ) from None
 
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
@@ -20,6 +30,19 @@ Code = Annotated[
         strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$"
     ),
 ]
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "value_error", "is outside the range of dates this server can hold"
+        ) from None
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
+"""An instant with its UTC offset, e.g. 2026-11-23T13:00:00Z; handed on in UTC."""
 
 
 class Input(BaseModel):

@@ -80,7 +80,7 @@ def _parent_scope(session: Session, level: _Level, parent_id: int | None) -> Sco
         field = level.parent_field or "parent"
         raise InvalidInput(
             f"{field}: no {field.removesuffix('_id')} with id {parent_id}",
-            [FieldError(("body", field), f"no {field.removesuffix('_id')} with id {parent_id}")],
+            [FieldError((field,), f"no {field.removesuffix('_id')} with id {parent_id}")],
         )
     return Scope() if isinstance(parent, Enterprise) else _scope_of(session, parent)
 
@@ -134,7 +134,7 @@ def _update(ctx: Context, level: _Level, node_id: int, data: VersionedUpdate) ->
     if nulls:
         raise InvalidInput(
             f"{nulls[0]}: may not be null; leave it out to keep the current value",
-            [FieldError(("body", name), "may not be null") for name in nulls],
+            [FieldError((name,), "may not be null") for name in nulls],
         )
     with ctx.write() as tx:
         node = _load(tx.session, level, node_id)

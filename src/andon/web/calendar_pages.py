@@ -173,7 +173,7 @@ def _shift_errors(error: AndonError, row_of: list[int]) -> dict[str, str]:
         return {FORM_LEVEL: error.detail}
     found: dict[str, str] = {}
     for e in error.errors:
-        loc = [p for p in e.loc if p != "body"]
+        loc = e.loc
         if (
             len(loc) >= 3
             and loc[0] == "shifts"

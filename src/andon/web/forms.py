@@ -54,8 +54,8 @@ def errors_from(error: AndonError) -> dict[str, str]:
     if isinstance(error, InvalidInput) and error.errors:
         errors: dict[str, str] = {}
         for item in error.errors:
-            names = [str(p) for p in item.loc if p not in ("body", "query")]
-            errors.setdefault(names[0] if names else FORM_LEVEL, _readable(item.msg))
+            field = str(item.loc[0]) if item.loc else FORM_LEVEL
+            errors.setdefault(field, _readable(item.msg))
         return errors
     return {FORM_LEVEL: error.detail}
 

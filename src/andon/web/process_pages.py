@@ -166,7 +166,8 @@ def problem_lines(error: AndonError) -> list[str]:
 
 
 def _problem(error: FieldError) -> str:
-    path = ".".join(str(p) for p in error.loc if p not in ("body", "yaml"))
+    # A YAML syntax error is about the whole document: its line number says where.
+    path = ".".join(str(p) for p in error.loc if p != "yaml")
     if not path:
         return error.msg
     located = _LINE.match(error.msg)

@@ -92,7 +92,7 @@ def error_paths(error: AndonError) -> dict[str, str]:
     if isinstance(error, InvalidInput) and error.errors:
         errors: dict[str, str] = {}
         for item in error.errors:
-            path = ".".join(str(p) for p in item.loc if p not in ("body", "query"))
+            path = ".".join(str(p) for p in item.loc)
             errors.setdefault(path or FORM_LEVEL, item.msg.removeprefix("Value error, "))
         return errors
     return {FORM_LEVEL: error.detail}

@@ -176,7 +176,7 @@ def attach_file(
 
 
 def _refuse(msg: str) -> InvalidInput:
-    return InvalidInput(f"file: {msg}", [FieldError(("body", "file"), msg)])
+    return InvalidInput(f"file: {msg}", [FieldError(("file",), msg)])
 
 
 def list_attachments(ctx: Context, item_id: int) -> list[Attachment]:

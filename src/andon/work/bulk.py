@@ -123,13 +123,13 @@ def import_items(ctx: Context, csv_text: str, *, at: datetime | None = None) -> 
             except InvalidInput as exc:  # changed since the check, e.g. a user disabled
                 raise InvalidInput(
                     f"line {line_no}: {exc.detail}",
-                    [FieldError(("body", line_no, *e.loc[1:]), e.msg, e.type) for e in exc.errors],
+                    [FieldError((line_no, *e.loc), e.msg, e.type) for e in exc.errors],
                 ) from None
     return ImportReport(created, [])
 
 
 def _file_error(msg: str) -> InvalidInput:
-    return InvalidInput(f"CSV: {msg}", [FieldError(("body",), msg)])
+    return InvalidInput(f"CSV: {msg}", [FieldError((), msg)])
 
 
 def _read(text: str) -> tuple[list[_Column], list[tuple[int, list[str], list[str]]]]:
@@ -173,16 +173,14 @@ def _columns(header: list[str]) -> list[_Column]:
             key = key.removeprefix(FIELD_PREFIX).strip()
             intake = True
         if not key:
-            errors.append(FieldError(("body", "header"), f"column {i} has no name"))
+            errors.append(FieldError(("header",), f"column {i} has no name"))
         elif key in seen:
-            errors.append(
-                FieldError(("body", "header"), f"{name.strip()!r} repeats column {seen[key]!r}")
-            )
+            errors.append(FieldError(("header",), f"{name.strip()!r} repeats column {seen[key]!r}"))
         seen.setdefault(key, name.strip())
         columns.append(_Column(name.strip(), COLUMNS.get(key, key) if not intake else key, intake))
     present = {c.target for c in columns if not c.intake}
     errors += [
-        FieldError(("body", "header"), f"the required column {name!r} is missing")
+        FieldError(("header",), f"the required column {name!r} is missing")
         for name in REQUIRED
         if COLUMNS[name] not in present
     ]

@@ -38,7 +38,7 @@ def record_checklist(
             raise Conflict(f"work item {item.id} is {item.status}; checks need an open item")
         given = {r.key: r for r in data.results}
         errors = [
-            FieldError(("body", "results", i, "key"), f"not a line of the {stage.name} checklist")
+            FieldError(("results", i, "key"), f"not a line of the {stage.name} checklist")
             for i, r in enumerate(data.results)
             if r.key not in {c.key for c in stage.checklist}
         ]
@@ -46,15 +46,13 @@ def record_checklist(
         for check in stage.checklist:
             result = given.get(check.key)
             if result is None:
-                errors.append(FieldError(("body", "results"), f"{check.key!r} is not recorded"))
+                errors.append(FieldError(("results",), f"{check.key!r} is not recorded"))
                 continue
             passed = result.passed
             limits = check.measured
             if limits is not None:
                 if result.value is None:
-                    errors.append(
-                        FieldError(("body", "results", check.key), "needs a measured value")
-                    )
+                    errors.append(FieldError(("results", check.key), "needs a measured value"))
                     continue
                 if (limits.min is not None and result.value < limits.min) or (
                     limits.max is not None and result.value > limits.max

@@ -59,7 +59,7 @@ def raise_exception(
     if data.item_id is None and data.line_id is None:
         raise InvalidInput(
             "item_id: give the work item or the line the exception is about",
-            [FieldError(("body", "item_id"), "item_id or line_id is required")],
+            [FieldError(("item_id",), "item_id or line_id is required")],
         )
     categories = known_categories(ctx) if data.item_id is None else {}
     with ctx.write() as tx:
@@ -81,7 +81,7 @@ def raise_exception(
         if default is None:
             raise InvalidInput(
                 f"category: unknown category {data.category!r}",
-                [FieldError(("body", "category"), f"one of: {', '.join(allowed) or 'none'}")],
+                [FieldError(("category",), f"one of: {', '.join(allowed) or 'none'}")],
             )
         authorize(ctx.actor, Action.EXCEPTION_RAISE, scope)
         severity = data.severity or default

@@ -12,7 +12,7 @@ from andon.processes.spec import IntakeField, ProcessSpec
 
 
 def validate_fields(
-    spec: ProcessSpec, given: dict[str, Any], *, loc: tuple[str | int, ...] = ("body", "fields")
+    spec: ProcessSpec, given: dict[str, Any], *, loc: tuple[str | int, ...] = ("fields",)
 ) -> dict[str, Any]:
     """The fields as stored (typed, in form order); every problem reported at once."""
     known = {f.key: f for f in spec.intake}
@@ -33,7 +33,7 @@ def validate_fields(
         except ValueError as exc:
             errors.append(FieldError((*loc, form_field.key), str(exc)))
     if errors:
-        where = ".".join(str(p) for p in errors[0].loc[1:])
+        where = ".".join(str(p) for p in errors[0].loc)
         raise InvalidInput(f"{where}: {errors[0].msg}", errors)
     return clean
 

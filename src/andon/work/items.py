@@ -22,7 +22,14 @@ from andon.calendars.service import (
 )
 from andon.core.audit import snapshot
 from andon.core.clock import utcnow
-from andon.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from andon.core.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Refused,
+)
 from andon.core.permissions import LEADS, Action, Actor, Scope, authorize
 from andon.core.uow import Context, Transaction
 from andon.plant.models import Area, Line, Site
@@ -67,12 +74,11 @@ AUDITED = (
 )
 
 
-class MoveRefused(Conflict):
+class MoveRefused(Refused):
     """A move the process does not allow from here; says where the item may go instead."""
 
     def __init__(self, detail: str, allowed: list[str]) -> None:
-        super().__init__(detail)
-        self.allowed = allowed
+        super().__init__(detail, field="to", allowed=allowed, kind="move_refused")
 
 
 @dataclass
@@ -455,7 +461,7 @@ def pause_item(
         if data.state not in states:
             raise InvalidInput(
                 f"state: {spec.name} has no pause state {data.state!r}",
-                [FieldError(("body", "state"), f"one of: {', '.join(states) or 'none defined'}")],
+                [FieldError(("state",), f"one of: {', '.join(states) or 'none defined'}")],
             )
         if item.status != "open":
             raise Conflict(f"work item {item.id} is {item.status}; only an open item can pause")
@@ -552,7 +558,7 @@ def update_item(
     if nulls:
         raise InvalidInput(
             f"{nulls[0]}: may not be null; leave it out to keep the current value",
-            [FieldError(("body", name), "may not be null") for name in nulls],
+            [FieldError((name,), "may not be null") for name in nulls],
         )
     with ctx.write() as tx:
         loaded = load(tx.session, item_id, lock=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from andon.core.schemas import MAX_ID, Description, Input, Output, Reason
 from andon.processes.spec import Priority, Severity
@@ -256,3 +256,16 @@ class AttachmentOut(Output):
     sha256: str
     uploaded_at: datetime
     uploaded_by: str
+
+
+class OwnerCandidateOut(Output):
+    id: int
+    username: str
+    display_name: str
+
+
+class ParetoBarOut(BaseModel):
+    key: str
+    count: int
+    share: float
+    cumulative_share: float
