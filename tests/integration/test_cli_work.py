@@ -99,6 +99,21 @@ def test_item_create_with_a_bad_intake_field_names_it_and_writes_nothing(
     assert _items(db) == 0
 
 
+def test_item_create_with_several_bad_intake_fields_lists_each_by_its_path(
+    db: Database, floor: Floor
+) -> None:
+    result = andon(
+        db.url,
+        *("item", "create", "--process", "assembly", "--line", "L1"),
+        *("--field", "order_ref=12345", "--field", "colour=red"),
+    )
+
+    assert result.exit_code == 1
+    listed = [line.strip().split(":")[0] for line in result.stderr.splitlines()[1:]]
+    assert sorted(listed) == ["fields.colour", "fields.customer", "fields.order_ref"]
+    assert _items(db) == 0
+
+
 def test_item_move_outside_the_map_exits_1_naming_the_allowed_targets(
     db: Database, system: Context, floor: Floor
 ) -> None:

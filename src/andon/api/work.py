@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from andon.api.deps import Ctx, get_settings
 from andon.api.lanes import FloorRoute, on_report_threads
-from andon.api.problems import ERROR_RESPONSES, problem_response
+from andon.api.problems import ERROR_RESPONSES, problem_response, request_loc
 from andon.core.config import Settings
 from andon.core.errors import FieldError, InvalidInput
 from andon.core.schemas import MAX_ID, Input, PageOut
@@ -191,7 +191,11 @@ def import_items(
             f"{len(report.rejected)} row(s) refused; nothing was imported. "
             f"line {first.line}: {first.errors[0]}",
             errors=[
-                {"loc": ["body", row.line], "msg": "; ".join(row.errors), "type": "rejected_row"}
+                {
+                    "loc": request_loc(request, (row.line,), "body"),
+                    "msg": "; ".join(row.errors),
+                    "type": "rejected_row",
+                }
                 for row in report.rejected
             ],
             extra={"rejected": [row.__dict__ for row in report.rejected]},
