@@ -11,7 +11,6 @@ would, so breaches and escalations carry the simulated time.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import heapq
 import itertools
 import math
@@ -31,7 +30,7 @@ from andon.calendars import service as calendars
 from andon.calendars.hours import WorkingCalendar
 from andon.core.clock import utcnow
 from andon.core.errors import Conflict
-from andon.core.permissions import Actor, system_actor
+from andon.core.permissions import system_actor
 from andon.core.uow import Context
 from andon.notifications.models import Notification
 from andon.plant import service as plant
@@ -224,7 +223,7 @@ def load_history(
     start_at = end_at - timedelta(days=options.days)
     with ctx.atomic():
         users = {name: accounts.get_user(ctx, user_id) for name, user_id in user_ids.items()}
-        people = {name: _acting(ctx, accounts.actor_for(user)) for name, user in users.items()}
+        people = {name: ctx.as_actor(accounts.actor_for(user)) for name, user in users.items()}
         setup = _set_up(ctx, people, years=range(start_at.year, end_at.year + 2))
         setup.pinned.extend(users.values())
         if options.items > 0:
@@ -389,7 +388,7 @@ class _Simulation:
         self.options = options
         self.start_at = start_at
         self.end_at = end_at
-        self.sweeper = _acting(ctx, system_actor(WORKER_ACTOR))
+        self.sweeper = ctx.as_actor(system_actor(WORKER_ACTOR))
         self.items: dict[int, WorkItem] = {}
         self._queue: list[tuple[datetime, int, Process]] = []
         self._order = itertools.count()
@@ -1027,15 +1026,6 @@ def _rng(seed: int, *path: object) -> random.Random:
 
 def _child(rng: random.Random) -> random.Random:
     return random.Random(rng.getrandbits(64))  # noqa: S311 - not security
-
-
-def _acting(ctx: Context, actor: Actor) -> Context:
-    """``ctx`` acting as ``actor`` inside the same unit of work.
-
-    ``Context.as_actor`` would not do: its context starts units of work of its own, outside
-    the load's transaction (and on SQLite would wait for the load's write lock).
-    """
-    return dataclasses.replace(ctx, actor=actor)
 
 
 def _hour(moment: datetime) -> datetime:
