@@ -61,7 +61,16 @@ def build_wheel(out_dir: Path) -> Path:
     """`uv build --wheel` from the checkout, as a user would; the build hook adds the rest."""
     run_step(
         "uv build --wheel",
-        [str(UV), "build", "--wheel", "--quiet", "--out-dir", str(out_dir), str(ROOT)],
+        [
+            str(UV),
+            "build",
+            "--wheel",
+            "--python",
+            sys.executable,
+            "--out-dir",
+            str(out_dir),
+            str(ROOT),
+        ],
         None,
         ROOT,
     )
@@ -93,7 +102,8 @@ def report_contents(wheel: Path) -> None:
         raise CheckFailed(f"{wheel.name} lacks {HTMX_IN_WHEEL} (or it is empty)")
     print(
         f"{wheel.name}: {wheel.stat().st_size / 1024:.0f} KiB, {len(names)} files, "
-        f"{len(migrations)} migrations, htmx.min.js {htmx} bytes"
+        f"{len(migrations)} migrations, htmx.min.js {htmx} bytes",
+        flush=True,
     )
 
 
@@ -167,7 +177,7 @@ def run_step(name: str, command: list[str], env: dict[str, str] | None, cwd: Pat
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip()
         raise CheckFailed(f"{name} exited with {result.returncode}:\n{output}")
-    print(f"  {name}: {time.monotonic() - started:.1f} s")
+    print(f"  {name}: {time.monotonic() - started:.1f} s", flush=True)
 
 
 def check_server(andon: Path, env: dict[str, str], cwd: Path) -> None:
@@ -186,7 +196,8 @@ def check_server(andon: Path, env: dict[str, str], cwd: Path) -> None:
         )
     try:
         wait_until_serving(server, f"{base}/healthz", log_path)
-        print(f"  andon serve (until /healthz answers): {time.monotonic() - started:.1f} s")
+        waited = time.monotonic() - started
+        print(f"  andon serve (until /healthz answers): {waited:.1f} s", flush=True)
         status, page = fetch(f"{base}/login")
         if status != 200:
             raise CheckFailed(f"GET /login answered {status}")
