@@ -38,6 +38,7 @@ def main() -> int:
     try:
         wheel = build_wheel(scratch / "dist")
         report_contents(wheel)
+        check_sdist_builds_same_wheel(wheel, scratch / "sdist")
         andon = install_wheel(wheel, scratch / "venv")
         env = scratch_environment(scratch / "data")
         run_step("andon db upgrade", [str(andon), "db", "upgrade"], env, scratch)
@@ -78,6 +79,31 @@ def build_wheel(out_dir: Path) -> Path:
     if len(wheels) != 1:
         raise CheckFailed(f"expected one andon wheel in {out_dir}, found {len(wheels)}")
     return wheels[0]
+
+
+def check_sdist_builds_same_wheel(wheel: Path, out_dir: Path) -> None:
+    """The sdist carries the migrations and the built assets: its wheel holds the same files."""
+    run_step(
+        "uv build --sdist, then a wheel from it",
+        [str(UV), "build", "--python", sys.executable, "--out-dir", str(out_dir), str(ROOT)],
+        None,
+        ROOT,
+    )
+    from_sdist = sorted(out_dir.glob("andon-*.whl"))
+    if len(from_sdist) != 1:
+        raise CheckFailed(f"expected one andon wheel built from the sdist, found {len(from_sdist)}")
+    direct, rebuilt = file_checksums(wheel), file_checksums(from_sdist[0])
+    if direct != rebuilt:
+        differing = sorted(
+            name for name in direct.keys() | rebuilt.keys() if direct.get(name) != rebuilt.get(name)
+        )
+        raise CheckFailed(f"the wheel built from the sdist differs in {differing}")
+
+
+def file_checksums(wheel: Path) -> dict[str, int]:
+    """Each file of a wheel with its CRC-32: equal maps mean the same contents."""
+    with zipfile.ZipFile(wheel) as archive:
+        return {info.filename: info.CRC for info in archive.infolist()}
 
 
 def report_contents(wheel: Path) -> None:
