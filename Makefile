@@ -20,9 +20,10 @@ demo: install ## Create the environment, migrate and load the demo plant, serve 
 
 test: install wheel-check ## Lint, type-check, check the wheel and run the whole suite (SQLite, PostgreSQL, browser)
 	$(BIN)/python -m compileall -q -j 0 src > /dev/null
-	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/ruff check src tests bench migrations scripts hatch_build.py
+	$(BIN)/ruff format --check src tests bench migrations scripts hatch_build.py
 	$(BIN)/mypy
+	$(BIN)/mypy scripts/check_wheel.py
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider
 
 wheel-check: install ## Build the wheel, install it in a scratch venv, migrate, load the demo and serve from it
@@ -32,9 +33,10 @@ bench: install ## Benchmarks; results written as JSON under bench/results/
 	$(BIN)/python -m bench.run
 
 lint: install
-	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/ruff check src tests bench migrations scripts hatch_build.py
+	$(BIN)/ruff format --check src tests bench migrations scripts hatch_build.py
 	$(BIN)/mypy
+	$(BIN)/mypy scripts/check_wheel.py
 
 serve: install ## Serve with the settings from the environment (ANDON_*)
 	$(BIN)/andon serve
