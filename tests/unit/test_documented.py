@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from typer._click.core import Context
 
 from andon.cli.main import app
 from andon.core.config import Settings
@@ -27,10 +26,10 @@ SETTING = re.compile(r"`(ANDON_[A-Z0-9_]+)`")
 def command_paths() -> Iterator[str]:
     """``andon``, then every group and command below it, as the words a user types."""
 
-    def walk(command: Any, path: str, parent: Context | None) -> Iterator[str]:
+    def walk(command: Any, path: str, parent: typer.Context | None) -> Iterator[str]:
         yield path
         if hasattr(command, "list_commands"):  # a group
-            ctx = Context(command, info_name=path.rsplit(" ", 1)[-1], parent=parent)
+            ctx = typer.Context(command, info_name=path.rsplit(" ", 1)[-1], parent=parent)
             for name in command.list_commands(ctx):
                 yield from walk(command.get_command(ctx, name), f"{path} {name}", ctx)
 
