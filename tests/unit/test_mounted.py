@@ -22,10 +22,10 @@ from andon.core.database import Database
 
 
 def modules_of(package: ModuleType) -> list[ModuleType]:
-    """Every module directly in ``package``, imported."""
+    """Every module in ``package`` and its subpackages, imported."""
     return [
-        importlib.import_module(f"{package.__name__}.{info.name}")
-        for info in pkgutil.iter_modules(package.__path__)
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")
         if not info.ispkg
     ]
 
@@ -117,7 +117,6 @@ def test_every_api_router_is_mounted(tmp_path: Path) -> None:
 def test_every_page_router_is_mounted(tmp_path: Path) -> None:
     routers = routers_of(andon.web)
     assert {"andon.web.work_pages", "andon.web.home_pages"} <= routers.keys()
-    assert all(name.endswith("_pages") for name in routers)
 
     assert unmounted_routes(built_app(tmp_path), routers) == []
 
