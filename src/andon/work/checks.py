@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from andon.core.clock import utcnow
 from andon.core.errors import Conflict, FieldError, InvalidInput
 from andon.core.permissions import Action, authorize
@@ -116,13 +114,3 @@ def record_checklist(
                 )
             check_failed_check_rules(tx, item.line_id, now)
         return run
-
-
-def list_check_runs(ctx: Context, item_id: int) -> list[CheckRun]:
-    with ctx.read() as session:
-        authorize(ctx.actor, Action.WORK_READ, load(session, item_id).scope)
-        return list(
-            session.scalars(
-                select(CheckRun).where(CheckRun.item_id == item_id).order_by(CheckRun.recorded_at)
-            )
-        )

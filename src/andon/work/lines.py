@@ -418,19 +418,3 @@ def current_stop(ctx: Context, line_id: int) -> LineStop | None:
         if state is None or state.status != "stopped" or state.stop_id is None:
             return None
         return session.get(LineStop, state.stop_id)
-
-
-def is_subscribed(ctx: Context, line_id: int) -> bool:
-    """Whether the signed-in user follows the line's stops."""
-    if ctx.actor.user_id is None:
-        return False
-    with ctx.read() as session:
-        return (
-            session.scalar(
-                select(LineSubscription.id).where(
-                    LineSubscription.line_id == line_id,
-                    LineSubscription.user_id == ctx.actor.user_id,
-                )
-            )
-            is not None
-        )
