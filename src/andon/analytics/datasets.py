@@ -757,10 +757,7 @@ def mine(
             found[name] = stored[name]
             _results.put((dataset.id, scope, name, repr(filters)), stored[name], ttl)
         return found
-    try:
-        computed = _compute(ctx, data_dir, dataset, tuple(missing), filters)
-    except InvalidInput as exc:
-        raise filter_errors_in_query(exc) from None
+    computed = _compute(ctx, data_dir, dataset, tuple(missing), filters)
     for computed_name, document in computed.items():
         found[computed_name] = document
         _results.put((dataset.id, scope, computed_name, repr(filters)), document, ttl)
@@ -870,69 +867,3 @@ def check_dataset(
             cached = check_conformance(event_log, spec, incomplete=policy)
         _results.put(key, cached, PLANT_TTL_SECONDS if dataset.kind == "plant" else None)
     return ConformanceResult(spec=spec, version=version.number, report=cached)
-
-
-def case_filters(
-    *,
-    time_from: datetime | None = None,
-    time_to: datetime | None = None,
-    time_mode: str = "intersecting",
-    start_activities: tuple[str, ...] = (),
-    end_activities: tuple[str, ...] = (),
-    variants: tuple[str, ...] = (),
-    exclude_variants: tuple[str, ...] = (),
-    top_variants: int | None = None,
-    attributes: tuple[str, ...] = (),
-) -> CaseFilters:
-    """Filters from request values: ``variants`` as ``"A,B,C"`` sequences, ``attributes`` as
-    ``"COLUMN=VALUE"`` (repeat a column for several values); times must be aware.
-
-    InvalidInput names the query parameter at fault.
-    """
-    from andon.analytics.filters import CaseFilters
-
-    if time_mode not in ("intersecting", "contained"):
-        raise _query("time_mode", "choose intersecting or contained")
-    for name, moment in (("time_from", time_from), ("time_to", time_to)):
-        if moment is not None and moment.tzinfo is None:
-            raise _query(name, "give a time zone (e.g. 2024-01-01T00:00:00Z)")
-    if time_from is not None and time_to is not None and time_from > time_to:
-        raise _query("time_from", "the range ends before it starts")
-    if top_variants is not None and top_variants < 1:
-        raise _query("top_variants", "must be at least 1")
-    by_column: dict[str, tuple[str, ...]] = {}
-    for pair in attributes:
-        column, sep, value = pair.partition("=")
-        if not sep or not column.strip():
-            raise _query("attribute", f"expected COLUMN=VALUE, got {pair!r}")
-        by_column[column.strip()] = (*by_column.get(column.strip(), ()), value)
-
-    def sequences(specs: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
-        return tuple(tuple(part.strip() for part in spec.split(",")) for spec in specs if spec)
-
-    return CaseFilters(
-        time_from=time_from,
-        time_to=time_to,
-        time_mode="contained" if time_mode == "contained" else "intersecting",
-        attributes=dict(sorted(by_column.items())),
-        start_activities=tuple(a for a in start_activities if a),
-        end_activities=tuple(a for a in end_activities if a),
-        variants=sequences(variants),
-        exclude_variants=sequences(exclude_variants),
-        top_variants=top_variants,
-    )
-
-
-def _query(name: str, msg: str) -> InvalidInput:
-    return InvalidInput(f"{name}: {msg}", [FieldError(("query", name), msg)])
-
-
-def filter_errors_in_query(exc: InvalidInput) -> InvalidInput:
-    """A filter's refusal (``("body", name)`` from the analytics filters) located in the query."""
-    return InvalidInput(
-        exc.detail,
-        [
-            FieldError(("query", *e.loc[1:]), e.msg, e.type) if e.loc[:1] == ("body",) else e
-            for e in exc.errors
-        ],
-    )

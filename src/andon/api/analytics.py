@@ -4,18 +4,22 @@ The documents are those of the CLI's ``--json`` output (``andon mine dfg --perfo
 ``andon mine variants``, ``andon kpi``, ``andon conformance``), so scripts can use either.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from andon.analytics import datasets
+from andon.analytics.filters import CaseFilters, parse_case_filters
 from andon.api.deps import Ctx, get_settings
 from andon.api.lanes import ReportRoute
 from andon.api.problems import ERROR_RESPONSES
 from andon.core.config import Settings
+from andon.core.errors import FieldError, InvalidInput
 
 router = APIRouter(
     prefix="/api/v1/analytics",
@@ -186,10 +190,18 @@ class ConformanceOut(BaseModel):
 
 
 def filters(
+    settings: Setting,
     time_from: Annotated[
-        AwareDatetime | None, Query(description="Keep cases with time in the range from here.")
+        str | None,
+        Query(
+            max_length=64,
+            description="Keep cases with time in the range from here: ISO 8601; without an "
+            "offset, a wall-clock time in ANDON_TIMEZONE.",
+        ),
     ] = None,
-    time_to: Annotated[AwareDatetime | None, Query(description="...up to here.")] = None,
+    time_to: Annotated[
+        str | None, Query(max_length=64, description="...up to here, included.")
+    ] = None,
     time_mode: Annotated[
         Literal["intersecting", "contained"],
         Query(description="intersecting: any time in the range; contained: wholly inside."),
@@ -212,22 +224,42 @@ def filters(
     attribute: Annotated[
         list[str] | None, Query(max_length=50, description="COLUMN=VALUE; cases with it.")
     ] = None,
-) -> Any:
-    """The case filters of every analysis (docs/analytics.md, "Filters")."""
-    return datasets.case_filters(
-        time_from=time_from,
-        time_to=time_to,
-        time_mode=time_mode,
-        start_activities=tuple(start_activity or ()),
-        end_activities=tuple(end_activity or ()),
-        variants=tuple(variant or ()),
-        exclude_variants=tuple(exclude_variant or ()),
-        top_variants=top_variants,
-        attributes=tuple(attribute or ()),
-    )
+) -> CaseFilters:
+    """The case filters of every analysis (docs/analytics.md, "Filters"), read as the CLI
+    reads its flags."""
+    with filter_errors_in_query():
+        return parse_case_filters(
+            time_from=time_from,
+            time_to=time_to,
+            time_mode=time_mode,
+            start_activity=start_activity or (),
+            end_activity=end_activity or (),
+            variant=variant or (),
+            exclude_variant=exclude_variant or (),
+            top_variants=top_variants,
+            attribute=attribute or (),
+            zone=settings.zone,
+        )
 
 
-Filters = Annotated[Any, Depends(filters)]
+@contextmanager
+def filter_errors_in_query() -> Iterator[None]:
+    """A filter's refusal located in the query: the parser names the field alone, and the
+    filters applied to the log (an attribute column it lacks) name it in the body."""
+    try:
+        yield
+    except InvalidInput as exc:
+        raise InvalidInput(exc.detail, [_in_query(e) for e in exc.errors]) from None
+
+
+def _in_query(error: FieldError) -> FieldError:
+    if error.loc[:1] in (("query",), ("path",)):
+        return error
+    path = error.loc[1:] if error.loc[:1] == ("body",) else error.loc
+    return FieldError(("query", *path), error.msg, error.type)
+
+
+Filters = Annotated[CaseFilters, Depends(filters)]
 
 
 def dataset_out(dataset: datasets.Dataset) -> dict[str, Any]:
@@ -395,7 +427,8 @@ def get_dfg(
 ) -> object:
     """Start and end activities are those of every kept case, whatever `min_frequency`."""
     dataset = datasets.get_dataset(ctx, settings.data_dir, id)
-    graph = datasets.mine(ctx, settings.data_dir, dataset, ("dfg",), case_filters)["dfg"]
+    with filter_errors_in_query():
+        graph = datasets.mine(ctx, settings.data_dir, dataset, ("dfg",), case_filters)["dfg"]
     edges = [e for e in graph["edges"] if e["frequency"] >= min_frequency]
     if not performance:
         edges = [{k: v for k, v in e.items() if k != "performance"} for e in edges]
@@ -415,7 +448,8 @@ def get_variants(
     top: Annotated[int | None, Query(ge=1, description="Only the K most frequent.")] = None,
 ) -> object:
     dataset = datasets.get_dataset(ctx, settings.data_dir, id)
-    found = datasets.mine(ctx, settings.data_dir, dataset, ("variants",), case_filters)
+    with filter_errors_in_query():
+        found = datasets.mine(ctx, settings.data_dir, dataset, ("variants",), case_filters)
     variants = found["variants"]["variants"]
     return {"variants": variants if top is None else variants[:top]}
 
@@ -427,7 +461,8 @@ def get_variants(
 )
 def get_kpi(ctx: Ctx, settings: Setting, id: DatasetId, case_filters: Filters) -> object:
     dataset = datasets.get_dataset(ctx, settings.data_dir, id)
-    return datasets.mine(ctx, settings.data_dir, dataset, ("kpi",), case_filters)["kpi"]
+    with filter_errors_in_query():
+        return datasets.mine(ctx, settings.data_dir, dataset, ("kpi",), case_filters)["kpi"]
 
 
 @router.get(

@@ -3,7 +3,6 @@ conformance; the plant's own events the same way."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -13,6 +12,7 @@ from markupsafe import Markup
 from starlette.datastructures import FormData, QueryParams, UploadFile
 
 from andon.analytics import datasets
+from andon.analytics.filters import CaseFilters, parse_case_filters
 from andon.api.lanes import ReportRoute
 from andon.core.config import Settings
 from andon.core.errors import AndonError, Conflict, InvalidInput, NotFound
@@ -28,7 +28,7 @@ from andon.web.analytics_map import (
     max_frequency,
     render_dfg_svg,
 )
-from andon.web.forms import FORM_LEVEL, errors_from, read_form, text
+from andon.web.forms import errors_from, read_form, text
 from andon.web.session import PageCtx
 from andon.web.templating import render
 
@@ -186,39 +186,25 @@ class PageFilters:
             for name in ("time_from", "time_to", "start_activity", "end_activity", "top_variants")
         }
         self.errors: dict[str, str] = {}
-        zone = settings.zone
-
-        def moment(name: str) -> datetime | None:
-            raw = self.values[name]
-            if not raw:
-                return None
-            try:
-                return datetime.fromisoformat(raw).replace(tzinfo=zone)
-            except ValueError:
-                self.errors[name] = "give a date and time, e.g. 2024-03-01T08:00"
-                return None
-
         top: int | None = None
         if self.values["top_variants"]:
             if self.values["top_variants"].isdigit() and int(self.values["top_variants"]) >= 1:
                 top = int(self.values["top_variants"])
             else:
                 self.errors["top_variants"] = "a whole number, at least 1"
-        start, end = moment("time_from"), moment("time_to")
-        self.filters = datasets.case_filters()
+        self.filters = CaseFilters()
         if not self.errors:
             try:
-                self.filters = datasets.case_filters(
-                    time_from=start,
-                    time_to=end,
-                    start_activities=_one(self.values["start_activity"]),
-                    end_activities=_one(self.values["end_activity"]),
+                self.filters = parse_case_filters(
+                    time_from=self.values["time_from"],
+                    time_to=self.values["time_to"],
+                    start_activity=_one(self.values["start_activity"]),
+                    end_activity=_one(self.values["end_activity"]),
                     top_variants=top,
+                    zone=settings.zone,
                 )
             except InvalidInput as exc:
-                self.errors = {str(e.loc[-1]): e.msg for e in exc.errors if e.loc} or {
-                    FORM_LEVEL: exc.detail
-                }
+                self.errors = errors_from(exc)
 
     @property
     def active(self) -> bool:
