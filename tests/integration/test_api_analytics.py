@@ -509,6 +509,20 @@ def test_the_plants_own_events_are_a_dataset(
     assert client.delete(f"{API}/datasets/plant", headers=lead).status_code == 409
 
 
+def test_a_plant_result_is_mined_again_once_andon_records_another_event(
+    client: TestClient, system: Context, lead: dict[str, str]
+) -> None:
+    floor = make_floor(system, shifts=False)
+    new_item(system, floor)
+    first = client.get(f"{API}/datasets/plant/kpi", headers=lead).json()
+    again = client.get(f"{API}/datasets/plant/kpi", headers=lead).json()
+    new_item(system, floor)
+    after = client.get(f"{API}/datasets/plant/kpi", headers=lead).json()
+
+    # Well within PLANT_TTL_SECONDS: only the newer event makes the result stale.
+    assert (first["cases"], again["cases"], after["cases"]) == (1, 1, 2)
+
+
 def test_a_site_scoped_reader_sees_only_the_plant_events_of_their_site(
     client: TestClient, system: Context
 ) -> None:

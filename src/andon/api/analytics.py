@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from andon.analytics import datasets
+from andon.analytics import dataset_analyses, dataset_imports, dataset_store
 from andon.analytics.filters import CaseFilters, parse_case_filters
 from andon.api.deps import Ctx, get_settings
 from andon.api.lanes import ReportRoute
@@ -262,7 +262,7 @@ def _in_query(error: FieldError) -> FieldError:
 Filters = Annotated[CaseFilters, Depends(filters)]
 
 
-def dataset_out(dataset: datasets.Dataset) -> dict[str, Any]:
+def dataset_out(dataset: dataset_store.Dataset) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": dataset.id,
         "name": dataset.name,
@@ -328,7 +328,7 @@ def upload_dataset(
     `strict` any rejected row refuses it. Poll `GET /api/v1/analytics/imports/{id}`, or send
     `wait=true` to get the dataset (or the refusal, 422) in this response. The body may be as
     large as ANDON_MAX_ATTACHMENT_BYTES."""
-    options = datasets.ImportOptions(
+    options = dataset_imports.ImportOptions(
         name=name,
         strict=strict,
         case=case or None,
@@ -343,14 +343,14 @@ def upload_dataset(
     )
     limit = settings.max_log_bytes
     if wait:
-        dataset = datasets.import_now(
+        dataset = dataset_imports.import_now(
             ctx, settings.data_dir, file.filename or "", file.file, options, max_bytes=limit
         )
         body = DatasetOut.model_validate(dataset_out(dataset)).model_dump(mode="json")
         return JSONResponse(
             body, status_code=201, headers={"Location": f"/api/v1/analytics/datasets/{dataset.id}"}
         )
-    job, _ = datasets.start_import(
+    job, _ = dataset_imports.start_import(
         ctx, settings.data_dir, file.filename or "", file.file, options, max_bytes=limit
     )
     body = ImportOut.model_validate(job, from_attributes=True).model_dump(mode="json")
@@ -361,26 +361,26 @@ def upload_dataset(
 
 @router.get("/imports/{id}", response_model=ImportOut, summary="Where an import stands")
 def get_import(ctx: Ctx, settings: Setting, id: ImportId) -> object:
-    return datasets.get_import(ctx, settings.data_dir, id)
+    return dataset_imports.get_import(ctx, settings.data_dir, id)
 
 
 @router.get("/datasets", response_model=list[DatasetOut], summary="Uploaded datasets, newest first")
 def list_datasets(ctx: Ctx, settings: Setting) -> object:
     """The plant's own events are not listed: they are always there as `plant` and
     `plant-<process key>`."""
-    return [dataset_out(d) for d in datasets.list_datasets(ctx, settings.data_dir)]
+    return [dataset_out(d) for d in dataset_store.list_datasets(ctx, settings.data_dir)]
 
 
 @router.get(
     "/datasets/{id}", response_model=DatasetOut, summary="One dataset with its quality report"
 )
 def get_dataset(ctx: Ctx, settings: Setting, id: DatasetId) -> object:
-    return dataset_out(datasets.get_dataset(ctx, settings.data_dir, id))
+    return dataset_out(dataset_store.get_dataset(ctx, settings.data_dir, id))
 
 
 @router.delete("/datasets/{id}", status_code=204, summary="Remove an uploaded dataset")
 def delete_dataset(ctx: Ctx, settings: Setting, id: DatasetId) -> Response:
-    datasets.delete_dataset(ctx, settings.data_dir, id)
+    dataset_store.delete_dataset(ctx, settings.data_dir, id)
     return Response(status_code=204)
 
 
@@ -391,8 +391,8 @@ def delete_dataset(ctx: Ctx, settings: Setting, id: DatasetId) -> Response:
     summary="The rows the import rejected (CSV: row, reason, then the source columns)",
 )
 def download_quarantine(ctx: Ctx, settings: Setting, id: DatasetId) -> Response:
-    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
-    path = datasets.quarantine_path(settings.data_dir, dataset.id)
+    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
+    path = dataset_store.quarantine_path(settings.data_dir, dataset.id)
     if not dataset.has_quarantine or not path.is_file():
         from andon.core.errors import NotFound
 
@@ -426,9 +426,10 @@ def get_dfg(
     ] = 1,
 ) -> object:
     """Start and end activities are those of every kept case, whatever `min_frequency`."""
-    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
+    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
     with filter_errors_in_query():
-        graph = datasets.mine(ctx, settings.data_dir, dataset, ("dfg",), case_filters)["dfg"]
+        found = dataset_analyses.mine(ctx, settings.data_dir, dataset, ("dfg",), case_filters)
+    graph = found["dfg"]
     edges = [e for e in graph["edges"] if e["frequency"] >= min_frequency]
     if not performance:
         edges = [{k: v for k, v in e.items() if k != "performance"} for e in edges]
@@ -447,9 +448,9 @@ def get_variants(
     case_filters: Filters,
     top: Annotated[int | None, Query(ge=1, description="Only the K most frequent.")] = None,
 ) -> object:
-    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
+    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
     with filter_errors_in_query():
-        found = datasets.mine(ctx, settings.data_dir, dataset, ("variants",), case_filters)
+        found = dataset_analyses.mine(ctx, settings.data_dir, dataset, ("variants",), case_filters)
     variants = found["variants"]["variants"]
     return {"variants": variants if top is None else variants[:top]}
 
@@ -460,9 +461,9 @@ def get_variants(
     summary="KPIs: cases, durations, rework, first-pass yield, throughput, WIP, bottlenecks",
 )
 def get_kpi(ctx: Ctx, settings: Setting, id: DatasetId, case_filters: Filters) -> object:
-    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
+    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
     with filter_errors_in_query():
-        return datasets.mine(ctx, settings.data_dir, dataset, ("kpi",), case_filters)["kpi"]
+        return dataset_analyses.mine(ctx, settings.data_dir, dataset, ("kpi",), case_filters)["kpi"]
 
 
 @router.get(
@@ -483,8 +484,8 @@ def get_conformance(
     ] = False,
 ) -> object:
     """Against the process's current version; deviations name stage keys (docs/conformance.md)."""
-    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
-    result = datasets.check_dataset(
+    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
+    result = dataset_analyses.check_dataset(
         ctx, settings.data_dir, dataset, process, exclude_incomplete=exclude_incomplete
     )
     return result.report
