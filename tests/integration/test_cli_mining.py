@@ -106,6 +106,35 @@ def test_a_time_without_an_offset_is_read_in_andon_timezone(
     assert (local["cases"], explicit["cases"], default["cases"]) == (2, 3, 3)
 
 
+def test_a_time_without_an_offset_does_not_load_the_settings() -> None:
+    code = (
+        "import sys; from andon.cli.main import app\n"
+        f"sys.argv = ['andon', 'mine', 'report', {str(data_file('running-example.xes'))!r}, "
+        "'--from', '2011-01-06', '--json']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "print('LOADED', [m for m in ('pydantic', 'andon.core.config') if m in sys.modules], "
+        "file=sys.stderr)"
+    )
+    run = fresh_python(code)
+
+    assert json.loads(run.stdout)["kpi"]["cases"] == 6
+    assert run.stderr.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_an_unknown_andon_timezone_is_refused_when_a_time_needs_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log = str(data_file("running-example.xes"))
+    monkeypatch.setenv("ANDON_TIMEZONE", "Mars/Base")
+
+    naive = andon("kpi", log, "--from", "2011-01-06T06:00")
+    explicit = andon("kpi", log, "--from", "2011-01-06T06:00Z", "--json")
+
+    assert naive.exit_code == 2
+    assert naive.stderr.startswith("error: ANDON_TIMEZONE: unknown IANA time zone 'Mars/Base'")
+    assert explicit.exit_code == 0, explicit.stderr
+
+
 def test_a_time_that_is_no_time_is_one_clear_error() -> None:
     result = andon("kpi", str(data_file("running-example.xes")), "--from", "yesterday")
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import tzinfo
@@ -383,11 +384,19 @@ class FilterFlags:
 
 
 def site_zone() -> tzinfo:
-    """The zone of ANDON_TIMEZONE; asked for only when a time has no offset, since reading
-    the settings loads pydantic, which an analysis otherwise does without."""
-    from andon.cli.context import read_settings
+    """The site's zone, ``ANDON_TIMEZONE`` (default UTC); asked for only when a time has no
+    offset. Read from the environment as the settings read it, with the same refusal (exit 2),
+    but without loading them: pydantic alone costs an analysis more start-up than reading a
+    small log."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    return read_settings().zone
+    from andon.core.errors import ConfigurationError
+
+    name = os.environ.get("ANDON_TIMEZONE", "UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"ANDON_TIMEZONE: unknown IANA time zone {name!r}") from None
 
 
 # How log_command lays the flags out, in --help order: the source, the command's own options,
