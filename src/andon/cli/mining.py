@@ -361,7 +361,7 @@ def kpi(
         variant, exclude_variant, top_variants,
     )  # fmt: skip
     from andon.analytics.report import prepare
-    from andon.processes.documents import read_spec_file
+    from andon.processes.spec_yaml import read_spec_file
 
     if sla and not db:
         raise typer.BadParameter(
