@@ -10,7 +10,7 @@ from andon.api.deps import Ctx
 from andon.api.lanes import FloorRoute
 from andon.api.problems import ERROR_RESPONSES
 from andon.core.schemas import MAX_ID, Output
-from andon.work import lines as service
+from andon.work import line_stops as service
 from andon.work.schemas import LineSignoff, LineStopRequest, StopRuleCreate
 
 router = APIRouter(

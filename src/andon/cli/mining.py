@@ -139,7 +139,7 @@ def kpi(
     WIP, time in stage and bottlenecks (docs/analytics.md defines each)."""
     from andon.analytics.kpis import compute_kpis
     from andon.analytics.report import prepare
-    from andon.processes.documents import read_spec_file
+    from andon.processes.spec_yaml import read_spec_file
 
     case_filters = filters.case_filters()
     if sla and not source.db:

@@ -38,7 +38,7 @@ from andon.plant.models import Line
 from andon.plant.schemas import LineCreate, SiteUpdate
 from andon.processes import service as processes
 from andon.processes.spec import Priority, ProcessSpec, Severity
-from andon.work import checks, escalations, exceptions, items, lines
+from andon.work import checks, escalations, exceptions, items, line_stops
 from andon.work.models import Escalation, PlantException, WorkEvent, WorkItem
 from andon.work.schemas import (
     ChecklistRecord,
@@ -309,7 +309,7 @@ def _set_up(ctx: Context, people: Mapping[str, Context], *, years: range) -> _Se
     process, version, spec = processes.get_version(manager, "assembly")
 
     for line in assembly_lines:
-        lines.add_rule(
+        line_stops.add_rule(
             safety,
             line.id,
             StopRuleCreate(
@@ -319,7 +319,7 @@ def _set_up(ctx: Context, people: Mapping[str, Context], *, years: range) -> _Se
                 min_severity=Severity.HIGH,
             ),
         )
-        lines.add_rule(
+        line_stops.add_rule(
             quality,
             line.id,
             StopRuleCreate(
@@ -329,7 +329,7 @@ def _set_up(ctx: Context, people: Mapping[str, Context], *, years: range) -> _Se
                 window_minutes=30,
             ),
         )
-        lines.subscribe(people["supervisor"], line.id)
+        line_stops.subscribe(people["supervisor"], line.id)
 
     with ctx.read() as session:
         calendar = calendars.working_calendar(session, site.id)
@@ -559,14 +559,14 @@ class _Simulation:
             at=at,
         )
         yield stop.supervisor_at
-        lines.sign_off_restart(
+        line_stops.sign_off_restart(
             self.people["supervisor"],
             stop.line.id,
             "Light curtain repaired and tested; toolbox talk held with both shifts",
             at=stop.supervisor_at,
         )
         yield stop.quality_at
-        lines.sign_off_restart(
+        line_stops.sign_off_restart(
             self.people["quality"],
             stop.line.id,
             "First piece after the restart inspected: torque and leak test within limits",
@@ -987,7 +987,7 @@ def _summarize(ctx: Context, setup: _Setup, start_at: datetime, end_at: datetime
             PlantException.status == "resolved",
         )
         summary.notifications = _count(session, Notification)
-    summary.line_stops = sum(len(lines.list_stops(ctx, line_id)) for line_id in line_ids)
+    summary.line_stops = sum(len(line_stops.list_stops(ctx, line_id)) for line_id in line_ids)
     return summary
 
 

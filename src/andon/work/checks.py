@@ -9,8 +9,9 @@ from andon.core.errors import Conflict, FieldError, InvalidInput
 from andon.core.permissions import Action, authorize
 from andon.core.uow import Context
 from andon.work.events import append_event
-from andon.work.items import load, perform_move
-from andon.work.lines import check_failed_check_rules
+from andon.work.items import perform_move
+from andon.work.line_stops import check_failed_check_rules
+from andon.work.loading import load
 from andon.work.models import CheckRun
 from andon.work.schemas import ChecklistRecord
 

@@ -17,6 +17,7 @@ from andon.core.uow import Context, Transaction
 from andon.plant.models import Line
 from andon.processes.spec import Severity
 from andon.work import recipients
+from andon.work.loading import line_scope
 from andon.work.models import (
     CheckRun,
     LineState,
@@ -33,8 +34,6 @@ RULE_FIELDS = ("name", "kind", "category", "min_severity", "count", "window_seco
 
 
 def _line(session: Session, line_id: int) -> tuple[Line, Scope]:
-    from andon.work.items import line_scope
-
     return line_scope(session, line_id)
 
 
