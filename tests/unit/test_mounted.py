@@ -116,7 +116,7 @@ def test_every_api_router_is_mounted(tmp_path: Path) -> None:
 
 def test_every_page_router_is_mounted(tmp_path: Path) -> None:
     routers = routers_of(andon.web)
-    assert {"andon.web.work_pages", "andon.web.home_pages"} <= routers.keys()
+    assert {"andon.web.work_item_pages", "andon.web.home_pages"} <= routers.keys()
 
     assert unmounted_routes(built_app(tmp_path), routers) == []
 
