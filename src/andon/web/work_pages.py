@@ -33,7 +33,7 @@ from andon.processes.spec import Priority, ProcessSpec, Severity
 from andon.web import csrf, flash
 from andon.web.forms import FormInvalid, build, read_form, text
 from andon.web.session import PageCtx, optional_actor, page_context
-from andon.web.templating import CONTENT_SECURITY_POLICY, format_local, render, templates
+from andon.web.templating import format_local, render, templates
 from andon.web.work_forms import (
     error_paths,
     intake_inputs,
@@ -433,7 +433,6 @@ def _fragment(request: Request, template: str, context: dict[str, Any]) -> Respo
     """A piece of a page for htmx: no layout, and the flash message is left for the page."""
     response = templates.TemplateResponse(request, template, context)
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     return response
 
 
