@@ -220,3 +220,20 @@ def test_the_page_counts_the_address_uvicorn_reports(
         post_login(attacker, name, "wrong")
     assert post_login(attacker, "ada", PASSWORD).status_code == 429
     assert post_login(office, "ada", PASSWORD).status_code == 303
+
+
+def test_a_failure_that_locks_the_account_and_throttles_the_address_waits_for_both(
+    system: Context, db: Database, clock: Clock
+) -> None:
+    make_user(system, "ada", Role.ADMIN)
+    for name in ("x", "y"):
+        with pytest.raises(NotAuthenticated):
+            attempt(db, name, "wrong", ATTACKER)
+    for _ in range(2):
+        with pytest.raises(NotAuthenticated):
+            attempt(db, "ada", "wrong", ATTACKER)
+    # The fifth failure from the address is also ada's third: the lock (600 s) outlasts the
+    # address window (300 s), so the answer says 600.
+    with pytest.raises(TooManyAttempts) as refused:
+        attempt(db, "ada", "wrong", ATTACKER)
+    assert refused.value.retry_after_seconds == 600

@@ -341,6 +341,9 @@ def _record_failure(
             # The failure that reaches the limit is the one worth a line in the audit trail.
             until = now + timedelta(seconds=wait)
             tx.audit("sign_in_address", address, "throttle", after={"until": until})
+        if isinstance(failure, TooManyAttempts):
+            # The account was locked by this same failure: wait for whichever ends later.
+            wait = max(wait, failure.retry_after_seconds)
         return _too_many(wait)
     return failure
 
