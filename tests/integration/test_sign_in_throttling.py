@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -237,3 +244,60 @@ def test_a_failure_that_locks_the_account_and_throttles_the_address_waits_for_bo
     with pytest.raises(TooManyAttempts) as refused:
         attempt(db, "ada", "wrong", ATTACKER)
     assert refused.value.retry_after_seconds == 600
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def served_login(base: str, forwarded_for: str, username: str, password: str) -> int:
+    """One sign-in through a real server, on a new connection, as if from ``forwarded_for``."""
+    headers = {"X-Forwarded-For": forwarded_for}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        found = _TOKEN.search(client.get("/login").text)
+        assert found is not None
+        data = {"username": username, "password": password, "csrf_token": found.group(1)}
+        return client.post("/login", data=data, follow_redirects=False).status_code
+
+
+def test_served_behind_a_proxy_each_forwarded_address_has_its_own_limit_in_every_process(
+    db_url: str, system: Context, tmp_path: Path
+) -> None:
+    make_user(system, "ada", Role.ADMIN)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ANDON_DATABASE_URL": db_url,
+        "ANDON_DATA_DIR": str(tmp_path),
+        "ANDON_SECRET_KEY": "k" * 64,
+        "ANDON_LOGIN_ADDRESS_MAX_FAILURES": "3",
+        # The test client is the proxy: uvicorn believes its X-Forwarded-For.
+        "FORWARDED_ALLOW_IPS": "127.0.0.1",
+    }
+    executable = str(Path(sys.executable).with_name("andon"))
+    server = subprocess.Popen(
+        [executable, "serve", "--port", str(port), "--workers", "2", "--no-access-log"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.2)
+        else:
+            pytest.fail("andon serve did not answer /healthz")
+        guesses = [served_login(base, ATTACKER, name, "wrong") for name in ("a", "b", "c")]
+        assert guesses == [401, 401, 429]
+        assert served_login(base, ATTACKER, "ada", PASSWORD) == 429
+        assert served_login(base, OFFICE, "ada", PASSWORD) == 303
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
