@@ -15,7 +15,7 @@ from andon.core.permissions import Action
 from andon.core.uow import Context
 from andon.web import csrf
 from andon.web.session import PageCtx, optional_actor, page_context
-from andon.web.templating import CONTENT_SECURITY_POLICY, render, templates
+from andon.web.templating import render, templates
 from andon.web.work_floor import by_line, by_stage, make_cards, map_order, may_somewhere, read_floor
 from andon.work import queries
 from andon.work.models import WorkItem
@@ -109,7 +109,6 @@ def _fragment(request: Request, template: str, context: dict[str, Any]) -> Respo
     """A piece of a page for htmx: no layout, and the flash message is left for the page."""
     response = templates.TemplateResponse(request, template, context)
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     return response
 
 
