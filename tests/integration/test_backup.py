@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
 from andon.analytics import datasets
@@ -22,13 +24,14 @@ from andon.core import migrations
 from andon.core.backup import MANIFEST, POSTGRES_MEMBER, SQLITE_MEMBER
 from andon.core.config import Settings
 from andon.core.database import Database, create_db_engine, is_sqlite
+from andon.core.permissions import system_actor
 from andon.core.uow import Context
 from andon.models import metadata
 from andon.plant import service as plant
 from andon.plant.schemas import EnterpriseCreate
 from andon.work import attachments, items
 from andon.work.schemas import ItemMove
-from tests.conftest import scratch_pg_database
+from tests.conftest import PG_ADMIN_DSN, scratch_pg_database
 from tests.factories import Floor, make_floor, new_item
 
 runner = CliRunner()
@@ -390,3 +393,31 @@ def test_a_failed_backup_leaves_no_file(target_url: str, tmp_path: Path) -> None
     assert result.exit_code == 1
     assert "no Andon schema yet" in result.stderr
     assert [p.name for p in tmp_path.iterdir() if "plant.tar" in p.name] == []
+
+
+def test_restore_refuses_a_postgresql_database_in_use_and_changes_nothing(
+    pg_url: str, tmp_path: Path
+) -> None:
+    archive = tmp_path / "plant.tar"
+    assert andon(pg_url, tmp_path, "db", "backup", str(archive)).exit_code == 0
+    database = Database(pg_url)
+    operator = Context(database, system_actor("cli:test"))
+    plant.create_enterprise(operator, EnterpriseCreate(name=f"E-{uuid.uuid4().hex[:8]}"))
+    before = table_rows(pg_url)
+    try:
+        with database.engine.connect() as session:  # a server's connection, still open
+            session.execute(text("SELECT 1"))
+
+            result = andon(pg_url, tmp_path, "db", "restore", str(archive), "--force")
+
+        assert result.exit_code == 1
+        assert f"the database {make_url(pg_url).database} is in use" in result.stderr
+        assert table_rows(pg_url) == before
+        with psycopg.connect(PG_ADMIN_DSN) as admin:
+            left = admin.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                [f"{make_url(pg_url).database}_restore_%"],
+            ).fetchall()
+        assert left == []
+    finally:
+        database.dispose()

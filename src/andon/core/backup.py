@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
@@ -245,7 +246,9 @@ def _copy_sqlite(url: str, staging: Path) -> tuple[Path, DatabaseState]:
         raise ConfigurationError(f"ANDON_DATABASE_URL: {source_path} does not exist")
     copy = staging / "andon.sqlite3"
     # Read-only, so a backup never creates or changes the live database's files.
-    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=30)
+    source = sqlite3.connect(
+        f"file:{quote(str(source_path.absolute()))}?mode=ro", uri=True, timeout=30
+    )
     target = sqlite3.connect(copy)
     try:
         # All pages in one step: the copy is one read transaction, a consistent snapshot,
@@ -542,6 +545,7 @@ def restore_backup(
     archive_path = Path(archive_path)
     data_dir = Path(data_dir)
     kind = database_kind(database_url)
+    notes: list[str] = []
     with _open_archive(archive_path) as archive:
         manifest = _manifest_of(archive)
         if manifest.schema_revision not in migrations.known_revisions():
@@ -569,11 +573,11 @@ def restore_backup(
             if kind == "sqlite":
                 count = _restore_sqlite(database_url, dump, manifest)
             else:
-                count = _restore_postgres(database_url, dump, manifest)
+                count = _restore_postgres(database_url, dump, manifest, notes)
             placed = _place_files(staging, data_dir, manifest)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    notes = [f"missing from the backup: {name}" for name in manifest.missing_files]
+    notes += [f"missing from the backup: {name}" for name in manifest.missing_files]
     return RestoreResult(archive_path, manifest, migrations.head_revision(), count, placed, notes)
 
 
@@ -751,7 +755,20 @@ def _postgres_database_exists(url: URL) -> bool:
         return found is not None
 
 
-def _restore_postgres(database_url: str, dump: Path, manifest: Manifest) -> int:
+def _restore_postgres(database_url: str, dump: Path, manifest: Manifest, notes: list[str]) -> int:
+    """Restore into a scratch database, verify it, then swap it in by renaming.
+
+    The two renames run in one transaction, so the configured name points at the old
+    database or at the verified new one, never at a half-restored one. The replaced
+    database is dropped afterwards.
+    """
+    from psycopg import errors, sql
+
+    def rename(old: str, new: str) -> sql.Composed:
+        return sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+            sql.Identifier(old), sql.Identifier(new)
+        )
+
     url = make_url(database_url)
     name = str(url.database)
     scratch = f"{name[:40]}_restore_{uuid.uuid4().hex[:12]}"
@@ -759,7 +776,7 @@ def _restore_postgres(database_url: str, dump: Path, manifest: Manifest) -> int:
     with _maintenance(url) as admin:
         server = int(admin.execute("SHOW server_version_num").fetchone()[0])
         check_tool_version("pg_restore", server)
-        admin.execute(f'CREATE DATABASE "{scratch}"')
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
         swapped = False
         try:
             conninfo, env = libpq_target(url, scratch)
@@ -790,21 +807,22 @@ def _restore_postgres(database_url: str, dump: Path, manifest: Manifest) -> int:
             try:
                 with admin.transaction():
                     if exists:
-                        admin.execute(f'ALTER DATABASE "{name}" RENAME TO "{replaced}"')
-                    admin.execute(f'ALTER DATABASE "{scratch}" RENAME TO "{name}"')
-            except Exception as exc:
-                if "being accessed by other users" in str(exc):
-                    raise Conflict(
-                        f"the database {name} is in use (a server or worker is connected); "
-                        "stop them and try again; nothing was changed"
-                    ) from None
-                raise
+                        admin.execute(rename(name, replaced))
+                    admin.execute(rename(scratch, name))
+            except errors.ObjectInUse:
+                raise Conflict(
+                    f"the database {name} is in use (a server, worker or other session is "
+                    "connected); stop them and try again; nothing was changed"
+                ) from None
             swapped = True
             if exists:
-                admin.execute(f'DROP DATABASE "{replaced}"')
+                try:
+                    admin.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(replaced)))
+                except errors.Error as exc:
+                    notes.append(f"the replaced database {replaced} is left behind ({exc})")
         finally:
             if not swapped:
-                admin.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(scratch)))
     return count
 
 
