@@ -32,7 +32,7 @@ from andon.plant.schemas import EnterpriseCreate
 from andon.work import attachments, items
 from andon.work.schemas import ItemMove
 from tests.conftest import PG_ADMIN_DSN, scratch_pg_database
-from tests.factories import Floor, make_floor, new_item
+from tests.factories import Floor, make_floor, new_item, tamper_with_entry
 
 runner = CliRunner()
 ISOLATED_SETTINGS = ("SECRET_KEY", "DEMO", "HOST", "PORT", "TIMEZONE")
@@ -421,3 +421,48 @@ def test_restore_refuses_a_postgresql_database_in_use_and_changes_nothing(
         assert left == []
     finally:
         database.dispose()
+
+
+def test_a_backup_whose_audit_chain_is_broken_is_not_restored(
+    system: Context, floor: Floor, settings: Settings, target_url: str, tmp_path: Path
+) -> None:
+    tamper_with_entry(settings.resolved_database_url, 2)
+    archive = tmp_path / "tampered.tar"
+    backup(settings, archive)
+    restored_dir = tmp_path / "restored-data"
+
+    result = andon(target_url, restored_dir, "db", "restore", str(archive))
+
+    assert result.exit_code == 1
+    assert "the restored audit trail does not verify: entry 2" in result.stderr
+    assert table_rows_or_none(target_url) is None
+    assert not restored_dir.exists() or list(restored_dir.iterdir()) == []
+
+
+def test_a_manifest_naming_another_audit_head_is_refused(
+    system: Context, floor: Floor, settings: Settings, target_url: str, tmp_path: Path
+) -> None:
+    archive, edited = tmp_path / "plant.tar", tmp_path / "edited.tar"
+    backup(settings, archive)
+    manifest = manifest_of(archive)
+    manifest["audit_head"]["hash"] = "f" * 64
+    rewrite_archive(archive, edited, {MANIFEST: json.dumps(manifest).encode()})
+
+    result = andon(target_url, tmp_path / "restored-data", "db", "restore", str(edited))
+
+    assert result.exit_code == 1
+    assert "is not the one the manifest records" in result.stderr
+    assert table_rows_or_none(target_url) is None
+
+
+def table_rows_or_none(url: str) -> dict[str, list[tuple[Any, ...]]] | None:
+    """The rows of a database, or None while it has no Andon schema (or does not exist)."""
+    if is_sqlite(url) and not Path(str(make_url(url).database)).exists():
+        return None
+    engine = create_db_engine(url)
+    try:
+        if migrations.current(engine) is None:
+            return None
+    finally:
+        engine.dispose()
+    return table_rows(url)
