@@ -227,10 +227,20 @@ def create_backup(
             member, dump, state = POSTGRES_MEMBER, *_dump_postgres(database_url, staging)
         manifest = _write_archive(partial, target.name, database_url, data_dir, member, dump, state)
         os.replace(partial, target)
+        _sync_folder(target.parent)
     finally:
         partial.unlink(missing_ok=True)
         shutil.rmtree(staging, ignore_errors=True)
     return BackupResult(target, manifest, target.stat().st_size)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (the folder's entry, not only the file's data)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _sqlite_path(url: str) -> Path:
@@ -245,7 +255,7 @@ def _copy_sqlite(url: str, staging: Path) -> tuple[Path, DatabaseState]:
     if not source_path.is_file():
         raise ConfigurationError(f"ANDON_DATABASE_URL: {source_path} does not exist")
     copy = staging / "andon.sqlite3"
-    # Read-only, so a backup never creates or changes the live database's files.
+    # Read-only: a backup never writes to the live database.
     source = sqlite3.connect(
         f"file:{quote(str(source_path.absolute()))}?mode=ro", uri=True, timeout=30
     )
@@ -331,33 +341,41 @@ def _write_archive(
     created_at = utcnow()
     files, missing = _data_files(Path(data_dir), state.attachment_hashes)
     members: list[Member] = []
-    mode = "w:gz" if target_name.endswith((".gz", ".tgz")) else "w"
     # The archive holds password hashes and every record: only its owner may read it.
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode=mode) as archive:  # type: ignore[call-overload]
-        members.append(_add(archive, member, dump, created_at))
-        for relative, path in files:
-            try:
-                members.append(_add(archive, FILES + relative, path, created_at))
-            except FileNotFoundError:
-                missing.append(relative)  # removed since it was listed (a deleted dataset)
-        manifest = Manifest(
-            andon_version=__version__,
-            database=database_kind(database_url),
-            schema_revision=state.schema_revision,
-            created_at=created_at.isoformat(),
-            audit_entries=state.audit_entries,
-            audit_head=state.audit_head,
-            members=tuple(members),
-            missing_files=tuple(sorted(missing)),
-        )
-        body = json.dumps(manifest.as_json(), indent=2).encode("utf-8")
-        info = tarfile.TarInfo(MANIFEST)
-        info.size, info.mtime, info.mode = len(body), int(created_at.timestamp()), 0o600
-        archive.addfile(info, _BytesReader(body))
+    with os.fdopen(fd, "wb") as raw:
+        with _tar_writer(raw, target_name) as archive:
+            members.append(_add(archive, member, dump, created_at))
+            for relative, path in files:
+                try:
+                    members.append(_add(archive, FILES + relative, path, created_at))
+                except FileNotFoundError:
+                    missing.append(relative)  # removed since it was listed (a deleted dataset)
+            manifest = Manifest(
+                andon_version=__version__,
+                database=database_kind(database_url),
+                schema_revision=state.schema_revision,
+                created_at=created_at.isoformat(),
+                audit_entries=state.audit_entries,
+                audit_head=state.audit_head,
+                members=tuple(members),
+                missing_files=tuple(sorted(missing)),
+            )
+            body = json.dumps(manifest.as_json(), indent=2).encode("utf-8")
+            info = tarfile.TarInfo(MANIFEST)
+            info.size, info.mtime, info.mode = len(body), int(created_at.timestamp()), 0o600
+            archive.addfile(info, _BytesReader(body))
+        # On disk before the rename: a crash never leaves a complete name on a partial file.
         raw.flush()
         os.fsync(raw.fileno())
     return manifest
+
+
+def _tar_writer(raw: IO[bytes], target_name: str) -> tarfile.TarFile:
+    if target_name.endswith((".gz", ".tgz")):
+        # Level 6: nearly the size of 9 at a fraction of the time on a large database.
+        return tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6)
+    return tarfile.open(fileobj=raw, mode="w")
 
 
 def _data_files(
