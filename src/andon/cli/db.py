@@ -126,8 +126,9 @@ def restore(
 ) -> None:
     """Restore an archive into the configured database and data directory.
 
-    Checks the archive (checksums, schema revision) and the restored audit chain before
-    replacing anything; an older backup is migrated up. Stop the server and workers first.
+    Checks the archive and the restored audit chain before replacing anything.
+
+    An older backup is migrated up. Stop the server and workers first.
     """
     from andon.core.backup import restore_backup
 
