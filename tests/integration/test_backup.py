@@ -14,17 +14,17 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
 from andon.analytics import datasets
 from andon.cli.main import app
+from andon.core import backup as backup_module
 from andon.core import migrations
 from andon.core.backup import MANIFEST, POSTGRES_MEMBER, SQLITE_MEMBER
 from andon.core.config import Settings
 from andon.core.database import Database, create_db_engine, is_sqlite
-from andon.core.permissions import system_actor
 from andon.core.uow import Context
 from andon.models import metadata
 from andon.plant import service as plant
@@ -395,32 +395,41 @@ def test_a_failed_backup_leaves_no_file(target_url: str, tmp_path: Path) -> None
     assert [p.name for p in tmp_path.iterdir() if "plant.tar" in p.name] == []
 
 
-def test_restore_refuses_a_postgresql_database_in_use_and_changes_nothing(
-    pg_url: str, tmp_path: Path
+def test_restore_refuses_a_database_in_use_and_changes_nothing(
+    system: Context,
+    floor: Floor,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(backup_module, "SQLITE_LOCK_SECONDS", 0.2)
     archive = tmp_path / "plant.tar"
-    assert andon(pg_url, tmp_path, "db", "backup", str(archive)).exit_code == 0
-    database = Database(pg_url)
-    operator = Context(database, system_actor("cli:test"))
-    plant.create_enterprise(operator, EnterpriseCreate(name=f"E-{uuid.uuid4().hex[:8]}"))
-    before = table_rows(pg_url)
+    backup(settings, archive)
+    plant.create_enterprise(system, EnterpriseCreate(name="Made after the backup"))
+    url = settings.resolved_database_url
+    before = table_rows(url)
     try:
-        with database.engine.connect() as session:  # a server's connection, still open
-            session.execute(text("SELECT 1"))
+        # A server's connection, in the middle of reading.
+        with system.db.engine.connect() as session:
+            session.execute(select(func.count()).select_from(metadata.tables["work_items"]))
 
-            result = andon(pg_url, tmp_path, "db", "restore", str(archive), "--force")
+            result = andon(url, settings.data_dir, "db", "restore", str(archive), "--force")
 
         assert result.exit_code == 1
-        assert f"the database {make_url(pg_url).database} is in use" in result.stderr
-        assert table_rows(pg_url) == before
-        with psycopg.connect(PG_ADMIN_DSN) as admin:
-            left = admin.execute(
-                "SELECT datname FROM pg_database WHERE datname LIKE %s",
-                [f"{make_url(pg_url).database}_restore_%"],
-            ).fetchall()
-        assert left == []
+        assert "is in use (a server, worker or other session" in result.stderr
+        assert table_rows(url) == before
+        if is_sqlite(url):
+            left = [p.name for p in Path(str(make_url(url).database)).parent.iterdir()]
+            assert [name for name in left if ".restore-" in name] == []
+        else:
+            with psycopg.connect(PG_ADMIN_DSN) as admin:
+                scratch = admin.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                    [f"{make_url(url).database}_restore_%"],
+                ).fetchall()
+            assert scratch == []
     finally:
-        database.dispose()
+        system.db.dispose()
 
 
 def test_a_backup_whose_audit_chain_is_broken_is_not_restored(

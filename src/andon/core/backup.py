@@ -49,6 +49,8 @@ FILES = "files/"
 CHUNK = 1 << 20
 # The maintenance database a restore connects to while it creates and renames databases.
 MAINTENANCE_DATABASE = "postgres"
+# How long a SQLite restore waits for others to let go of the database before refusing.
+SQLITE_LOCK_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -746,14 +748,20 @@ def _restore_sqlite(database_url: str, dump: Path, manifest: Manifest) -> int:
 
 def _fold_wal(path: Path) -> None:
     """Checkpoint the write-ahead log into the file and leave it in rollback-journal mode."""
-    connection = sqlite3.connect(path, timeout=30)
+    in_use = Conflict(
+        f"{path} is in use (a server, worker or other session has it open); stop them and "
+        "try again; nothing was changed"
+    )
+    connection = sqlite3.connect(path, timeout=SQLITE_LOCK_SECONDS)
     try:
         busy = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         if busy and busy[0]:
-            raise Conflict(
-                f"{path} is in use (a server or worker has it open); stop them and try again"
-            )
+            raise in_use
         connection.execute("PRAGMA journal_mode=DELETE")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise in_use from None
+        raise
     finally:
         connection.close()
 
