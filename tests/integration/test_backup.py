@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 import threading
 import uuid
@@ -475,3 +476,21 @@ def table_rows_or_none(url: str) -> dict[str, list[tuple[Any, ...]]] | None:
     finally:
         engine.dispose()
     return table_rows(url)
+
+
+def test_a_pg_dump_older_than_the_server_is_refused_before_writing(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tools = tmp_path / "old-client"
+    tools.mkdir()
+    fake = tools / "pg_dump"
+    fake.write_text('#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    archive = tmp_path / "plant.tar"
+
+    result = andon(pg_url, tmp_path / "data", "db", "backup", str(archive))
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: pg_dump is version 9 and the server is PostgreSQL ")
+    assert [p.name for p in tmp_path.iterdir() if "plant.tar" in p.name] == []
