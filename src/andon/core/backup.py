@@ -390,6 +390,8 @@ def _data_files(
     dataset exists once its ``.json`` does) with the files named after it; imports still
     running are left out.
     """
+    # Each domain owns its folder's layout; asked here, late, so core imports no domain
+    # at start-up and the layout is written down once.
     from andon.analytics.datasets import root as datasets_root
     from andon.work.attachments import blob_path
 
@@ -405,9 +407,9 @@ def _data_files(
     folder = datasets_root(data_dir)
     if folder.is_dir():
         names = sorted(p.name for p in folder.iterdir() if p.is_file())
-        ids = [n.removesuffix(".json") for n in names if _is_dataset_meta(n)]
+        ids = {n.removesuffix(".json") for n in names if _is_dataset_meta(n)}
         for name in names:
-            if any(name.startswith(f"{dataset_id}.") for dataset_id in ids):
+            if name.split(".", 1)[0] in ids:
                 path = folder / name
                 files.append((path.relative_to(data_dir).as_posix(), path))
     return files, missing
