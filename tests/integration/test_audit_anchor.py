@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from andon.cli.main import app
+from andon.core import audit_queries
 from andon.core.audit import AuditEntry
 from andon.core.database import Database
+from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.plant import service as plant
 from andon.plant.schemas import EnterpriseCreate
-from tests.factories import cut_off_entries, make_plant
+from tests.factories import bearer, cut_off_entries, make_plant
 
 runner = CliRunner()
 
@@ -125,3 +128,44 @@ def test_an_unreadable_anchor_file_is_refused(
 
     assert result.exit_code == 1
     assert "anchor: unreadable" in result.stderr
+
+
+def test_api_anchor_then_verify_reports_cut_off_entries(
+    client: TestClient, system: Context, db: Database
+) -> None:
+    auth = bearer(system, "quinn", Role.QUALITY)
+    make_plant(system)
+    newest = audit_queries.verify(system).count
+    anchor = client.get("/api/v1/audit/anchor", headers=auth)
+    assert anchor.status_code == 200
+    assert (anchor.json()["seq"], anchor.json()["hash"]) == (newest, entry_hash(db, newest))
+    intact = client.post("/api/v1/audit/verify", json=anchor.json(), headers=auth)
+    cut_off_entries(db.url, keep=newest - 2)
+
+    broken = client.post("/api/v1/audit/verify", json=anchor.json(), headers=auth)
+
+    assert intact.json() == {
+        "ok": True,
+        "count": newest,
+        "broken_seq": None,
+        "problem": None,
+        "anchor_failed": False,
+    }
+    assert broken.status_code == 200
+    assert broken.json() == {
+        "ok": False,
+        "count": newest - 2,
+        "broken_seq": newest,
+        "problem": f"entry {newest} named by the anchor is missing (the trail ends at entry "
+        f"{newest - 2}): the newest entries were cut off",
+        "anchor_failed": True,
+    }
+
+
+def test_api_anchor_needs_the_audit_read_right(client: TestClient, system: Context) -> None:
+    auth = bearer(system, "olga", Role.OPERATOR)
+
+    response = client.get("/api/v1/audit/anchor", headers=auth)
+
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("application/problem+json")

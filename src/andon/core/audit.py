@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import psycopg
 from sqlalchemy import JSON, Index, String, Table, Text, event, select
@@ -275,7 +275,7 @@ def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
     return VerifyResult(True, count)
 
 
-ANCHOR_FORMAT = "andon-audit-anchor"
+ANCHOR_FORMAT: Final = "andon-audit-anchor"
 
 
 @dataclass(frozen=True)
