@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
-from andon.analytics import datasets
+from andon.analytics import dataset_imports
 from andon.cli.main import app
 from andon.core import backup as backup_module
 from andon.core import migrations
@@ -115,12 +115,12 @@ def fill_plant(system: Context, floor: Floor, settings: Settings) -> None:
         b"bolt,nm\nmain,11.8\n",
         storage=settings.data_dir,
     )
-    datasets.import_now(
+    dataset_imports.import_now(
         system,
         settings.data_dir,
         "shipping.csv",
         io.BytesIO(EVENT_LOG),
-        datasets.ImportOptions(name="shipping"),
+        dataset_imports.ImportOptions(name="shipping"),
         max_bytes=1_000_000,
     )
 
