@@ -11,27 +11,32 @@ DEMO_DIR ?= var/demo
 DEMO_ENV := ANDON_DEMO=1 ANDON_DATA_DIR=$(DEMO_DIR) ANDON_TIMEZONE=America/Chicago
 export UV_NO_PROGRESS := 1
 
-.PHONY: demo test bench lint serve install lock clean
+.PHONY: demo test wheel-check bench lint serve install lock clean
 
 demo: install ## Create the environment, migrate and load the demo plant, serve on :8000
 	$(DEMO_ENV) $(BIN)/andon db upgrade
 	$(DEMO_ENV) $(BIN)/andon demo load
 	$(DEMO_ENV) $(BIN)/andon serve
 
-test: install ## Lint, type-check and run the whole suite (SQLite, PostgreSQL, browser)
+test: install wheel-check ## Lint, type-check, check the wheel and run the whole suite (SQLite, PostgreSQL, browser)
 	$(BIN)/python -m compileall -q -j 0 src > /dev/null
-	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/ruff check src tests bench migrations scripts hatch_build.py
+	$(BIN)/ruff format --check src tests bench migrations scripts hatch_build.py
 	$(BIN)/mypy
+	$(BIN)/mypy scripts/check_wheel.py
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider
+
+wheel-check: install ## Build the wheel, install it in a scratch venv, migrate, load the demo and serve from it
+	$(BIN)/python scripts/check_wheel.py
 
 bench: install ## Benchmarks; results written as JSON under bench/results/
 	$(BIN)/python -m bench.run
 
 lint: install
-	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/ruff check src tests bench migrations scripts hatch_build.py
+	$(BIN)/ruff format --check src tests bench migrations scripts hatch_build.py
 	$(BIN)/mypy
+	$(BIN)/mypy scripts/check_wheel.py
 
 serve: install ## Serve with the settings from the environment (ANDON_*)
 	$(BIN)/andon serve

@@ -5,7 +5,14 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const vendor = join(root, "src", "andon", "web", "static", "vendor");
-const files = [["htmx.org/dist/htmx.min.js", "htmx.min.js"]];
+// Swagger UI is served from here, not a CDN: the API docs work on a plant network without
+// internet access, and under the same Content-Security-Policy as the pages.
+const files = [
+  ["htmx.org/dist/htmx.min.js", "htmx.min.js"],
+  ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui-bundle.js"],
+  ["swagger-ui-dist/swagger-ui.css", "swagger-ui.css"],
+  ["swagger-ui-dist/favicon-32x32.png", "swagger-favicon.png"],
+];
 
 mkdirSync(vendor, { recursive: true });
 for (const [from, to] of files) {

@@ -30,6 +30,9 @@ from andon.models import metadata
 PG_ADMIN_DSN = os.environ.get("ANDON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_SECRET = "t" * 64
+# Marked, so that `pytest -m "not postgresql"` is a SQLite-only run: marks on a fixture's
+# params reach every test that uses the fixture, directly or through another fixture.
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -87,7 +90,7 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def fresh_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database (no tables) that only this test uses, dropped afterwards."""
     if request.param == "sqlite":
@@ -104,7 +107,7 @@ def _truncate_pg(db: Database) -> None:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
     if request.param == "sqlite":
         path = tmp_path / f"andon-{uuid.uuid4().hex[:8]}.db"
@@ -147,3 +150,21 @@ def app(settings: Settings, db: Database) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+# Fixtures that exist only on one server: a test that asks for one is marked by it, so that
+# `-m "not postgresql"` and `-m "not spark"` leave it out even if its author forgot the mark.
+SERVER_FIXTURES = {
+    "pg_url": "postgresql",
+    "postgres_backend": "postgresql",
+    "spark_backend": "spark",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own `-m` selection reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in getattr(item, "fixturenames", ()):
+            marker = SERVER_FIXTURES.get(fixture)
+            if marker is not None and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)

@@ -91,6 +91,26 @@ def tamper_with_entry(url: str, seq: int) -> None:
         engine.dispose()
 
 
+def cut_off_entries(url: str, keep: int) -> None:
+    """Delete every audit entry after ``keep``, as an intruder with database access could."""
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as connection:
+            if engine.dialect.name == "sqlite":
+                connection.execute(text("DROP TRIGGER audit_entries_no_delete"))
+            else:
+                connection.execute(
+                    text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only")
+                )
+            connection.execute(text("DELETE FROM audit_entries WHERE seq > :keep"), {"keep": keep})
+            if engine.dialect.name != "sqlite":
+                connection.execute(
+                    text("ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_append_only")
+                )
+    finally:
+        engine.dispose()
+
+
 DEMO_PROCESS = Path(__file__).parents[1] / "src" / "andon" / "demo" / "assembly.yaml"
 
 

@@ -1,6 +1,13 @@
 """Imports every table so metadata is complete for Alembic and tests."""
 
-from andon.accounts.models import ApiToken, RoleGrant, User, WebSession
+from andon.accounts.models import (  # noqa: F401
+    ApiToken,
+    RoleGrant,
+    SignInFailure,
+    SignInLock,
+    User,
+    WebSession,
+)
 from andon.calendars.models import BusinessCalendar, CalendarClosure, CalendarHoliday  # noqa: F401
 from andon.core.audit import AuditEntry
 from andon.core.database import Base

@@ -90,3 +90,54 @@ def test_home_page_screenshot(page: Page) -> None:
     path = SCREENSHOTS / "home.png"
     page.screenshot(path=str(path))
     assert path.stat().st_size > 10_000
+
+
+MAIN_PAGES = [
+    "/",
+    "/work",
+    "/work/mine",
+    "/board",
+    "/exceptions",
+    "/processes",
+    "/plant",
+    "/audit",
+    "/admin/users",
+    "/analytics",
+    "/account/tokens",
+]
+
+
+# Added before any script of the page runs, so a violation while loading is caught too.
+RECORD_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) =>
+    window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI));
+"""
+
+
+def test_main_pages_break_no_content_security_policy_rule(page: Page) -> None:
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.add_init_script(RECORD_VIOLATIONS)
+    sign_in(page, "ada")
+    for path in MAIN_PAGES:
+        response = page.goto(path)
+        assert response is not None
+        assert response.status == 200, path
+        assert "script-src 'self';" in response.headers["content-security-policy"]
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("window.__cspViolations") == [], path
+    assert [e for e in console_errors if "Content Security Policy" in e] == []
+
+
+def test_api_docs_render_under_the_same_policy(page: Page) -> None:
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.add_init_script(RECORD_VIOLATIONS)
+    response = page.goto("/api/docs")
+    assert response is not None
+    assert "script-src 'self';" in response.headers["content-security-policy"]
+    expect(page.get_by_role("heading", name="Andon")).to_be_visible()
+    expect(page.get_by_text("/api/v1/work-items").first).to_be_visible()
+    assert page.evaluate("window.__cspViolations") == []
+    assert console_errors == []

@@ -188,3 +188,24 @@ def test_unknown_process_is_not_found(
 def test_no_events_is_an_empty_log(system: Context, db_url: str) -> None:
     with pytest.raises(InvalidInput, match="empty log"):
         read_andon_events(db_url)
+
+
+def test_the_latest_event_id_is_none_before_any_event_and_grows_with_each(
+    system: Context,
+) -> None:
+    from andon.work.events import latest_event_id
+
+    with system.read() as session:
+        before = latest_event_id(session)
+    floor = make_floor(system, shifts=False)
+    item = new_item(system, floor, at=at(0))
+    with system.read() as session:
+        created = latest_event_id(session)
+    move(system, item, "plan", 10)
+    with system.read() as session:
+        moved = latest_event_id(session)
+
+    assert before is None
+    assert created is not None
+    assert moved is not None
+    assert moved > created

@@ -3,8 +3,10 @@ conformance, the plant's own events, and every refusal. Expected numbers come fr
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -232,14 +234,79 @@ def test_filters_narrow_every_analysis(
 def test_a_bad_filter_is_refused_naming_the_query_parameter(
     client: TestClient, lead: dict[str, str], running: str
 ) -> None:
-    naive = client.get(f"{API}/datasets/{running}/kpi?time_from=2011-01-01T00:00", headers=lead)
+    malformed = client.get(f"{API}/datasets/{running}/kpi?time_from=yesterday", headers=lead)
     unknown = client.get(f"{API}/datasets/{running}/kpi?attribute=shift=night", headers=lead)
 
-    assert naive.status_code == 422
-    assert naive.json()["errors"][0]["loc"] == ["query", "time_from"]
+    assert malformed.status_code == 422
+    assert malformed.json()["errors"][0]["loc"] == ["query", "time_from"]
     assert unknown.status_code == 422
     assert unknown.headers["content-type"] == "application/problem+json"
     assert unknown.json()["errors"][0]["loc"] == ["query", "attribute"]
+
+
+def test_a_time_without_an_offset_is_read_in_the_site_zone(
+    client: TestClient, lead: dict[str, str], running: str, settings: Settings
+) -> None:
+    # Case 5 starts 2011-01-06 08:02 UTC, cases 4 and 6 at 14:02 UTC: 06:00 in Chicago
+    # (12:00 UTC) leaves case 5 out, 06:00 UTC keeps it.
+    url = f"{API}/datasets/{running}/kpi?time_mode=contained&time_from="
+    local = client.get(url + "2011-01-06T06:00", headers=lead).json()
+    utc = client.get(url + "2011-01-06T06:00Z", headers=lead).json()
+    # 03:00 at -05:00 is 08:00 UTC: the offset given wins over the site's zone.
+    offset = client.get(url + "2011-01-06T03:00:00-05:00", headers=lead).json()
+
+    assert settings.timezone == "America/Chicago"
+    assert (local["cases"], utc["cases"], offset["cases"]) == (2, 3, 3)
+
+
+def test_the_cli_flags_and_the_query_read_the_same_strings_as_the_same_filters(
+    client: TestClient,
+    lead: dict[str, str],
+    running: str,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from andon.analytics import report
+    from andon.analytics.filters import CaseFilters
+    from andon.cli.main import app as cli
+    from tests.integration.test_cli_mining import runner
+
+    applied: list[CaseFilters] = []
+    prepare = report.prepare
+
+    def recording(*args: Any, filters: CaseFilters, **kwargs: Any) -> Any:
+        applied.append(filters)
+        return prepare(*args, filters=filters, **kwargs)
+
+    monkeypatch.setattr(report, "prepare", recording)
+    monkeypatch.setenv("ANDON_TIMEZONE", settings.timezone)
+    typed = [
+        ("time_from", "--from", "2010-12-30T06:00"),
+        ("time_to", "--to", "2011-01-20"),
+        ("time_mode", "--time-mode", "contained"),
+        ("start_activity", "--start-activity", "register request"),
+        ("end_activity", "--end-activity", "pay compensation"),
+        ("end_activity", "--end-activity", "reject request"),
+        ("exclude_variant", "--exclude-variant", "register request, check ticket"),
+        ("top_variants", "--top-variants", "4"),
+    ]
+
+    response = client.get(
+        f"{API}/datasets/{running}/kpi",
+        params=[(name, value) for name, _, value in typed],
+        headers=lead,
+    )
+    flags = [part for _, flag, value in typed for part in (flag, value)]
+    result = runner.invoke(cli, ["kpi", str(data_file(RUNNING)), *flags, "--json"])
+
+    assert response.status_code == 200, response.text
+    assert result.exit_code == 0, result.stderr
+    api_filters, cli_filters = applied
+    assert api_filters == cli_filters
+    assert api_filters.time_from == datetime(2010, 12, 30, 12, 0, tzinfo=UTC)
+    assert api_filters.time_to == datetime(2011, 1, 20, 6, 0, tzinfo=UTC)
+    assert api_filters.exclude_variants == (("register request", "check ticket"),)
+    assert response.json()["cases"] == json.loads(result.stdout)["cases"]
 
 
 RUNNING_PROCESS = """
@@ -440,6 +507,20 @@ def test_the_plants_own_events_are_a_dataset(
     assert graph["edges"] == [{"source": "Intake", "target": "Plan", "frequency": 2}]
     assert (dataset["kind"], dataset["process"], dataset["quality"]) == ("plant", "assembly", None)
     assert client.delete(f"{API}/datasets/plant", headers=lead).status_code == 409
+
+
+def test_a_plant_result_is_mined_again_once_andon_records_another_event(
+    client: TestClient, system: Context, lead: dict[str, str]
+) -> None:
+    floor = make_floor(system, shifts=False)
+    new_item(system, floor)
+    first = client.get(f"{API}/datasets/plant/kpi", headers=lead).json()
+    again = client.get(f"{API}/datasets/plant/kpi", headers=lead).json()
+    new_item(system, floor)
+    after = client.get(f"{API}/datasets/plant/kpi", headers=lead).json()
+
+    # Well within PLANT_TTL_SECONDS: only the newer event makes the result stale.
+    assert (first["cases"], again["cases"], after["cases"]) == (1, 1, 2)
 
 
 def test_a_site_scoped_reader_sees_only_the_plant_events_of_their_site(

@@ -109,9 +109,9 @@ def test_extra_cells_are_a_reason(system: Context, floor: Floor) -> None:
 
 
 def test_a_stopped_line_takes_no_imports(system: Context, floor: Floor) -> None:
-    from andon.work import lines
+    from andon.work import line_stops
 
-    lines.pull_cord(system, floor.line.id, "smoke")
+    line_stops.pull_cord(system, floor.line.id, "smoke")
 
     report = bulk.import_items(system, HEADER + GOOD)
 

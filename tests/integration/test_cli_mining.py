@@ -91,6 +91,57 @@ def test_filters_apply_before_discovery() -> None:
     assert touching["cases"] == 6
 
 
+def test_a_time_without_an_offset_is_read_in_andon_timezone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Case 5 starts 2011-01-06 08:02 UTC, cases 4 and 6 at 14:02 UTC.
+    log = str(data_file("running-example.xes"))
+    contained = ("--time-mode", "contained")
+    monkeypatch.setenv("ANDON_TIMEZONE", "America/Chicago")
+    local = _json("kpi", log, "--from", "2011-01-06T06:00", *contained)
+    explicit = _json("kpi", log, "--from", "2011-01-06T06:00:00Z", *contained)
+    monkeypatch.delenv("ANDON_TIMEZONE")
+    default = _json("kpi", log, "--from", "2011-01-06T06:00", *contained)
+
+    assert (local["cases"], explicit["cases"], default["cases"]) == (2, 3, 3)
+
+
+def test_a_time_without_an_offset_does_not_load_the_settings() -> None:
+    code = (
+        "import sys; from andon.cli.main import app\n"
+        f"sys.argv = ['andon', 'mine', 'report', {str(data_file('running-example.xes'))!r}, "
+        "'--from', '2011-01-06', '--json']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "print('LOADED', [m for m in ('pydantic', 'andon.core.config') if m in sys.modules], "
+        "file=sys.stderr)"
+    )
+    run = fresh_python(code)
+
+    assert json.loads(run.stdout)["kpi"]["cases"] == 6
+    assert run.stderr.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_an_unknown_andon_timezone_is_refused_when_a_time_needs_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log = str(data_file("running-example.xes"))
+    monkeypatch.setenv("ANDON_TIMEZONE", "Mars/Base")
+
+    naive = andon("kpi", log, "--from", "2011-01-06T06:00")
+    explicit = andon("kpi", log, "--from", "2011-01-06T06:00Z", "--json")
+
+    assert naive.exit_code == 2
+    assert naive.stderr.startswith("error: ANDON_TIMEZONE: unknown IANA time zone 'Mars/Base'")
+    assert explicit.exit_code == 0, explicit.stderr
+
+
+def test_a_time_that_is_no_time_is_one_clear_error() -> None:
+    result = andon("kpi", str(data_file("running-example.xes")), "--from", "yesterday")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: time_from: 'yesterday' is not a time")
+
+
 def test_tables_for_people_without_json() -> None:
     result = andon("mine", "report", str(data_file("running-example.xes")))
     assert result.exit_code == 0, result.stderr

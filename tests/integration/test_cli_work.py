@@ -16,7 +16,7 @@ from andon.core.database import Database
 from andon.core.uow import Context
 from andon.plant import service as plant
 from andon.plant.schemas import AreaCreate, LineCreate
-from andon.work import lines
+from andon.work import line_stops
 from andon.work.models import Escalation, WorkEvent, WorkItem
 from tests.factories import Floor, make_floor, new_item
 from tests.integration.test_cli import andon
@@ -246,7 +246,7 @@ def test_a_line_code_used_by_two_sites_must_be_given_with_its_site(
         "error: line: 'L1' is more than one line (CHI/ASM/L1, CLT/ASM/L1); give SITE/AREA/LINE\n"
     )
     assert exact.exit_code == 0, exact.stderr
-    assert [r.status for r in lines.board(system)] == ["running", "stopped"]
+    assert [r.status for r in line_stops.board(system)] == ["running", "stopped"]
 
 
 # --- bulk import -------------------------------------------------------------------------
@@ -451,7 +451,7 @@ def test_line_stop_then_two_signoffs_restart_it(
     assert quality.stdout.startswith("Line CHI/ASM/L1 restarted: ")
     assert again.exit_code == 1
     assert "nothing to sign off" in again.stderr
-    assert lines.board(system)[0].status == "running"
+    assert line_stops.board(system)[0].status == "running"
     with db.read_session() as session:
         actions = session.scalars(
             select(AuditEntry.action)

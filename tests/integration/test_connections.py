@@ -29,6 +29,7 @@ def _backend_pid(db: Database) -> int:
         return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
+@pytest.mark.postgresql
 def test_a_connection_dropped_while_idle_is_replaced_before_use(
     pg: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -40,6 +41,7 @@ def test_a_connection_dropped_while_idle_is_replaced_before_use(
     assert _backend_pid(pg) != pid
 
 
+@pytest.mark.postgresql
 def test_a_connection_back_in_use_at_once_is_not_pinged(pg: Database) -> None:
     pid = _backend_pid(pg)
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
@@ -51,6 +53,7 @@ def test_a_connection_back_in_use_at_once_is_not_pinged(pg: Database) -> None:
     assert _backend_pid(pg) != pid
 
 
+@pytest.mark.postgresql
 def test_checkouts_under_load_cost_no_extra_round_trip(pg: Database) -> None:
     _backend_pid(pg)
     pings: list[int] = []
@@ -66,6 +69,7 @@ def test_checkouts_under_load_cost_no_extra_round_trip(pg: Database) -> None:
     assert pings == []
 
 
+@pytest.mark.postgresql
 def test_reads_keep_the_connections_prepared_statements(pg: Database) -> None:
     # psycopg prepares a statement on its sixth run and forgets them all on ROLLBACK: reads
     # that ended in ROLLBACK would have PostgreSQL plan every statement on every request.

@@ -19,7 +19,7 @@ from andon.core.uow import Context
 from andon.demo.plant import USERS, DemoSummary, load_demo
 from andon.demo.work import HistoryOptions, HistorySummary
 from andon.plant import service as plant
-from andon.work import checks, lines
+from andon.work import checks, line_stops
 from andon.work.events import replay, state_of
 from andon.work.models import WorkEvent, WorkItem
 from andon.work.worker import WORKER_ACTOR
@@ -72,14 +72,14 @@ def test_history_has_one_safety_stop_restarted_by_supervisor_and_quality(
 ) -> None:
     load_small(system)
 
-    stops = lines.list_stops(system)
+    stops = line_stops.list_stops(system)
     assert len(stops) == 1
     stop = stops[0]
     assert stop.rule == "High-severity safety exception"
     assert (stop.supervisor_signoff_by, stop.quality_signoff_by) == ("supervisor", "quality")
     assert stop.restarted_at is not None
     assert timedelta(hours=1) < stop.restarted_at - stop.stopped_at < timedelta(hours=12)
-    assert {row.status for row in lines.board(system, now=END)} == {"running"}
+    assert {row.status for row in line_stops.board(system, now=END)} == {"running"}
 
 
 def test_every_item_replays_from_its_events_in_time_order_within_shifts(
@@ -159,7 +159,9 @@ def test_zero_items_sets_up_the_process_and_calendars_without_history(system: Co
     assert summary.lines == 4  # Chicago's third assembly line was added
     area = plant.find_area_by_code(system, "CHI", "ASM")
     assembly = plant.list_lines(system, area_id=area.id).items
-    rules = {line.code: [r.kind for r in lines.list_rules(system, line.id)] for line in assembly}
+    rules = {
+        line.code: [r.kind for r in line_stops.list_rules(system, line.id)] for line in assembly
+    }
     assert rules == {code: ["exception", "failed_checks"] for code in ("L1", "L2", "L3")}
     with system.read() as session:
         calendar = working_calendar(session, plant.find_site_by_code(system, "CHI").id)

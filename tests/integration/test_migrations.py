@@ -13,4 +13,4 @@ def test_models_and_migrations_agree(db: Database) -> None:
 
 
 def test_database_is_at_the_head_revision(db: Database) -> None:
-    assert migrations.current(db.engine) == "0006"
+    assert migrations.current(db.engine) == "0007"

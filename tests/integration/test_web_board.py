@@ -10,7 +10,7 @@ from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.plant import service as plant
 from andon.plant.schemas import LineUpdate
-from andon.work import lines
+from andon.work import line_stops
 from andon.work.models import LineSubscription
 from tests.factories import Floor, make_floor, make_user
 from tests.integration.test_web_pages import csrf_token, sign_in
@@ -22,7 +22,7 @@ def floor(system: Context) -> Floor:
 
 
 def status_of(system: Context, floor: Floor) -> str:
-    row = next(r for r in lines.board(system) if r.line.id == floor.line.id)
+    row = next(r for r in line_stops.board(system) if r.line.id == floor.line.id)
     return row.status
 
 
@@ -192,7 +192,7 @@ def test_a_rule_needs_its_kind_of_limits(client: TestClient, system: Context, fl
     )
     assert response.status_code == 422
     assert 'id="rule-count-error"' in response.text
-    assert lines.list_rules(system, floor.line.id) == []
+    assert line_stops.list_rules(system, floor.line.id) == []
 
 
 def test_removing_a_rule(client: TestClient, system: Context, floor: Floor) -> None:
@@ -209,10 +209,10 @@ def test_removing_a_rule(client: TestClient, system: Context, floor: Floor) -> N
             "csrf_token": token,
         },
     )
-    (rule,) = lines.list_rules(system, floor.line.id)
+    (rule,) = line_stops.list_rules(system, floor.line.id)
     assert rule.min_severity == "critical"
     client.post(f"{path}/rules/{rule.id}/delete", data={"csrf_token": token})
-    assert lines.list_rules(system, floor.line.id) == []
+    assert line_stops.list_rules(system, floor.line.id) == []
 
 
 def test_following_and_unfollowing_a_line(

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from andon.core.clock import utcnow
 from andon.core.permissions import Role
 from andon.core.uow import Context
-from andon.work import checks, items, lines, queries
+from andon.work import checks, items, line_stops, queries
 from andon.work.models import WorkItem
 from andon.work.schemas import ChecklistRecord, CheckResultIn, ItemAssign, ItemMove
 from tests.factories import Floor, make_floor, make_user, new_item
@@ -435,7 +435,7 @@ def test_an_item_on_a_stopped_line_shows_why_instead_of_move_buttons(
     client: TestClient, system: Context, floor: Floor, lead: None
 ) -> None:
     item = new_item(system, floor)
-    lines.pull_cord(system, floor.line.id, "guard door open", at=STOPPED_AT)
+    line_stops.pull_cord(system, floor.line.id, "guard door open", at=STOPPED_AT)
 
     page = client.get(f"/work/{item.id}").text
 
@@ -449,7 +449,7 @@ def test_a_move_posted_after_the_line_stopped_says_so_in_local_time(
     client: TestClient, system: Context, floor: Floor, lead: None
 ) -> None:
     item = new_item(system, floor)
-    lines.pull_cord(system, floor.line.id, "guard door open", at=STOPPED_AT)
+    line_stops.pull_cord(system, floor.line.id, "guard door open", at=STOPPED_AT)
 
     page = post(client, f"/work/{item.id}/move", {"to": "plan", "version": str(item.version)})
 

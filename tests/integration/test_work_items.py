@@ -12,7 +12,7 @@ from andon.core.errors import Conflict, InvalidInput, PermissionDenied
 from andon.core.permissions import Actor, Role
 from andon.core.uow import Context
 from andon.notifications.models import Notification
-from andon.work import checks, escalations, exceptions, items, lines
+from andon.work import checks, escalations, exceptions, items, line_stops
 from andon.work.events import replay, state_of
 from andon.work.models import Escalation, WorkEvent, WorkItem
 from andon.work.schemas import (
@@ -284,7 +284,7 @@ def test_high_safety_exception_stops_the_line_until_two_people_sign_off(
 ) -> None:
     supervisor = make_user(system, "sue", Role.SUPERVISOR)
     inspector = make_user(system, "quinn", Role.QUALITY)
-    lines.add_rule(
+    line_stops.add_rule(
         system, floor.line.id, StopRuleCreate(name="Safety", kind="exception", min_severity="high")
     )
     item = new_item(system, floor, at=MONDAY_7AM)
@@ -296,31 +296,31 @@ def test_high_safety_exception_stops_the_line_until_two_people_sign_off(
     )
     with pytest.raises(Conflict, match="stopped"):
         move(system, item, "plan", 10)
-    lines.sign_off_restart(
+    line_stops.sign_off_restart(
         Context(system.db, _actor(system, supervisor.username)), floor.line.id, "guard refitted"
     )
-    still = lines.board(system)[0]
-    lines.sign_off_restart(
+    still = line_stops.board(system)[0]
+    line_stops.sign_off_restart(
         Context(system.db, _actor(system, inspector.username)), floor.line.id, "checked"
     )
 
     assert still.status == "stopped"
-    assert lines.board(system)[0].status == "running"
+    assert line_stops.board(system)[0].status == "running"
     assert move(system, item, "plan", 20).stage == "plan"
 
 
 def test_one_person_cannot_give_both_restart_sign_offs(system: Context, floor: Floor) -> None:
     boss = make_user(system, "bea", Role.SUPERVISOR, Role.QUALITY)
-    lines.pull_cord(system, floor.line.id, "smoke")
+    line_stops.pull_cord(system, floor.line.id, "smoke")
     ctx = Context(system.db, _actor(system, boss.username))
-    lines.sign_off_restart(ctx, floor.line.id, "ok")
+    line_stops.sign_off_restart(ctx, floor.line.id, "ok")
 
     with pytest.raises(Conflict, match="two different people"):
-        lines.sign_off_restart(ctx, floor.line.id, "ok again")
+        line_stops.sign_off_restart(ctx, floor.line.id, "ok again")
 
 
 def test_failed_checks_in_a_window_stop_the_line(system: Context, floor: Floor) -> None:
-    lines.add_rule(
+    line_stops.add_rule(
         system,
         floor.line.id,
         StopRuleCreate(name="Quality spike", kind="failed_checks", count=2, window_minutes=30),
@@ -329,10 +329,10 @@ def test_failed_checks_in_a_window_stop_the_line(system: Context, floor: Floor) 
     second = walk_to_inspect(system, new_item(system, floor, at=MONDAY_7AM))
 
     checks.record_checklist(system, first.id, passing_checks(torque=9.0), at=at(55))
-    assert lines.board(system)[0].status == "running"
+    assert line_stops.board(system)[0].status == "running"
     checks.record_checklist(system, second.id, passing_checks(torque=9.0), at=at(60))
 
-    assert lines.board(system)[0].status == "stopped"
+    assert line_stops.board(system)[0].status == "stopped"
 
 
 def test_critical_exception_escalates_at_once(system: Context, floor: Floor) -> None:
@@ -476,4 +476,4 @@ def test_a_site_supervisor_sees_only_that_sites_work(system: Context, floor: Flo
     visible = list_items(ctx).items
 
     assert [i.id for i in visible] == [mine.id]
-    assert [row.line.code for row in lines.board(ctx)] == ["L1"]
+    assert [row.line.code for row in line_stops.board(ctx)] == ["L1"]

@@ -85,6 +85,7 @@ FIXED = (
 )
 
 
+@pytest.mark.postgresql
 def test_fixed_tricky_log_matches_pm4py_on_postgres(postgres_backend: Any) -> None:
     frame = _pm4py_frame(*FIXED)
     ordered = prepare(frame_log(postgres_backend, standard_frame(frame)))

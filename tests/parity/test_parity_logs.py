@@ -71,6 +71,7 @@ def test_interval_log_is_read_as_one(duckdb_backend: Any) -> None:
     assert loaded.log.interval
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("name", SMALL)
 def test_small_log_matches_pm4py_on_postgres(name: str, postgres_backend: Any) -> None:
     frame = pm4py_frame(name)

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from andon.processes.bpmn import export_bpmn
 from andon.processes.diagram import render_svg
-from andon.processes.documents import load_spec_yaml
 from andon.processes.layout import Box, Edge, Layout, layout
 from andon.processes.spec import ProcessSpec, parse_spec
+from andon.processes.spec_yaml import load_spec_yaml
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",

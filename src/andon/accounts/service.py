@@ -8,10 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import delete, event, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from andon.accounts.models import ApiToken, RoleGrant, User, WebSession
+from andon.accounts.models import (
+    ApiToken,
+    RoleGrant,
+    SignInFailure,
+    SignInLock,
+    User,
+    WebSession,
+)
 from andon.accounts.schemas import GrantIn, TokenCreate, UserCreate, UserUpdate
 from andon.core.audit import snapshot
 from andon.core.clock import utcnow
@@ -202,8 +211,8 @@ def set_password(ctx: Context, user_id: int, password: str) -> None:
     with ctx.write() as tx:
         user = _load_user(tx.session, user_id)
         user.password_hash = hash_password(password)
-        user.failed_logins = 0
-        user.locked_until = None
+        # A new password lifts the account's locks from every address.
+        tx.session.execute(delete(SignInLock).where(SignInLock.user_id == user.id))
         # A new password ends every web sign-in of the account, the changer's own included.
         tx.session.execute(delete(WebSession).where(WebSession.user_id == user.id))
         tx.audit("user", user.id, "set_password", after={"password": "changed"})
@@ -211,9 +220,13 @@ def set_password(ctx: Context, user_id: int, password: str) -> None:
 
 @dataclass(frozen=True)
 class LoginPolicy:
+    """How many failed sign-ins are allowed: per account and address, and per address."""
+
     max_failures: int = 5
     lockout_seconds: int = 900
     session_hours: int = 12
+    address_max_failures: int = 20
+    address_window_seconds: int = 900
 
 
 @dataclass
@@ -223,52 +236,152 @@ class SignIn:
     expires_at: datetime
 
 
-def sign_in(
-    db: Database, username: str, password: str, policy: LoginPolicy, request_id: str
-) -> SignIn:
-    """Check a password, throttling repeated failures; on success open a web session.
+# Where the client's address is unknown (a Unix socket, a test): all such attempts share one.
+UNKNOWN_ADDRESS = "unknown"
 
-    Failures are recorded (and committed) before the error is raised, so throttling holds
-    across requests and processes.
+
+def sign_in(
+    db: Database,
+    username: str,
+    password: str,
+    policy: LoginPolicy,
+    request_id: str,
+    address: str = UNKNOWN_ADDRESS,
+) -> SignIn:
+    """Check a password from a client address, throttling failures; on success open a session.
+
+    Two limits, both kept in the database so they hold across requests and processes:
+
+    - an address with ``address_max_failures`` failed checks (any accounts, known or not)
+      within the last ``address_window_seconds`` is refused until the oldest of those leaves
+      the window, without the password being checked: spraying passwords across accounts
+      gets only so many guesses;
+    - ``max_failures`` consecutive failures of one account from one address lock that account
+      for that address for ``lockout_seconds``, even for the right password. Other addresses
+      can still sign in, so guessing from one place cannot lock the owner out.
+
+    Failures are recorded (and committed) before the error is raised.
     """
     now = utcnow()
     name = username.strip().lower()
+    where = address[:64] or UNKNOWN_ADDRESS
     attempt = Actor(user_id=None, username=name or "?")
     ctx = Context(db, attempt, request_id)
     failure: Exception | None = None
     result: SignIn | None = None
     with ctx.write() as tx:
-        user = tx.session.scalar(select(User).where(User.username == name))
-        ok = password_matches(user.password_hash if user else None, password)
-        if user is None or not user.active:
-            failure = NotAuthenticated("wrong username or password")
-        elif user.locked_until is not None and user.locked_until > now:
-            wait = int((user.locked_until - now).total_seconds()) + 1
-            failure = TooManyAttempts(
-                f"too many failed sign-ins; try again in {max(1, wait // 60)} min", wait
-            )
-        elif not ok:
-            failure = _record_failure(tx, user, policy, now)
+        wait = _address_wait(tx.session, where, policy, now)
+        if wait is not None:
+            failure = _too_many(wait)
         else:
-            tx.actor = actor_for(user)
-            result = _open_session(tx, user, policy, now, password)
+            user = tx.session.scalar(select(User).where(User.username == name))
+            ok = password_matches(user.password_hash if user else None, password)
+            lock = tx.session.get(SignInLock, (user.id, where)) if user is not None else None
+            if user is None or not user.active:
+                failure = _record_failure(tx, None, where, policy, now)
+            elif lock is not None and lock.locked_until is not None and lock.locked_until > now:
+                failure = _too_many(int((lock.locked_until - now).total_seconds()) + 1)
+            elif not ok:
+                failure = _record_failure(tx, user, where, policy, now)
+            else:
+                tx.actor = actor_for(user)
+                if lock is not None:
+                    tx.session.delete(lock)
+                result = _open_session(tx, user, policy, now, password)
     if failure is not None:
         raise failure
     assert result is not None
     return result
 
 
-def _record_failure(tx: Transaction, user: User, policy: LoginPolicy, now: datetime) -> Exception:
-    user.failed_logins += 1
-    if user.failed_logins >= policy.max_failures:
-        user.failed_logins = 0
-        user.locked_until = now + timedelta(seconds=policy.lockout_seconds)
-        tx.audit("user", user.id, "lock", after={"locked_until": user.locked_until})
-        return TooManyAttempts(
-            f"too many failed sign-ins; try again in {max(1, policy.lockout_seconds // 60)} min",
-            policy.lockout_seconds,
+def _too_many(wait_seconds: int) -> TooManyAttempts:
+    wait = max(1, wait_seconds)
+    minutes = max(1, -(-wait // 60))
+    return TooManyAttempts(f"too many failed sign-ins; try again in {minutes} min", wait)
+
+
+def _address_wait(session: Session, address: str, policy: LoginPolicy, now: datetime) -> int | None:
+    """Seconds until the address may try again, or None when it is under its limit."""
+    since = now - timedelta(seconds=policy.address_window_seconds)
+    recent = list(
+        session.scalars(
+            select(SignInFailure.failed_at)
+            .where(SignInFailure.address == address, SignInFailure.failed_at > since)
+            .order_by(SignInFailure.failed_at.desc())
+            .limit(policy.address_max_failures)
         )
-    tx.audit("user", user.id, "login_failed", after={"failed_logins": user.failed_logins})
+    )
+    if len(recent) < policy.address_max_failures:
+        return None
+    # Once the oldest of the last `limit` failures leaves the window, one more try is allowed.
+    freed_at = recent[-1] + timedelta(seconds=policy.address_window_seconds)
+    return int((freed_at - now).total_seconds()) + 1
+
+
+def _record_failure(
+    tx: Transaction, user: User | None, address: str, policy: LoginPolicy, now: datetime
+) -> Exception:
+    """Count a failed check against the address and, for a real account, the account there."""
+    tx.session.add(SignInFailure(address=address, failed_at=now))
+    tx.session.flush()
+    failure: Exception = NotAuthenticated("wrong username or password")
+    if user is not None:
+        failure = _count_account_failure(tx, user, address, policy, now)
+    wait = _address_wait(tx.session, address, policy, now)
+    if wait is not None:
+        failures = tx.session.scalar(
+            select(func.count())
+            .select_from(SignInFailure)
+            .where(
+                SignInFailure.address == address,
+                SignInFailure.failed_at > now - timedelta(seconds=policy.address_window_seconds),
+            )
+        )
+        if failures == policy.address_max_failures:
+            # The failure that reaches the limit is the one worth a line in the audit trail.
+            until = now + timedelta(seconds=wait)
+            tx.audit("sign_in_address", address, "throttle", after={"until": until})
+        if isinstance(failure, TooManyAttempts):
+            # The account was locked by this same failure: wait for whichever ends later.
+            wait = max(wait, failure.retry_after_seconds)
+        return _too_many(wait)
+    return failure
+
+
+def _count_account_failure(
+    tx: Transaction, user: User, address: str, policy: LoginPolicy, now: datetime
+) -> Exception:
+    session = tx.session
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    # Two processes may record the first failure of the same pair at once; neither may fail.
+    session.execute(
+        insert(SignInLock)
+        .values(user_id=user.id, address=address, failed_logins=0)
+        .on_conflict_do_nothing(index_elements=["user_id", "address"])
+    )
+    lock = session.scalars(
+        select(SignInLock)
+        .where(SignInLock.user_id == user.id, SignInLock.address == address)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    lock.failed_logins += 1
+    if lock.failed_logins >= policy.max_failures:
+        lock.failed_logins = 0
+        lock.locked_until = now + timedelta(seconds=policy.lockout_seconds)
+        tx.audit(
+            "user",
+            user.id,
+            "lock",
+            after={"locked_until": lock.locked_until, "address": address},
+        )
+        return _too_many(policy.lockout_seconds)
+    tx.audit(
+        "user",
+        user.id,
+        "login_failed",
+        after={"failed_logins": lock.failed_logins, "address": address},
+    )
     return NotAuthenticated("wrong username or password")
 
 
@@ -277,14 +390,15 @@ def _open_session(
 ) -> SignIn:
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
     user.last_login_at = now
     token = new_secret()
     expires_at = now + timedelta(hours=policy.session_hours)
     tx.session.add(WebSession(token_digest=digest(token), user_id=user.id, expires_at=expires_at))
-    # Expired sessions are cleared as people sign in; no separate sweeper is needed.
+    # Expired sessions and failures past every window are cleared as people sign in; no
+    # separate sweeper is needed.
     tx.session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    stale = now - timedelta(seconds=policy.address_window_seconds)
+    tx.session.execute(delete(SignInFailure).where(SignInFailure.failed_at <= stale))
     tx.audit("user", user.id, "login")
     return SignIn(user, token, expires_at)
 

@@ -3,14 +3,15 @@
 Every filter keeps or drops whole cases of a :class:`CaseOrderedLog`, so the ordering and
 successor columns stay valid and the log is not sorted again. :func:`apply_filters` runs
 them in a fixed order (time range, attributes, start and end activities, variants, then
-top-k variants), each on what the previous ones kept.
+top-k variants), each on what the previous ones kept. :func:`parse_case_filters` is the one
+reading of the filters as a person types them, for the CLI flags, the API's query and the pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Literal
 
 from andon.analytics.ordering import (
@@ -23,12 +24,13 @@ from andon.analytics.ordering import (
     CaseOrderedLog,
     restrict_to_cases,
 )
-from andon.core.errors import InvalidInput
+from andon.core.errors import FieldError, InvalidInput
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
 TimeMode = Literal["contained", "intersecting"]
+TIME_MODES: tuple[TimeMode, ...] = ("intersecting", "contained")
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def filter_time_range(
     lower = _microseconds(time_from, "time_from") if time_from is not None else None
     upper = _microseconds(time_to, "time_to") if time_to is not None else None
     if lower is not None and upper is not None and lower > upper:
-        raise InvalidInput.for_field("time_from", "the range ends before it starts")
+        raise _refused("time_from", "the range ends before it starts")
     cases = ordered.cases
     conditions: list[ir.BooleanValue] = []
     if mode == "contained":
@@ -115,7 +117,7 @@ def filter_time_range(
         if upper is not None:
             conditions.append(cases[FIRST_US] <= upper)
     else:
-        raise InvalidInput.for_field("time_mode", "choose contained or intersecting")
+        raise _refused("time_mode", "choose contained or intersecting")
     return restrict_to_cases(ordered, cases.filter(conditions))
 
 
@@ -128,9 +130,9 @@ def filter_attribute(
     """
     events = ordered.events
     if column not in events.columns:
-        raise InvalidInput.for_field("attribute", f"the log has no column {column!r}")
+        raise _refused("attribute", f"the log has no column {column!r}")
     if not values:
-        raise InvalidInput.for_field("attribute", f"no values given for {column!r}")
+        raise _refused("attribute", f"no values given for {column!r}")
     matching = events.filter(events[column].cast("string").isin(list(values)))
     return restrict_to_cases(ordered, matching.select(CASE_KEY).distinct())
 
@@ -164,7 +166,7 @@ def filter_variants(
 def filter_top_variants(ordered: CaseOrderedLog, k: int) -> CaseOrderedLog:
     """Cases of the ``k`` most frequent variants; ties at the cut go by activity sequence."""
     if k < 1:
-        raise InvalidInput.for_field("top_variants", "must be at least 1")
+        raise _refused("top_variants", "must be at least 1")
     from andon.analytics.discovery import discover_variants
 
     kept = discover_variants(ordered, limit=k)
@@ -173,6 +175,95 @@ def filter_top_variants(ordered: CaseOrderedLog, k: int) -> CaseOrderedLog:
 
 def _microseconds(moment: datetime, name: str) -> int:
     if moment.tzinfo is None:
-        raise InvalidInput.for_field(name, "give a time zone (e.g. 2024-01-01T00:00:00Z)")
+        raise _refused(name, "give a time zone (e.g. 2024-01-01T00:00:00Z)")
     delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def parse_case_filters(
+    *,
+    time_from: str | None = None,
+    time_to: str | None = None,
+    time_mode: str = "intersecting",
+    attribute: Iterable[str] = (),
+    start_activity: Iterable[str] = (),
+    end_activity: Iterable[str] = (),
+    variant: Iterable[str] = (),
+    exclude_variant: Iterable[str] = (),
+    top_variants: int | None = None,
+    zone: tzinfo | Callable[[], tzinfo] = UTC,
+) -> CaseFilters:
+    """The filters as typed: the CLI's flags and the API's query parameters, which share
+    these names (``--from``/``--to`` are ``time_from``/``time_to``).
+
+    - Times are ISO 8601 (``2024-01-01``, ``2024-01-01T08:00``, ``...T08:00:00Z``,
+      ``...T08:00:00+02:00``); one without an offset is a wall-clock time in ``zone``, the
+      site's zone (``ANDON_TIMEZONE``), and a date alone is its midnight there. They come
+      back in UTC, so the same instant typed two ways gives equal filters. ``zone`` may be a
+      function, called only when a time has no offset (the CLI's settings cost a start-up).
+    - ``attribute`` values are ``COLUMN=VALUE`` (a column repeated means any of its values;
+      the value may itself hold ``=``); ``variant``/``exclude_variant`` are ``A,B,C``.
+    - Blank activities and sequences are left out, as an empty form field would be.
+
+    InvalidInput names the field at fault by the names above, with no location prefix.
+    """
+    moment_from = _instant(time_from, "time_from", zone)
+    moment_to = _instant(time_to, "time_to", zone)
+    if moment_from is not None and moment_to is not None and moment_from > moment_to:
+        raise _refused("time_from", "the range ends before it starts")
+    if time_mode not in TIME_MODES:
+        raise _refused("time_mode", "choose intersecting or contained")
+    if top_variants is not None and top_variants < 1:
+        raise _refused("top_variants", "must be at least 1")
+    by_column: dict[str, tuple[str, ...]] = {}
+    for pair in attribute:
+        column, sep, value = pair.partition("=")
+        column = column.strip()
+        if not sep or not column:
+            raise _refused("attribute", f"expected COL=VALUE, got {pair!r}")
+        by_column[column] = (*by_column.get(column, ()), value)
+    return CaseFilters(
+        time_from=moment_from,
+        time_to=moment_to,
+        time_mode="contained" if time_mode == "contained" else "intersecting",
+        attributes=dict(sorted(by_column.items())),
+        start_activities=_activities(start_activity),
+        end_activities=_activities(end_activity),
+        variants=_sequences(variant),
+        exclude_variants=_sequences(exclude_variant),
+        top_variants=top_variants,
+    )
+
+
+def parse_instant(text: str, name: str, zone: tzinfo | Callable[[], tzinfo] = UTC) -> datetime:
+    """``text`` as a UTC instant: ISO 8601, a wall-clock time in ``zone`` when it has no
+    offset (a date alone: its midnight). InvalidInput on ``name`` if it is no such time."""
+    value = text.strip()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _refused(
+            name, f"{text!r} is not a time; give ISO 8601, e.g. 2024-01-01T08:00 or ...T08:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone if isinstance(zone, tzinfo) else zone())
+    return moment.astimezone(UTC)
+
+
+def _instant(text: str | None, name: str, zone: tzinfo | Callable[[], tzinfo]) -> datetime | None:
+    if text is None or not text.strip():
+        return None
+    return parse_instant(text, name, zone)
+
+
+def _activities(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value for value in values if value)
+
+
+def _sequences(specs: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(part.strip() for part in spec.split(",")) for spec in specs if spec)
+
+
+def _refused(name: str, msg: str) -> InvalidInput:
+    """A filter's refusal located by its name alone: each adapter says where it came from."""
+    return InvalidInput(f"{name}: {msg}", [FieldError((name,), msg)])

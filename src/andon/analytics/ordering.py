@@ -326,10 +326,3 @@ def backend_name(table: ir.Table) -> str:
         return str(table._find_backend(use_default=True).name)
     except Exception:  # an expression over several backends fails later, with its own error
         return "duckdb"
-
-
-def microseconds_to_datetime(value: int | None) -> datetime | None:
-    """A UTC instant from the microsecond columns above."""
-    if value is None:
-        return None
-    return datetime.fromtimestamp(value / MICROSECONDS, tz=UTC)

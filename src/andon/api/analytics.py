@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import AwareDatetime
 
-from andon.analytics import datasets, schemas
+from andon.analytics import dataset_analyses, dataset_imports, dataset_store, schemas
+from andon.analytics.filters import CaseFilters, parse_case_filters
 from andon.analytics.schemas import ConformanceOut, DatasetOut, DfgOut, KpiOut, VariantsOut
 from andon.api.deps import Ctx, get_settings
 from andon.api.lanes import ReportRoute
@@ -48,10 +48,18 @@ class ImportOut(schemas.ImportOut):
 
 
 def filters(
+    settings: Setting,
     time_from: Annotated[
-        AwareDatetime | None, Query(description="Keep cases with time in the range from here.")
+        str | None,
+        Query(
+            max_length=64,
+            description="Keep cases with time in the range from here: ISO 8601; without an "
+            "offset, a wall-clock time in ANDON_TIMEZONE.",
+        ),
     ] = None,
-    time_to: Annotated[AwareDatetime | None, Query(description="...up to here.")] = None,
+    time_to: Annotated[
+        str | None, Query(max_length=64, description="...up to here, included.")
+    ] = None,
     time_mode: Annotated[
         Literal["intersecting", "contained"],
         Query(description="intersecting: any time in the range; contained: wholly inside."),
@@ -74,25 +82,27 @@ def filters(
     attribute: Annotated[
         list[str] | None, Query(max_length=50, description="COLUMN=VALUE; cases with it.")
     ] = None,
-) -> Any:
-    """The case filters of every analysis (docs/analytics.md, "Filters")."""
-    return datasets.case_filters(
+) -> CaseFilters:
+    """The case filters of every analysis (docs/analytics.md, "Filters"), read as the CLI
+    reads its flags."""
+    return parse_case_filters(
         time_from=time_from,
         time_to=time_to,
         time_mode=time_mode,
-        start_activities=tuple(start_activity or ()),
-        end_activities=tuple(end_activity or ()),
-        variants=tuple(variant or ()),
-        exclude_variants=tuple(exclude_variant or ()),
+        start_activity=start_activity or (),
+        end_activity=end_activity or (),
+        variant=variant or (),
+        exclude_variant=exclude_variant or (),
         top_variants=top_variants,
-        attributes=tuple(attribute or ()),
+        attribute=attribute or (),
+        zone=settings.zone,
     )
 
 
-Filters = Annotated[Any, Depends(filters)]
+Filters = Annotated[CaseFilters, Depends(filters)]
 
 
-def import_out(request: Request, job: datasets.ImportJob) -> dict[str, Any]:
+def import_out(request: Request, job: dataset_imports.ImportJob) -> dict[str, Any]:
     """The job as JSON, a failure's field paths located in the upload's form body."""
     out: dict[str, Any] = ImportOut.model_validate(job, from_attributes=True).model_dump(
         mode="json"
@@ -104,7 +114,7 @@ def import_out(request: Request, job: datasets.ImportJob) -> dict[str, Any]:
     return out
 
 
-def dataset_out(dataset: datasets.Dataset) -> dict[str, Any]:
+def dataset_out(dataset: dataset_store.Dataset) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": dataset.id,
         "name": dataset.name,
@@ -171,7 +181,7 @@ def upload_dataset(
     `strict` any rejected row refuses it. Poll `GET /api/v1/analytics/imports/{id}`, or send
     `wait=true` to get the dataset (or the refusal, 422) in this response. The body may be as
     large as ANDON_MAX_ATTACHMENT_BYTES."""
-    options = datasets.ImportOptions(
+    options = dataset_imports.ImportOptions(
         name=name,
         strict=strict,
         case=case or None,
@@ -186,14 +196,14 @@ def upload_dataset(
     )
     limit = settings.max_log_bytes
     if wait:
-        dataset = datasets.import_now(
+        dataset = dataset_imports.import_now(
             ctx, settings.data_dir, file.filename or "", file.file, options, max_bytes=limit
         )
         body = DatasetOut.model_validate(dataset_out(dataset)).model_dump(mode="json")
         return JSONResponse(
             body, status_code=201, headers={"Location": f"/api/v1/analytics/datasets/{dataset.id}"}
         )
-    job, _ = datasets.start_import(
+    job, _ = dataset_imports.start_import(
         ctx, settings.data_dir, file.filename or "", file.file, options, max_bytes=limit
     )
     return JSONResponse(
@@ -205,26 +215,26 @@ def upload_dataset(
 
 @router.get("/imports/{id}", response_model=ImportOut, summary="Where an import stands")
 def get_import(request: Request, ctx: Ctx, settings: Setting, id: ImportId) -> object:
-    return import_out(request, datasets.get_import(ctx, settings.data_dir, id))
+    return import_out(request, dataset_imports.get_import(ctx, settings.data_dir, id))
 
 
 @router.get("/datasets", response_model=list[DatasetOut], summary="Uploaded datasets, newest first")
 def list_datasets(ctx: Ctx, settings: Setting) -> object:
     """The plant's own events are not listed: they are always there as `plant` and
     `plant-<process key>`."""
-    return [dataset_out(d) for d in datasets.list_datasets(ctx, settings.data_dir)]
+    return [dataset_out(d) for d in dataset_store.list_datasets(ctx, settings.data_dir)]
 
 
 @router.get(
     "/datasets/{id}", response_model=DatasetOut, summary="One dataset with its quality report"
 )
 def get_dataset(ctx: Ctx, settings: Setting, id: DatasetId) -> object:
-    return dataset_out(datasets.get_dataset(ctx, settings.data_dir, id))
+    return dataset_out(dataset_store.get_dataset(ctx, settings.data_dir, id))
 
 
 @router.delete("/datasets/{id}", status_code=204, summary="Remove an uploaded dataset")
 def delete_dataset(ctx: Ctx, settings: Setting, id: DatasetId) -> Response:
-    datasets.delete_dataset(ctx, settings.data_dir, id)
+    dataset_store.delete_dataset(ctx, settings.data_dir, id)
     return Response(status_code=204)
 
 
@@ -235,8 +245,8 @@ def delete_dataset(ctx: Ctx, settings: Setting, id: DatasetId) -> Response:
     summary="The rows the import rejected (CSV: row, reason, then the source columns)",
 )
 def download_quarantine(ctx: Ctx, settings: Setting, id: DatasetId) -> Response:
-    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
-    path = datasets.quarantine_path(settings.data_dir, dataset.id)
+    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
+    path = dataset_store.quarantine_path(settings.data_dir, dataset.id)
     if not dataset.has_quarantine or not path.is_file():
         from andon.core.errors import NotFound
 
@@ -270,8 +280,9 @@ def get_dfg(
     ] = 1,
 ) -> object:
     """Start and end activities are those of every kept case, whatever `min_frequency`."""
-    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
-    graph = datasets.mine(ctx, settings.data_dir, dataset, ("dfg",), case_filters)["dfg"]
+    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
+    found = dataset_analyses.mine(ctx, settings.data_dir, dataset, ("dfg",), case_filters)
+    graph = found["dfg"]
     edges = [e for e in graph["edges"] if e["frequency"] >= min_frequency]
     if not performance:
         edges = [{k: v for k, v in e.items() if k != "performance"} for e in edges]
@@ -290,8 +301,8 @@ def get_variants(
     case_filters: Filters,
     top: Annotated[int | None, Query(ge=1, description="Only the K most frequent.")] = None,
 ) -> object:
-    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
-    found = datasets.mine(ctx, settings.data_dir, dataset, ("variants",), case_filters)
+    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
+    found = dataset_analyses.mine(ctx, settings.data_dir, dataset, ("variants",), case_filters)
     variants = found["variants"]["variants"]
     return {"variants": variants if top is None else variants[:top]}
 
@@ -302,8 +313,8 @@ def get_variants(
     summary="KPIs: cases, durations, rework, first-pass yield, throughput, WIP, bottlenecks",
 )
 def get_kpi(ctx: Ctx, settings: Setting, id: DatasetId, case_filters: Filters) -> object:
-    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
-    return datasets.mine(ctx, settings.data_dir, dataset, ("kpi",), case_filters)["kpi"]
+    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
+    return dataset_analyses.mine(ctx, settings.data_dir, dataset, ("kpi",), case_filters)["kpi"]
 
 
 @router.get(
@@ -324,8 +335,8 @@ def get_conformance(
     ] = False,
 ) -> object:
     """Against the process's current version; deviations name stage keys (docs/conformance.md)."""
-    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
-    result = datasets.check_dataset(
+    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
+    result = dataset_analyses.check_dataset(
         ctx, settings.data_dir, dataset, process, exclude_incomplete=exclude_incomplete
     )
     return result.report

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from andon import __version__
 from andon.api import (
@@ -16,6 +17,7 @@ from andon.api import (
     analytics,
     audit,
     calendars,
+    docs,
     exceptions,
     health,
     lanes,
@@ -32,6 +34,15 @@ from andon.core.database import Database
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 
 
+class AndonApp(FastAPI):
+    """FastAPI with the request-context middleware outside everything, error handling too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        # Added the usual way, a middleware runs inside Starlette's ServerErrorMiddleware, and
+        # the 500 page that one sends would leave without a request id or security headers.
+        return RequestContextMiddleware(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     secret_key = settings.require_secret_key()
@@ -46,12 +57,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         lanes.open_lanes(settings.request_threads, settings.report_threads)
         yield
 
-    app = FastAPI(
+    app = AndonApp(
         lifespan=lifespan,
         title="Andon",
         version=__version__,
         summary="Operations standards for manufacturing plants.",
-        docs_url="/api/docs",
+        # Served by andon.api.docs from our own static files, not FastAPI's CDN page.
+        docs_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
@@ -63,6 +76,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     problems.install(app, html_renderer=pages.render_error)
     app.include_router(health.router)
+    app.include_router(docs.router)
     # Routes are matched in order, one pattern at a time: the floor's work-item requests
     # (most of the traffic) come first. Their paths share no prefix with the others.
     app.include_router(work.router)
@@ -79,7 +93,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, routes=upload_limits(settings)
     )
-    app.add_middleware(RequestContextMiddleware)
     return app
 
 

@@ -1,7 +1,7 @@
-"""Audit trail endpoints: query, verify the hash chain, export CSV."""
+"""Audit trail endpoints: query, verify the hash chain (against an anchor), export CSV."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
@@ -11,6 +11,7 @@ from andon.api.deps import Ctx
 from andon.api.lanes import ReportRoute
 from andon.api.problems import ERROR_RESPONSES
 from andon.core import audit_queries
+from andon.core.audit import ANCHOR_FORMAT, AuditAnchor
 from andon.core.audit_queries import AuditFilter
 from andon.core.schemas import Output, PageOut
 
@@ -39,6 +40,20 @@ class VerifyOut(BaseModel):
     count: int = Field(description="Entries checked before the first break (all when ok).")
     broken_seq: int | None
     problem: str | None
+    anchor_failed: bool = Field(
+        default=False,
+        description="The chain verified, but the anchored entry is gone or has another hash.",
+    )
+
+
+class AnchorBody(BaseModel):
+    """The newest entry at one moment, as `GET /anchor` and `andon audit anchor` give it."""
+
+    format: Literal["andon-audit-anchor"] = ANCHOR_FORMAT
+    seq: int = Field(ge=1)
+    hash: str = Field(pattern="^[0-9a-f]{64}$")
+    occurred_at: datetime
+    taken_at: datetime
 
 
 def audit_filter(
@@ -69,6 +84,25 @@ def list_entries(
 @router.get("/verify", response_model=VerifyOut, summary="Verify the hash chain")
 def verify(ctx: Ctx) -> object:
     return audit_queries.verify(ctx).__dict__
+
+
+@router.post(
+    "/verify",
+    response_model=VerifyOut,
+    summary="Verify the hash chain and that an anchored entry is still as it was",
+)
+def verify_with_anchor(ctx: Ctx, body: AnchorBody) -> object:
+    anchor = AuditAnchor(body.seq, body.hash, body.occurred_at, body.taken_at)
+    return audit_queries.verify(ctx, anchor).__dict__
+
+
+@router.get(
+    "/anchor",
+    response_model=AnchorBody,
+    summary="The newest entry's number, hash and time, to keep where the database admin cannot",
+)
+def anchor(ctx: Ctx) -> object:
+    return audit_queries.anchor(ctx).as_json()
 
 
 @router.get(

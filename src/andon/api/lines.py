@@ -8,7 +8,7 @@ from andon.api.deps import Ctx
 from andon.api.lanes import FloorRoute
 from andon.api.problems import ERROR_RESPONSES
 from andon.core.schemas import MAX_ID
-from andon.work import lines as service
+from andon.work import line_stops as service
 from andon.work.line_stop_schemas import (
     BoardRowOut,
     LineStopOut,

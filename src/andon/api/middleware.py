@@ -14,8 +14,28 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
+# Pages load only their own scripts, stylesheets and images: nothing inline, nothing from
+# another host, no plugins, no framing, forms post only here. A response that sets its own
+# policy keeps it (attachments are sandboxed further).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+)
+_CSP = b"content-security-policy"
+_CSP_HEADER = (_CSP, CONTENT_SECURITY_POLICY.encode())
+
+
 class RequestContextMiddleware:
-    """Gives each request an id (kept from X-Request-ID when sane) and sets response headers."""
+    """Gives each request an id (kept from X-Request-ID when sane) and sets response headers.
+
+    The application wraps its whole stack in it (outside Starlette's error middleware), so the
+    headers are on every response: pages, API, static files, 404s and 500s alike.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -24,27 +44,30 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
-            await send_problem(
-                send, scope, 400, "Bad request", "NUL characters are not allowed in URLs"
-            )
-            return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        incoming = b""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value
+                break
+        text = incoming.decode("latin-1")
+        request_id = text if _SAFE_ID.match(text) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        id_header = (b"x-request-id", request_id.encode())
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers += [
-                    (b"x-request-id", request_id.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"same-origin"),
-                ]
+                if not any(name.lower() == _CSP for name, _ in headers):
+                    headers.append(_CSP_HEADER)
+                headers.append(id_header)
+                headers.extend(SECURITY_HEADERS)
                 message["headers"] = headers
             await send(message)
 
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            detail = "NUL characters are not allowed in URLs"
+            await send_problem(send_with_headers, scope, 400, "Bad request", detail)
+            return
         await self.app(scope, receive, send_with_headers)
 
 

@@ -18,8 +18,8 @@ from andon.core.errors import FieldError, InvalidInput
 from andon.core.schemas import MAX_ID, Input, Output, Reason
 from andon.processes import service
 from andon.processes.bpmn import export_bpmn
-from andon.processes.documents import dump_spec_yaml, load_spec_yaml
 from andon.processes.spec import ProcessSpec, parse_spec, spec_document
+from andon.processes.spec_yaml import dump_spec_yaml, load_spec_yaml
 from andon.work.escalations import set_escalation_active
 
 router = APIRouter(

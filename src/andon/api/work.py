@@ -27,6 +27,7 @@ from andon.work.schemas import (
     EscalationOut,
     EscalationSend,
     EventOut,
+    ItemActionsOut,
     ItemAssign,
     ItemCreate,
     ItemMove,
@@ -216,6 +217,21 @@ def get_item(ctx: Ctx, id: ItemId) -> object:
         "process_version": record.process_version,
         "allowed_moves": record.allowed_moves,
     }
+
+
+@router.get(
+    "/work-items/{id}/actions",
+    response_model=ItemActionsOut,
+    summary="What the caller may do with the item now",
+    description=(
+        "The moves open to the caller, each with its checklist gate (passed, or which "
+        "checklist lines are missing), which other actions are open, the stop holding the "
+        "item's line and the stage SLA badge: what the item's page offers. Each action is "
+        "still checked when it is done."
+    ),
+)
+def item_actions(ctx: Ctx, id: ItemId) -> object:
+    return queries.read_item_actions(ctx, id)
 
 
 @router.get(

@@ -1,4 +1,4 @@
-"""`andon audit`: verify the hash chain, read recent entries, export CSV."""
+"""`andon audit`: verify the hash chain, anchor its head, read recent entries, export CSV."""
 
 from __future__ import annotations
 
@@ -38,20 +38,64 @@ def _instant(value: str | None, option: str) -> datetime | None:
 
 
 @app.command()
-def verify() -> None:
+def verify(
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            exists=True,
+            dir_okay=False,
+            help="Also check that the entry named by this anchor file (`andon audit anchor`) "
+            "is still there with its hash: detects the newest entries being cut off.",
+        ),
+    ] = None,
+) -> None:
     """Recompute the hash chain. Exit 0 when intact, 1 at the first broken entry."""
     from andon.core import audit_queries
+    from andon.core.audit import AuditAnchor
 
+    taken = AuditAnchor.parse(anchor.read_text(encoding="utf-8")) if anchor else None
     with operator_context() as ctx:
-        result = audit_queries.verify(ctx)
+        result = audit_queries.verify(ctx, taken)
     if result.ok:
-        typer.echo(f"OK: {plural(result.count, 'entry', 'entries')} verified")
+        checked = f"; entry {taken.seq} matches the anchor" if taken else ""
+        typer.echo(f"OK: {plural(result.count, 'entry', 'entries')} verified{checked}")
         return
+    if result.anchor_failed:
+        typer.echo(
+            f"BROKEN: {result.problem} "
+            f"({plural(result.count, 'entry', 'entries')} verified as a chain)"
+        )
+        raise typer.Exit(1)
     typer.echo(
         f"BROKEN at entry {result.broken_seq}: {result.problem} "
         f"({plural(result.count, 'entry', 'entries')} before it verified)"
     )
     raise typer.Exit(1)
+
+
+@app.command()
+def anchor(
+    output: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[FILE]", dir_okay=False, help="Write the anchor here.  [default: stdout]"
+        ),
+    ] = None,
+) -> None:
+    """Export the newest entry's number, hash and time as JSON, for `verify --anchor`."""
+    import json
+
+    from andon.core import audit_queries
+
+    with operator_context() as ctx:
+        taken = audit_queries.anchor(ctx)
+    text = json.dumps(taken.as_json(), indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"Anchored entry {taken.seq} ({taken.hash[:12]}…) in {output}")
 
 
 @app.command()

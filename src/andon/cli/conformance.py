@@ -93,7 +93,7 @@ def conformance(
         assert log is not None
         if process is None:
             raise typer.BadParameter("a LOG needs --process P.yaml", param_hint="--process")
-        from andon.processes.documents import read_spec_file
+        from andon.processes.spec_yaml import read_spec_file
 
         spec = read_spec_file(Path(process))
         event_log = load_log(
@@ -154,7 +154,7 @@ def _spec_of(process: str | None, settings: Any) -> ProcessSpec:
     """The definition ``process`` names: a YAML file, or a process in Andon (its current
     version); None: the only process Andon has."""
     from andon.cli.context import operator_context
-    from andon.processes.documents import read_spec_file
+    from andon.processes.spec_yaml import read_spec_file
 
     if process is not None and (process.endswith(YAML_SUFFIXES) or Path(process).is_file()):
         return read_spec_file(Path(process))

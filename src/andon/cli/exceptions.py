@@ -49,7 +49,7 @@ def raise_(
     rules are applied: a matching rule stops the line.
     """
     from andon.processes.spec import Severity as Level
-    from andon.work import lines
+    from andon.work import line_stops
     from andon.work.exceptions import raise_exception
     from andon.work.schemas import ExceptionRaise
 
@@ -70,7 +70,7 @@ def raise_(
         stopped = next(
             (
                 row.stop
-                for row in lines.board(ctx)
+                for row in line_stops.board(ctx)
                 if row.line.id == raised.line_id
                 and row.stop is not None
                 and row.stop.exception_id == raised.id

@@ -108,11 +108,11 @@ def shown_time(moment: datetime | None, zone: tzinfo) -> str:
 @app.command()
 def stop(line: LineArgument, reason: ReasonOption) -> None:
     """Pull the cord: stop LINE now. Supervisors, quality and subscribers are notified."""
-    from andon.work import lines
+    from andon.work import line_stops
 
     with operator_context() as ctx:
         found = find_line(ctx, line)
-        stopped = lines.pull_cord(ctx, found.id, reason)
+        stopped = line_stops.pull_cord(ctx, found.id, reason)
     typer.echo(f"Line {found.path} stopped (stop {stopped.id}).")
     typer.echo(
         "Restart needs two sign-offs (supervisor and quality): "
@@ -133,11 +133,11 @@ def signoff(
     ] = None,
 ) -> None:
     """Sign off the restart of a stopped LINE; with both sign-offs the line runs again."""
-    from andon.work import lines
+    from andon.work import line_stops
 
     with operator_context() as ctx:
         found = find_line(ctx, line)
-        stop_record = lines.sign_off_restart(ctx, found.id, reason, as_role=as_role)
+        stop_record = line_stops.sign_off_restart(ctx, found.id, reason, as_role=as_role)
     typer.echo(_signoff_summary(found.path, stop_record))
 
 
@@ -157,10 +157,10 @@ def board(as_json: JsonOption = False) -> None:
     """Every line's status with its open, late and exception counts."""
     from zoneinfo import ZoneInfo
 
-    from andon.work import lines
+    from andon.work import line_stops
 
     with operator_context() as ctx:
-        rows = lines.board(ctx)
+        rows = line_stops.board(ctx)
         places = line_places(ctx)
     if as_json:
         echo_json(
@@ -231,7 +231,7 @@ def rule_add(
 ) -> None:
     """Add a rule that stops LINE: a severe exception, or too many failed checks too fast."""
     from andon.processes.spec import Severity
-    from andon.work import lines
+    from andon.work import line_stops
     from andon.work.schemas import StopRuleCreate
 
     if exception == (failed_checks is not None):
@@ -257,18 +257,18 @@ def rule_add(
         )
     with operator_context() as ctx:
         found = find_line(ctx, line)
-        rule = lines.add_rule(ctx, found.id, data)
+        rule = line_stops.add_rule(ctx, found.id, data)
     typer.echo(f"Added rule {rule.id} to line {found.path}: {_describe_rule(rule)}")
 
 
 @rule_app.command("list")
 def rule_list(line: LineArgument, as_json: JsonOption = False) -> None:
     """List the stop-the-line rules of LINE."""
-    from andon.work import lines
+    from andon.work import line_stops
 
     with operator_context() as ctx:
         found = find_line(ctx, line)
-        rules = lines.list_rules(ctx, found.id)
+        rules = line_stops.list_rules(ctx, found.id)
     if as_json:
         echo_json(
             [
@@ -301,10 +301,10 @@ def rule_remove(
     ] = None,
 ) -> None:
     """Remove a stop-the-line rule."""
-    from andon.work import lines
+    from andon.work import line_stops
 
     with operator_context() as ctx:
-        lines.remove_rule(ctx, rule_id, reason=reason)
+        line_stops.remove_rule(ctx, rule_id, reason=reason)
     typer.echo(f"Removed rule {rule_id}.")
 
 

@@ -7,38 +7,17 @@ analytics modules are imported when a command runs, so ``andon --help`` stays fa
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from andon.analytics.units import human_seconds
-from andon.cli.log_options import (
-    ActivityOption,
-    CaseOption,
-    DbOption,
-    EncodingOption,
-    EngineOption,
-    JsonOption,
-    ObjectTypeOption,
-    PairLifecycleOption,
-    ProcessOption,
-    QuarantineOption,
-    ResourceOption,
-    SourceArgument,
-    StartTimestampOption,
-    StrictOption,
-    TimestampFormatOption,
-    TimestampOption,
-    TimezoneOption,
-    open_events,
-)
+from andon.cli.log_options import FilterFlags, JsonOption, LogOptions, log_command
 from andon.cli.tables import echo_json, echo_table
 
 if TYPE_CHECKING:
     from andon.analytics.discovery import Dfg, Performance, Variant
-    from andon.analytics.filters import CaseFilters
     from andon.analytics.kpis import Kpis
     from andon.analytics.ordering import CaseOrderedLog
 
@@ -50,131 +29,23 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-# Filter flags, shared by every command here.
-FromOption = Annotated[
-    datetime | None,
-    typer.Option(
-        "--from",
-        metavar="INSTANT",
-        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
-        help="Keep cases in the time range from this instant (UTC unless it has an offset).",
-    ),
-]
-ToOption = Annotated[
-    datetime | None,
-    typer.Option(
-        "--to",
-        metavar="INSTANT",
-        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
-        help="... up to this instant, included (UTC unless it has an offset).",
-    ),
-]
-TimeModeOption = Annotated[
-    Literal["intersecting", "contained"],
-    typer.Option(
-        "--time-mode",
-        help="intersecting: cases with any time in the range; contained: wholly inside it.",
-    ),
-]
-AttributeOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--attribute",
-        metavar="COL=VALUE",
-        help="Keep cases with an event whose COL is VALUE (repeat; same COL means any of).",
-    ),
-]
-StartActivityOption = Annotated[
-    list[str] | None,
-    typer.Option("--start-activity", metavar="A", help="Keep cases starting with A (repeat)."),
-]
-EndActivityOption = Annotated[
-    list[str] | None,
-    typer.Option("--end-activity", metavar="A", help="Keep cases ending with A (repeat)."),
-]
-VariantOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--variant",
-        metavar="A,B,C",
-        help="Keep cases with exactly this comma-separated activity sequence (repeat).",
-    ),
-]
-ExcludeVariantOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--exclude-variant", metavar="A,B,C", help="Drop cases with this sequence (repeat)."
-    ),
-]
-TopVariantsOption = Annotated[
-    int | None,
-    typer.Option(
-        "--top-variants", metavar="K", min=1, help="Keep the cases of the K most frequent variants."
-    ),
-]
-
-
-def _filters(
-    time_from: datetime | None,
-    time_to: datetime | None,
-    time_mode: Literal["intersecting", "contained"],
-    attribute: list[str] | None,
-    start_activity: list[str] | None,
-    end_activity: list[str] | None,
-    variant: list[str] | None,
-    exclude_variant: list[str] | None,
-    top_variants: int | None,
-) -> CaseFilters:
-    from datetime import UTC
-
-    from andon.analytics.filters import CaseFilters
-    from andon.core.errors import InvalidInput
-
-    attributes: dict[str, tuple[str, ...]] = {}
-    for pair in attribute or []:
-        column, sep, value = pair.partition("=")
-        if not sep or not column:
-            raise InvalidInput.for_field("attribute", f"expected COL=VALUE, got {pair!r}")
-        attributes[column] = (*attributes.get(column, ()), value)
-
-    def aware(moment: datetime | None) -> datetime | None:
-        if moment is None or moment.tzinfo is not None:
-            return moment
-        return moment.replace(tzinfo=UTC)
-
-    def sequences(specs: list[str] | None) -> tuple[tuple[str, ...], ...]:
-        return tuple(tuple(part.strip() for part in spec.split(",")) for spec in specs or [])
-
-    return CaseFilters(
-        time_from=aware(time_from),
-        time_to=aware(time_to),
-        time_mode=time_mode,
-        attributes=attributes,
-        start_activities=tuple(start_activity or ()),
-        end_activities=tuple(end_activity or ()),
-        variants=sequences(variant),
-        exclude_variants=sequences(exclude_variant),
-        top_variants=top_variants,
-    )
-
 
 def _prepare(
-    log: Path | None,
-    filters: CaseFilters,
-    *,
-    attributes: tuple[str, ...] = (),
-    **load: Any,
+    source: LogOptions, filters: FilterFlags, *, attributes: tuple[str, ...] = ()
 ) -> CaseOrderedLog:
+    """The events ordered within cases once, after the filters (read before the log, so a
+    bad filter fails fast)."""
     from andon.analytics.report import prepare
 
-    return prepare(open_events(log, **load), filters=filters, attributes=attributes)
+    case_filters = filters.case_filters()
+    return prepare(source.open_events(), filters=case_filters, attributes=attributes)
 
 
 @app.command("dfg")
+@log_command
 def dfg(
-    log: SourceArgument = None,
-    db: DbOption = False,
-    process: ProcessOption = None,
+    source: LogOptions,
+    filters: FilterFlags,
     performance: Annotated[
         bool,
         typer.Option(
@@ -182,28 +53,6 @@ def dfg(
         ),
     ] = False,
     as_json: JsonOption = False,
-    engine: EngineOption = "duckdb",
-    time_from: FromOption = None,
-    time_to: ToOption = None,
-    time_mode: TimeModeOption = "intersecting",
-    attribute: AttributeOption = None,
-    start_activity: StartActivityOption = None,
-    end_activity: EndActivityOption = None,
-    variant: VariantOption = None,
-    exclude_variant: ExcludeVariantOption = None,
-    top_variants: TopVariantsOption = None,
-    case: CaseOption = None,
-    activity: ActivityOption = None,
-    timestamp: TimestampOption = None,
-    resource: ResourceOption = None,
-    start_timestamp: StartTimestampOption = None,
-    pair_lifecycle: PairLifecycleOption = False,
-    timestamp_format: TimestampFormatOption = None,
-    timezone: TimezoneOption = "UTC",
-    object_type: ObjectTypeOption = None,
-    encoding: EncodingOption = None,
-    strict: StrictOption = False,
-    quarantine: QuarantineOption = None,
 ) -> None:
     """The directly-follows graph of LOG: edges with their frequency, start and end activities.
 
@@ -212,18 +61,7 @@ def dfg(
     """
     from andon.analytics.discovery import discover_dfg
 
-    filters = _filters(
-        time_from, time_to, time_mode, attribute, start_activity, end_activity,
-        variant, exclude_variant, top_variants,
-    )  # fmt: skip
-    ordered = _prepare(
-        log, filters, db=db, process=process, engine=engine, case=case, activity=activity,
-        timestamp=timestamp,
-        resource=resource, start_timestamp=start_timestamp, timestamp_format=timestamp_format,
-        pair_lifecycle=pair_lifecycle,
-        timezone=timezone, object_type=object_type, encoding=encoding, strict=strict,
-        quarantine=quarantine,
-    )  # fmt: skip
+    ordered = _prepare(source, filters)
     graph = discover_dfg(ordered, performance=performance)
     if as_json:
         echo_json(graph.as_json())
@@ -232,37 +70,15 @@ def dfg(
 
 
 @app.command("variants")
+@log_command
 def variants(
-    log: SourceArgument = None,
-    db: DbOption = False,
-    process: ProcessOption = None,
+    source: LogOptions,
+    filters: FilterFlags,
     limit: Annotated[
         int | None,
         typer.Option("--limit", metavar="N", min=1, help="Show only the N most frequent."),
     ] = None,
     as_json: JsonOption = False,
-    engine: EngineOption = "duckdb",
-    time_from: FromOption = None,
-    time_to: ToOption = None,
-    time_mode: TimeModeOption = "intersecting",
-    attribute: AttributeOption = None,
-    start_activity: StartActivityOption = None,
-    end_activity: EndActivityOption = None,
-    variant: VariantOption = None,
-    exclude_variant: ExcludeVariantOption = None,
-    top_variants: TopVariantsOption = None,
-    case: CaseOption = None,
-    activity: ActivityOption = None,
-    timestamp: TimestampOption = None,
-    resource: ResourceOption = None,
-    start_timestamp: StartTimestampOption = None,
-    pair_lifecycle: PairLifecycleOption = False,
-    timestamp_format: TimestampFormatOption = None,
-    timezone: TimezoneOption = "UTC",
-    object_type: ObjectTypeOption = None,
-    encoding: EncodingOption = None,
-    strict: StrictOption = False,
-    quarantine: QuarantineOption = None,
 ) -> None:
     """The variants of LOG (distinct activity sequences), most frequent first.
 
@@ -271,18 +87,7 @@ def variants(
     from andon.analytics.discovery import discover_variants
     from andon.analytics.report import variants_json
 
-    filters = _filters(
-        time_from, time_to, time_mode, attribute, start_activity, end_activity,
-        variant, exclude_variant, top_variants,
-    )  # fmt: skip
-    ordered = _prepare(
-        log, filters, db=db, process=process, engine=engine, case=case, activity=activity,
-        timestamp=timestamp,
-        resource=resource, start_timestamp=start_timestamp, timestamp_format=timestamp_format,
-        pair_lifecycle=pair_lifecycle,
-        timezone=timezone, object_type=object_type, encoding=encoding, strict=strict,
-        quarantine=quarantine,
-    )  # fmt: skip
+    ordered = _prepare(source, filters)
     found = discover_variants(ordered, limit=limit)
     if as_json:
         echo_json(variants_json(found))
@@ -300,10 +105,10 @@ ExceptionAttributeOption = Annotated[
 ]
 
 
+@log_command
 def kpi(
-    log: SourceArgument = None,
-    db: DbOption = False,
-    process: ProcessOption = None,
+    source: LogOptions,
+    filters: FilterFlags,
     spec: Annotated[
         Path | None,
         typer.Option(
@@ -329,69 +134,36 @@ def kpi(
     ] = False,
     exception_attribute: ExceptionAttributeOption = None,
     as_json: JsonOption = False,
-    engine: EngineOption = "duckdb",
-    time_from: FromOption = None,
-    time_to: ToOption = None,
-    time_mode: TimeModeOption = "intersecting",
-    attribute: AttributeOption = None,
-    start_activity: StartActivityOption = None,
-    end_activity: EndActivityOption = None,
-    variant: VariantOption = None,
-    exclude_variant: ExcludeVariantOption = None,
-    top_variants: TopVariantsOption = None,
-    case: CaseOption = None,
-    activity: ActivityOption = None,
-    timestamp: TimestampOption = None,
-    resource: ResourceOption = None,
-    start_timestamp: StartTimestampOption = None,
-    pair_lifecycle: PairLifecycleOption = False,
-    timestamp_format: TimestampFormatOption = None,
-    timezone: TimezoneOption = "UTC",
-    object_type: ObjectTypeOption = None,
-    encoding: EncodingOption = None,
-    strict: StrictOption = False,
-    quarantine: QuarantineOption = None,
 ) -> None:
     """KPIs of LOG: cases, events, case durations, rework, first-pass yield, throughput,
     WIP, time in stage and bottlenecks (docs/analytics.md defines each)."""
     from andon.analytics.kpis import compute_kpis
-
-    filters = _filters(
-        time_from, time_to, time_mode, attribute, start_activity, end_activity,
-        variant, exclude_variant, top_variants,
-    )  # fmt: skip
     from andon.analytics.report import prepare
-    from andon.processes.documents import read_spec_file
+    from andon.processes.spec_yaml import read_spec_file
 
-    if sla and not db:
+    case_filters = filters.case_filters()
+    if sla and not source.db:
         raise typer.BadParameter(
             "--sla goes with --db; for a file, --spec P.yaml adds SLA attainment",
             param_hint="--sla",
         )
     # The definition is read before the log, so a bad file fails fast.
     definition = read_spec_file(spec, field="spec") if spec is not None else None
-    business = db and (sla or definition is not None)
+    business = source.db and (sla or definition is not None)
     if business:
         from andon.cli.conformance import database_events
 
         # Every event of the process's items: the stage entries for the KPIs, the breach
         # records for the SLA verdicts; --spec's definition is judged against as read.
         definition, events, sla_events = database_events(
-            process, engine, with_sla=True, spec=definition
+            source.process, source.engine, with_sla=True, spec=definition
         )
     else:
-        events = open_events(
-            log, db=db, process=process,
-            engine=engine, case=case, activity=activity, timestamp=timestamp,
-            resource=resource, start_timestamp=start_timestamp,
-            timestamp_format=timestamp_format, pair_lifecycle=pair_lifecycle,
-            timezone=timezone, object_type=object_type, encoding=encoding, strict=strict,
-            quarantine=quarantine,
-        )  # fmt: skip
+        events = source.open_events()
         sla_events = events
     ordered = prepare(
         events,
-        filters=filters,
+        filters=case_filters,
         attributes=(exception_attribute,) if exception_attribute else (),
     )
     figures = compute_kpis(ordered, exception_attribute=exception_attribute)
@@ -442,34 +214,12 @@ def _print_sla(sla: dict[str, Any]) -> None:
 
 
 @app.command("report")
+@log_command
 def report(
-    log: SourceArgument = None,
-    db: DbOption = False,
-    process: ProcessOption = None,
+    source: LogOptions,
+    filters: FilterFlags,
     exception_attribute: ExceptionAttributeOption = None,
     as_json: JsonOption = False,
-    engine: EngineOption = "duckdb",
-    time_from: FromOption = None,
-    time_to: ToOption = None,
-    time_mode: TimeModeOption = "intersecting",
-    attribute: AttributeOption = None,
-    start_activity: StartActivityOption = None,
-    end_activity: EndActivityOption = None,
-    variant: VariantOption = None,
-    exclude_variant: ExcludeVariantOption = None,
-    top_variants: TopVariantsOption = None,
-    case: CaseOption = None,
-    activity: ActivityOption = None,
-    timestamp: TimestampOption = None,
-    resource: ResourceOption = None,
-    start_timestamp: StartTimestampOption = None,
-    pair_lifecycle: PairLifecycleOption = False,
-    timestamp_format: TimestampFormatOption = None,
-    timezone: TimezoneOption = "UTC",
-    object_type: ObjectTypeOption = None,
-    encoding: EncodingOption = None,
-    strict: StrictOption = False,
-    quarantine: QuarantineOption = None,
 ) -> None:
     """Everything of `mine dfg --performance`, `mine variants` and `kpi` in one run.
 
@@ -478,19 +228,8 @@ def report(
     """
     from andon.analytics.report import mine_report
 
-    filters = _filters(
-        time_from, time_to, time_mode, attribute, start_activity, end_activity,
-        variant, exclude_variant, top_variants,
-    )  # fmt: skip
-    ordered = _prepare(
-        log, filters, db=db, process=process,
-        attributes=(exception_attribute,) if exception_attribute else (),
-        engine=engine, case=case, activity=activity, timestamp=timestamp,
-        resource=resource, start_timestamp=start_timestamp, timestamp_format=timestamp_format,
-        pair_lifecycle=pair_lifecycle,
-        timezone=timezone, object_type=object_type, encoding=encoding, strict=strict,
-        quarantine=quarantine,
-    )  # fmt: skip
+    attributes = (exception_attribute,) if exception_attribute else ()
+    ordered = _prepare(source, filters, attributes=attributes)
     result = mine_report(ordered, exception_attribute=exception_attribute)
     if as_json:
         echo_json(result.as_json())

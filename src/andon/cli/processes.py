@@ -48,7 +48,7 @@ def import_(
     nothing is published. Items already running keep the version they started on.
     """
     from andon.processes import service
-    from andon.processes.documents import load_spec_yaml
+    from andon.processes.spec_yaml import load_spec_yaml
 
     text = file.read_text(encoding="utf-8")
     spec = load_spec_yaml(text)
@@ -94,7 +94,7 @@ def _render(spec: ProcessSpec, output_format: str) -> str:
         from andon.processes.spec import spec_document
 
         return json.dumps(spec_document(spec), indent=2, ensure_ascii=False)
-    from andon.processes.documents import dump_spec_yaml
+    from andon.processes.spec_yaml import dump_spec_yaml
 
     return dump_spec_yaml(spec)
 

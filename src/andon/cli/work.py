@@ -235,6 +235,82 @@ def show(item_id: ItemArgument, as_json: JsonOption = False) -> None:
     _echo_events(recent, zone)
 
 
+@app.command()
+def actions(
+    item_id: ItemArgument,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            metavar="USERNAME",
+            help="Answer for this user, by their role grants.  [default: the operator]",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What may be done with a work item now: moves with their checklist gates, the other
+    actions, the stop holding its line and its stage SLA badge (as on the item's page)."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    from andon.accounts.service import actor_for, find_user
+    from andon.core.permissions import Actor
+    from andon.core.uow import Context
+    from andon.work.queries import read_item_actions
+    from andon.work.schemas import ItemActionsOut
+
+    with operator_context() as ctx:
+        who = ctx
+        if user is not None:
+            found = find_user(ctx, user)
+            # A deactivated user may do nothing, whatever grants they keep.
+            actor = actor_for(found) if found.active else Actor(found.id, found.username)
+            who = Context(ctx.db, actor, ctx.request_id)
+        answer = read_item_actions(who, item_id)
+        places = line_places(ctx)
+    if as_json:
+        echo_json(ItemActionsOut.model_validate(answer).model_dump(mode="json"))
+        return
+    typer.echo(
+        f"Work item {answer.item_id} at {answer.stage}, {answer.status}, version "
+        f"{answer.version}: what {who.actor.username} may do"
+    )
+    moves = [
+        f"{'↩' if m.rework else '→'} {m.name} ({m.to})"
+        + ("" if m.gate_passed else f", needs checklist: {', '.join(m.missing_checks)}")
+        for m in answer.moves
+    ]
+    if answer.line_stop is not None:
+        place = places.get(answer.line_stop.line_id)
+        zone = ZoneInfo(place.timezone) if place else UTC
+        since = shown_time(answer.line_stop.stopped_at, zone)
+        line = f"stopped since {since}: {answer.line_stop.reason}"
+    else:
+        line = "running"
+    flags = {
+        "pause": answer.can_pause,
+        "resume": answer.can_resume,
+        "assign": answer.can_assign,
+        "take": answer.can_take,
+        "comment": answer.can_comment,
+        "attach": answer.can_attach,
+        "record checklist": answer.can_record_checklist,
+        "raise exception": answer.can_raise_exception,
+        "escalate": answer.can_escalate,
+        "acknowledge": answer.can_acknowledge,
+    }
+    rows = [
+        ("Moves", "; ".join(moves) or "none"),
+        ("Line", line),
+        ("Stage SLA", f"{answer.countdown.text} ({answer.countdown.css})"),
+        ("May", ", ".join(name for name, ok in flags.items() if ok) or "nothing else"),
+        ("May not", ", ".join(name for name, ok in flags.items() if not ok) or "-"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        typer.echo(f"  {label.ljust(width)}  {value}")
+
+
 @app.command("list")
 def list_(
     stage: Annotated[str | None, typer.Option("--stage", help="Only items at this stage.")] = None,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import psycopg
 from sqlalchemy import JSON, Index, String, Table, Text, event, select
@@ -252,6 +252,7 @@ class VerifyResult:
     count: int
     broken_seq: int | None = None
     problem: str | None = None
+    anchor_failed: bool = False  # the chain verified; the anchored entry is not as it was
 
 
 def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
@@ -272,6 +273,81 @@ def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
         count += 1
         session.expunge(entry)
     return VerifyResult(True, count)
+
+
+ANCHOR_FORMAT: Final = "andon-audit-anchor"
+
+
+@dataclass(frozen=True)
+class AuditAnchor:
+    """The newest entry at one moment, kept outside the database to detect truncation.
+
+    The chain proves that no stored entry was edited, removed from the middle or reordered;
+    an anchor adds that the entry it names is still there with the same hash, so removing
+    the newest entries (everything after some point) no longer goes unnoticed.
+    """
+
+    seq: int
+    hash: str
+    occurred_at: datetime
+    taken_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "format": ANCHOR_FORMAT,
+            "seq": self.seq,
+            "hash": self.hash,
+            "occurred_at": self.occurred_at.isoformat(),
+            "taken_at": self.taken_at.isoformat(),
+        }
+
+    @classmethod
+    def parse(cls, text: str) -> AuditAnchor:
+        """Read an anchor file; anything else is refused with InvalidInput."""
+        from andon.core.errors import InvalidInput
+
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or data.get("format") != ANCHOR_FORMAT:
+                raise ValueError("not an Andon audit anchor")
+            anchor = cls(
+                seq=int(data["seq"]),
+                hash=str(data["hash"]),
+                occurred_at=datetime.fromisoformat(data["occurred_at"]),
+                taken_at=datetime.fromisoformat(data["taken_at"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput(f"anchor: unreadable ({exc})") from None
+        if anchor.seq < 1 or len(anchor.hash) != len(GENESIS_HASH):
+            raise InvalidInput("anchor: names no audit entry")
+        return anchor
+
+
+def take_anchor(session: Session) -> AuditAnchor | None:
+    """The anchor of the chain's newest entry; None while the trail is empty."""
+    newest = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    if newest is None:
+        return None
+    return AuditAnchor(newest.seq, newest.hash, newest.occurred_at, utcnow())
+
+
+def check_anchor(session: Session, anchor: AuditAnchor) -> str | None:
+    """Why the chain no longer holds the anchored entry as it was; None when it does.
+
+    Run after :func:`verify_chain`: on a verified chain, the anchored entry being there
+    with its hash means every entry before it is also as it was.
+    """
+    entry = session.get(AuditEntry, anchor.seq)
+    if entry is None:
+        newest = session.execute(_HEAD).first()
+        end = f"the trail ends at entry {newest[0]}" if newest else "the trail is empty"
+        return (
+            f"entry {anchor.seq} named by the anchor is missing ({end}): the newest "
+            "entries were cut off"
+        )
+    if entry.hash != anchor.hash:
+        return f"entry {anchor.seq} no longer has the anchored hash: the chain was rewritten"
+    return None
 
 
 CSV_COLUMNS = (

@@ -9,8 +9,16 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from andon.core.audit import AuditEntry, VerifyResult, csv_rows, verify_chain
-from andon.core.errors import FieldError, InvalidInput
+from andon.core.audit import (
+    AuditAnchor,
+    AuditEntry,
+    VerifyResult,
+    check_anchor,
+    csv_rows,
+    take_anchor,
+    verify_chain,
+)
+from andon.core.errors import Conflict, FieldError, InvalidInput
 from andon.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from andon.core.permissions import Action, authorize
 from andon.core.uow import Context
@@ -73,10 +81,31 @@ def entity_history(ctx: Context, entity_type: str, entity_id: object) -> list[Au
         return list(session.scalars(query.order_by(AuditEntry.seq)))
 
 
-def verify(ctx: Context) -> VerifyResult:
+def verify(ctx: Context, anchor: AuditAnchor | None = None) -> VerifyResult:
+    """Verify the chain; with an anchor, also that the entry it names is still as it was.
+
+    An anchor problem is reported with ``broken_seq`` the anchored entry and ``count`` every
+    entry verified.
+    """
     authorize(ctx.actor, Action.AUDIT_READ)
     with ctx.read() as session:
-        return verify_chain(session)
+        result = verify_chain(session)
+        if not result.ok or anchor is None:
+            return result
+        problem = check_anchor(session, anchor)
+    if problem is None:
+        return result
+    return VerifyResult(False, result.count, anchor.seq, problem, anchor_failed=True)
+
+
+def anchor(ctx: Context) -> AuditAnchor:
+    """The newest entry's number, hash and time, to keep where the database admin cannot write."""
+    authorize(ctx.actor, Action.AUDIT_READ)
+    with ctx.read() as session:
+        taken = take_anchor(session)
+    if taken is None:
+        raise Conflict("the audit trail is empty; there is no entry to anchor yet")
+    return taken
 
 
 def export_csv(ctx: Context, where: AuditFilter) -> Iterator[str]:

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     )
     login_max_failures: int = Field(default=5, ge=1, description="Failures before a lockout.")
     login_lockout_seconds: int = Field(default=900, ge=1, description="Length of a lockout.")
+    login_address_max_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins from one client address, any accounts, within the window.",
+    )
+    login_address_window_seconds: int = Field(
+        default=900, ge=1, description="Sliding window of the per-address sign-in limit."
+    )
     session_hours: int = Field(default=12, ge=1, le=24 * 30, description="Session lifetime.")
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0, description="SQLite busy wait.")
     workers: int = Field(

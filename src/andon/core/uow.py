@@ -89,34 +89,45 @@ class AuditRecord:
 
 
 @dataclass
+class _Shared:
+    """The unit of work open for a request: one per context and the contexts derived from it."""
+
+    tx: Transaction | None = None
+
+
+@dataclass
 class Context:
-    """What every service function receives: the database, who acts, and the request id."""
+    """What every service function receives: the database, who acts, and the request id.
+
+    ``as_actor`` derives a context for another person that shares this one's unit of work:
+    inside ``atomic()`` both write in the one transaction, and each audit entry names the
+    person whose context wrote it.
+    """
 
     db: Database
     actor: Actor
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    _active: Transaction | None = field(default=None, repr=False)
+    _shared: _Shared = field(default_factory=_Shared, repr=False)
 
     @contextmanager
     def atomic(self) -> Iterator[Transaction]:
         """One transaction around several use cases (a bulk load): all of them or none."""
-        if self._active is not None:
-            yield self._active
+        if self._shared.tx is not None:
+            yield self._joined(self._shared.tx)
             return
         with self.write() as tx:
-            self._active = tx
+            self._shared.tx = tx
             try:
                 yield tx
             finally:
-                self._active = None
+                self._shared.tx = None
 
     @contextmanager
     def write(self) -> Iterator[Transaction]:
         """Commit once at the end; any error rolls everything back, audit entries included."""
-        if self._active is not None:
+        if self._shared.tx is not None:
             # Inside atomic(): the outer unit of work commits or rolls back for everyone.
-            self._active.actor = self.actor
-            yield self._active
+            yield self._joined(self._shared.tx)
             return
         session = self.db.write_session()
         try:
@@ -134,10 +145,17 @@ class Context:
         finally:
             session.close()
 
+    def _joined(self, active: Transaction) -> Transaction:
+        # A view of the open transaction for this context's actor: the shared one is never
+        # re-labelled, so an entry written after this step still names its own person.
+        if active.actor == self.actor and active.request_id == self.request_id:
+            return active
+        return Transaction(active.session, self.actor, self.request_id)
+
     @contextmanager
     def read(self) -> Iterator[Session]:
-        if self._active is not None:
-            yield self._active.session
+        if self._shared.tx is not None:
+            yield self._shared.tx.session
             return
         session = self.db.read_session()
         try:
@@ -148,7 +166,8 @@ class Context:
             session.close()
 
     def as_actor(self, actor: Actor) -> Context:
-        return Context(self.db, actor, self.request_id)
+        """This context acting as ``actor``, inside the same unit of work when one is open."""
+        return Context(self.db, actor, self.request_id, self._shared)
 
 
 def _constraint(exc: IntegrityError) -> str:

@@ -11,7 +11,6 @@ would, so breaches and escalations carry the simulated time.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import heapq
 import itertools
 import math
@@ -31,7 +30,7 @@ from andon.calendars import service as calendars
 from andon.calendars.hours import WorkingCalendar
 from andon.core.clock import utcnow
 from andon.core.errors import Conflict
-from andon.core.permissions import Actor, system_actor
+from andon.core.permissions import system_actor
 from andon.core.uow import Context
 from andon.notifications.models import Notification
 from andon.plant import service as plant
@@ -39,7 +38,7 @@ from andon.plant.models import Line
 from andon.plant.schemas import LineCreate, SiteUpdate
 from andon.processes import service as processes
 from andon.processes.spec import Priority, ProcessSpec, Severity
-from andon.work import checks, escalations, exceptions, items, lines
+from andon.work import checks, escalations, exceptions, items, line_stops
 from andon.work.models import Escalation, PlantException, WorkEvent, WorkItem
 from andon.work.schemas import (
     ChecklistRecord,
@@ -224,7 +223,7 @@ def load_history(
     start_at = end_at - timedelta(days=options.days)
     with ctx.atomic():
         users = {name: accounts.get_user(ctx, user_id) for name, user_id in user_ids.items()}
-        people = {name: _acting(ctx, accounts.actor_for(user)) for name, user in users.items()}
+        people = {name: ctx.as_actor(accounts.actor_for(user)) for name, user in users.items()}
         setup = _set_up(ctx, people, years=range(start_at.year, end_at.year + 2))
         setup.pinned.extend(users.values())
         if options.items > 0:
@@ -310,7 +309,7 @@ def _set_up(ctx: Context, people: Mapping[str, Context], *, years: range) -> _Se
     process, version, spec = processes.get_version(manager, "assembly")
 
     for line in assembly_lines:
-        lines.add_rule(
+        line_stops.add_rule(
             safety,
             line.id,
             StopRuleCreate(
@@ -320,7 +319,7 @@ def _set_up(ctx: Context, people: Mapping[str, Context], *, years: range) -> _Se
                 min_severity=Severity.HIGH,
             ),
         )
-        lines.add_rule(
+        line_stops.add_rule(
             quality,
             line.id,
             StopRuleCreate(
@@ -330,7 +329,7 @@ def _set_up(ctx: Context, people: Mapping[str, Context], *, years: range) -> _Se
                 window_minutes=30,
             ),
         )
-        lines.subscribe(people["supervisor"], line.id)
+        line_stops.subscribe(people["supervisor"], line.id)
 
     with ctx.read() as session:
         calendar = calendars.working_calendar(session, site.id)
@@ -389,7 +388,7 @@ class _Simulation:
         self.options = options
         self.start_at = start_at
         self.end_at = end_at
-        self.sweeper = _acting(ctx, system_actor(WORKER_ACTOR))
+        self.sweeper = ctx.as_actor(system_actor(WORKER_ACTOR))
         self.items: dict[int, WorkItem] = {}
         self._queue: list[tuple[datetime, int, Process]] = []
         self._order = itertools.count()
@@ -560,14 +559,14 @@ class _Simulation:
             at=at,
         )
         yield stop.supervisor_at
-        lines.sign_off_restart(
+        line_stops.sign_off_restart(
             self.people["supervisor"],
             stop.line.id,
             "Light curtain repaired and tested; toolbox talk held with both shifts",
             at=stop.supervisor_at,
         )
         yield stop.quality_at
-        lines.sign_off_restart(
+        line_stops.sign_off_restart(
             self.people["quality"],
             stop.line.id,
             "First piece after the restart inspected: torque and leak test within limits",
@@ -988,7 +987,7 @@ def _summarize(ctx: Context, setup: _Setup, start_at: datetime, end_at: datetime
             PlantException.status == "resolved",
         )
         summary.notifications = _count(session, Notification)
-    summary.line_stops = sum(len(lines.list_stops(ctx, line_id)) for line_id in line_ids)
+    summary.line_stops = sum(len(line_stops.list_stops(ctx, line_id)) for line_id in line_ids)
     return summary
 
 
@@ -1027,15 +1026,6 @@ def _rng(seed: int, *path: object) -> random.Random:
 
 def _child(rng: random.Random) -> random.Random:
     return random.Random(rng.getrandbits(64))  # noqa: S311 - not security
-
-
-def _acting(ctx: Context, actor: Actor) -> Context:
-    """``ctx`` acting as ``actor`` inside the same unit of work.
-
-    ``Context.as_actor`` would not do: its context starts units of work of its own, outside
-    the load's transaction (and on SQLite would wait for the load's write lock).
-    """
-    return dataclasses.replace(ctx, actor=actor)
 
 
 def _hour(moment: datetime) -> datetime:

@@ -3,7 +3,6 @@ conformance; the plant's own events the same way."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,7 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from starlette.datastructures import FormData, QueryParams, UploadFile
 
-from andon.analytics import datasets
+from andon.analytics import dataset_analyses, dataset_imports, dataset_store
+from andon.analytics.filters import CaseFilters, parse_case_filters
 from andon.api.lanes import ReportRoute
 from andon.core.config import Settings
 from andon.core.errors import AndonError, Conflict, InvalidInput, NotFound
@@ -28,7 +28,7 @@ from andon.web.analytics_map import (
     max_frequency,
     render_dfg_svg,
 )
-from andon.web.forms import FORM_LEVEL, errors_from, read_form, text
+from andon.web.forms import errors_from, read_form, text
 from andon.web.session import PageCtx
 from andon.web.templating import render
 
@@ -75,8 +75,8 @@ def _list_page(
         "analytics/list.html",
         {
             "section": "analytics",
-            "datasets": datasets.list_datasets(ctx, settings.data_dir),
-            "plant": datasets.plant_datasets(ctx),
+            "datasets": dataset_store.list_datasets(ctx, settings.data_dir),
+            "plant": dataset_store.plant_datasets(ctx),
             "can_upload": _can(ctx.actor, Action.ANALYTICS_UPLOAD),
             "max_mb": settings.max_log_bytes / 1_048_576,
             "errors": errors or {},
@@ -109,7 +109,7 @@ def upload(request: Request, ctx: PageCtx, form: Form) -> Response:
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise InvalidInput.for_field("file", "choose a log file to upload")
-        options = datasets.ImportOptions(
+        options = dataset_imports.ImportOptions(
             name=values["name"] or None,
             strict=bool(values["strict"]),
             case=values["case"] or None,
@@ -123,7 +123,7 @@ def upload(request: Request, ctx: PageCtx, form: Form) -> Response:
             pair_lifecycle=bool(values["pair_lifecycle"]),
         )
         settings = _settings(request)
-        job, _ = datasets.start_import(
+        job, _ = dataset_imports.start_import(
             ctx,
             settings.data_dir,
             upload.filename,
@@ -142,7 +142,7 @@ def upload(request: Request, ctx: PageCtx, form: Form) -> Response:
 
 @router.get("/analytics/imports/{id}")
 def import_page(request: Request, ctx: PageCtx, id: str) -> Response:
-    job = datasets.get_import(ctx, _settings(request).data_dir, id)
+    job = dataset_imports.get_import(ctx, _settings(request).data_dir, id)
     if job.status == "ready" and job.dataset_id:
         return RedirectResponse(f"/analytics/{job.dataset_id}", status_code=303)
     return render(
@@ -155,7 +155,7 @@ def import_page(request: Request, ctx: PageCtx, id: str) -> Response:
 @router.get("/analytics/imports/{id}/status")
 def import_status(request: Request, ctx: PageCtx, id: str) -> Response:
     """The status fragment the import page polls; when ready, htmx is sent to the dataset."""
-    job = datasets.get_import(ctx, _settings(request).data_dir, id)
+    job = dataset_imports.get_import(ctx, _settings(request).data_dir, id)
     headers = {}
     status_code = 200
     if job.status == "ready" and job.dataset_id:
@@ -186,39 +186,25 @@ class PageFilters:
             for name in ("time_from", "time_to", "start_activity", "end_activity", "top_variants")
         }
         self.errors: dict[str, str] = {}
-        zone = settings.zone
-
-        def moment(name: str) -> datetime | None:
-            raw = self.values[name]
-            if not raw:
-                return None
-            try:
-                return datetime.fromisoformat(raw).replace(tzinfo=zone)
-            except ValueError:
-                self.errors[name] = "give a date and time, e.g. 2024-03-01T08:00"
-                return None
-
         top: int | None = None
         if self.values["top_variants"]:
             if self.values["top_variants"].isdigit() and int(self.values["top_variants"]) >= 1:
                 top = int(self.values["top_variants"])
             else:
                 self.errors["top_variants"] = "a whole number, at least 1"
-        start, end = moment("time_from"), moment("time_to")
-        self.filters = datasets.case_filters()
+        self.filters = CaseFilters()
         if not self.errors:
             try:
-                self.filters = datasets.case_filters(
-                    time_from=start,
-                    time_to=end,
-                    start_activities=_one(self.values["start_activity"]),
-                    end_activities=_one(self.values["end_activity"]),
+                self.filters = parse_case_filters(
+                    time_from=self.values["time_from"],
+                    time_to=self.values["time_to"],
+                    start_activity=_one(self.values["start_activity"]),
+                    end_activity=_one(self.values["end_activity"]),
                     top_variants=top,
+                    zone=settings.zone,
                 )
             except InvalidInput as exc:
-                self.errors = {str(e.loc[-1]): e.msg for e in exc.errors if e.loc} or {
-                    FORM_LEVEL: exc.detail
-                }
+                self.errors = errors_from(exc)
 
     @property
     def active(self) -> bool:
@@ -247,7 +233,7 @@ def _min_frequency(query: QueryParams) -> int:
 @router.get("/analytics/{id}")
 def dataset_page(request: Request, ctx: PageCtx, id: str) -> Response:
     settings = _settings(request)
-    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
+    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
     page_filters = PageFilters(request.query_params, settings)
     view, min_frequency = _view(request.query_params), _min_frequency(request.query_params)
     process = request.query_params.get("process", "").strip()
@@ -263,18 +249,18 @@ def dataset_page(request: Request, ctx: PageCtx, id: str) -> Response:
         "quality": _quality(dataset),
         "empty": None,
         "seconds": human_seconds,
-        "plant_ttl": int(datasets.PLANT_TTL_SECONDS),
+        "plant_ttl": int(dataset_analyses.PLANT_TTL_SECONDS),
     }
     status_code = 422 if page_filters.errors else 200
     try:
-        found = datasets.mine(ctx, settings.data_dir, dataset, filters=page_filters.filters)
+        found = dataset_analyses.mine(ctx, settings.data_dir, dataset, filters=page_filters.filters)
     except Conflict as exc:
         # The plant has no work events yet: the page says so instead of failing.
         context["empty"] = exc.detail
         return render(request, "analytics/dataset.html", context)
     except InvalidInput as exc:
         page_filters.errors = errors_from(exc)
-        found = datasets.mine(ctx, settings.data_dir, dataset)
+        found = dataset_analyses.mine(ctx, settings.data_dir, dataset)
         status_code = 422
     conformance, marks, conformance_error = _conformance(ctx, settings, dataset, process, found)
     context |= {
@@ -293,13 +279,13 @@ def dataset_page(request: Request, ctx: PageCtx, id: str) -> Response:
 def map_fragment(request: Request, ctx: PageCtx, id: str) -> Response:
     """The map alone, for the view toggle and the slider; filters and process as the page's."""
     settings = _settings(request)
-    dataset = datasets.get_dataset(ctx, settings.data_dir, id)
+    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
     page_filters = PageFilters(request.query_params, settings)
     if page_filters.errors:
         raise InvalidInput(
             "; ".join(f"{k}: {v}" for k, v in page_filters.errors.items()),
         )
-    found = datasets.mine(ctx, settings.data_dir, dataset, ("dfg",), page_filters.filters)
+    found = dataset_analyses.mine(ctx, settings.data_dir, dataset, ("dfg",), page_filters.filters)
     process = request.query_params.get("process", "").strip()
     _, marks, _ = _conformance(ctx, settings, dataset, process, found)
     return render(
@@ -321,7 +307,7 @@ def map_fragment(request: Request, ctx: PageCtx, id: str) -> Response:
 
 @router.post("/analytics/{id}/delete")
 def delete(request: Request, ctx: PageCtx, id: str) -> Response:
-    removed = datasets.delete_dataset(ctx, _settings(request).data_dir, id)
+    removed = dataset_store.delete_dataset(ctx, _settings(request).data_dir, id)
     response = RedirectResponse("/analytics", status_code=303)
     flash.put(request, response, f"Removed “{removed.name}”.")
     return response
@@ -333,7 +319,7 @@ def _processes(ctx: Context) -> list[tuple[str, str]]:
     return [(p.key, f"{p.name} ({p.key})") for p in list_processes(ctx)]
 
 
-def _quality(dataset: datasets.Dataset) -> dict[str, Any] | None:
+def _quality(dataset: dataset_store.Dataset) -> dict[str, Any] | None:
     if dataset.quality is None:
         return None
     issues = dataset.quality["issues"]
@@ -347,7 +333,7 @@ def _quality(dataset: datasets.Dataset) -> dict[str, Any] | None:
 def _conformance(
     ctx: Context,
     settings: Settings,
-    dataset: datasets.Dataset,
+    dataset: dataset_store.Dataset,
     process: str,
     found: dict[str, dict[str, Any]],
 ) -> tuple[dict[str, Any] | None, Marks | None, str | None]:
@@ -357,7 +343,7 @@ def _conformance(
     from andon.analytics.conformance import process_model
 
     try:
-        result = datasets.check_dataset(ctx, settings.data_dir, dataset, process)
+        result = dataset_analyses.check_dataset(ctx, settings.data_dir, dataset, process)
     except (NotFound, InvalidInput, Conflict) as exc:
         return None, None, exc.detail
     model = process_model(result.spec)
@@ -371,7 +357,7 @@ def _conformance(
 
 
 def _map_context(
-    dataset: datasets.Dataset,
+    dataset: dataset_store.Dataset,
     dfg: dict[str, Any],
     view: View,
     min_frequency: int,

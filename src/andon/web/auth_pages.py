@@ -28,13 +28,19 @@ Form = Annotated[FormData, Depends(read_form)]
 
 
 def _login_page(
-    request: Request, next_path: str, username: str, error: str, status_code: int
+    request: Request,
+    next_path: str,
+    username: str,
+    error: str,
+    status_code: int,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     return render(
         request,
         "auth/login.html",
         {"next": next_path, "username": username, "error": error},
         status_code=status_code,
+        headers=headers,
     )
 
 
@@ -58,7 +64,12 @@ def login(request: Request, form: Form) -> Response:
         max_failures=settings.login_max_failures,
         lockout_seconds=settings.login_lockout_seconds,
         session_hours=settings.session_hours,
+        address_max_failures=settings.login_address_max_failures,
+        address_window_seconds=settings.login_address_window_seconds,
     )
+    # Behind a reverse proxy this is the address uvicorn took from X-Forwarded-For, for the
+    # proxies FORWARDED_ALLOW_IPS trusts; otherwise the connection's peer.
+    address = request.client.host if request.client else accounts.UNKNOWN_ADDRESS
     try:
         signed = accounts.sign_in(
             request.app.state.db,
@@ -66,11 +77,13 @@ def login(request: Request, form: Form) -> Response:
             data.password,
             policy,
             str(getattr(request.state, "request_id", "-")),
+            address,
         )
     except TooManyAttempts as exc:
         minutes = max(1, -(-exc.retry_after_seconds // 60))
         message = f"Too many failed sign-ins. Try again in {minutes} min."
-        return _login_page(request, next_path, username, message, 429)
+        retry = {"Retry-After": str(exc.retry_after_seconds)}
+        return _login_page(request, next_path, username, message, 429, retry)
     except NotAuthenticated:
         return _login_page(request, next_path, username, "Wrong username or password.", 401)
     response = RedirectResponse(next_path, status_code=303)

@@ -18,7 +18,7 @@ from andon.web import csrf, flash
 from andon.web.forms import FormInvalid, build, errors_from, read_form, text
 from andon.web.session import PageCtx, optional_actor, page_context
 from andon.web.templating import render
-from andon.work import exceptions, lines
+from andon.work import exceptions, line_stops
 from andon.work.schemas import LineSignoff, LineStopRequest, StopRuleCreate
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.check_csrf)])
@@ -32,7 +32,7 @@ SIGNOFF_ROLES = [("", "My role"), ("supervisor", "Supervisor"), ("quality", "Qua
 
 
 def _tiles_context(ctx: Context) -> dict[str, Any]:
-    rows = lines.board(ctx)
+    rows = line_stops.board(ctx)
     return {
         "rows": rows,
         "stopped": sum(1 for r in rows if r.status == "stopped"),
@@ -74,7 +74,7 @@ def _line_page(
     status_code: int = 200,
 ) -> Response:
     line = plant.get_line(ctx, line_id)
-    row = next((r for r in lines.board(ctx) if r.line.id == line.id), None)
+    row = next((r for r in line_stops.board(ctx) if r.line.id == line.id), None)
     if row is None:
         raise NotFound(f"no line with id {line_id}")
     scope = _scope(ctx, line)
@@ -86,8 +86,8 @@ def _line_page(
             "section": "board",
             "row": row,
             "line": line,
-            "rules": lines.list_rules(ctx, line.id),
-            "stops": lines.list_stops(ctx, line.id, HISTORY),
+            "rules": line_stops.list_rules(ctx, line.id),
+            "stops": line_stops.list_stops(ctx, line.id, HISTORY),
             "can_stop": ctx.actor.can(Action.LINE_STOP, scope),
             "can_sign": ctx.actor.can(Action.LINE_RESTART, scope),
             "can_rules": ctx.actor.can(Action.LINE_RULES, scope),
@@ -143,7 +143,7 @@ def pull_cord(request: Request, ctx: PageCtx, line_id: int, form: Form) -> Respo
     values = {"reason": text(form, "reason")}
     try:
         data = build(LineStopRequest, values)
-        lines.pull_cord(ctx, line_id, data.reason)
+        line_stops.pull_cord(ctx, line_id, data.reason)
     except (AndonError, FormInvalid) as exc:
         return _refused(request, ctx, line_id, "stop", exc, values)
     line = plant.get_line(ctx, line_id)
@@ -155,7 +155,9 @@ def sign_off(request: Request, ctx: PageCtx, line_id: int, form: Form) -> Respon
     values = {"reason": text(form, "reason"), "as_role": text(form, "as_role")}
     try:
         data = build(LineSignoff, {"reason": values["reason"]})
-        stop = lines.sign_off_restart(ctx, line_id, data.reason, as_role=values["as_role"] or None)
+        stop = line_stops.sign_off_restart(
+            ctx, line_id, data.reason, as_role=values["as_role"] or None
+        )
     except (AndonError, FormInvalid) as exc:
         return _refused(request, ctx, line_id, "signoff", exc, values)
     line = plant.get_line(ctx, line_id)
@@ -172,7 +174,7 @@ def add_rule(request: Request, ctx: PageCtx, line_id: int, form: Form) -> Respon
     values = {name: text(form, name) for name in names}
     try:
         data = build(StopRuleCreate, {k: v for k, v in values.items() if v})
-        rule = lines.add_rule(ctx, line_id, data)
+        rule = line_stops.add_rule(ctx, line_id, data)
     except (AndonError, FormInvalid) as exc:
         return _refused(request, ctx, line_id, "rule", exc, values)
     return _done(request, line_id, f"Added stop rule “{rule.name}”.")
@@ -181,7 +183,7 @@ def add_rule(request: Request, ctx: PageCtx, line_id: int, form: Form) -> Respon
 @router.post("/board/lines/{line_id}/rules/{rule_id}/delete")
 def remove_rule(request: Request, ctx: PageCtx, line_id: int, rule_id: int, form: Form) -> Response:
     try:
-        lines.remove_rule(ctx, rule_id, reason=text(form, "reason") or None)
+        line_stops.remove_rule(ctx, rule_id, reason=text(form, "reason") or None)
     except AndonError as exc:
         return _refused(request, ctx, line_id, "rules", exc)
     return _done(request, line_id, f"Removed stop rule {rule_id}.")
@@ -191,7 +193,7 @@ def remove_rule(request: Request, ctx: PageCtx, line_id: int, rule_id: int, form
 def set_subscription(request: Request, ctx: PageCtx, line_id: int, form: Form) -> Response:
     wanted = text(form, "subscribed") == "true"
     try:
-        lines.subscribe(ctx, line_id, subscribed=wanted)
+        line_stops.subscribe(ctx, line_id, subscribed=wanted)
     except AndonError as exc:
         return _refused(request, ctx, line_id, "follow", exc)
     line = plant.get_line(ctx, line_id)

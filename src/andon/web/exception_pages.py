@@ -28,7 +28,7 @@ from andon.web.audit_pages import entry_rows
 from andon.web.forms import FormInvalid, build, errors_from, read_form, text
 from andon.web.session import PageCtx
 from andon.web.templating import render
-from andon.work import exceptions, lines
+from andon.work import exceptions, line_stops
 from andon.work.exceptions import ParetoBar
 from andon.work.models import PlantException
 from andon.work.schemas import ExceptionRaise, ExceptionResolve, ExceptionTriage
@@ -149,7 +149,7 @@ def raise_exception(request: Request, ctx: PageCtx, form: Form) -> Response:
             raise
         return _list_page(request, ctx, errors_from(exc), values, exc.status)
     message = f"Raised exception #{exception.id}."
-    stopped = next((r for r in lines.board(ctx) if r.line.id == exception.line_id), None)
+    stopped = next((r for r in line_stops.board(ctx) if r.line.id == exception.line_id), None)
     if stopped is not None and stopped.stop and stopped.stop.exception_id == exception.id:
         message += f" Line {stopped.line.code} stopped by rule “{stopped.stop.rule}”."
     response = RedirectResponse(f"/exceptions/{exception.id}", status_code=303)

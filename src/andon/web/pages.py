@@ -21,7 +21,9 @@ from andon.web import (
     plant_pages,
     process_pages,
     token_pages,
-    work_pages,
+    work_item_pages,
+    work_new_pages,
+    work_queue_pages,
 )
 from andon.web.session import optional_actor
 from andon.web.templating import render
@@ -39,7 +41,9 @@ def install(app: FastAPI) -> None:
         token_pages,
         audit_pages,
         process_pages,
-        work_pages,
+        work_queue_pages,
+        work_new_pages,
+        work_item_pages,
         board_pages,
         exception_pages,
         calendar_pages,

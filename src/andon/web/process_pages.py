@@ -17,8 +17,8 @@ from andon.core.uow import Context
 from andon.processes import service as processes
 from andon.processes.bpmn import export_bpmn
 from andon.processes.diagram import render_svg
-from andon.processes.documents import dump_spec_yaml, load_spec_yaml
 from andon.processes.spec import ProcessSpec, format_duration, spec_document
+from andon.processes.spec_yaml import dump_spec_yaml, load_spec_yaml
 from andon.web import csrf, flash
 from andon.web.forms import FORM_LEVEL, errors_from, read_form, text
 from andon.web.session import PageCtx

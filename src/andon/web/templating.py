@@ -19,12 +19,6 @@ from andon.web import csrf, flash
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
-# Pages load only their own script and stylesheet; nothing inline, nothing from elsewhere.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-)
-
 
 def format_local(moment: datetime | None, request: Request) -> str:
     """A UTC instant as wall-clock time in the display zone, with the zone's abbreviation.
@@ -108,7 +102,6 @@ def render(
         request, template, values, status_code=status_code, headers=headers
     )
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     csrf.attach(request, response)
     if message is not None:
         flash.clear(request, response)

@@ -15,7 +15,7 @@ from andon.core.errors import FieldError, InvalidInput, NotFound
 from andon.core.permissions import Action, authorize
 from andon.core.uow import Context
 from andon.work.events import append_event
-from andon.work.items import load
+from andon.work.loading import load
 from andon.work.models import Attachment
 from andon.work.queries import item_rows
 

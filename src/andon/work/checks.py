@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from andon.core.clock import utcnow
 from andon.core.errors import Conflict, FieldError, InvalidInput
 from andon.core.permissions import Action, authorize
 from andon.core.uow import Context
 from andon.work.events import append_event
-from andon.work.items import load, perform_move
-from andon.work.lines import check_failed_check_rules
+from andon.work.items import perform_move
+from andon.work.line_stops import check_failed_check_rules
+from andon.work.loading import load
 from andon.work.models import CheckRun
 from andon.work.schemas import ChecklistRecord
 
@@ -114,13 +113,3 @@ def record_checklist(
                 )
             check_failed_check_rules(tx, item.line_id, now)
         return run
-
-
-def list_check_runs(ctx: Context, item_id: int) -> list[CheckRun]:
-    with ctx.read() as session:
-        authorize(ctx.actor, Action.WORK_READ, load(session, item_id).scope)
-        return list(
-            session.scalars(
-                select(CheckRun).where(CheckRun.item_id == item_id).order_by(CheckRun.recorded_at)
-            )
-        )

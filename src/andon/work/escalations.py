@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
@@ -21,15 +21,15 @@ from andon.core.permissions import Action, authorize
 from andon.core.queued import insert_rows
 from andon.core.uow import Context, Transaction
 from andon.notifications.service import Message
+from andon.plant.models import Area, Line
 from andon.processes.sla import Pause, read_clock
 from andon.processes.spec import Severity, Tier
 from andon.work import recipients
+from andon.work.clocks import item_pauses, refresh_clocks
 from andon.work.events import append_event
+from andon.work.loading import Loaded, load
 from andon.work.models import Escalation, PlantException, WorkItem, WorkPause
 from andon.work.schemas import EscalationSend
-
-if TYPE_CHECKING:
-    from andon.work.items import Loaded
 
 SLA_BASES = ("stage", "process")
 _ESCALATIONS = cast(Table, Escalation.__table__)
@@ -291,8 +291,6 @@ def send_to_tier(
     ctx: Context, item_id: int, data: EscalationSend, *, at: datetime | None = None
 ) -> Escalation:
     """A supervisor sends an item straight to a chosen tier, with a reason."""
-    from andon.work.items import load
-
     now = at or utcnow()
     with ctx.write() as tx:
         loaded = load(tx.session, item_id, lock=True)
@@ -334,8 +332,6 @@ def acknowledge(
     ctx: Context, escalation_id: int, *, note: str | None = None, at: datetime | None = None
 ) -> Escalation:
     """Acknowledge a fired tier: its pending re-escalation to the next tier is dropped."""
-    from andon.work.items import load
-
     now = at or utcnow()
     with ctx.write() as tx:
         escalation = tx.session.get(Escalation, escalation_id)
@@ -380,6 +376,37 @@ def acknowledge(
         return escalation
 
 
+def refresh_open_items(
+    session: Session,
+    *,
+    site_id: int | None = None,
+    process_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Recompute cached clocks and pending escalations of every open or paused item.
+
+    Called when something every item's clock depends on changes: a site's calendar, a
+    process's escalation switch. Returns how many items were refreshed.
+    """
+    now = now or utcnow()
+    query = select(WorkItem.id).where(WorkItem.status.in_(("open", "paused")))
+    if process_id is not None:
+        query = query.where(WorkItem.process_id == process_id)
+    if site_id is not None:
+        query = (
+            query.join(Line, Line.id == WorkItem.line_id)
+            .join(Area, Area.id == Line.area_id)
+            .where(Area.site_id == site_id)
+        )
+    ids = list(session.scalars(query))
+    for item_id in ids:
+        loaded = load(session, item_id)
+        pauses = item_pauses(session, item_id)
+        refresh_clocks(loaded.item, loaded.spec, loaded.calendar, pauses, now)
+        recompute(session, loaded, pauses, now)
+    return len(ids)
+
+
 @dataclass(frozen=True)
 class SweepReport:
     stage_breaches: int
@@ -389,8 +416,6 @@ class SweepReport:
 
 
 def list_escalations(ctx: Context, item_id: int) -> list[Escalation]:
-    from andon.work.items import load
-
     with ctx.read() as session:
         authorize(ctx.actor, Action.WORK_READ, load(session, item_id).scope)
         return list(
@@ -410,7 +435,6 @@ def set_escalation_active(
     Returns how many open items were recomputed.
     """
     from andon.processes.service import find_process
-    from andon.work.items import refresh_open_items
 
     now = at or utcnow()
     with ctx.write() as tx:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from andon.core.queued import queue_row
@@ -70,6 +70,13 @@ class ItemState:
     title: str = ""
     rework_count: int = 0
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+def latest_event_id(session: Session) -> int | None:
+    """The id of the newest work event, None before the first: it grows with every event
+    recorded, so it tells a reader whether the log changed since it last looked (cheap: the
+    primary key's maximum)."""
+    return session.execute(select(func.max(WorkEvent.id))).scalar()
 
 
 def state_of(item: WorkItem) -> ItemState:

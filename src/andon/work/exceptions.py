@@ -20,8 +20,8 @@ from andon.processes.service import spec_of
 from andon.processes.spec import Severity
 from andon.work import escalations
 from andon.work.events import append_event
-from andon.work.items import line_scope, load
-from andon.work.lines import check_exception_rules
+from andon.work.line_stops import check_exception_rules
+from andon.work.loading import line_scope, load
 from andon.work.models import PlantException
 from andon.work.recipients import users_with_roles
 from andon.work.schemas import ExceptionRaise, ExceptionResolve, ExceptionTriage

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon.accounts.models import User
-from andon.calendars.hours import WorkingCalendar
-from andon.calendars.models import BusinessCalendar
-from andon.calendars.service import (
-    calendar_at_revision,
-    calendar_listeners,
-    site_of_line,
-    working_calendar,
-)
+from andon.calendars.service import calendar_listeners, site_of_line, working_calendar
 from andon.core.audit import snapshot
 from andon.core.clock import utcnow
 from andon.core.errors import (
@@ -30,24 +23,19 @@ from andon.core.errors import (
     PermissionDenied,
     Refused,
 )
-from andon.core.permissions import LEADS, Action, Actor, Scope, authorize
+from andon.core.permissions import Action, authorize
 from andon.core.uow import Context, Transaction
-from andon.plant.models import Area, Line, Site
-from andon.processes.models import Process, ProcessVersion
-from andon.processes.service import find_process, spec_for_version, spec_of
-from andon.processes.spec import ProcessSpec, format_duration, parse_duration
+from andon.plant.models import Line
+from andon.processes.models import ProcessVersion
+from andon.processes.service import find_process, spec_of
+from andon.processes.spec import format_duration, parse_duration
 from andon.work import escalations
 from andon.work.clocks import ItemClocks, item_pauses, read_item_clocks, refresh_clocks
 from andon.work.events import append_event
 from andon.work.intake import validate_fields
-from andon.work.models import (
-    CheckRun,
-    Escalation,
-    LineState,
-    WorkComment,
-    WorkItem,
-    WorkPause,
-)
+from andon.work.loading import Loaded, line_scope, load, stage_check_runs
+from andon.work.models import LineState, WorkComment, WorkItem, WorkPause
+from andon.work.rules import gate_applies, gate_passed, may_move
 from andon.work.schemas import (
     CommentCreate,
     ItemAssign,
@@ -81,107 +69,26 @@ class MoveRefused(Refused):
         super().__init__(detail, field="to", allowed=allowed, kind="move_refused")
 
 
-@dataclass
-class Loaded:
-    """An item with what every rule about it needs: its spec, calendar and place."""
-
-    item: WorkItem
-    spec: ProcessSpec
-    calendar: WorkingCalendar
-    scope: Scope
-    line: Line
-    escalation_active: bool = True
-    line_state: LineState | None = None  # as read with the item; None: the line never stopped
-    # False only when known from the database: the item was never paused / no tier of it
-    # has fired. They spare the look-ups that would find nothing.
-    ever_paused: bool = True
-    ever_escalated: bool = True
-    version_number: int | None = None  # of the process version, when read with the item
-
-
-def line_scope(session: Session, line_id: int) -> tuple[Line, Scope]:
-    line = session.get(Line, line_id)
-    if line is None:
-        raise NotFound(f"no line with id {line_id}")
-    site = site_of_line(session, line_id)
-    return line, Scope(site_id=site.id, area_id=line.area_id)
-
-
-def load(session: Session, item_id: int, *, lock: bool = False) -> Loaded:
-    """The item and everything its rules need, in one round trip.
-
-    The process spec and the calendar come from caches keyed by content (the version's spec
-    digest, the calendar's revision), read in the same statement as the item, so they are
-    never older than the rows they stand for.
-    """
-    query = _LOADING.where(WorkItem.id == item_id)
-    if lock and session.bind is not None and session.bind.dialect.name == "postgresql":
-        # Serialise writers of one item so the loser sees the winner's version, not a deadlock.
-        query = query.with_for_update(of=WorkItem)
-    row = session.execute(query).one_or_none()
-    if row is None:
-        raise NotFound(f"no work item with id {item_id}")
-    return _loaded(session, row)
-
-
-def load_many(session: Session, item_ids: Iterable[int]) -> dict[int, Loaded]:
-    """``load`` for several items in one round trip (no lock); unknown ids are left out."""
-    ids = sorted(set(item_ids))
-    if not ids:
-        return {}
-    rows = session.execute(_LOADING.where(WorkItem.id.in_(ids))).all()
-    return {row[0].id: _loaded(session, row) for row in rows}
-
-
-# Built once: statements are immutable, and each use adds its own WHERE.
-_LOADING = (
-    select(
-        WorkItem,
-        Line,
-        LineState,
-        Area.site_id,
-        Site.timezone,
-        Process.escalation_active,
-        ProcessVersion.spec_digest,
-        ProcessVersion.number,
-        BusinessCalendar.revision,
-        exists().where(WorkPause.item_id == WorkItem.id),
-        exists().where(
-            Escalation.item_id == WorkItem.id,
-            Escalation.status.in_(("fired", "acknowledged")),
-        ),
-    )
-    .join(Line, Line.id == WorkItem.line_id)
-    .join(Area, Area.id == Line.area_id)
-    .join(Site, Site.id == Area.site_id)
-    .join(Process, Process.id == WorkItem.process_id)
-    .join(ProcessVersion, ProcessVersion.id == WorkItem.process_version_id)
-    .outerjoin(BusinessCalendar, BusinessCalendar.site_id == Site.id)
-    .outerjoin(LineState, LineState.line_id == Line.id)
-)
-
-
-def _loaded(session: Session, row: Any) -> Loaded:
-    item, line, state, site_id, timezone, active, digest, number, revision, paused, escalated = row
-    return Loaded(
-        item=item,
-        spec=spec_for_version(session, item.process_version_id, digest),
-        calendar=calendar_at_revision(session, site_id, timezone, revision),
-        scope=Scope(site_id=site_id, area_id=line.area_id),
-        line=line,
-        escalation_active=active,
-        line_state=state,
-        ever_paused=bool(paused),
-        ever_escalated=bool(escalated),
-        version_number=number,
-    )
-
-
 def _check_version(item: WorkItem, version: int) -> None:
     if item.version != version:
         raise Conflict(
             f"work item {item.id} is at version {item.version}, not {version}; reload and retry"
         )
+
+
+@contextmanager
+def _opened(
+    ctx: Context, item_id: int, action: Action, version: int | None = None, *, lock: bool = True
+) -> Iterator[tuple[Transaction, Loaded]]:
+    """The opening of every use case on one item: its unit of work, the item read (locked
+    for writing unless ``lock`` is off), the actor's right to ``action`` where the item is,
+    and, given ``version``, that nobody changed the item since the caller read it."""
+    with ctx.write() as tx:
+        loaded = load(tx.session, item_id, lock=lock)
+        authorize(ctx.actor, action, loaded.scope)
+        if version is not None:
+            _check_version(loaded.item, version)
+        yield tx, loaded
 
 
 def ensure_line_running(session: Session, line: Line) -> None:
@@ -349,37 +256,12 @@ def create_item(ctx: Context, data: ItemCreate, *, at: datetime | None = None) -
         return item
 
 
-def may_move(actor: Actor, spec: ProcessSpec, source: str, target: str) -> bool:
-    """Leads always may; otherwise the transition's roles, or the source stage's owner."""
-    if actor.system or actor.roles & LEADS:
-        return True
-    transition = spec.transition(source, target)
-    allowed = set(transition.roles) if transition and transition.roles else set()
-    allowed.add(spec.stage(source).owner_role)
-    return bool(actor.roles & allowed)
-
-
-def gate_passed(session: Session, item: WorkItem) -> bool:
-    run = session.scalar(
-        select(CheckRun.id).where(
-            CheckRun.item_id == item.id,
-            CheckRun.stage == item.stage,
-            CheckRun.passed.is_(True),
-            CheckRun.recorded_at >= item.stage_entered_at,
-        )
-    )
-    return run is not None
-
-
 def move_item(
     ctx: Context, item_id: int, data: ItemMove, *, at: datetime | None = None
 ) -> WorkItem:
     """Move along an allowed transition, if the role may, the gate passed and the line runs."""
     now = at or utcnow()
-    with ctx.write() as tx:
-        loaded = load(tx.session, item_id, lock=True)
-        authorize(ctx.actor, Action.WORK_MOVE, loaded.scope)
-        _check_version(loaded.item, data.version)
+    with _opened(ctx, item_id, Action.WORK_MOVE, data.version) as (tx, loaded):
         perform_move(tx, loaded, data.to, now=now, reason=data.reason)
         return loaded.item
 
@@ -417,8 +299,8 @@ def perform_move(
         state = session.get(LineState, loaded.line.id)
     _refuse_if_stopped(loaded.line, state, loaded.calendar.timezone)
     source_stage = spec.stage(item.stage)
-    gated = gate_checked and source_stage.checklist and target != source_stage.on_fail
-    if gated and not gate_passed(session, item):
+    gated = gate_checked and gate_applies(source_stage, target)
+    if gated and not gate_passed(item, stage_check_runs(session, item)):
         raise Conflict(
             f"the {source_stage.name} checklist has not passed for work item {item.id}; "
             "record a passing checklist before it leaves the stage"
@@ -452,11 +334,8 @@ def pause_item(
 ) -> WorkItem:
     """Put an item on hold; its SLA clocks stop until it resumes."""
     now = at or utcnow()
-    with ctx.write() as tx:
-        loaded = load(tx.session, item_id, lock=True)
+    with _opened(ctx, item_id, Action.WORK_MOVE, data.version) as (tx, loaded):
         item, spec = loaded.item, loaded.spec
-        authorize(ctx.actor, Action.WORK_MOVE, loaded.scope)
-        _check_version(item, data.version)
         states = {p.key: p for p in spec.pause_states}
         if data.state not in states:
             raise InvalidInput(
@@ -494,11 +373,8 @@ def resume_item(
     ctx: Context, item_id: int, data: ItemResume, *, at: datetime | None = None
 ) -> WorkItem:
     now = at or utcnow()
-    with ctx.write() as tx:
-        loaded = load(tx.session, item_id, lock=True)
+    with _opened(ctx, item_id, Action.WORK_MOVE, data.version) as (tx, loaded):
         item = loaded.item
-        authorize(ctx.actor, Action.WORK_MOVE, loaded.scope)
-        _check_version(item, data.version)
         if item.status != "paused":
             raise Conflict(f"work item {item.id} is not paused")
         before = snapshot(item, AUDITED)
@@ -524,13 +400,11 @@ def assign_item(
     ctx: Context, item_id: int, data: ItemAssign, *, at: datetime | None = None
 ) -> WorkItem:
     now = at or utcnow()
-    with ctx.write() as tx:
-        loaded = load(tx.session, item_id, lock=True)
+    # Anyone who may work may take an item themselves; assigning others is a lead's call.
+    taking = data.assignee_id is not None and data.assignee_id == ctx.actor.user_id
+    action = Action.WORK_MOVE if taking else Action.WORK_ASSIGN
+    with _opened(ctx, item_id, action, data.version) as (tx, loaded):
         item = loaded.item
-        # Anyone who may work may take an item themselves; assigning others is a lead's call.
-        taking = data.assignee_id is not None and data.assignee_id == ctx.actor.user_id
-        authorize(ctx.actor, Action.WORK_MOVE if taking else Action.WORK_ASSIGN, loaded.scope)
-        _check_version(item, data.version)
         user = _assignee(tx.session, data.assignee_id)
         before = snapshot(item, AUDITED)
         item.assignee_id = data.assignee_id
@@ -560,11 +434,8 @@ def update_item(
             f"{nulls[0]}: may not be null; leave it out to keep the current value",
             [FieldError((name,), "may not be null") for name in nulls],
         )
-    with ctx.write() as tx:
-        loaded = load(tx.session, item_id, lock=True)
+    with _opened(ctx, item_id, Action.WORK_ASSIGN, data.version) as (tx, loaded):
         item = loaded.item
-        authorize(ctx.actor, Action.WORK_ASSIGN, loaded.scope)
-        _check_version(item, data.version)
         if item.status == "done":
             raise Conflict(f"work item {item.id} is finished; it cannot change")
         before = snapshot(item, AUDITED)
@@ -591,11 +462,8 @@ def reroute_item(
 ) -> WorkItem:
     """Send an item to another line (its clocks follow the new site's calendar)."""
     now = at or utcnow()
-    with ctx.write() as tx:
-        loaded = load(tx.session, item_id, lock=True)
+    with _opened(ctx, item_id, Action.WORK_ASSIGN, data.version) as (tx, loaded):
         item = loaded.item
-        authorize(ctx.actor, Action.WORK_ASSIGN, loaded.scope)
-        _check_version(item, data.version)
         if tx.session.get(Line, data.line_id) is None:
             raise InvalidInput.for_field("line_id", f"no line with id {data.line_id}")
         line, scope = line_scope(tx.session, data.line_id)
@@ -626,9 +494,7 @@ def comment_item(
     ctx: Context, item_id: int, data: CommentCreate, *, at: datetime | None = None
 ) -> WorkComment:
     now = at or utcnow()
-    with ctx.write() as tx:
-        loaded = load(tx.session, item_id)
-        authorize(ctx.actor, Action.WORK_RECORD, loaded.scope)
+    with _opened(ctx, item_id, Action.WORK_RECORD, lock=False) as (tx, loaded):
         comment = WorkComment(
             item_id=loaded.item.id, author=ctx.actor.username, body=data.body, created_at=now
         )
@@ -665,11 +531,8 @@ def retarget_item(
         seconds = parse_duration(data.sla) if data.sla is not None else None
     except ValueError as exc:
         raise InvalidInput.for_field("sla", str(exc)) from None
-    with ctx.write() as tx:
-        loaded = load(tx.session, item_id, lock=True)
+    with _opened(ctx, item_id, Action.WORK_ASSIGN, data.version) as (tx, loaded):
         item = loaded.item
-        authorize(ctx.actor, Action.WORK_ASSIGN, loaded.scope)
-        _check_version(item, data.version)
         if item.status == "done":
             raise Conflict(f"work item {item.id} is finished; its SLA cannot change")
         before = {"stage_sla_seconds": item.stage_sla_seconds}
@@ -695,42 +558,9 @@ def retarget_item(
         return item
 
 
-def refresh_open_items(
-    session: Session,
-    *,
-    site_id: int | None = None,
-    process_id: int | None = None,
-    now: datetime | None = None,
-) -> int:
-    """Recompute cached clocks and pending escalations of every open or paused item.
-
-    Called when something every item's clock depends on changes: a site's calendar, a
-    process's escalation switch. Returns how many items were refreshed.
-    """
-    now = now or utcnow()
-    query = select(WorkItem.id).where(WorkItem.status.in_(("open", "paused")))
-    if process_id is not None:
-        query = query.where(WorkItem.process_id == process_id)
-    if site_id is not None:
-        from andon.plant.models import Area
-
-        query = (
-            query.join(Line, Line.id == WorkItem.line_id)
-            .join(Area, Area.id == Line.area_id)
-            .where(Area.site_id == site_id)
-        )
-    ids = list(session.scalars(query))
-    for item_id in ids:
-        loaded = load(session, item_id)
-        pauses = item_pauses(session, item_id)
-        refresh_clocks(loaded.item, loaded.spec, loaded.calendar, pauses, now)
-        escalations.recompute(session, loaded, pauses, now)
-    return len(ids)
-
-
 def _on_calendar_changed(session: Session, site_id: int) -> None:
     session.flush()
-    refresh_open_items(session, site_id=site_id)
+    escalations.refresh_open_items(session, site_id=site_id)
 
 
 calendar_listeners.append(_on_calendar_changed)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.orm import Session
 
 from andon.core.clock import utcnow
 from andon.core.errors import InvalidInput
@@ -17,7 +18,7 @@ from andon.plant.models import Line
 from andon.processes.models import Process
 from andon.processes.spec import ProcessSpec
 from andon.work.clocks import ItemClocks, item_pauses, read_item_clocks
-from andon.work.items import Loaded, load
+from andon.work.loading import Loaded, line_stop_of, load, stage_check_runs
 from andon.work.models import (
     Attachment,
     CheckRun,
@@ -28,6 +29,7 @@ from andon.work.models import (
     WorkItem,
     WorkPause,
 )
+from andon.work.rules import ItemActions, countdown_for, item_actions
 from andon.work.visibility import restrict, visible_lines
 
 STATUSES = ("open", "paused", "done", "active")
@@ -175,6 +177,7 @@ class ItemRecord:
     escalations: list[Escalation]
     attachments: list[Attachment]
     allowed_moves: list[str]
+    actions: ItemActions  # what the reading actor may do with the item now
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,32 @@ def _allowed_moves(loaded: Loaded) -> list[str]:
     return [] if item.status == "done" else loaded.spec.targets(item.stage)
 
 
+def read_item_actions(ctx: Context, item_id: int, *, now: datetime | None = None) -> ItemActions:
+    """What the actor may do with the item now: the moves open to them with their checklist
+    gates, the other actions, the stop holding its line and its stage SLA badge."""
+    now = now or utcnow()
+    with ctx.read() as session:
+        loaded = load(session, item_id)
+        authorize(ctx.actor, Action.WORK_READ, loaded.scope)
+        return _actions(ctx, session, loaded, stage_check_runs(session, loaded.item), now)
+
+
+def _actions(
+    ctx: Context, session: Session, loaded: Loaded, check_runs: list[CheckRun], now: datetime
+) -> ItemActions:
+    item = loaded.item
+    return item_actions(
+        ctx.actor,
+        item,
+        loaded.spec,
+        loaded.scope,
+        check_runs=check_runs,
+        # A finished item has nothing a line stop could hold.
+        line_stop=line_stop_of(session, loaded) if item.status != "done" else None,
+        countdown=countdown_for(item, loaded.spec, loaded.calendar, now),
+    )
+
+
 def item_rows(ctx: Context, item_id: int, model: Any, key: Any) -> list[Any]:
     """The rows of ``model`` whose ``key`` is the item's id, oldest first, if the actor may
     read the item."""
@@ -231,6 +260,7 @@ def item_record(ctx: Context, item_id: int, *, now: datetime | None = None) -> I
                 session.scalars(select(model).where(model.item_id == item.id).order_by(order))
             )
 
+        check_runs = rows(CheckRun, CheckRun.id)
         return ItemRecord(
             item=item,
             spec=loaded.spec,
@@ -244,11 +274,12 @@ def item_record(ctx: Context, item_id: int, *, now: datetime | None = None) -> I
             ),
             comments=rows(WorkComment, WorkComment.id),
             pauses=pauses,
-            check_runs=rows(CheckRun, CheckRun.id),
+            check_runs=check_runs,
             exceptions=rows(PlantException, PlantException.id),
             escalations=rows(Escalation, Escalation.id),
             attachments=rows(Attachment, Attachment.id),
             allowed_moves=_allowed_moves(loaded),
+            actions=_actions(ctx, session, loaded, check_runs, now),
         )
 
 

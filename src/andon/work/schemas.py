@@ -258,6 +258,62 @@ class AttachmentOut(Output):
     uploaded_by: str
 
 
+class CountdownOut(Output):
+    css: str = Field(
+        description="The SLA badge: sla-ok, sla-warn (a quarter or less of the stage SLA "
+        "left), sla-late, sla-paused or sla-none (finished, or no stage SLA)."
+    )
+    text: str = Field(description="The badge's words, e.g. 'due in 1h 20m'.")
+    due_at: datetime | None = Field(description="When the stage SLA falls due, if it runs.")
+
+
+class MoveOptionOut(Output):
+    to: str = Field(description="Stage key.")
+    name: str
+    rework: bool = Field(description="A rework move: back for another try.")
+    gated: bool = Field(description="Needs a passing checklist of the current stage first.")
+    gate_passed: bool = Field(description="False while the checklist gate holds the move.")
+    missing_checks: list[str] = Field(
+        description="Checklist lines still to pass before the move (keys, in checklist order)."
+    )
+
+
+class ItemLineStopOut(Output):
+    id: int
+    stopped_at: datetime
+    stopped_by: str
+    rule: str | None
+    reason: str
+
+
+class ItemActionsOut(Output):
+    """What the caller may do with a work item now; each action is still checked when done."""
+
+    item_id: int
+    version: int
+    status: str
+    stage: str
+    moves: list[MoveOptionOut] = Field(
+        description="Stages the caller may move the item to now (none while its line is stopped)."
+    )
+    may_move: bool = Field(description="The caller has the right to move the item at all.")
+    can_move: bool = Field(description="may_move, and the item's line runs.")
+    can_pause: bool
+    can_resume: bool
+    can_assign: bool = Field(description="Assign it to anyone.")
+    can_take: bool = Field(description="Assign it to oneself.")
+    can_comment: bool
+    can_attach: bool
+    can_record_checklist: bool
+    can_raise_exception: bool
+    can_escalate: bool
+    can_acknowledge: bool = Field(description="Acknowledge its fired escalations.")
+    line_stop: ItemLineStopOut | None = Field(
+        description="The stop holding the item's line; null while it runs or the item is done."
+    )
+    countdown: CountdownOut
+
+
 class OwnerCandidateOut(Output):
     id: int
     username: str

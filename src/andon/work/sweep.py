@@ -12,7 +12,7 @@ from andon.core.uow import AuditRecord, Context
 from andon.notifications.service import Message, enqueue_many
 from andon.processes.models import Process
 from andon.work.escalations import SweepReport, fire
-from andon.work.items import load_many
+from andon.work.loading import load_many
 from andon.work.models import Escalation, WorkEvent, WorkItem
 
 BATCH = 200

@@ -18,8 +18,8 @@ from andon.analytics.conformance import (
 )
 from andon.analytics.log import EventLog
 from andon.core.errors import InvalidInput
-from andon.processes.documents import load_spec_yaml
 from andon.processes.spec import ProcessSpec, parse_spec
+from andon.processes.spec_yaml import load_spec_yaml
 
 DEMO = Path(__file__).resolve().parents[3] / "src" / "andon" / "demo" / "assembly.yaml"
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)

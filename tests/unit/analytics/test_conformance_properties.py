@@ -8,7 +8,7 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, assume, given, settings
 
 from andon.analytics.conformance import case_conformance, process_model
-from andon.processes.documents import load_spec_yaml
+from andon.processes.spec_yaml import load_spec_yaml
 from tests.unit.analytics.test_conformance import event_log
 
 DEMO = Path(__file__).resolve().parents[3] / "src" / "andon" / "demo" / "assembly.yaml"

@@ -80,7 +80,14 @@ def _pairs(table: Any) -> dict[tuple[str, str, int], int]:
     return {(r["case_id"], r["activity"], minute(r[TIMESTAMP])): minute(r[START]) for r in rows}
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "postgres", "spark"])
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "duckdb",
+        pytest.param("postgres", marks=pytest.mark.postgresql),
+        pytest.param("spark", marks=pytest.mark.spark),
+    ],
+)
 def test_each_complete_takes_the_oldest_waiting_start(
     engine: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

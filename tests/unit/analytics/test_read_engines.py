@@ -28,6 +28,7 @@ def rows(table: Any) -> list[tuple[Any, ...]]:
     ]
 
 
+@pytest.mark.postgresql
 def test_postgres_table_holds_the_duckdb_events(postgres_backend: Any) -> None:
     path = data_file("running-example.xes")
     on_duckdb = read_log(path)

@@ -10,8 +10,8 @@ import pytest
 from andon.analytics.log import EventLog
 from andon.analytics.sla import sla_attainment
 from andon.core.errors import InvalidInput
-from andon.processes.documents import load_spec_yaml
 from andon.processes.spec import ProcessSpec
+from andon.processes.spec_yaml import load_spec_yaml
 from tests.unit.analytics.test_conformance import T0, event_log
 
 DEMO = Path(__file__).resolve().parents[3] / "src" / "andon" / "demo" / "assembly.yaml"

@@ -17,6 +17,7 @@ from andon.core.uow import Context, Transaction
 from andon.plant.models import Line
 from andon.processes.spec import Severity
 from andon.work import recipients
+from andon.work.loading import line_scope
 from andon.work.models import (
     CheckRun,
     LineState,
@@ -33,8 +34,6 @@ RULE_FIELDS = ("name", "kind", "category", "min_severity", "count", "window_seco
 
 
 def _line(session: Session, line_id: int) -> tuple[Line, Scope]:
-    from andon.work.items import line_scope
-
     return line_scope(session, line_id)
 
 
@@ -418,19 +417,3 @@ def current_stop(ctx: Context, line_id: int) -> LineStop | None:
         if state is None or state.status != "stopped" or state.stop_id is None:
             return None
         return session.get(LineStop, state.stop_id)
-
-
-def is_subscribed(ctx: Context, line_id: int) -> bool:
-    """Whether the signed-in user follows the line's stops."""
-    if ctx.actor.user_id is None:
-        return False
-    with ctx.read() as session:
-        return (
-            session.scalar(
-                select(LineSubscription.id).where(
-                    LineSubscription.line_id == line_id,
-                    LineSubscription.user_id == ctx.actor.user_id,
-                )
-            )
-            is not None
-        )

@@ -12,13 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from andon.core.errors import FieldError, InvalidInput
-from andon.processes.documents import (
+from andon.processes.spec import parse_spec
+from andon.processes.spec_yaml import (
     MAX_ALIASES,
     MAX_DOCUMENT_BYTES,
     dump_spec_yaml,
     load_spec_yaml,
 )
-from andon.processes.spec import parse_spec
 
 DEMO = files("andon.demo").joinpath("assembly.yaml").read_text()
 

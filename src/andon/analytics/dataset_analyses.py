@@ -1,0 +1,168 @@
+"""The analyses of a dataset for the pages and the API: DFG, variants, KPIs and conformance.
+
+Each is the CLI's JSON document. An upload's unfiltered documents were computed at import;
+anything else is computed on demand and kept in :mod:`andon.analytics.analysis_cache`. The
+plant's events are read afresh: a result is reused until Andon records another event, for at
+most :data:`PLANT_TTL_SECONDS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from andon.analytics.analysis_cache import results
+from andon.analytics.dataset_store import Dataset, open_log, read_stored_report
+from andon.core.errors import Conflict, InvalidInput
+from andon.core.uow import Context
+
+if TYPE_CHECKING:
+    from andon.analytics.conformance import IncompletePolicy
+    from andon.analytics.filters import CaseFilters
+    from andon.analytics.log import EventLog
+    from andon.processes.spec import ProcessSpec
+
+PLANT_TTL_SECONDS = 30.0
+Analysis = Literal["dfg", "variants", "kpi"]
+ANALYSES: tuple[Analysis, ...] = ("dfg", "variants", "kpi")
+
+
+def mine(
+    ctx: Context,
+    data_dir: Path,
+    dataset: Dataset,
+    analyses: tuple[Analysis, ...] = ANALYSES,
+    filters: CaseFilters | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The asked analyses of the dataset as the CLI's JSON documents, by name.
+
+    ``dfg`` is ``andon mine dfg --performance --json``, ``variants`` ``andon mine variants
+    --json`` (every variant), ``kpi`` ``andon kpi --json``; each after ``filters``. The log is
+    read and ordered once for all of them. An upload's unfiltered documents were computed at
+    import; plant results are kept for :data:`PLANT_TTL_SECONDS`.
+    """
+    from andon.analytics.filters import CaseFilters
+
+    filters = filters or CaseFilters()
+    ttl = PLANT_TTL_SECONDS if dataset.kind == "plant" else None
+    scope = _scope(ctx, data_dir, dataset)
+    wanted = tuple(dict.fromkeys(analyses))
+    unknown = set(wanted) - set(ANALYSES)
+    if unknown:
+        raise InvalidInput.for_field("analysis", f"unknown: {', '.join(sorted(unknown))}")
+    found: dict[str, dict[str, Any]] = {}
+    for name in wanted:
+        cached = results.get((dataset.id, scope, name, repr(filters)))
+        if cached is not None:
+            found[name] = cached
+    missing = [name for name in wanted if name not in found]
+    if not missing:
+        return found
+    if dataset.kind == "upload" and filters.is_empty():
+        stored = read_stored_report(data_dir, dataset)
+        for name in missing:
+            found[name] = stored[name]
+            results.put((dataset.id, scope, name, repr(filters)), stored[name], ttl)
+        return found
+    computed = _compute(ctx, data_dir, dataset, tuple(missing), filters)
+    for computed_name, document in computed.items():
+        found[computed_name] = document
+        results.put((dataset.id, scope, computed_name, repr(filters)), document, ttl)
+    return found
+
+
+def _scope(ctx: Context, data_dir: Path, dataset: Dataset) -> str:
+    """Where a dataset lives and, for the plant, how far its events go: a result is reused
+    only for the same data, and the plant's only until Andon records another event."""
+    if dataset.kind != "plant":
+        return str(Path(data_dir).resolve())
+    from andon.work.events import latest_event_id
+
+    with ctx.read() as session:
+        newest = latest_event_id(session)
+    where = dataset.reach
+    within = "" if where is None else f"/{sorted(where.site_ids)}/{sorted(where.area_ids)}"
+    return f"{ctx.db.url}@{newest}{within}"
+
+
+def _compute(
+    ctx: Context,
+    data_dir: Path,
+    dataset: Dataset,
+    analyses: tuple[str, ...],
+    filters: CaseFilters,
+) -> dict[str, dict[str, Any]]:
+    from andon.analytics.discovery import discover_dfg, discover_variants
+    from andon.analytics.kpis import compute_kpis
+    from andon.analytics.report import prepare, variants_json
+
+    with _opened(ctx, data_dir, dataset) as event_log:
+        ordered = prepare(event_log, filters=filters)
+        out: dict[str, dict[str, Any]] = {}
+        dfg = None
+        if "dfg" in analyses or "kpi" in analyses:
+            dfg = discover_dfg(ordered, performance=True)
+            out["dfg"] = dfg.as_json()
+        if "variants" in analyses:
+            out["variants"] = variants_json(discover_variants(ordered))
+        if "kpi" in analyses:
+            out["kpi"] = compute_kpis(ordered, dfg=dfg).as_json()
+    return {name: out[name] for name in analyses}
+
+
+@contextmanager
+def _opened(ctx: Context, data_dir: Path, dataset: Dataset) -> Iterator[EventLog]:
+    """The dataset's log; its DuckDB connection is closed afterwards."""
+    import ibis
+
+    try:
+        event_log = open_log(ctx, data_dir, dataset)
+    except InvalidInput as exc:
+        if dataset.kind != "plant":
+            raise
+        # No work events (yet): a state of the plant, not a fault in the request.
+        raise Conflict(exc.detail.removeprefix("log: ")) from None
+    try:
+        yield event_log
+    finally:
+        ibis.get_backend(event_log.table).disconnect()
+
+
+@dataclass(frozen=True)
+class ConformanceResult:
+    """The ``andon conformance --json`` document, and the process version it was checked on."""
+
+    spec: ProcessSpec
+    version: int
+    report: dict[str, Any]
+
+
+def check_dataset(
+    ctx: Context,
+    data_dir: Path,
+    dataset: Dataset,
+    process: str,
+    *,
+    exclude_incomplete: bool = False,
+) -> ConformanceResult:
+    """The dataset's conformance to the current version of Andon's process ``process``.
+
+    NotFound for an unknown process. Cases that did not reach an end stage count as
+    deviations unless ``exclude_incomplete``.
+    """
+    from andon.analytics.conformance import check_conformance
+    from andon.processes.service import get_version
+
+    _, version, spec = get_version(ctx, process)
+    policy: IncompletePolicy = "exclude" if exclude_incomplete else "deviation"
+    scope = _scope(ctx, data_dir, dataset)
+    key = (dataset.id, scope, "conformance", f"{spec.key}@{version.number}", policy)
+    cached = results.get(key)
+    if cached is None:
+        with _opened(ctx, data_dir, dataset) as event_log:
+            cached = check_conformance(event_log, spec, incomplete=policy)
+        results.put(key, cached, PLANT_TTL_SECONDS if dataset.kind == "plant" else None)
+    return ConformanceResult(spec=spec, version=version.number, report=cached)
