@@ -3,10 +3,15 @@ databases, even before the planner has statistics (a new plant, a bulk load)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from sqlalchemy import BindParameter, literal, text
 from sqlalchemy.sql.visitors import replacement_traverse
 
+from andon.core import migrations
 from andon.core.database import Database
+from andon.core.permissions import system_actor
 from andon.core.uow import Context
 from andon.work.escalations import _DROP_SLA_PENDING
 from tests.factories import make_floor, new_item
@@ -22,9 +27,19 @@ def _plan(db: Database, statement: str) -> str:
         return plan
 
 
-def test_replacing_an_items_pending_tiers_reads_only_that_items_tiers(
-    system: Context, db: Database
-) -> None:
+@pytest.fixture
+def new_db(fresh_db_url: str) -> Iterator[Database]:
+    """A database of its own, migrated now: no statistics left by tests run before this one
+    (the shared per-worker database keeps the planner's statistics across truncations)."""
+    database = Database(fresh_db_url)
+    migrations.upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+def test_replacing_an_items_pending_tiers_reads_only_that_items_tiers(new_db: Database) -> None:
+    db = new_db
+    system = Context(db, system_actor("cli:test"))
     floor = make_floor(system)
     items = [new_item(system, floor) for _ in range(3)]
     with db.engine.connect() as connection:
