@@ -20,11 +20,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
+from andon import backup as backup_module
 from andon.analytics import dataset_imports
+from andon.backup import MANIFEST, POSTGRES_MEMBER, SQLITE_MEMBER
 from andon.cli.main import app
-from andon.core import backup as backup_module
 from andon.core import migrations
-from andon.core.backup import MANIFEST, POSTGRES_MEMBER, SQLITE_MEMBER
 from andon.core.config import Settings
 from andon.core.database import Database, create_db_engine, is_sqlite
 from andon.core.uow import Context

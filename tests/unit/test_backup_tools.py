@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import make_url
 
-from andon.core.backup import libpq_target, refuse_older_tool, tool_major_version
+from andon.backup import libpq_target, refuse_older_tool, tool_major_version
 from andon.core.errors import ConfigurationError
 
 

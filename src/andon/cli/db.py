@@ -91,7 +91,7 @@ def backup(
 
     Safe while the server runs: the database is copied as one consistent snapshot.
     """
-    from andon.core.backup import create_backup
+    from andon.backup import create_backup
 
     settings = read_settings()
     result = create_backup(
@@ -130,7 +130,7 @@ def restore(
 
     An older backup is migrated up. Stop the server and workers first.
     """
-    from andon.core.backup import restore_backup
+    from andon.backup import restore_backup
 
     settings = read_settings()
     result = restore_backup(settings.resolved_database_url, settings.data_dir, file, force=force)

@@ -390,8 +390,8 @@ def _data_files(
     dataset exists once its ``.json`` does) with the files named after it; imports still
     running are left out.
     """
-    # Each domain owns its folder's layout; asked here, late, so core imports no domain
-    # at start-up and the layout is written down once.
+    # Each domain owns its folder's layout (written down once, there); imported late so the
+    # other `andon db` commands start without the analytics and work packages.
     from andon.analytics.dataset_store import root as datasets_root
     from andon.work.attachments import blob_path
 
