@@ -120,6 +120,17 @@ def test_a_page_without_a_session_redirects_to_login_with_next(client: TestClien
     assert response.headers["location"] == "/login?next=%2Faudit%3Factor%3Dada"
 
 
+def test_pages_name_an_icon_that_is_served(client: TestClient) -> None:
+    # Without one every page view asks for /favicon.ico and logs a 404.
+    page = client.get("/login")
+    match = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page.text)
+    assert match is not None
+    icon = client.get(match.group(1))
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg")
+
+
 def test_login_without_its_csrf_token_is_refused(client: TestClient, system: Context) -> None:
     make_user(system, "ada", Role.ADMIN)
     csrf_token(client)
