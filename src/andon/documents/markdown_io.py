@@ -77,6 +77,7 @@ _DOCUMENT_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _IMAGE = re.compile(r"^!\[([^\[\]\n]*)\]\(([^\s()<>]+)\)$")
 _DETAIL = re.compile(r"^(key point|critical|accept)\s*:\s*(.*)$", re.IGNORECASE)
 _ROLE = re.compile(r"^([^:]+):\s*(.+)$")
+_PARSER = MarkdownIt("commonmark")
 
 
 class _Errors:
@@ -245,7 +246,7 @@ class _Section:
 
 def _parse_body(lines: list[str], offset: int, errors: _Errors) -> Content | None:
     """``offset``: index in the file of the body's first line (file line = index + 1)."""
-    tokens = MarkdownIt("commonmark").parse("\n".join(lines))
+    tokens = _PARSER.parse("\n".join(lines))
 
     def line_of(token: Token) -> int:
         return (token.map[0] if token.map else 0) + offset + 1
