@@ -25,7 +25,7 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import yaml
 from markdown_it import MarkdownIt
@@ -89,6 +89,12 @@ class _Errors:
     def add(self, loc: tuple[str | int, ...], line: int, msg: str) -> None:
         self.items.append((FieldError(loc, f"line {line}: {msg}"), line))
 
+    def refuse(self, loc: tuple[str | int, ...], line: int, msg: str) -> NoReturn:
+        """Add this fault and raise with everything found so far (nothing more can be read)."""
+        self.add(loc, line, msg)
+        self.raise_if_any()
+        raise AssertionError("raise_if_any raises once a fault is added")
+
     def raise_if_any(self) -> None:
         if not self.items:
             return
@@ -115,17 +121,14 @@ def parse_markdown(text: str) -> DocumentFile:
     errors = _Errors()
     lines = text.replace("\r\n", "\n").split("\n")
     if lines[0].lstrip("\ufeff") != "---":
-        errors.add(
+        errors.refuse(
             ("front_matter",),
             1,
             "the file must start with a line '---' that opens the YAML front matter",
         )
-        errors.raise_if_any()
     close = next((i for i in range(1, len(lines)) if lines[i] == "---"), None)
     if close is None:
-        errors.add(("front_matter",), 1, "the front matter has no closing line '---'")
-        errors.raise_if_any()
-        raise AssertionError("unreachable")
+        errors.refuse(("front_matter",), 1, "the front matter has no closing line '---'")
     header, change = _parse_front_matter(lines[1:close], errors)
     content = _parse_body(lines[close + 1 :], close + 1, errors)
     errors.raise_if_any()

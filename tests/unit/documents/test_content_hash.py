@@ -172,3 +172,17 @@ def test_rewrapped_prose_changes_the_hash() -> None:
 
     assert rewrapped != text
     assert content_sha256(parse_markdown(rewrapped)) != content_sha256(parse_markdown(text))
+
+
+def test_hash_of_the_example_in_the_docs_never_changes() -> None:
+    """Stored signatures carry this hash: a change to what is hashed breaks every one."""
+    doc = DocumentFile(
+        Header("WI", "Seal kit check", "lkim"),
+        Content(
+            steps=(Step("Count the O-rings.", critical="quality", accept=("Four O-rings.",)),),
+            purpose="Complete kits.",
+        ),
+        Change(reason="New kit", safety_impact=False, training=True),
+    )
+
+    assert content_sha256(doc) == "626dc5e38ce70bbb1da1fe1b207f74a6bda13b246790c7dd82346258d247acfd"
