@@ -564,6 +564,50 @@ def render_markdown(document: DocumentFile) -> str:
     return "---\n" + "".join(front) + "---\n\n" + "\n\n".join(sections) + "\n"
 
 
+def check_exportable(document: DocumentFile) -> None:
+    """Refuse, with :class:`InvalidInput`, a document whose Markdown would read back as
+    something else: text with a line break where one line is expected, prose holding a
+    ``##`` heading, surrounding spaces, empty items. Documents read by
+    :func:`parse_markdown` always pass; this is for content written some other way (a
+    page's form) before it is stored, so that its export round-trips too."""
+    text = render_markdown(document)
+    try:
+        parsed = parse_markdown(text)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            "The document cannot be written as Markdown: " + exc.detail, exc.errors
+        ) from exc
+    faults = [FieldError(loc, msg) for loc, msg in _differences(document, parsed)]
+    if faults:
+        where = "; ".join(f"{_where(f.loc)}: {f.msg}" for f in faults)
+        raise InvalidInput(f"The document cannot be written as Markdown: {where}", faults)
+
+
+def _differences(
+    wanted: DocumentFile, got: DocumentFile
+) -> list[tuple[tuple[str | int, ...], str]]:
+    msg = "would read back differently from Markdown (a line break, a '##' heading or spaces?)"
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for part in ("header", "change"):
+        for name in FRONT_MATTER_FIELDS:
+            before = getattr(getattr(wanted, part), name, None)
+            if before != getattr(getattr(got, part), name, None):
+                found.append((("front_matter", name), msg))
+    for name in ("purpose", "scope", "roles", "hazards", "ppe", "steps", "references"):
+        before, after = getattr(wanted.content, name), getattr(got.content, name)
+        if before == after:
+            continue
+        if isinstance(before, tuple):
+            index = next(
+                (i for i, (b, a) in enumerate(zip(before, after, strict=False)) if b != a),
+                min(len(before), len(after)),
+            )
+            found.append(((name, index + 1), msg))
+        else:
+            found.append(((name,), msg))
+    return found
+
+
 def _yaml_field(name: str, value: object) -> str:
     return yaml.safe_dump({name: value}, allow_unicode=True, width=1_000_000, sort_keys=False)
 
