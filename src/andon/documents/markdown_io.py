@@ -157,20 +157,21 @@ def _parse_front_matter(lines: list[str], errors: _Errors) -> tuple[Header | Non
     key_lines: dict[str, int] = {}
     if root is not None:
         for key_node, _ in root.value:
+            # Names are read in any case, so 'Title' after 'title' is the same field twice.
             key, line = str(key_node.value), key_node.start_mark.line + 2
-            if key in key_lines:
+            if key.lower() in key_lines:
                 errors.add(
                     ("front_matter", key),
                     line,
-                    f"'{key}' is given twice (first on line {key_lines[key]})",
+                    f"'{key}' is given twice (first on line {key_lines[key.lower()]})",
                 )
-            key_lines.setdefault(key, line)
+            key_lines.setdefault(key.lower(), line)
 
     values: dict[str, Any] = {}
     for raw_key, value in data.items():
         key = str(raw_key)
-        line = key_lines.get(key, 1)
         name = key.lower()
+        line = key_lines.get(name, 1)
         if name not in FRONT_MATTER_FIELDS:
             errors.add(
                 ("front_matter", key),
@@ -183,9 +184,8 @@ def _parse_front_matter(lines: list[str], errors: _Errors) -> tuple[Header | Non
             errors.add(("front_matter", key), line, problem)
         else:
             values[name] = checked
-            key_lines[name] = line
     for name in REQUIRED_FIELDS:
-        if name not in values and not any(k.lower() == name for k in key_lines):
+        if name not in key_lines:
             errors.add(("front_matter", name), 1, f"'{name}' is missing from the front matter")
     if values.get("safety_impact") is True and not values.get("risk"):
         errors.add(

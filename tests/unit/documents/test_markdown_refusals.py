@@ -102,6 +102,19 @@ def test_field_given_twice_is_refused() -> None:
     assert error.msg == "line 5: 'title' is given twice (first on line 3)"
 
 
+def test_field_given_twice_in_different_case_is_refused() -> None:
+    error = only_error(VALID.replace("owner: jchen\n", "owner: jchen\nTitle: Other\n"))
+
+    assert error.loc == ("front_matter", "Title")
+    assert error.msg == "line 5: 'Title' is given twice (first on line 3)"
+
+
+def test_field_names_are_read_in_any_case() -> None:
+    doc = parse_markdown(VALID.replace("title:", "Title:").replace("owner:", "OWNER:"))
+
+    assert (doc.header.title, doc.header.owner) == ("Changeover of line ASM-2", "jchen")
+
+
 def test_invalid_yaml_names_its_line() -> None:
     error = only_error(VALID.replace("owner: jchen\n", "owner: jchen\nreason: [unclosed\n"))
 
