@@ -256,27 +256,29 @@ def _parse_body(lines: list[str], offset: int, errors: _Errors) -> Content | Non
 
     sections: dict[str, _Section] = {}
     current: _Section | None = None
+    stray_reported = refused_heading = False
     for block in _blocks(tokens):
         opening = block[0]
         if opening.type == "heading_open" and opening.tag in ("h1", "h2"):
             name = block[1].content.strip()
+            if current is not None:
+                current.end = opening.map[0] if opening.map else len(lines)
             if opening.tag == "h1":
                 errors.add(
                     ("sections", name),
                     line_of(opening),
                     "no '#' headings: the title is 'title' in the front matter",
                 )
+                current, refused_heading = None, True
                 continue
             key = _SECTION_KEYS.get(name.lower())
-            if current is not None:
-                current.end = opening.map[0] if opening.map else len(lines)
             if key is None:
                 errors.add(
                     ("sections", name),
                     line_of(opening),
                     f"unknown section '{name}'; the sections are {', '.join(SECTIONS.values())}",
                 )
-                current = None
+                current, refused_heading = None, True
                 continue
             if key in sections:
                 errors.add(
@@ -284,7 +286,7 @@ def _parse_body(lines: list[str], offset: int, errors: _Errors) -> Content | Non
                     line_of(opening),
                     f"section '{name}' appears twice (first on line {sections[key].line})",
                 )
-                current = None
+                current, refused_heading = None, True
                 continue
             current = sections[key] = _Section(
                 key, line_of(opening), first=opening.map[1] if opening.map else 0
@@ -292,7 +294,9 @@ def _parse_body(lines: list[str], offset: int, errors: _Errors) -> Content | Non
             current.end = len(lines)
             continue
         if current is None:
-            if not sections and not any(e[0].loc[:1] == ("sections",) for e in errors.items):
+            # Blocks under a refused heading were reported with it; report stray text once.
+            if not sections and not stray_reported and not refused_heading:
+                stray_reported = True
                 errors.add(
                     ("body",),
                     line_of(opening),

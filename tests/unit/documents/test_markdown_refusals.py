@@ -164,6 +164,13 @@ def test_text_before_the_first_section_is_refused() -> None:
     assert error.msg.startswith("line 7: text before the first section")
 
 
+def test_stray_text_before_the_first_section_is_reported_once() -> None:
+    error = only_error(VALID.replace("## Purpose", "Read this.\n\n> And this.\n\n## Purpose"))
+
+    assert error.loc == ("body",)
+    assert error.msg.startswith("line 7: ")
+
+
 def test_document_without_steps_section_is_refused() -> None:
     error = only_error(VALID.split("## Steps")[0])
 
