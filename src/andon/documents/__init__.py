@@ -1,0 +1,1 @@
+"""SOPs, work instructions and checklists under change control."""
