@@ -19,6 +19,7 @@ ItemKind = Literal["added", "removed", "moved", "changed", "unchanged"]
 # Words, runs of whitespace and runs of punctuation are the tokens: joining them gives the
 # text back exactly, and "25 Nm." → "30 Nm." marks only the number.
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]+")
+_LEADING_SPACE = re.compile(r"\s+")
 
 SIMILAR = 0.5
 """Two unkeyed steps (or safety notes) at least this similar (difflib ratio over words) are the
@@ -46,13 +47,15 @@ class RevisionText:
         cls,
         sections: Mapping[str, str] | None = None,
         safety_notes: Iterable[str] = (),
-        steps: Iterable[str | tuple[str | int | None, str]] = (),
+        steps: Iterable[str | StepText | tuple[str | int | None, str]] = (),
     ) -> RevisionText:
         """From plain values: a step is its text, or a ``(key, text)`` pair; an ``int`` key is a
         position, not an identity, so it is matched by text like a step without a key."""
         parsed = []
         for step in steps:
-            if isinstance(step, str):
+            if isinstance(step, StepText):
+                parsed.append(step)
+            elif isinstance(step, str):
                 parsed.append(StepText(None, step))
             else:
                 key, text = step
@@ -127,7 +130,39 @@ def diff_words(old: str, new: str) -> TextDiff:
         else:
             add("delete", a[i1:i2])
             add("insert", b[j1:j2])
-    return TextDiff(tuple(segments))
+    return TextDiff(_start_changes_at_words(segments))
+
+
+def _start_changes_at_words(segments: list[Segment]) -> tuple[Segment, ...]:
+    """Slide a lone insertion or deletion that starts with the whitespace its next equal run
+    also starts with one space to the right: difflib gives "Wear{+ cut-resistant+} gloves",
+    readers expect "Wear {+cut-resistant +}gloves". Both spell the same old and new texts."""
+    todo = list(segments)
+    out: list[Segment] = []
+    for i, change in enumerate(todo):
+        after = todo[i + 1] if i + 1 < len(todo) else None
+        before = out[-1] if out else None
+        lead = _LEADING_SPACE.match(change.text)
+        if (
+            change.kind != "equal"
+            and lead is not None
+            and lead.end() < len(change.text)
+            and after is not None
+            and after.kind == "equal"
+            and len(after.text) > lead.end()
+            and after.text.startswith(lead.group())
+            and (before is None or before.kind == "equal")
+        ):
+            space = lead.group()
+            if before is None:
+                out.append(Segment("equal", space))
+            else:
+                out[-1] = Segment("equal", before.text + space)
+            out.append(Segment(change.kind, change.text[len(space) :] + space))
+            todo[i + 1] = Segment("equal", after.text[len(space) :])
+        else:
+            out.append(change)
+    return tuple(s for s in out if s.text)
 
 
 def apply_segments(old: str, segments: Iterable[Segment]) -> str:
