@@ -320,17 +320,22 @@ def _match_by_text(
     return pairs
 
 
-def _longest_increasing(values: Sequence[int]) -> set[int]:
-    """Positions in ``values`` of one longest strictly increasing subsequence."""
-    if not values:
+def _steps_in_order(pairs: Sequence[tuple[int, int]]) -> set[int]:
+    """Positions in ``pairs`` (sorted by old index) of the largest set whose new indices keep
+    their order: the steps that stayed while the others moved. Among equally large sets it
+    keeps the steps that shifted least, so the step carried furthest is the one called moved."""
+    if not pairs:
         return set()
-    length = [1] * len(values)
-    before = [-1] * len(values)
-    for i in range(len(values)):
+    best: list[tuple[int, int]] = []  # per position: (steps kept, -total shift) ending there
+    before = [-1] * len(pairs)
+    for i, (old_i, new_i) in enumerate(pairs):
+        best.append((1, -abs(old_i - new_i)))
         for j in range(i):
-            if values[j] < values[i] and length[j] + 1 > length[i]:
-                length[i], before[i] = length[j] + 1, j
-    i = max(range(len(values)), key=lambda k: length[k])
+            if pairs[j][1] < new_i:
+                candidate = (best[j][0] + 1, best[j][1] - abs(old_i - new_i))
+                if candidate > best[i]:
+                    best[i], before[i] = candidate, j
+    i = max(range(len(pairs)), key=lambda k: best[k])
     kept = set()
     while i != -1:
         kept.add(i)
@@ -359,7 +364,7 @@ def diff_steps(old: Sequence[StepText], new: Sequence[StepText]) -> tuple[StepCh
         [s.text for s in old], [s.text for s in new], old_text_free, new_text_free
     )
     pairs.sort()
-    in_order = _longest_increasing([j for _, j in pairs])
+    in_order = _steps_in_order(pairs)
     matched_new = {j: (i, n in in_order) for n, (i, j) in enumerate(pairs)}
     matched_old = {i for i, _ in pairs}
 

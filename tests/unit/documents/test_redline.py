@@ -233,3 +233,17 @@ def test_every_step_of_both_revisions_appears_once(old: list[str], new: list[str
     for s in result.steps:
         assert s.text.old == (old[s.old_number - 1] if s.old_number else "")
         assert s.text.new == (new[s.new_number - 1] if s.new_number else "")
+
+
+def test_the_step_carried_furthest_is_the_one_called_moved() -> None:
+    # Torque goes from 2 to 4 while Inspect keeps number 3 (a step was inserted above it):
+    # either could be "the moved one"; the one that shifted most is.
+    new_steps = [STEPS[0], "Verify zero energy.", STEPS[2], STEPS[1], STEPS[3]]
+    result = redline(RevisionText.of(steps=STEPS), RevisionText.of(steps=new_steps))
+    assert [(s.kind, s.old_number, s.new_number) for s in result.steps] == [
+        ("unchanged", 1, 1),
+        ("added", None, 2),
+        ("unchanged", 3, 3),
+        ("moved", 2, 4),
+        ("unchanged", 4, 5),
+    ]
