@@ -474,7 +474,7 @@ def take_effect(
 ) -> tuple[Revision, ...]:
     """The document's revisions after revision ``number`` takes effect: it becomes effective
     and the one in force until now superseded, in the same step. Refused before its effective
-    date or without every required approval."""
+    date (``today`` is the date at the document's site) or without every required approval."""
     revisions = tuple(revisions)
     i = _index(revisions, number)
     revision = revisions[i]
