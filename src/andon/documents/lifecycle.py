@@ -17,7 +17,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from andon.core.errors import Conflict, InvalidInput, PermissionDenied, Refused
+from andon.core.errors import ConfigurationError, Conflict, InvalidInput, PermissionDenied, Refused
 from andon.core.permissions import Role
 
 
@@ -203,8 +203,9 @@ class ApprovalPolicy:
     def __post_init__(self) -> None:
         for roles in [self.default, *self.required.values()]:
             if not roles or any(count < 1 for count in roles.values()):
-                raise InvalidInput.for_field(
-                    "required", "every document type needs at least one approval per listed role"
+                raise ConfigurationError(
+                    "required approvals: every document type needs at least one role, each "
+                    "with at least one approval"
                 )
 
     def required_approvals(self, doc_type: str, change: Change) -> dict[Role, int]:

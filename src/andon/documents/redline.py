@@ -304,14 +304,8 @@ def _match_by_text(
             pairs.append((i, j))
             old_free.remove(i)
             new_free.remove(j)
-    scored = sorted(
-        (
-            (-similarity(old[i], new[j]), abs(i - j), i, j)
-            for i in old_free
-            for j in new_free
-            if similarity(old[i], new[j]) >= SIMILAR
-        ),
-    )
+    scores = ((similarity(old[i], new[j]), i, j) for i in old_free for j in new_free)
+    scored = sorted((-score, abs(i - j), i, j) for score, i, j in scores if score >= SIMILAR)
     for _, _, i, j in scored:
         if i in old_free and j in new_free:
             pairs.append((i, j))

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from andon.core.errors import Conflict, InvalidInput, PermissionDenied, Refused
+from andon.core.errors import ConfigurationError, Conflict, InvalidInput, PermissionDenied, Refused
 from andon.core.permissions import Role
 from andon.documents.lifecycle import (
     ApprovalPolicy,
@@ -110,8 +110,10 @@ def test_configured_type_replaces_the_default() -> None:
 
 
 def test_policy_with_no_approver_is_refused() -> None:
-    with pytest.raises(InvalidInput):
+    with pytest.raises(ConfigurationError, match="at least one role"):
         ApprovalPolicy(required={"form": {}})
+    with pytest.raises(ConfigurationError):
+        ApprovalPolicy(required={"form": {Role.QUALITY: 0}})
 
 
 def test_quality_approval_makes_sop_approved_effective_on_approval_day() -> None:

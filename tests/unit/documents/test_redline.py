@@ -247,3 +247,29 @@ def test_the_step_carried_furthest_is_the_one_called_moved() -> None:
         ("moved", 2, 4),
         ("unchanged", 4, 5),
     ]
+
+
+keyed_steps = st.lists(
+    st.tuples(st.sampled_from(["lock", "test", "torque", None]), st.sampled_from(STEPS)),
+    max_size=5,
+    unique_by=lambda step: step[0] or object(),
+)
+
+
+@given(keyed_steps, keyed_steps)
+def test_keyed_steps_pair_up_by_key_and_each_appears_once(
+    old: list[tuple[str | None, str]], new: list[tuple[str | None, str]]
+) -> None:
+    result = redline(RevisionText.of(steps=old), RevisionText.of(steps=new))
+    assert sorted(s.old_number for s in result.steps if s.old_number) == list(
+        range(1, len(old) + 1)
+    )
+    assert [s.new_number for s in result.steps if s.new_number] == list(range(1, len(new) + 1))
+    old_keys, new_keys = {k for k, _ in old if k}, {k for k, _ in new if k}
+    for s in result.steps:
+        old_key = old[s.old_number - 1][0] if s.old_number else None
+        new_key = new[s.new_number - 1][0] if s.new_number else None
+        # A key both revisions hold always pairs its two steps; a key only one side holds
+        # leaves the step to be matched by its text.
+        if old_key in new_keys or new_key in old_keys:
+            assert old_key == new_key
