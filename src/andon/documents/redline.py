@@ -184,9 +184,13 @@ def apply_segments(old: str, segments: Iterable[Segment]) -> str:
     return "".join(out)
 
 
-def similarity(old: str, new: str) -> float:
-    """difflib's ratio over word tokens: 1.0 for equal texts, 0.0 for nothing in common."""
-    return SequenceMatcher(None, tokenize(old), tokenize(new), autojunk=False).ratio()
+def similarity(old: str, new: str, at_least: float = 0.0) -> float:
+    """difflib's ratio over word tokens: 1.0 for equal texts, 0.0 for nothing in common. Below
+    ``at_least`` it may answer 0.0 early, from difflib's cheap upper bounds."""
+    matcher = SequenceMatcher(None, tokenize(old), tokenize(new), autojunk=False)
+    if at_least and (matcher.real_quick_ratio() < at_least or matcher.quick_ratio() < at_least):
+        return 0.0
+    return matcher.ratio()
 
 
 @dataclass(frozen=True)
@@ -304,7 +308,7 @@ def _match_by_text(
             pairs.append((i, j))
             old_free.remove(i)
             new_free.remove(j)
-    scores = ((similarity(old[i], new[j]), i, j) for i in old_free for j in new_free)
+    scores = ((similarity(old[i], new[j], SIMILAR), i, j) for i in old_free for j in new_free)
     scored = sorted((-score, abs(i - j), i, j) for score, i, j in scores if score >= SIMILAR)
     for _, _, i, j in scored:
         if i in old_free and j in new_free:
