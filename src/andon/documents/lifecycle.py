@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -289,7 +289,7 @@ def _signature(
         username=signer.username,
         name=signer.name,
         meaning=meaning,
-        signed_at=at,
+        signed_at=at.astimezone(UTC),
         content_sha256=revision.content_sha256,
         role=role,
         review_round=revision.review_round,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -238,6 +239,12 @@ def test_author_signs_authored_once_and_nobody_else_may() -> None:
         sign_authored(signed, ANNA, AT)
     with pytest.raises(PermissionDenied):
         sign_authored(draft, QUINN, AT)
+
+
+def test_signature_time_is_recorded_in_utc() -> None:
+    chicago = datetime(2026, 12, 7, 8, 30, tzinfo=ZoneInfo("America/Chicago"))
+    signed = approve(in_review(), QUINN, Role.QUALITY, chicago, SOP)
+    assert signed.signatures[0].signed_at.isoformat() == "2026-12-07T14:30:00+00:00"
 
 
 def test_signature_time_must_be_timezone_aware() -> None:
