@@ -355,9 +355,11 @@ def diff_steps(old: Sequence[StepText], new: Sequence[StepText]) -> tuple[StepCh
             new_free.remove(j)
         else:
             old_free.append(i)
-    # A step that carries a key on both sides and found no partner was replaced, not edited.
-    new_text_free = [j for j in new_free if new[j].key is None or new[j].key not in _keys(old)]
-    old_text_free = [i for i in old_free if old[i].key is None or old[i].key not in new_by_key]
+    # A key both revisions use belongs to its own steps: a step left over with such a key (a
+    # duplicate) is not paired by text; a key only one side uses leaves the step to its text.
+    old_keys = {s.key for s in old if s.key is not None}
+    new_text_free = [j for j in new_free if new[j].key not in old_keys]
+    old_text_free = [i for i in old_free if old[i].key not in new_by_key]
     pairs += _match_by_text(
         [s.text for s in old], [s.text for s in new], old_text_free, new_text_free
     )
@@ -388,10 +390,6 @@ def diff_steps(old: Sequence[StepText], new: Sequence[StepText]) -> tuple[StepCh
             out.append(StepChange(step.key, None, j + 1, False, diff_words("", step.text)))
     flush_removed(len(old))
     return tuple(out)
-
-
-def _keys(steps: Sequence[StepText]) -> set[str]:
-    return {s.key for s in steps if s.key is not None}
 
 
 def diff_safety_notes(old: Sequence[str], new: Sequence[str]) -> tuple[NoteChange, ...]:
