@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any, Literal
 
+from andon.documents.content import Content, Step
+
 SegmentKind = Literal["equal", "insert", "delete"]
 ItemKind = Literal["added", "removed", "moved", "changed", "unchanged"]
 
@@ -61,6 +63,42 @@ class RevisionText:
                 key, text = step
                 parsed.append(StepText(key if isinstance(key, str) else None, text))
         return cls(dict(sections or {}), tuple(safety_notes), tuple(parsed))
+
+
+def revision_text(content: Content) -> RevisionText:
+    """What the redline compares of a revision's content.
+
+    Purpose, scope, roles and references are sections; hazards and PPE are the safety notes
+    (PPE marked as such); a step is compared as its text with its details on lines of their
+    own, so a changed key point, acceptance criterion, critical flag or image shows on that
+    step rather than passing unseen.
+    """
+    sections = {
+        "Purpose": content.purpose,
+        "Scope": content.scope,
+        "Roles and responsibilities": "\n".join(
+            f"{r.role}: {r.responsibility}" for r in content.roles
+        ),
+        "References": "\n".join(content.references),
+    }
+    notes = [*content.hazards, *(f"PPE: {item}" for item in content.ppe)]
+    return RevisionText(
+        {name: text for name, text in sections.items() if text},
+        tuple(notes),
+        tuple(StepText(None, step_text(step)) for step in content.steps),
+    )
+
+
+def step_text(step: Step) -> str:
+    """A step and its details as one text, each detail on a line of its own."""
+    lines = [step.text]
+    if step.key_point is not None:
+        lines.append(f"Key point: {step.key_point}")
+    if step.critical is not None:
+        lines.append(f"Critical: {step.critical}")
+    lines.extend(f"Accept: {criterion}" for criterion in step.accept)
+    lines.extend(f"Image: {image.alt} ({image.src})" for image in step.images)
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from andon.documents.content import Content, Step
+from andon.documents.markdown_io import parse_markdown
 from andon.documents.redline import (
     RevisionText,
     Segment,
@@ -18,7 +22,9 @@ from andon.documents.redline import (
     mark_words,
     redline,
     render_unified,
+    revision_text,
     side_by_side,
+    step_text,
     tokenize,
 )
 
@@ -273,3 +279,39 @@ def test_keyed_steps_pair_up_by_key_and_each_appears_once(
         # leaves the step to be matched by its text.
         if old_key in new_keys or new_key in old_keys:
             assert old_key == new_key
+
+
+SAMPLE = Path(__file__).parent / "samples" / "torque-verification.md"
+
+
+def test_a_changed_acceptance_criterion_shows_on_its_step() -> None:
+    old = parse_markdown(SAMPLE.read_text())
+    step = old.content.steps[2]
+    assert step.accept  # the sample's third step has acceptance criteria to change
+    changed = replace(step, accept=("Torque within 24-26 Nm on every bolt", *step.accept[1:]))
+    steps = (*old.content.steps[:2], changed, *old.content.steps[3:])
+    new = replace(old.content, steps=steps)
+
+    result = redline(revision_text(old.content), revision_text(new))
+
+    assert [(s.kind, s.old_number) for s in result.steps if s.kind != "unchanged"] == [
+        ("changed", 3)
+    ]
+    assert "Torque within 24-26 Nm on every bolt" in result.steps[2].text.new
+    assert result.sections  # the sample's sections, every one unchanged
+    assert {c.kind for c in (*result.sections, *result.safety_notes)} == {"unchanged"}
+
+
+def test_ppe_and_hazards_are_the_safety_notes_and_a_critical_flag_is_part_of_its_step() -> None:
+    content = Content(
+        steps=(Step("Lock the press out.", critical="safety"),),
+        hazards=("Stored hydraulic pressure.",),
+        ppe=("Safety glasses",),
+    )
+    text = revision_text(content)
+    assert text.safety_notes == ("Stored hydraulic pressure.", "PPE: Safety glasses")
+    assert text.steps == (StepText(None, "Lock the press out.\nCritical: safety"),)
+    assert text.sections == {}
+    assert step_text(Step("Torque.", key_point="Cross pattern", accept=("25 Nm",))) == (
+        "Torque.\nKey point: Cross pattern\nAccept: 25 Nm"
+    )
