@@ -33,7 +33,7 @@ from andon.analytics.dataset_store import (
     root,
     write_json,
 )
-from andon.core.clock import utcnow
+from andon.core.clock import utcnow, zone_named
 from andon.core.errors import AndonError, Conflict, FieldError, InvalidInput, NotFound
 from andon.core.permissions import Action, authorize_somewhere
 from andon.core.uow import Context
@@ -426,11 +426,9 @@ def _clean_name(raw: str | None) -> str | None:
 
 
 def _check_timezone(zone: str) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+        zone_named(zone)
+    except ValueError:
         raise InvalidInput.for_field(
             "timezone", f"unknown time zone {zone!r}; use an IANA name like Europe/Berlin"
         ) from None

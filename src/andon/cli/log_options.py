@@ -388,15 +388,14 @@ def site_zone() -> tzinfo:
     offset. Read from the environment as the settings read it, with the same refusal (exit 2),
     but without loading them: pydantic alone costs an analysis more start-up than reading a
     small log."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
+    from andon.core.clock import zone_named
     from andon.core.errors import ConfigurationError
 
     name = os.environ.get("ANDON_TIMEZONE", "UTC")
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(f"ANDON_TIMEZONE: unknown IANA time zone {name!r}") from None
+        return zone_named(name)
+    except ValueError as exc:
+        raise ConfigurationError(f"ANDON_TIMEZONE: {exc}") from None
 
 
 # How log_command lays the flags out, in --help order: the source, the command's own options,

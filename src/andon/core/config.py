@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from andon.core.clock import zone_named
 from andon.core.errors import ConfigurationError
 
 DEMO_SECRET_FILE = "demo-secret-key"  # noqa: S105 - a file name
@@ -104,10 +105,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        zone_named(value)
         return value
 
     @field_validator("database_url")

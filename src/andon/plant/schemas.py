@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field
 
+from andon.core.clock import zone_named
 from andon.core.schemas import MAX_ID, Code, Description, Input, Name, Output, VersionedUpdate
 from andon.plant.models import LineKind
 
 
 def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    zone_named(value)
     return value
 
 
