@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from andon.core.config import get_settings
 from andon.core.database import create_db_engine
+from andon.documents.models import FTS_TABLE, SEARCH_INDEX
 from andon.models import metadata
 
 config = context.config
@@ -19,6 +20,14 @@ def _engine() -> Engine:
     return create_db_engine(get_settings().resolved_database_url)
 
 
+def _modelled(name: str | None, type_: str, _parents: object) -> bool:
+    # The full-text indexes (SQLite's FTS5 tables, PostgreSQL's expression index) are made
+    # by hand in 0008, not modelled.
+    if type_ == "index":
+        return name != SEARCH_INDEX
+    return not (type_ == "table" and name is not None and name.startswith(FTS_TABLE))
+
+
 def run_migrations() -> None:
     engine = _engine()
     with engine.connect() as connection:
@@ -27,6 +36,7 @@ def run_migrations() -> None:
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=_modelled,
         )
         with context.begin_transaction():
             context.run_migrations()

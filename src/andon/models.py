@@ -11,6 +11,15 @@ from andon.accounts.models import (  # noqa: F401
 from andon.calendars.models import BusinessCalendar, CalendarClosure, CalendarHoliday  # noqa: F401
 from andon.core.audit import AuditEntry
 from andon.core.database import Base
+from andon.documents.models import (  # noqa: F401
+    Document,
+    DocumentAttachment,
+    DocumentReview,
+    DocumentRevision,
+    DocumentSearch,
+    DocumentSignature,
+    TrainingAssignment,
+)
 from andon.notifications.models import DeliveryAttempt, Notification  # noqa: F401
 from andon.plant.models import Area, Enterprise, Line, Site
 from andon.processes.models import Process, ProcessVersion  # noqa: F401
