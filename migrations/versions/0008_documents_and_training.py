@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("owner_id", sa.Integer(), nullable=False),
         sa.Column("site_id", sa.Integer(), nullable=True),
-        sa.Column("area_id", sa.Integer(), nullable=True),
+        sa.Column("area_code", sa.String(length=20), nullable=True),
         sa.Column("line_id", sa.Integer(), nullable=True),
         sa.Column("review_interval_months", sa.Integer(), nullable=False),
         sa.Column("next_review_on", sa.Date(), nullable=True),
@@ -40,9 +40,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["area_id"], ["areas.id"], name=op.f("fk_documents_area_id_areas"), ondelete="RESTRICT"
-        ),
         sa.ForeignKeyConstraint(
             ["line_id"], ["lines.id"], name=op.f("fk_documents_line_id_lines"), ondelete="RESTRICT"
         ),

@@ -31,9 +31,9 @@ class Document(Versioned, Base):
     site_id: Mapped[int | None] = mapped_column(
         ForeignKey("sites.id", ondelete="RESTRICT"), nullable=True
     )
-    area_id: Mapped[int | None] = mapped_column(
-        ForeignKey("areas.id", ondelete="RESTRICT"), nullable=True
-    )
+    # An area code rather than one area: "ASM" is the assembly area of every site (or of
+    # ``site_id`` when set), as a plant-wide SOP for assembly applies wherever there is one.
+    area_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     line_id: Mapped[int | None] = mapped_column(
         ForeignKey("lines.id", ondelete="RESTRICT"), nullable=True
     )
