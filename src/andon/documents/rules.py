@@ -1,0 +1,120 @@
+"""What a plant configures about its documents: approvals by type, review intervals, numbers,
+training. Read from the settings by the adapters and handed to the services."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from zoneinfo import ZoneInfo
+
+from andon.core.errors import ConfigurationError
+from andon.core.permissions import Role
+from andon.documents.content import DOCUMENT_TYPES
+from andon.documents.lifecycle import ApprovalPolicy
+
+DEFAULT_REVIEW_MONTHS: Mapping[str, int] = {
+    "SOP": 24,
+    "WI": 24,
+    "checklist": 12,
+    "form": 36,
+    "policy": 36,
+}
+NUMBER_PREFIX: Mapping[str, str] = {
+    "SOP": "SOP",
+    "WI": "WI",
+    "checklist": "CL",
+    "form": "FRM",
+    "policy": "POL",
+}
+DEFAULT_NUMBER_FORMAT = "{prefix}-{area}-{seq:03d}"
+NO_AREA = "GEN"
+_FIELDS = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+
+
+@dataclass(frozen=True)
+class DocumentRules:
+    """A plant's document settings; the defaults are what the issue calls "nothing configured"."""
+
+    policy: ApprovalPolicy = field(default_factory=ApprovalPolicy)
+    review_months: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_REVIEW_MONTHS))
+    number_format: str = DEFAULT_NUMBER_FORMAT
+    training_due_days: int = 14
+    # Who must read and acknowledge a revision that needs training, on the lines it affects.
+    training_roles: frozenset[Role] = frozenset({Role.OPERATOR, Role.SUPERVISOR})
+    review_reminder_days: int = 14
+    zone: tzinfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+    def __post_init__(self) -> None:
+        unknown = set(_FIELDS.findall(self.number_format)) - {"prefix", "type", "area", "seq"}
+        if unknown or "{seq" not in self.number_format:
+            raise ConfigurationError(
+                "ANDON_DOCUMENT_NUMBER_FORMAT: use {prefix}, {type}, {area} and {seq} "
+                f"(required), e.g. {DEFAULT_NUMBER_FORMAT}"
+            )
+
+    def review_interval(self, doc_type: str) -> int:
+        return self.review_months.get(doc_type, 24)
+
+    def number(self, doc_type: str, area: str | None, seq: int) -> str:
+        return self.number_format.format(
+            prefix=NUMBER_PREFIX.get(doc_type, doc_type.upper()),
+            type=doc_type,
+            area=area or NO_AREA,
+            seq=seq,
+        )
+
+    def number_affixes(self, doc_type: str, area: str | None) -> tuple[str, str]:
+        """The text before and after the sequence in this type and area's numbers."""
+        start = self.number_format.index("{seq")
+        end = self.number_format.index("}", start) + 1
+        values = {
+            "prefix": NUMBER_PREFIX.get(doc_type, doc_type.upper()),
+            "type": doc_type,
+            "area": area or NO_AREA,
+        }
+        return (
+            self.number_format[:start].format(**values),
+            self.number_format[end:].format(**values),
+        )
+
+
+def parse_approvals(text: str) -> dict[str, dict[Role, int]]:
+    """``SOP=quality;WI=quality,supervisor;policy=ops_manager*2`` → type → role → count."""
+    out: dict[str, dict[Role, int]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        doc_type, eq, roles = part.partition("=")
+        doc_type = doc_type.strip()
+        if not eq or doc_type not in DOCUMENT_TYPES:
+            raise ConfigurationError(
+                f"ANDON_DOCUMENT_APPROVALS: {part!r} is not TYPE=ROLE[,ROLE]; types: "
+                + ", ".join(DOCUMENT_TYPES)
+            )
+        needed: dict[Role, int] = {}
+        for item in filter(None, (r.strip() for r in roles.split(","))):
+            name, star, count = item.partition("*")
+            try:
+                role = Role(name.strip())
+                n = int(count) if star else 1
+            except ValueError:
+                raise ConfigurationError(
+                    f"ANDON_DOCUMENT_APPROVALS: {item!r} is not a role (optionally *count); "
+                    "roles: " + ", ".join(r.value for r in Role)
+                ) from None
+            needed[role] = n
+        out[doc_type] = needed
+    return out
+
+
+def parse_review_months(text: str) -> dict[str, int]:
+    """``SOP=24;checklist=12`` → type → months, over the defaults."""
+    out = dict(DEFAULT_REVIEW_MONTHS)
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        doc_type, _, months = part.partition("=")
+        if doc_type.strip() not in DOCUMENT_TYPES or not months.strip().isdigit():
+            raise ConfigurationError(
+                f"ANDON_DOCUMENT_REVIEW_MONTHS: {part!r} is not TYPE=MONTHS"
+            )
+        out[doc_type.strip()] = int(months)
+    return out
