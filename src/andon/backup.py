@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from andon import __version__
 from andon.core import migrations
 from andon.core.audit import AuditEntry, verify_chain
+from andon.core.blobs import blob_path
 from andon.core.clock import utcnow
 from andon.core.database import create_db_engine, is_sqlite
 from andon.core.errors import ConfigurationError, Conflict, InvalidInput
@@ -390,10 +391,9 @@ def _data_files(
     dataset exists once its ``.json`` does) with the files named after it; imports still
     running are left out.
     """
-    # Each domain owns its folder's layout (written down once, there); imported late so the
-    # other `andon db` commands start without the analytics and work packages.
+    # The datasets' layout is the analytics package's (written down once, there); imported
+    # late so the other `andon db` commands start without it.
     from andon.analytics.dataset_store import root as datasets_root
-    from andon.work.attachments import blob_path
 
     files: list[tuple[str, Path]] = []
     missing: list[str] = []

@@ -17,7 +17,6 @@ from andon.core.config import Settings
 from andon.core.database import Database
 from andon.core.permissions import Role
 from andon.core.uow import Context
-from andon.work import attachments
 from andon.work.models import Attachment, WorkEvent
 from tests.factories import Floor, bearer, make_floor, new_item
 
@@ -191,39 +190,3 @@ def test_a_download_names_the_file_safely(
     disposition = response.headers["content-disposition"]
     assert 'filename="Pr_fbericht_ final_.pdf"' in disposition
     assert "filename*=UTF-8''Pr%C3%BCfbericht_%20final_.pdf" in disposition
-
-
-@pytest.mark.parametrize(
-    ("data", "name", "expected"),
-    [
-        (PNG, "x.bin", "image/png"),
-        (b"\xff\xd8\xff\xe0" + bytes(8), "x", "image/jpeg"),
-        (b"%PDF-1.4\n", "x", "application/pdf"),
-        ("Grüße\n".encode(), "x.txt", "text/plain"),
-        (b"a,b\n1,2\n", "x.CSV", "text/csv"),
-        (EXE, "x.png", None),
-        (b"PK\x03\x04" + bytes(20), "x.docx", None),
-        (b"plain\x1b[31mred", "x.txt", None),
-        (b"\xc3\x28", "x.txt", None),
-    ],
-    ids=["png", "jpeg", "pdf", "utf8", "csv", "exe", "zip", "escape-codes", "not-utf8"],
-)
-def test_types_are_told_by_content(data: bytes, name: str, expected: str | None) -> None:
-    assert attachments.detect_type(data, name) == expected
-
-
-@pytest.mark.parametrize(
-    ("raw", "media_type", "expected"),
-    [
-        ("..\\..\\windows\\evil.png", "image/png", "evil.png"),
-        (".hidden.txt", "text/plain", "hidden.txt"),
-        ("-rf.txt", "text/plain", "rf.txt"),
-        ("a\u202egnp.txt", "text/plain", "a_gnp.txt"),
-        ("", "application/pdf", "attachment.pdf"),
-        ("photo.jpeg", "image/jpeg", "photo.jpeg"),
-        ("photo.png", "image/jpeg", "photo.png.jpg"),
-        ("x" * 300 + ".pdf", "application/pdf", "x" * 116 + ".pdf"),
-    ],
-)
-def test_names_are_cleaned(raw: str, media_type: str, expected: str) -> None:
-    assert attachments.safe_filename(raw, media_type) == expected

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
+from andon.core import blobs
 from andon.core.clock import to_local
 from andon.core.errors import AndonError, Conflict, InvalidInput, NotFound
 from andon.core.uow import Context
@@ -218,9 +219,7 @@ def _item_context(ctx: Context, record: ItemRecord) -> dict[str, Any]:
         "tier_options": [
             (str(n), f"{n}. {t.name}") for n, t in enumerate(spec.escalation.tiers, start=1)
         ],
-        "accept": ",".join(
-            sorted({ext for exts in attachments.EXTENSIONS.values() for ext in exts})
-        ),
+        "accept": blobs.accept(attachments.ALLOWED),
         "timeline": [describe(e, spec, by_id, floor) for e in reversed(record.events)],
         "categories": {c.key: c.name for c in spec.exception_categories},
         "stage_names": {s.key: s.name for s in spec.stages},
