@@ -194,6 +194,10 @@ class DatabaseState:
     attachment_hashes: list[str]
 
 
+# Tables whose rows name a file in the blob store by its sha256.
+BLOB_TABLES = ("attachments", "document_attachments")
+
+
 def database_kind(url: str) -> str:
     return "sqlite" if is_sqlite(url) else "postgresql"
 
@@ -295,12 +299,12 @@ def _read_state(connection: Connection) -> DatabaseState:
         .limit(1)
     ).first()
     head = AuditHead(last.seq, last.hash, last.occurred_at.isoformat()) if last else None
+    # Plain names, not the domains' models: core never imports a domain's tables.
+    selects = [f"SELECT sha256 FROM {t}" for t in BLOB_TABLES if t in tables]  # noqa: S608
     hashes: list[str] = []
-    if "attachments" in tables:
-        # A plain name, not the work domain's model: core never imports a domain's tables.
-        hashes = list(
-            connection.execute(text("SELECT DISTINCT sha256 FROM attachments ORDER BY 1")).scalars()
-        )
+    if selects:
+        union = " UNION ".join(selects)
+        hashes = list(connection.execute(text(f"{union} ORDER BY 1")).scalars())
     return DatabaseState(str(revision), count, head, hashes)
 
 
