@@ -42,6 +42,12 @@ class Action(StrEnum):
     LINE_RULES = "line.rules"
     ANALYTICS_READ = "analytics.read"
     ANALYTICS_UPLOAD = "analytics.upload"
+    DOCUMENT_READ = "document.read"
+    DOCUMENT_AUTHOR = "document.author"
+    DOCUMENT_APPROVE = "document.approve"
+    DOCUMENT_REVIEW = "document.review"
+    DOCUMENT_ACK = "document.ack"
+    TRAINING_READ = "training.read"
 
 
 EVERYONE = frozenset(Role)
@@ -78,6 +84,19 @@ MATRIX: dict[Action, frozenset[Role]] = {
     # people who act on what it shows.
     Action.ANALYTICS_READ: EVERYONE,
     Action.ANALYTICS_UPLOAD: LEADS | {Role.QUALITY},
+    Action.DOCUMENT_READ: EVERYONE,
+    # Standards are written and changed by the people accountable for them; operators
+    # propose changes through their supervisor (or an exception), they do not draft them.
+    Action.DOCUMENT_AUTHOR: OVERSIGHT,
+    # Which roles must approve a revision is the approval policy's business (by type and
+    # safety impact); this only says who may sign at all.
+    Action.DOCUMENT_APPROVE: OVERSIGHT,
+    # A periodic review confirms a standard still holds or starts a change to it.
+    Action.DOCUMENT_REVIEW: OVERSIGHT,
+    # Acknowledging is how a person says they read the standard they work to.
+    Action.DOCUMENT_ACK: DOERS,
+    # The training matrix names who is behind: for the people who lead and audit them.
+    Action.TRAINING_READ: OVERSIGHT,
 }
 
 

@@ -24,7 +24,7 @@ DEFAULT_REVIEW_MONTHS: Mapping[str, int] = {
 NUMBER_PREFIX: Mapping[str, str] = {
     "SOP": "SOP",
     "WI": "WI",
-    "checklist": "CL",
+    "checklist": "CHK",
     "form": "FRM",
     "policy": "POL",
 }
@@ -113,8 +113,6 @@ def parse_review_months(text: str) -> dict[str, int]:
     for part in filter(None, (p.strip() for p in text.split(";"))):
         doc_type, _, months = part.partition("=")
         if doc_type.strip() not in DOCUMENT_TYPES or not months.strip().isdigit():
-            raise ConfigurationError(
-                f"ANDON_DOCUMENT_REVIEW_MONTHS: {part!r} is not TYPE=MONTHS"
-            )
+            raise ConfigurationError(f"ANDON_DOCUMENT_REVIEW_MONTHS: {part!r} is not TYPE=MONTHS")
         out[doc_type.strip()] = int(months)
     return out

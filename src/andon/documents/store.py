@@ -57,9 +57,7 @@ def load_signatures(
     return out
 
 
-def pick_revision(
-    revisions: Sequence[DocumentRevision], number: int | None
-) -> DocumentRevision:
+def pick_revision(revisions: Sequence[DocumentRevision], number: int | None) -> DocumentRevision:
     """Revision ``number``, or the one that speaks for the document: the effective one, else
     the newest."""
     if number is not None:
@@ -155,7 +153,9 @@ def document_file(document: Document, row: DocumentRevision, owner: User) -> Doc
             document.review_interval_months if "review_interval_months" in stated else None
         ),
     )
-    return DocumentFile(header=header, content=content_from_dict(row.content), change=change_of(row))
+    return DocumentFile(
+        header=header, content=content_from_dict(row.content), change=change_of(row)
+    )
 
 
 def signature_json(row: DocumentSignature) -> dict[str, Any]:

@@ -1,0 +1,144 @@
+"""Change control end to end through the services, on both databases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+
+from andon.accounts.service import actor_for
+from andon.core.audit import AuditEntry
+from andon.core.errors import Conflict, InvalidInput, NotAuthenticated, PermissionDenied
+from andon.core.permissions import Role
+from andon.core.uow import Context
+from andon.demo.document_files import demo_change_texts, demo_document_texts
+from andon.documents import queries, service, signoffs
+from andon.documents.models import DocumentSignature, TrainingAssignment
+from tests.factories import PASSWORD, make_plant, make_user
+
+TEXTS = dict(demo_document_texts())
+CHANGES = dict(demo_change_texts())
+LOTO = "SOP-SAF-001"
+
+
+@dataclass
+class People:
+    author: Context
+    quality: Context
+    safety: Context
+    operator: Context
+    viewer: Context
+
+
+@pytest.fixture
+def people(system: Context) -> People:
+    _, site, area, _ = make_plant(system)
+    for name in ("safety", "quality", "supervisor", "ops-manager"):
+        make_user(system, name, Role.QUALITY if name == "quality" else Role.SAFETY)
+
+    def ctx(username: str, *roles: Role, **scope: int) -> Context:
+        return system.as_actor(actor_for(make_user(system, username, *roles, **scope)))
+
+    return People(
+        author=ctx("author", Role.QUALITY, Role.SAFETY),
+        quality=ctx("qe", Role.QUALITY),
+        safety=ctx("se", Role.SAFETY),
+        operator=ctx("op", Role.OPERATOR, site_id=site.id, area_id=area.id),
+        viewer=ctx("vw", Role.VIEWER),
+    )
+
+
+def _signatures(system: Context) -> int:
+    with system.read() as session:
+        return session.scalar(select(func.count()).select_from(DocumentSignature)) or 0
+
+
+def test_first_revision_takes_effect_on_its_quality_approval(people: People) -> None:
+    made = service.import_markdown(people.author, TEXTS[LOTO])
+    assert (made.number, made.revision, made.status) == (LOTO, 1, "draft")
+    service.submit(people.author, LOTO)
+    done = service.approve(people.quality, LOTO, PASSWORD)
+    assert done.status == "effective"
+    view = queries.show(people.viewer, LOTO)
+    data = view.to_json()
+    assert data["status"] == "effective"
+    assert data["effective_at"] is not None
+    (sig,) = data["signatures"]
+    assert (sig["username"], sig["meaning"], sig["role"]) == ("qe", "approved", "quality")
+    assert sig["content_sha256"] == data["content_sha256"]
+    assert queries.export_markdown(people.viewer, LOTO) == TEXTS[LOTO]
+
+
+def test_safety_change_needs_both_roles_and_supersedes(people: People, system: Context) -> None:
+    service.import_markdown(people.author, TEXTS[LOTO])
+    service.submit(people.author, LOTO)
+    service.approve(people.quality, LOTO, PASSWORD)
+    draft = service.import_markdown(people.author, CHANGES[LOTO])
+    assert (draft.revision, draft.status) == (2, "draft")
+    service.submit(people.author, LOTO)
+    assert service.approve(people.quality, LOTO, PASSWORD).status == "in_review"
+    assert queries.show(people.viewer, LOTO).to_json()["revision"] == 1  # still in force
+    done = service.approve(people.safety, LOTO, PASSWORD)
+    assert (done.revision, done.status) == (2, "effective")
+    statuses = [r["status"] for r in queries.show(people.viewer, LOTO).to_json()["revisions"]]
+    assert statuses == ["superseded", "effective"]
+    with system.read() as session:
+        tasks = list(session.scalars(select(TrainingAssignment)))
+    assert {t.status for t in tasks if t.revision_id == tasks[-1].revision_id} == {"due"}
+    signoffs.acknowledge(people.operator, LOTO, PASSWORD)
+    with pytest.raises(Conflict, match="already signed"):
+        signoffs.acknowledge(people.operator, LOTO, PASSWORD)
+    red = queries.diff(people.viewer, LOTO, 1, 2)
+    assert red.to_json()["steps"]
+
+
+def test_refusals_store_nothing(people: People, system: Context) -> None:
+    service.import_markdown(people.author, TEXTS[LOTO])
+    service.submit(people.author, LOTO)
+    before = _signatures(system)
+    with pytest.raises(NotAuthenticated):
+        service.approve(people.quality, LOTO, "wrong")
+    with pytest.raises(PermissionDenied, match="separation of duties|author"):
+        service.approve(people.author, LOTO, PASSWORD, role=Role.QUALITY)
+    with pytest.raises(PermissionDenied):
+        service.approve(people.safety, LOTO, PASSWORD)  # safety is not required here
+    with pytest.raises(PermissionDenied):
+        service.approve(people.viewer, LOTO, PASSWORD)
+    assert _signatures(system) == before
+    service.approve(people.quality, LOTO, PASSWORD)
+    with pytest.raises(Conflict):
+        service.save_draft(
+            people.author, LOTO, queries.show(people.viewer, LOTO).file, version=None
+        )
+
+
+def test_safety_change_without_risk_is_refused(people: People) -> None:
+    text = CHANGES[LOTO]
+    service.import_markdown(people.author, TEXTS[LOTO])
+    service.submit(people.author, LOTO)
+    service.approve(people.quality, LOTO, PASSWORD)
+    no_risk = "\n".join(line for line in text.splitlines() if not line.startswith("risk:"))
+    with pytest.raises(InvalidInput, match="risk"):
+        service.import_markdown(people.author, no_risk + "\n")
+    assert [r["revision"] for r in queries.show(people.viewer, LOTO).to_json()["revisions"]] == [1]
+
+
+def test_reject_sends_back_and_voids_round(people: People) -> None:
+    service.import_markdown(people.author, TEXTS[LOTO])
+    service.submit(people.author, LOTO)
+    out = service.reject(people.quality, LOTO, PASSWORD, "step 3 is unclear")
+    assert out.status == "draft"
+    service.submit(people.author, LOTO)
+    assert service.approve(people.quality, LOTO, PASSWORD).status == "effective"
+
+
+def test_periodic_review_confirm_sets_next_date(people: People, system: Context) -> None:
+    service.import_markdown(people.author, TEXTS[LOTO])
+    service.submit(people.author, LOTO)
+    service.approve(people.quality, LOTO, PASSWORD)
+    signoffs.review(people.quality, LOTO, PASSWORD, "confirm")
+    out = signoffs.review(people.quality, LOTO, PASSWORD, "change", comment="new press")
+    assert (out.revision, out.status) == (2, "draft")
+    with system.read() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) > 0
