@@ -99,7 +99,7 @@ def test_refusals_store_nothing(people: People, system: Context) -> None:
     before = _signatures(system)
     with pytest.raises(NotAuthenticated):
         service.approve(people.quality, LOTO, "wrong")
-    with pytest.raises(PermissionDenied, match="separation of duties|author"):
+    with pytest.raises(PermissionDenied, match=r"separation of duties|author"):
         service.approve(people.author, LOTO, PASSWORD, role=Role.QUALITY)
     with pytest.raises(PermissionDenied):
         service.approve(people.safety, LOTO, PASSWORD)  # safety is not required here
@@ -142,3 +142,20 @@ def test_periodic_review_confirm_sets_next_date(people: People, system: Context)
     assert (out.revision, out.status) == (2, "draft")
     with system.read() as session:
         assert session.scalar(select(func.count()).select_from(AuditEntry)) > 0
+
+
+def test_search_finds_effective_revisions_only(people: People) -> None:
+    from andon.documents.search import search_documents
+
+    service.import_markdown(people.author, TEXTS[LOTO])
+    service.import_markdown(people.author, TEXTS["WI-ASM-002"])
+    with pytest.raises(InvalidInput):
+        search_documents(people.viewer, "  ")
+    assert search_documents(people.viewer, "lockout") == []  # a draft is not searchable
+    service.submit(people.author, LOTO)
+    service.approve(people.quality, LOTO, PASSWORD)
+    hits = search_documents(people.viewer, "lockou")
+    assert [h.number for h in hits] == [LOTO]
+    assert any(hit for _, hit in hits[0].snippet)
+    assert search_documents(people.viewer, "lockout", type="WI") == []
+    assert search_documents(people.viewer, 'lockout" OR x*') == []  # operators are words

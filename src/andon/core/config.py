@@ -101,6 +101,33 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(
         default=6, ge=1, description="Delivery attempts before a notification is dead."
     )
+    document_approvals: str = Field(
+        default="",
+        description=(
+            "Approvals each document type needs, e.g. `SOP=quality;WI=quality,supervisor` "
+            "(`role*2` for two); unset types need one quality approval. Safety impact adds safety."
+        ),
+    )
+    document_review_months: str = Field(
+        default="",
+        description="Periodic review interval per type, e.g. `SOP=24;checklist=12`.",
+    )
+    document_number_format: str = Field(
+        default="{prefix}-{area}-{seq:03d}",
+        description=(
+            "Number of a new document: {prefix} (SOP, WI, CHK, FRM, POL), {type}, {area}, {seq}."
+        ),
+    )
+    training_due_days: int = Field(
+        default=14, ge=1, le=365, description="Days to acknowledge a revision that needs training."
+    )
+    training_roles: str = Field(
+        default="operator,supervisor",
+        description="Roles that must read and acknowledge a revision on the lines it affects.",
+    )
+    review_reminder_days: int = Field(
+        default=14, ge=0, le=365, description="Days before a periodic review its owner is reminded."
+    )
 
     @field_validator("timezone")
     @classmethod

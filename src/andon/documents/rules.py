@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
+from andon.core.config import Settings
 from andon.core.errors import ConfigurationError
 from andon.core.permissions import Role
 from andon.documents.content import DOCUMENT_TYPES
@@ -116,3 +117,24 @@ def parse_review_months(text: str) -> dict[str, int]:
             raise ConfigurationError(f"ANDON_DOCUMENT_REVIEW_MONTHS: {part!r} is not TYPE=MONTHS")
         out[doc_type.strip()] = int(months)
     return out
+
+
+def document_rules(settings: Settings) -> DocumentRules:
+    """The plant's rules from its settings (``ANDON_DOCUMENT_*``, ``ANDON_TRAINING_*``)."""
+    approvals = parse_approvals(settings.document_approvals)
+    try:
+        roles = frozenset(Role(r.strip()) for r in settings.training_roles.split(",") if r.strip())
+    except ValueError:
+        raise ConfigurationError(
+            "ANDON_TRAINING_ROLES: a comma-separated list of roles: "
+            + ", ".join(r.value for r in Role)
+        ) from None
+    return DocumentRules(
+        policy=ApprovalPolicy(required=approvals),
+        review_months=parse_review_months(settings.document_review_months),
+        number_format=settings.document_number_format,
+        training_due_days=settings.training_due_days,
+        training_roles=roles,
+        review_reminder_days=settings.review_reminder_days,
+        zone=settings.zone,
+    )

@@ -7,9 +7,16 @@ its tsvector (migration 0008).
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
+from andon.core.errors import InvalidInput
+from andon.core.permissions import Action, authorize_somewhere
+from andon.core.uow import Context
 from andon.documents.content import Content, content_from_dict
 from andon.documents.models import Document, DocumentRevision, DocumentSearch
 
@@ -45,3 +52,130 @@ def index_revision(session: Session, document: Document, revision: DocumentRevis
 
 def unindex(session: Session, document_id: int) -> None:
     session.execute(delete(DocumentSearch).where(DocumentSearch.document_id == document_id))
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_OPEN, _CLOSE = "\x02", "\x03"
+MAX_QUERY = 200
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A document whose effective revision matches; ``snippet`` is (text, matched) pieces, so
+    a page escapes the text and marks the matches without trusting any markup."""
+
+    number: str
+    title: str
+    type: str
+    area: str | None
+    revision: int
+    snippet: tuple[tuple[str, bool], ...]
+    rank: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "title": self.title,
+            "type": self.type,
+            "area": self.area,
+            "revision": self.revision,
+            "snippet": "".join(f"[{t}]" if hit else t for t, hit in self.snippet),
+            "rank": self.rank,
+        }
+
+
+def search_documents(
+    ctx: Context,
+    query: str,
+    *,
+    type: str | None = None,
+    area: str | None = None,
+    line_id: int | None = None,
+    owner: str | None = None,
+    limit: int = 50,
+) -> list[SearchHit]:
+    """Effective revisions matching every word of ``query`` (prefixes count: "torq" finds
+    "torque"), best first, with a snippet around the matches."""
+    authorize_somewhere(ctx.actor, Action.DOCUMENT_READ)
+    words = _WORD.findall(query)[:20]
+    if not words or len(query) > MAX_QUERY:
+        raise InvalidInput.for_field(
+            "q", f"give one or more words to search for (at most {MAX_QUERY} characters)"
+        )
+    where, params = _filters(type, area, line_id, owner)
+    params["limit"] = max(1, min(limit, 200))
+    with ctx.read() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            rows = _postgres(session, words, where, params)
+        else:
+            rows = _sqlite(session, words, where, params)
+    return [
+        SearchHit(r.number, r.title, r.type, r.area_code, r.revision, _pieces(r.snippet), r.rank)
+        for r in rows
+    ]
+
+
+def _filters(
+    type: str | None, area: str | None, line_id: int | None, owner: str | None
+) -> tuple[str, dict[str, Any]]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if type:
+        clauses.append("d.type = :type")
+        params["type"] = type
+    if area:
+        clauses.append("d.area_code = :area")
+        params["area"] = area
+    if line_id is not None:
+        clauses.append("d.line_id = :line_id")
+        params["line_id"] = line_id
+    if owner:
+        clauses.append("d.owner_id = (SELECT id FROM users WHERE username = :owner)")
+        params["owner"] = owner
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+# Only fixed text and the filters' own clauses (with bound placeholders) go into {where}.
+_SQLITE_SEARCH = (
+    "SELECT d.number, s.title, d.type, d.area_code, r.number AS revision, "
+    "snippet(document_fts, 2, '\x02', '\x03', '…', 16) AS snippet, "
+    "bm25(document_fts, 10.0, 5.0, 1.0) AS rank "
+    "FROM document_fts JOIN document_search s ON s.document_id = document_fts.rowid "
+    "JOIN documents d ON d.id = s.document_id "
+    "JOIN document_revisions r ON r.id = s.revision_id "
+    "WHERE document_fts MATCH :q{where} ORDER BY rank LIMIT :limit"
+)
+# The same expression as the GIN index of migration 0008, so the index answers the match.
+_VECTOR = (
+    "setweight(to_tsvector('english', s.number || ' ' || s.title), 'A') || "
+    "setweight(to_tsvector('english', s.body), 'B')"
+)
+_POSTGRES_SEARCH = (
+    "SELECT d.number, s.title, d.type, d.area_code, r.number AS revision, "
+    "ts_headline('english', s.body, to_tsquery('english', :q), "
+    "'StartSel=\x02, StopSel=\x03, MaxWords=30, MinWords=10') AS snippet, "
+    "-ts_rank({vector}, to_tsquery('english', :q)) AS rank "
+    "FROM document_search s JOIN documents d ON d.id = s.document_id "
+    "JOIN document_revisions r ON r.id = s.revision_id "
+    "WHERE {vector} @@ to_tsquery('english', :q){where} ORDER BY rank LIMIT :limit"
+).replace("{vector}", _VECTOR)
+
+
+def _sqlite(session: Session, words: list[str], where: str, params: dict[str, Any]) -> Any:
+    # Each word quoted (no FTS5 operators from user input) and matched as a prefix.
+    params["q"] = " ".join('"' + w.replace('"', "") + '"*' for w in words)
+    return session.execute(text(_SQLITE_SEARCH.replace("{where}", where)), params).all()
+
+
+def _postgres(session: Session, words: list[str], where: str, params: dict[str, Any]) -> Any:
+    # Words only (\w+), each a prefix, all required: no tsquery syntax from user input.
+    params["q"] = " & ".join(w + ":*" for w in words)
+    return session.execute(text(_POSTGRES_SEARCH.replace("{where}", where)), params).all()
+
+
+def _pieces(snippet: str) -> tuple[tuple[str, bool], ...]:
+    out: list[tuple[str, bool]] = []
+    for i, part in enumerate(re.split(f"[{_OPEN}{_CLOSE}]", snippet or "")):
+        if part:
+            out.append((part, i % 2 == 1))
+    return tuple(out)
