@@ -159,3 +159,34 @@ def test_search_finds_effective_revisions_only(people: People) -> None:
     assert any(hit for _, hit in hits[0].snippet)
     assert search_documents(people.viewer, "lockout", type="WI") == []
     assert search_documents(people.viewer, 'lockout" OR x*') == []  # operators are words
+
+
+def test_change_closes_only_when_its_definition_of_done_is_done(people: People) -> None:
+    from andon.documents import changes
+
+    plan = {
+        "quality_impact": "torque checks unchanged",
+        "communication": "toolbox talk on both shifts",
+        "done": [
+            {"text": "retrain line 1", "owner": "qe"},
+            {"text": "update poster", "owner": "se"},
+        ],
+    }
+    service.import_markdown(people.author, TEXTS[LOTO], plan=plan)
+    with pytest.raises(InvalidInput, match="owner"):
+        changes.update_plan(people.author, LOTO, {"done": [{"text": "x", "owner": "nobody"}]})
+    with pytest.raises(InvalidInput, match="plan"):
+        changes.update_plan(people.author, LOTO, {"surprise": 1})
+    service.submit(people.author, LOTO)
+    service.approve(people.quality, LOTO, PASSWORD)
+    changes.complete_item(people.quality, LOTO, 0)
+    with pytest.raises(Conflict, match="update poster"):
+        changes.close_change(people.author, LOTO)
+    with pytest.raises(PermissionDenied):
+        changes.complete_item(people.operator, LOTO, 1)
+    with pytest.raises(Conflict):
+        changes.complete_item(people.quality, LOTO, 0)
+    changes.complete_item(people.safety, LOTO, 1)
+    changes.close_change(people.author, LOTO)
+    with pytest.raises(Conflict, match="closed"):
+        changes.close_change(people.author, LOTO)

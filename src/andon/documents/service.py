@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from andon.accounts.models import User
 from andon.core.clock import to_local, utcnow
-from andon.core.errors import Conflict, InvalidInput, PermissionDenied
+from andon.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied
 from andon.core.permissions import Action, Role, authorize_somewhere
 from andon.core.uow import Context, Transaction
 from andon.documents import assignments, lifecycle, search
@@ -32,6 +32,7 @@ from andon.documents.content import (
 from andon.documents.lifecycle import Status
 from andon.documents.markdown_io import parse_markdown
 from andon.documents.models import Document, DocumentRevision
+from andon.documents.plan import checked_plan
 from andon.documents.rules import DocumentRules
 from andon.documents.signing import check_password, signer_for
 from andon.documents.store import (
@@ -199,6 +200,7 @@ def save_draft(
         row.content = content_dict(file.content)
         row.change = change_dict(file.change)
         if plan is not None:
+            plan = lines_exist(session, checked_plan(plan))
             row.plan = {**plan, "front_matter": row.plan.get("front_matter", list(HEADER_FIELDS))}
         if stated is not None:
             row.plan = {**row.plan, "front_matter": stated}
@@ -292,6 +294,7 @@ def _new_revision(
     plan: dict[str, Any] | None,
     at: datetime,
 ) -> DocumentRevision:
+    plan = lines_exist(session, checked_plan(plan))
     row = DocumentRevision(
         document_id=document.id,
         number=number,
@@ -600,6 +603,22 @@ def make_obsolete(ctx: Context, number: str, reason: str) -> Outcome:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def lines_exist(session: Session, plan: dict[str, Any]) -> dict[str, Any]:
+    wanted = set(plan.get("lines", [])) | {s["line_id"] for s in plan.get("rollout", [])}
+    if wanted:
+        found = set(session.scalars(select(Line.id).where(Line.id.in_(wanted))))
+        if wanted - found:
+            missing = ", ".join(str(i) for i in sorted(wanted - found))
+            raise InvalidInput.for_field("plan", f"no line with id {missing}")
+    for index, item in enumerate(plan.get("done", [])):
+        if session.scalar(select(User.id).where(User.username == item["owner"])) is None:
+            raise InvalidInput(
+                f"plan.done.{index}.owner: no user named {item['owner']!r}",
+                [FieldError(("plan", "done", index, "owner"), f"no user named {item['owner']!r}")],
+            )
+    return plan
 
 
 def _sync_status(document: Document, row: DocumentRevision) -> None:
