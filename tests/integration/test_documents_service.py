@@ -15,6 +15,8 @@ from andon.core.uow import Context
 from andon.demo.document_files import demo_change_texts, demo_document_texts
 from andon.documents import queries, service, signoffs
 from andon.documents.models import DocumentSignature, TrainingAssignment
+from andon.plant import service as plant
+from andon.plant.schemas import AreaCreate
 from tests.factories import PASSWORD, make_plant, make_user
 
 TEXTS = dict(demo_document_texts())
@@ -34,6 +36,8 @@ class People:
 @pytest.fixture
 def people(system: Context) -> People:
     _, site, area, _ = make_plant(system)
+    for code, name in (("QLAB", "Quality Lab"), ("WH", "Warehouse")):
+        plant.create_area(system, AreaCreate(site_id=site.id, name=name, code=code))
     for name in ("safety", "quality", "supervisor", "ops-manager"):
         make_user(system, name, Role.QUALITY if name == "quality" else Role.SAFETY)
 
@@ -190,3 +194,15 @@ def test_change_closes_only_when_its_definition_of_done_is_done(people: People) 
     changes.close_change(people.author, LOTO)
     with pytest.raises(Conflict, match="closed"):
         changes.close_change(people.author, LOTO)
+
+
+def test_every_demo_document_exports_byte_identical_after_import(people: People) -> None:
+    for number, text in TEXTS.items():
+        made = service.import_markdown(people.author, text)
+        assert made.number == number
+        assert queries.export_markdown(people.viewer, number) == text
+    for number, text in CHANGES.items():
+        service.submit(people.author, number)
+        service.approve(people.quality, number, PASSWORD)
+        service.import_markdown(people.author, text)
+        assert queries.export_markdown(people.viewer, number, 2) == text
