@@ -477,7 +477,7 @@ def _place(session: Session, document: Document) -> tuple[Scope, set[int]]:
         return Scope(site_id=document.site_id), {document.site_id}
     else:
         return PLANT_WIDE, set()
-    places = set(session.execute(query).tuples())
+    places: set[tuple[int, int]] = {(site, area) for site, area in session.execute(query)}
     sites = {site for site, _ in places}
     if len(places) == 1:
         ((site, area),) = places
