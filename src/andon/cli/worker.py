@@ -1,4 +1,4 @@
-"""`andon worker`: the background service that sweeps SLAs and sends notifications."""
+"""`andon worker`: the background service that sweeps SLAs and documents, sends notifications."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def worker(
         bool, typer.Option("--once", help="Run one cycle and exit (1 if it failed); for cron.")
     ] = False,
 ) -> None:
-    """Run the background worker: each cycle sweeps SLAs, then delivers due notifications.
+    """Run the background worker: each cycle sweeps SLAs and documents, then sends notifications.
 
     Logs one line per cycle on standard error. SIGTERM or Ctrl-C lets the cycle under way
     finish, then exits 0. A cycle that fails (say, the database is briefly away) is logged

@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     review_reminder_days: int = Field(
         default=14, ge=0, le=365, description="Days before a periodic review its owner is reminded."
     )
+    training_reminder_days: int = Field(
+        default=3, ge=0, le=365, description="Days before a training task is due it is reminded."
+    )
+    document_escalation_webhooks: str = Field(
+        default="",
+        description="Comma-separated webhook URLs that overdue reviews and training escalate to.",
+    )
 
     @field_validator("timezone")
     @classmethod

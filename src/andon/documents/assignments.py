@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from andon.accounts.models import RoleGrant, User
@@ -41,6 +41,12 @@ def audience(
     areas with the document's area code (in its site, when it has one), else everywhere. A
     grant covers a place when it is plant-wide, for the place's site, or for its area.
     """
+    return list(session.scalars(_audience(session, document, revision, roles)))
+
+
+def _audience(
+    session: Session, document: Document, revision: DocumentRevision, roles: Collection[str]
+) -> Select[int]:
     areas = _areas(session, document, revision)
     grant = select(RoleGrant.user_id).where(RoleGrant.role.in_(list(roles)))
     if areas is not None:
@@ -53,8 +59,7 @@ def audience(
                 RoleGrant.area_id.in_(area_ids),
             )
         )
-    query = select(User.id).where(User.active.is_(True), User.id.in_(grant)).order_by(User.id)
-    return list(session.scalars(query))
+    return select(User.id).where(User.active.is_(True), User.id.in_(grant)).order_by(User.id)
 
 
 def _areas(
@@ -132,21 +137,23 @@ def assign_newcomers(
     rules: DocumentRules,
     at: datetime,
 ) -> int:
-    """Tasks for people who took up a training role after ``revision`` took effect."""
+    """Tasks for people who took up a training role after ``revision`` took effect.
+
+    One query finds the people of the audience without a task for the revision (whatever
+    its status: someone who already acknowledged is not asked again).
+    """
     if not needs_training(revision):
         return 0
-    have = set(
-        session.scalars(
-            select(TrainingAssignment.user_id).where(TrainingAssignment.revision_id == revision.id)
+    missing = _audience(session, document, revision, rules.training_roles).where(
+        ~exists().where(
+            TrainingAssignment.revision_id == revision.id,
+            TrainingAssignment.user_id == User.id,
         )
     )
+    newcomers = list(session.scalars(missing))
     due_on = to_local(at, rules.zone).date() + timedelta(days=rules.training_due_days)
-    created = 0
-    for user_id in audience(session, document, revision, rules.training_roles):
-        if user_id not in have:
-            session.add(_task(document, revision, user_id, at, due_on, DUE, None))
-            created += 1
-    return created
+    session.add_all(_task(document, revision, u, at, due_on, DUE, None) for u in newcomers)
+    return len(newcomers)
 
 
 def _task(

@@ -45,6 +45,13 @@ class DocumentRules:
     # Who must read and acknowledge a revision that needs training, on the lines it affects.
     training_roles: frozenset[Role] = frozenset({Role.OPERATOR, Role.SUPERVISOR})
     review_reminder_days: int = 14
+    training_reminder_days: int = 3
+    # Who an overdue periodic review escalates to besides its owner, and an overdue training
+    # task besides its assignee (holders of these roles where the document, or the person,
+    # works); plus webhooks, as an escalation tier's ``notify`` has.
+    review_escalation_roles: frozenset[Role] = frozenset({Role.QUALITY})
+    training_escalation_roles: frozenset[Role] = frozenset({Role.SUPERVISOR})
+    escalation_webhooks: tuple[str, ...] = ()
     zone: tzinfo = field(default_factory=lambda: ZoneInfo("UTC"))
 
     def __post_init__(self) -> None:
@@ -136,5 +143,9 @@ def document_rules(settings: Settings) -> DocumentRules:
         training_due_days=settings.training_due_days,
         training_roles=roles,
         review_reminder_days=settings.review_reminder_days,
+        training_reminder_days=settings.training_reminder_days,
+        escalation_webhooks=tuple(
+            u.strip() for u in settings.document_escalation_webhooks.split(",") if u.strip()
+        ),
         zone=settings.zone,
     )

@@ -505,8 +505,16 @@ def take_effect_due(
     done = []
     for number, revision in due:
         with ctx.write() as tx:
-            document = load_document(tx.session, number)
-            done.append(_take_effect(tx, document, revision, now, rules))
+            document = load_document(tx.session, number, lock=True)
+            # Another worker may have made it effective since the list was read: skip it.
+            still = tx.session.scalar(
+                select(DocumentRevision.status).where(
+                    DocumentRevision.document_id == document.id,
+                    DocumentRevision.number == revision,
+                )
+            )
+            if still == Status.APPROVED.value:
+                done.append(_take_effect(tx, document, revision, now, rules))
     return done
 
 

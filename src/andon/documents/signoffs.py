@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -130,16 +130,18 @@ def review(
     *,
     comment: str = "",
     rules: DocumentRules = DEFAULT_RULES,
+    at: datetime | None = None,
 ) -> Outcome:
     """The periodic review of the revision in force: ``confirm`` signs that it still holds
-    and sets the next review date; ``change`` signs that it does not and starts a draft."""
+    and sets the next review date; ``change`` signs that it does not and starts a draft.
+    ``at``: when it happens (tests of the reminder jobs fix the clock); default now."""
     authorize_somewhere(ctx.actor, Action.DOCUMENT_REVIEW)
     if outcome not in ("confirm", "change"):
         raise InvalidInput.for_field("outcome", "confirm or change")
     if outcome == "change" and not comment.strip():
         raise InvalidInput.for_field("comment", "say what must change")
     check_password(ctx, password)
-    now = utcnow()
+    now = at or utcnow()
     with ctx.atomic() as tx:
         session = tx.session
         document = load_document(session, number)

@@ -23,8 +23,13 @@ HEADER_FIELDS = ("number", "area", "review_interval_months")
 exports is the file it was given."""
 
 
-def load_document(session: Session, number: str) -> Document:
-    document = session.scalar(select(Document).where(Document.number == number))
+def load_document(session: Session, number: str, *, lock: bool = False) -> Document:
+    """The document numbered ``number``; with ``lock``, its row is locked on PostgreSQL until
+    the unit of work ends (SQLite's writers are serialised already)."""
+    query = select(Document).where(Document.number == number)
+    if lock and session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    document = session.scalar(query)
     if document is None:
         raise NotFound(f"no document numbered {number}")
     return document

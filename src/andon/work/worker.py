@@ -1,9 +1,12 @@
-"""The background worker: sweep SLAs and deliver due notifications, cycle after cycle.
+"""The background worker: sweep SLAs and documents, deliver due notifications, cycle after
+cycle.
 
 Each cycle runs ``sweep_slas`` (breaches, due escalation tiers, their notifications queued in
-the outbox) and then ``deliver_due`` until nothing more is due. Both are safe to repeat: a tier
-fires once, a notification has a de-duplication key and is claimed before it is sent, so a
-worker that is restarted, or runs beside another, never notifies twice.
+the outbox), then ``sweep_documents`` (revisions taking effect, tasks for newcomers, review and
+training reminders and escalations), then ``deliver_due`` until nothing more is due. All are
+safe to repeat: a tier or a reminder fires once, a notification has a de-duplication key and
+is claimed before it is sent, so a worker that is restarted, or runs beside another, never
+notifies twice.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from andon.core.database import Database
 from andon.core.errors import ConfigurationError
 from andon.core.permissions import system_actor
 from andon.core.uow import Context
+from andon.documents.rules import document_rules
+from andon.documents.sweeps import DocumentSweepReport, sweep_documents
 from andon.notifications.service import deliver_due
 from andon.notifications.transport import Transport
 from andon.work.sweep import sweep_slas
@@ -45,6 +50,10 @@ class WorkerStats:
     process_breaches: int = 0
     fired: int = 0
     queued: int = 0
+    took_effect: int = 0
+    reminders: int = 0
+    escalations: int = 0
+    newcomer_tasks: int = 0
     sent: int = 0
     retried: int = 0
     dead: int = 0
@@ -99,7 +108,15 @@ def _cycle(
     now_fn: Callable[[], datetime],
     transport: Transport | None,
 ) -> None:
+    rules = document_rules(settings)  # bad document settings stop the worker: no retry helps
     swept = sweep_slas(ctx, now=now_fn())
+    failure: Exception | None = None
+    try:
+        documents = sweep_documents(ctx, rules=rules, now=now_fn())
+    except Exception as exc:
+        # Notifications already queued (SLA tiers among them) still go out this cycle; the
+        # cycle is then counted as failed.
+        failure, documents = exc, DocumentSweepReport()
     sent = retried = dead = 0
     for _ in range(MAX_BATCHES_PER_CYCLE):
         report = deliver_due(
@@ -112,19 +129,30 @@ def _cycle(
     stats.stage_breaches += swept.stage_breaches
     stats.process_breaches += swept.process_breaches
     stats.fired += swept.fired
-    stats.queued += swept.notifications
+    stats.queued += swept.notifications + documents.notifications
+    stats.took_effect += documents.took_effect
+    stats.reminders += documents.review_reminders + documents.training_reminders
+    stats.escalations += documents.review_escalations + documents.training_escalations
+    stats.newcomer_tasks += documents.newcomer_tasks
     stats.sent += sent
     stats.retried += retried
     stats.dead += dead
     log.info(
-        "cycle %d: %d stage breaches, %d process breaches, %d tiers fired, "
+        "cycle %d: %d stage breaches, %d process breaches, %d tiers fired; documents: "
+        "%d took effect, %d newcomer tasks, %d reminders, %d escalations; "
         "%d notifications queued; %d sent, %d to retry, %d dead",
         stats.cycles,
         swept.stage_breaches,
         swept.process_breaches,
         swept.fired,
-        swept.notifications,
+        documents.took_effect,
+        documents.newcomer_tasks,
+        documents.review_reminders + documents.training_reminders,
+        documents.review_escalations + documents.training_escalations,
+        swept.notifications + documents.notifications,
         sent,
         retried,
         dead,
     )
+    if failure is not None:
+        raise failure
