@@ -140,20 +140,27 @@ def assign_newcomers(
     """Tasks for people who took up a training role after ``revision`` took effect.
 
     One query finds the people of the audience without a task for the revision (whatever
-    its status: someone who already acknowledged is not asked again).
+    its status: someone who already acknowledged is not asked again). A revision marked
+    "no training needed" asks them too: the old acknowledgements it carries forward are other
+    people's, and someone new to the role has read none.
     """
-    if not needs_training(revision):
-        return 0
+    newcomers = find_newcomers(session, document, revision, rules)
+    due_on = to_local(at, rules.zone).date() + timedelta(days=rules.training_due_days)
+    session.add_all(_task(document, revision, u, at, due_on, DUE, None) for u in newcomers)
+    return len(newcomers)
+
+
+def find_newcomers(
+    session: Session, document: Document, revision: DocumentRevision, rules: DocumentRules
+) -> list[int]:
+    """Ids of the people in the revision's audience who have no task for it."""
     missing = _audience(session, document, revision, rules.training_roles).where(
         ~exists().where(
             TrainingAssignment.revision_id == revision.id,
             TrainingAssignment.user_id == User.id,
         )
     )
-    newcomers = list(session.scalars(missing))
-    due_on = to_local(at, rules.zone).date() + timedelta(days=rules.training_due_days)
-    session.add_all(_task(document, revision, u, at, due_on, DUE, None) for u in newcomers)
-    return len(newcomers)
+    return list(session.scalars(missing))
 
 
 def _task(

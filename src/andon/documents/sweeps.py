@@ -80,24 +80,26 @@ def sweep_documents(
 
 
 def assign_newcomers(ctx: Context, *, rules: DocumentRules, now: datetime | None = None) -> int:
-    """Tasks, for every effective revision that needs training, for the people who took up a
-    training role where it applies after it took effect. Returns how many were created."""
+    """Tasks, for every effective revision, for the people who took up a training role where
+    it applies after it took effect. Returns how many were created."""
     now = now or utcnow()
     with ctx.read() as session:
+        # Read first, write only where someone is missing: most cycles find nobody new, and
+        # a read per revision is far cheaper than a write transaction per revision.
         effective = [
-            (revision_id, change)
-            for revision_id, change in session.execute(
-                select(DocumentRevision.id, DocumentRevision.change)
+            revision
+            for revision, document in session.execute(
+                select(DocumentRevision, Document)
                 .join(Document, Document.id == DocumentRevision.document_id)
                 .where(DocumentRevision.status == _EFFECTIVE, Document.status == _EFFECTIVE)
                 .order_by(DocumentRevision.id)
-            )
-            if change.get("training") is not False
+            ).tuples()
+            if assignments.find_newcomers(session, document, revision, rules)
         ]
     created = 0
-    for revision_id, _ in effective:
+    for found in effective:
         with ctx.write() as tx:
-            revision = tx.session.get_one(DocumentRevision, revision_id)
+            revision = tx.session.get_one(DocumentRevision, found.id)
             document = tx.session.get_one(Document, revision.document_id)
             try:
                 # A savepoint: a worker beside this one may create the same task first.
