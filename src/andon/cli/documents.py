@@ -566,7 +566,7 @@ def _echo_outcome(
         echo_json(body)
         return
     line = f"{done}: {outcome.number} revision {outcome.revision} is {outcome.status}"
-    if outcome.effective_on is not None and outcome.status != "effective":
+    if outcome.effective_on is not None and outcome.status in ("in_review", "approved"):
         line += f", effective on {outcome.effective_on.isoformat()}"
     if view is not None and view.missing:
         line += "; still needs approval by " + ", ".join(
