@@ -145,11 +145,12 @@ def import_(
     as_json: JsonOption = False,
 ) -> None:
     """Create a document from a Markdown file, or — when its front matter names an existing
-    number — that document's next draft revision, with USERNAME as author."""
+    number — that document's next draft revision, with USERNAME as author (without --as, the
+    owner the front matter names)."""
     from andon.documents import service
 
     text = file.read_bytes().decode("utf-8")
-    with _acting(_author(username)) as (ctx, rules):
+    with _acting(username or _file_owner(text)) as (ctx, rules):
         outcome = service.import_markdown(ctx, text, rules=rules)
     if as_json:
         echo_json(outcome.to_json())
@@ -178,11 +179,12 @@ def revise(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Start a new draft from the effective revision, with its change record. Edit it with
-    `andon doc export` and `andon doc import`; the effective revision stays in force."""
+    """Start a new draft from the effective revision, with its change record, USERNAME as author
+    (without --as, the document's owner). Edit it with `andon doc export` and `andon doc
+    import`; the effective revision stays in force."""
     from andon.documents import service
 
-    with _acting(_author(username)) as (ctx, rules):
+    with _acting(username or _document_owner(number)) as (ctx, rules):
         outcome = service.revise(
             ctx,
             number,
@@ -515,11 +517,29 @@ def _acting(username: str | None) -> Iterator[tuple[Context, DocumentRules]]:
         yield ctx.as_actor(actor_for(user)), rules
 
 
-def _author(username: str | None) -> str:
-    # The local operator is not a person; a revision's author must be one.
-    if username is None:
-        _fail("a revision needs an author: pass --as USERNAME (nothing was written)")
-    return username
+def _file_owner(text: str) -> str | None:
+    # The local operator is not a person and a revision's author must be one: without --as,
+    # the owner the file names writes it. A file that does not parse gets its errors from the
+    # import itself.
+    from andon.core.errors import InvalidInput
+    from andon.documents.markdown_io import parse_markdown
+
+    try:
+        return parse_markdown(text).header.owner
+    except InvalidInput:
+        return None
+
+
+def _document_owner(number: str) -> str | None:
+    """The username of the document's owner, who authors a revision started without --as."""
+    from andon.core.errors import NotFound
+    from andon.documents import queries
+
+    with _acting(None) as (ctx, _):
+        try:
+            return queries.show(ctx, number).owner.username
+        except NotFound:
+            return None
 
 
 def _password(username: str) -> str:
