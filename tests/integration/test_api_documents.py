@@ -221,6 +221,7 @@ def test_a_wrong_password_is_401_on_password_and_signs_nothing(
 
     body = assert_problem(response, 401, "password")
     assert body["errors"][0]["loc"] == ["body", "password"]
+    assert "www-authenticate" not in response.headers  # the token itself was fine
     assert counts(system) == before
 
 

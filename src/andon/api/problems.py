@@ -152,11 +152,12 @@ def install(app: FastAPI, html_renderer: Any = None) -> None:
         headers = {}
         errors = None
         extra = None
-        if isinstance(exc, NotAuthenticated):
+        if isinstance(exc, NotAuthenticated) and exc.field is not None:
+            # The credentials were fine; a field of the request (a signing password) was not.
+            loc = request_loc(request, (exc.field,))
+            errors = [{"loc": loc, "msg": exc.detail, "type": "not_authenticated"}]
+        elif isinstance(exc, NotAuthenticated):
             headers["WWW-Authenticate"] = "Bearer"
-            if exc.field is not None:
-                loc = request_loc(request, (exc.field,))
-                errors = [{"loc": loc, "msg": exc.detail, "type": "not_authenticated"}]
         if isinstance(exc, TooManyAttempts):
             headers["Retry-After"] = str(exc.retry_after_seconds)
         if isinstance(exc, InvalidInput):
