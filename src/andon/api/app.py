@@ -18,6 +18,7 @@ from andon.api import (
     audit,
     calendars,
     docs,
+    documents,
     exceptions,
     health,
     lanes,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(exceptions.router)
     app.include_router(lines.router)
     app.include_router(analytics.router)
+    app.include_router(documents.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
@@ -111,6 +113,7 @@ def upload_limits(settings: Settings) -> list[RouteLimit]:
         RouteLimit("POST", re.compile(r"^/api/v1/work-items/[^/]+/attachments$"), files, setting),
         RouteLimit("POST", re.compile(r"^/api/v1/work-items/import$"), files, setting),
         RouteLimit("POST", re.compile(r"^/work/[0-9]+/attachments$"), files, setting),
+        RouteLimit("POST", re.compile(r"^/api/v1/documents/[^/]+/attachments$"), files, setting),
         RouteLimit("POST", re.compile(r"^/api/v1/analytics/datasets$"), logs, log_setting),
         RouteLimit("POST", re.compile(r"^/analytics/upload$"), logs, log_setting),
     ]

@@ -150,12 +150,16 @@ def install(app: FastAPI, html_renderer: Any = None) -> None:
     @app.exception_handler(AndonError)
     async def _domain(request: Request, exc: AndonError) -> Response:
         headers = {}
-        if isinstance(exc, NotAuthenticated):
+        errors = None
+        extra = None
+        if isinstance(exc, NotAuthenticated) and exc.field is not None:
+            # The credentials were fine; a field of the request (a signing password) was not.
+            loc = request_loc(request, (exc.field,))
+            errors = [{"loc": loc, "msg": exc.detail, "type": "not_authenticated"}]
+        elif isinstance(exc, NotAuthenticated):
             headers["WWW-Authenticate"] = "Bearer"
         if isinstance(exc, TooManyAttempts):
             headers["Retry-After"] = str(exc.retry_after_seconds)
-        errors = None
-        extra = None
         if isinstance(exc, InvalidInput):
             errors = [
                 {"loc": request_loc(request, e.loc, exc.source), "msg": e.msg, "type": e.type}

@@ -35,8 +35,15 @@ class Conflict(AndonError):
 
 
 class NotAuthenticated(AndonError):
+    """Who is acting is not proven. ``field`` names the input at fault when there is one
+    (a signature's re-entered password), not the request's credentials."""
+
     status = 401
     title = "Not authenticated"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
 
 
 class PermissionDenied(AndonError):

@@ -84,7 +84,20 @@ def import_markdown(
     """A new document from a Markdown file, or — when its front matter names an existing
     number — that document's next draft (or its open draft, rewritten)."""
     file = parse_markdown(text)
-    stated = _stated_header(text)
+    return write_file(ctx, file, stated=_stated_header(text), plan=plan, rules=rules)
+
+
+def write_file(
+    ctx: Context,
+    file: DocumentFile,
+    *,
+    stated: list[str],
+    plan: dict[str, Any] | None = None,
+    rules: DocumentRules = DEFAULT_RULES,
+) -> Outcome:
+    """What :func:`import_markdown` does with a parsed file (the API's structured document
+    comes here too): a new document, or the named document's next or open draft. ``stated``
+    lists the optional header fields the author gave, which its export will give again."""
     number = file.header.number
     if number is not None:
         with ctx.read() as session:

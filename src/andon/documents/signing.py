@@ -29,7 +29,8 @@ def check_password(ctx: Context, password: str | None) -> None:
         stored = user.password_hash if user is not None and user.active else None
     if not password or not verify_password(stored, password):
         raise NotAuthenticated(
-            f"password: the password of {ctx.actor.username} is wrong; nothing was signed"
+            f"password: the password of {ctx.actor.username} is wrong; nothing was signed",
+            field="password",
         )
 
 
