@@ -93,7 +93,7 @@ def assign_newcomers(ctx: Context, *, rules: DocumentRules, now: datetime | None
                 .join(Document, Document.id == DocumentRevision.document_id)
                 .where(DocumentRevision.status == _EFFECTIVE, Document.status == _EFFECTIVE)
                 .order_by(DocumentRevision.id)
-            ).tuples()
+            )
             if assignments.find_newcomers(session, document, revision, rules)
         ]
     created = 0
