@@ -4,13 +4,16 @@ Foundation (here): audited write rate and chain verification rate, SQLite and Po
 written to bench/results/foundation.json. Work engine (bench/work.py): item moves through
 the HTTP API and the SLA sweep over a million open items, written to bench/results/work.json.
 Analytics (bench/analytics.py): `andon mine report` against pm4py and hand-written DuckDB SQL
-on synthetic logs of 10k to 10M events, written to bench/results/analytics.json.
+on synthetic logs of 10k to 10M events, written to bench/results/analytics.json. Documents
+(bench/documents.py): search over 20,000 effective revisions, approval with its signature, and
+the training matrix's data, written to bench/results/documents.json.
 Figures are measured on whatever machine runs `make bench`; nothing here is asserted.
 
     python -m bench.run                      # everything
     python -m bench.run --only foundation    # or: --only work, or one work case:
     python -m bench.run --only sweep         #     transitions, profile, sweep, sqlite-sweep
     python -m bench.run --only analytics     # the analytics engine (knobs: bench/analytics.py)
+    python -m bench.run --only documents     # search, approval, matrix (bench/documents.py)
 """
 
 from __future__ import annotations
@@ -109,16 +112,16 @@ def foundation() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bench import analytics, work
+    from bench import analytics, documents, work
 
-    choices = ("foundation", "work", *work.CASES, "analytics")
+    choices = ("foundation", "work", *work.CASES, "analytics", "documents")
     parser = argparse.ArgumentParser(
         prog="python -m bench.run",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--only", action="append", choices=choices, help="run only this")
-    chosen = parser.parse_args(argv).only or ["foundation", "work", "analytics"]
+    chosen = parser.parse_args(argv).only or ["foundation", "work", "analytics", "documents"]
     if "foundation" in chosen:
         foundation()
     cases = [c for c in work.CASES if c in chosen or ("work" in chosen and c in work.DEFAULT_CASES)]
@@ -126,6 +129,8 @@ def main(argv: list[str] | None = None) -> None:
         work.main([f"--only={c}" for c in cases])
     if "analytics" in chosen:
         analytics.main([])
+    if "documents" in chosen:
+        documents.main([])
 
 
 if __name__ == "__main__":
