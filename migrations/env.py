@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from andon.core.config import get_settings
 from andon.core.database import create_db_engine
-from andon.documents.models import FTS_TABLE, SEARCH_INDEX
+from andon.documents.models import FTS_TABLE, SEARCH_INDEX, SEARCH_VECTOR_COLUMN
 from andon.models import metadata
 
 config = context.config
@@ -25,6 +25,8 @@ def _modelled(name: str | None, type_: str, _parents: object) -> bool:
     # by hand in 0008, not modelled.
     if type_ == "index":
         return name != SEARCH_INDEX
+    if type_ == "column":
+        return name != SEARCH_VECTOR_COLUMN
     return not (type_ == "table" and name is not None and name.startswith(FTS_TABLE))
 
 

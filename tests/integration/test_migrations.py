@@ -3,7 +3,7 @@ from alembic.migration import MigrationContext
 
 from andon.core import migrations
 from andon.core.database import Database
-from andon.documents.models import FTS_TABLE, SEARCH_INDEX
+from andon.documents.models import FTS_TABLE, SEARCH_INDEX, SEARCH_VECTOR_COLUMN
 from andon.models import metadata
 
 
@@ -24,4 +24,6 @@ def _modelled(name: str | None, type_: str, _parents: object) -> bool:
     # by the migration, not modelled.
     if type_ == "index":
         return name != SEARCH_INDEX
+    if type_ == "column":
+        return name != SEARCH_VECTOR_COLUMN
     return not (type_ == "table" and name is not None and name.startswith(FTS_TABLE))

@@ -145,20 +145,16 @@ _SQLITE_SEARCH = (
     "JOIN document_revisions r ON r.id = s.revision_id "
     "WHERE document_fts MATCH :q{where} ORDER BY rank LIMIT :limit"
 )
-# The same expression as the GIN index of migration 0008, so the index answers the match.
-_VECTOR = (
-    "setweight(to_tsvector('english', s.number || ' ' || s.title), 'A') || "
-    "setweight(to_tsvector('english', s.body), 'B')"
-)
+# ``search_vector`` is a stored generated column with a GIN index, PostgreSQL only (0008).
 _POSTGRES_SEARCH = (
     "SELECT d.number, s.title, d.type, d.area_code, r.number AS revision, "
     "ts_headline('english', s.body, to_tsquery('english', :q), "
     "'StartSel=\x02, StopSel=\x03, MaxWords=30, MinWords=10') AS snippet, "
-    "-ts_rank({vector}, to_tsquery('english', :q)) AS rank "
+    "-ts_rank(s.search_vector, to_tsquery('english', :q)) AS rank "
     "FROM document_search s JOIN documents d ON d.id = s.document_id "
     "JOIN document_revisions r ON r.id = s.revision_id "
-    "WHERE {vector} @@ to_tsquery('english', :q){where} ORDER BY rank LIMIT :limit"
-).replace("{vector}", _VECTOR)
+    "WHERE s.search_vector @@ to_tsquery('english', :q){where} ORDER BY rank LIMIT :limit"
+)
 
 
 def _sqlite(session: Session, words: list[str], where: str, params: dict[str, Any]) -> Any:
