@@ -326,3 +326,64 @@ def test_revise_starts_a_draft_and_opens_the_editor(
     with system.read() as session:
         statuses = list(session.scalars(select(DocumentRevision.status)))
     assert sorted(statuses) == ["draft", "effective"]
+
+
+QUESTIONS = {
+    "questions": [
+        {"question": "What holds the ram up?", "options": ["Air", "A spring"], "answer": 0},
+        {"question": "Who removes your lock?", "options": ["Anyone", "You"], "answer": 1},
+    ],
+    "pass_mark": 100,
+}
+
+
+def test_acknowledge_asks_the_questions_and_a_failed_quiz_signs_nothing(
+    client: TestClient, plant: Plant, system: Context
+) -> None:
+    service.import_markdown(plant.author, TEXTS[LOTO], plan=QUESTIONS)
+    service.submit(plant.author, LOTO)
+    service.approve(plant.quality, LOTO, PASSWORD)
+    sign_in(client, "op")
+    page = f"/documents/{LOTO}"
+    shown = client.get(page).text
+    assert "What holds the ram up?" in shown
+    assert 'name="answer-1"' in shown
+    before = signature_count(system)
+    data = {"password": PASSWORD, "question_count": "2", "answer-0": "0", "answer-1": "0"}
+    failed = post(client, f"{page}/acknowledge", data, page)
+    assert failed.status_code == 422
+    assert "pass mark is 100%" in failed.text
+    assert signature_count(system) == before
+    data["answer-1"] = "1"
+    passed = post(client, f"{page}/acknowledge", data, page)
+    assert passed.status_code == 303, passed.text
+    assert signature_count(system) == before + 1
+    assert "You have acknowledged revision 1" in client.get(page).text
+
+
+def test_periodic_review_confirm_signs_and_sets_the_next_date(
+    client: TestClient, plant: Plant, system: Context
+) -> None:
+    effective(plant, LOTO)
+    sign_in(client, "qe")
+    page = f"/documents/{LOTO}"
+    assert "By signing you record your periodic review" in client.get(page).text
+    data = {"password": PASSWORD, "outcome": "confirm"}
+    response = post(client, f"{page}/review", data, page)
+    assert response.status_code == 303, response.text
+    meanings = [s["meaning"] for s in queries.show(system, LOTO).to_json()["signatures"]]
+    assert meanings == ["approved", "reviewed"]
+    change = post(client, f"{page}/review", {"password": PASSWORD, "outcome": "change"}, page)
+    assert change.status_code == 422
+    assert 'id="review-comment-error"' in change.text
+
+
+def test_the_author_is_not_offered_approval_of_their_own_revision(
+    client: TestClient, plant: Plant
+) -> None:
+    service.import_markdown(plant.author, TEXTS[LOTO])
+    service.submit(plant.author, LOTO)
+    sign_in(client, "author")
+    page = client.get(f"/documents/{LOTO}").text
+    assert 'action="/documents/SOP-SAF-001/approve"' not in page
+    assert "separation of duties" in page

@@ -170,12 +170,16 @@ def available_actions(actor: Actor, view: queries.RevisionView) -> dict[str, Any
     }
     approve_role = _approve_role(actor, view) if status == Status.IN_REVIEW else None
     person = actor.user_id is not None
+    # Separation of duties: the author of a revision never approves or rejects it.
+    authored = person and actor.user_id == view.revision.author_id
+    reviewing = status == Status.IN_REVIEW and person and not authored
     offered = {
         "edit": status == Status.DRAFT and may(actor, Action.DOCUMENT_AUTHOR),
         "submit": status == Status.DRAFT and person and may(actor, Action.DOCUMENT_AUTHOR),
-        "approve": person and approve_role is not None,
+        "approve": reviewing and approve_role is not None,
         "approve_role": approve_role,
-        "reject": status == Status.IN_REVIEW and person and may(actor, Action.DOCUMENT_APPROVE),
+        "reject": reviewing and may(actor, Action.DOCUMENT_APPROVE),
+        "own_review": status == Status.IN_REVIEW and authored,
         "acknowledge": status == Status.EFFECTIVE
         and person
         and may(actor, Action.DOCUMENT_ACK)
@@ -188,9 +192,13 @@ def available_actions(actor: Actor, view: queries.RevisionView) -> dict[str, Any
         and may(actor, Action.DOCUMENT_AUTHOR),
         "is_open": is_open,
     }
-    offered["any"] = offered["acknowledged"] or any(
-        offered[k]
-        for k in ("edit", "submit", "approve", "reject", "acknowledge", "review", "revise")
+    offered["any"] = (
+        offered["acknowledged"]
+        or offered["own_review"]
+        or any(
+            offered[k]
+            for k in ("edit", "submit", "approve", "reject", "acknowledge", "review", "revise")
+        )
     )
     return offered
 
