@@ -387,3 +387,42 @@ def test_the_author_is_not_offered_approval_of_their_own_revision(
     page = client.get(f"/documents/{LOTO}").text
     assert 'action="/documents/SOP-SAF-001/approve"' not in page
     assert "separation of duties" in page
+
+
+def test_a_pasted_markdown_file_creates_the_document(
+    client: TestClient, plant: Plant, system: Context
+) -> None:
+    sign_in(client, "author")
+    data = {"markdown": TEXTS[LOTO], "step_count": "3"}
+    response = post(client, "/documents/new", data, "/documents/new")
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == f"/documents/{LOTO}?revision=1"
+    assert queries.export_markdown(system, LOTO) == TEXTS[LOTO]
+
+
+def test_an_uploaded_file_with_a_mistake_names_its_line_and_stores_nothing(
+    client: TestClient, plant: Plant, system: Context
+) -> None:
+    sign_in(client, "author")
+    broken = TEXTS[LOTO].replace("type: SOP", "type: memo")
+    response = client.post(
+        "/documents/new",
+        data={"step_count": "3", "csrf_token": csrf_token(client, "/documents/new")},
+        files={"file": ("loto.md", broken.encode(), "text/markdown")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 422
+    assert "line 3" in response.text
+    assert queries.list_documents(system) == []
+
+
+def test_an_operator_posting_an_approval_gets_the_error_page(
+    client: TestClient, plant: Plant, system: Context
+) -> None:
+    service.import_markdown(plant.author, TEXTS[LOTO])
+    service.submit(plant.author, LOTO)
+    sign_in(client, "op")
+    page = f"/documents/{LOTO}"
+    response = post(client, f"{page}/approve", {"password": PASSWORD}, page)
+    assert response.status_code == 403
+    assert signature_count(system) == 0

@@ -36,13 +36,14 @@ def _run(
     message: Callable[[Outcome], str],
 ) -> Response:
     """Run one use case; on success back to the revision it touched with a flash message,
-    on refusal the page again with the form ``name``'s errors (404 still an error page)."""
+    on refusal the page again with the form ``name``'s errors. Not found and not allowed
+    (403) end on the error page: the page offers no form to someone who may not use it."""
     revision = text(form, "revision")
     shown = int(revision) if revision.isdigit() else None
     try:
         outcome = action()
     except AndonError as exc:
-        if exc.status == 404:
+        if exc.status in (403, 404):
             raise
         kept = {k: v for k, v in form.items() if isinstance(v, str) and k != "password"}
         return show_page(
