@@ -97,6 +97,7 @@ def new_page(request: Request, ctx: PageCtx) -> Response:
 
 @router.post("/documents/new")
 def create(request: Request, ctx: PageCtx, form: Form) -> Response:
+    _check_author(ctx)
     values = values_from_form(form)
     if "add_step" in form:
         return _form_page(request, ctx, values.padded(extra=1))
@@ -123,6 +124,7 @@ def edit_page(request: Request, ctx: PageCtx, number: str) -> Response:
 
 @router.post("/documents/{number}/edit")
 def save(request: Request, ctx: PageCtx, number: str, form: Form) -> Response:
+    _check_author(ctx)
     view = _draft(ctx, number)
     values = values_from_form(form)
     # Type and area belong to the document; the editor shows them but cannot change them.

@@ -128,6 +128,7 @@ def show_page(
     """The revision page; signing forms re-render it with their errors at the fields."""
     rules = rules_of(request)
     view = queries.show(ctx, number, revision, rules=rules)
+    questions, pass_mark = questions_of(view.revision.plan)
     return render(
         request,
         "documents/show.html",
@@ -139,8 +140,8 @@ def show_page(
             # render_html escapes every text and drops unsafe addresses.
             "content_html": Markup(render_html(view.file.content)),  # noqa: S704
             "actions": available_actions(ctx.actor, view),
-            "questions": questions_of(view.revision.plan)[0],
-            "pass_mark": questions_of(view.revision.plan)[1],
+            "questions": questions,
+            "pass_mark": pass_mark,
             "open_revision": _open_revision(view),
             "previous": _previous(view),
             "line_names": _line_names(ctx, view.revision.plan.get("lines", [])),
