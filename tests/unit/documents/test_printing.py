@@ -120,3 +120,11 @@ def test_the_pdf_fetches_nothing_but_our_static_files(url: str) -> None:
 
 def test_the_print_stylesheet_is_fetched_from_the_static_folder() -> None:
     assert static_file("/static/print.css").name == "print.css"
+
+
+def test_names_are_escaped_on_the_sheet() -> None:
+    view = loto_view()
+    view.signatures[1].name = "<b>Quinn</b>"
+    html = print_html(view, ZoneInfo("UTC"))
+    assert "&lt;b&gt;Quinn&lt;/b&gt;" in html
+    assert "<b>Quinn" not in html
