@@ -16,6 +16,9 @@ from andon.web import (
     auth_pages,
     board_pages,
     calendar_pages,
+    document_edit_pages,
+    document_pages,
+    document_sign_pages,
     exception_pages,
     home_pages,
     plant_pages,
@@ -48,6 +51,10 @@ def install(app: FastAPI) -> None:
         exception_pages,
         calendar_pages,
         analytics_pages,
+        # Before document_pages: /documents/new must not be read as a document number.
+        document_edit_pages,
+        document_sign_pages,
+        document_pages,
     ):
         app.include_router(module.router)
 
