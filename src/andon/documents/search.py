@@ -136,24 +136,36 @@ def _filters(
 
 
 # Only fixed text and the filters' own clauses (with bound placeholders) go into {where}.
+# The best ``limit`` matches are chosen first, by rank alone; the snippets, which re-read the
+# text, are cut for those few rows only, not for every match of a common word.
 _SQLITE_SEARCH = (
+    "WITH best AS ("
+    " SELECT f.rowid AS document_id, bm25(document_fts, 10.0, 5.0, 1.0) AS rank"
+    " FROM document_fts f JOIN documents d ON d.id = f.rowid"
+    " WHERE document_fts MATCH :q{where} ORDER BY rank LIMIT :limit"
+    ") "
     "SELECT d.number, s.title, d.type, d.area_code, r.number AS revision, "
-    "snippet(document_fts, 2, '\x02', '\x03', '…', 16) AS snippet, "
-    "bm25(document_fts, 10.0, 5.0, 1.0) AS rank "
-    "FROM document_fts JOIN document_search s ON s.document_id = document_fts.rowid "
+    "snippet(document_fts, 2, '\x02', '\x03', '…', 16) AS snippet, best.rank "
+    "FROM document_fts JOIN best ON best.document_id = document_fts.rowid "
+    "JOIN document_search s ON s.document_id = best.document_id "
     "JOIN documents d ON d.id = s.document_id "
     "JOIN document_revisions r ON r.id = s.revision_id "
-    "WHERE document_fts MATCH :q{where} ORDER BY rank LIMIT :limit"
+    "WHERE document_fts MATCH :q ORDER BY best.rank, d.number"
 )
 # ``search_vector`` is a stored generated column with a GIN index, PostgreSQL only (0008).
 _POSTGRES_SEARCH = (
+    "WITH best AS MATERIALIZED ("
+    " SELECT s.document_id, -ts_rank(s.search_vector, to_tsquery('english', :q)) AS rank"
+    " FROM document_search s JOIN documents d ON d.id = s.document_id"
+    " WHERE s.search_vector @@ to_tsquery('english', :q){where} ORDER BY rank LIMIT :limit"
+    ") "
     "SELECT d.number, s.title, d.type, d.area_code, r.number AS revision, "
     "ts_headline('english', s.body, to_tsquery('english', :q), "
-    "'StartSel=\x02, StopSel=\x03, MaxWords=30, MinWords=10') AS snippet, "
-    "-ts_rank(s.search_vector, to_tsquery('english', :q)) AS rank "
-    "FROM document_search s JOIN documents d ON d.id = s.document_id "
+    "'StartSel=\x02, StopSel=\x03, MaxWords=30, MinWords=10') AS snippet, best.rank "
+    "FROM best JOIN document_search s ON s.document_id = best.document_id "
+    "JOIN documents d ON d.id = s.document_id "
     "JOIN document_revisions r ON r.id = s.revision_id "
-    "WHERE s.search_vector @@ to_tsquery('english', :q){where} ORDER BY rank LIMIT :limit"
+    "ORDER BY best.rank, d.number"
 )
 
 
