@@ -469,3 +469,20 @@ def test_a_viewer_cannot_attach(client: TestClient, people: People, system: Cont
     before = counts(system)
     assert_problem(upload(client, people.viewer, "a.png", PNG, "image/png"), 403)
     assert counts(system) == before
+
+
+def test_pdf_of_a_revision_carries_signatures_and_the_uncontrolled_mark(
+    client: TestClient, people: People
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    effective_loto(client, people)
+    got = client.get(f"{API}/{LOTO}/pdf", headers=people.viewer)
+    assert got.status_code == 200
+    assert got.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(got.content)).pages)
+    assert "UNCONTROLLED" in text
+    assert "Qe" in text  # the approver's printed name
+    assert "approved" in text

@@ -15,11 +15,13 @@ from pydantic import ValidationError
 from andon.api.deps import Ctx, get_settings
 from andon.api.problems import ERROR_RESPONSES, relocated
 from andon.api.work import content_disposition, decode_text, media_type, raw_body
+from andon.core.clock import to_local, utcnow
 from andon.core.config import Settings
 from andon.core.errors import FieldError, InvalidInput
 from andon.core.schemas import MAX_ID
 from andon.documents import attachments, queries, search, service, signoffs
 from andon.documents.markdown_io import check_exportable
+from andon.documents.printing import pdf_bytes, print_html
 from andon.documents.rules import DocumentRules, document_rules
 from andon.documents.schemas import (
     AcknowledgeIn,
@@ -146,6 +148,24 @@ def show_document(ctx: Ctx, number: Number, rules: Rules, revision: Revision = N
 def export_markdown(ctx: Ctx, number: Number, revision: Revision = None) -> Response:
     text = queries.export_markdown(ctx, number, revision)
     return Response(text, media_type=f"{MARKDOWN}; charset=utf-8")
+
+
+@router.get(
+    "/documents/{number}/pdf",
+    response_class=Response,
+    responses={200: {"description": "The revision as PDF.", "content": {"application/pdf": {}}}},
+    summary="A revision as PDF: content, signatures, 'uncontrolled when printed' on every page",
+)
+def export_pdf(ctx: Ctx, number: Number, rules: Rules, revision: Revision = None) -> Response:
+    view = queries.show(ctx, number, revision, rules=rules)
+    printed_at = to_local(utcnow(), rules.zone).strftime("%Y-%m-%d %H:%M %Z")
+    body = pdf_bytes(print_html(view, rules.zone, printed_at=printed_at))
+    filename = f"{view.document.number}-rev{view.revision.number}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @router.get(
