@@ -171,7 +171,7 @@ def _counts(
     grouped = (
         select(
             TrainingAssignment.status,
-            TrainingAssignment.due_on < today,
+            TrainingAssignment.due_on,
             func.count(),
         )
         .where(
@@ -179,11 +179,13 @@ def _counts(
             TrainingAssignment.status.in_([DUE, DONE, CARRIED]),
             TrainingAssignment.user_id.in_(ids),
         )
-        .group_by(TrainingAssignment.status, TrainingAssignment.due_on < today)
+        .group_by(TrainingAssignment.status, TrainingAssignment.due_on)
     )
-    for status, late, n in session.execute(grouped):
+    # Grouped by due date rather than by "late", which PostgreSQL cannot group on as a bound
+    # comparison; there are few distinct due dates.
+    for status, due_on, n in session.execute(grouped):
         if status == DUE:
-            counts["overdue" if late else "due"] += n
+            counts["overdue" if due_on < today else "due"] += n
         else:
             counts["current"] += n
     counts["not_required"] = cells - sum(counts.values())

@@ -53,7 +53,9 @@ def roles_of(role: str | None, default: Collection[Role]) -> list[str]:
         ) from None
 
 
-def people_query(roles: list[str], line: LinePlace | None, reach: Reach | None) -> Select[int, str, str]:
+def people_query(
+    roles: list[str], line: LinePlace | None, reach: Reach | None
+) -> Select[int, str, str]:
     """Active users holding one of ``roles`` with a grant that covers ``line`` (any line when
     None), within ``reach`` (everywhere when None), ordered by username."""
     grant = select(RoleGrant.user_id).where(RoleGrant.role.in_(roles))
