@@ -40,6 +40,7 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
     "sla": ("andon.cli.sla", "app"),
     "log": ("andon.cli.logs", "app"),
     "mine": ("andon.cli.mining", "app"),
+    "training": ("andon.cli.training", "app"),
 }
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("andon.cli.serve", "serve"),
