@@ -25,6 +25,7 @@ from andon.api import (
     plant,
     problems,
     processes,
+    training,
     work,
 )
 from andon.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, RouteLimit
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(exceptions.router)
     app.include_router(lines.router)
     app.include_router(analytics.router)
+    app.include_router(training.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
