@@ -21,6 +21,7 @@ from andon.web import (
     plant_pages,
     process_pages,
     token_pages,
+    training_pages,
     work_item_pages,
     work_new_pages,
     work_queue_pages,
@@ -48,6 +49,7 @@ def install(app: FastAPI) -> None:
         exception_pages,
         calendar_pages,
         analytics_pages,
+        training_pages,
     ):
         app.include_router(module.router)
 
