@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, select
 
 from andon.core.clock import to_local, utcnow
 from andon.core.errors import InvalidInput
 from andon.core.permissions import Action, reach
 from andon.core.uow import Context
-from andon.documents.assignments import CARRIED, DONE, DUE
-from andon.documents.models import TrainingAssignment
+from andon.documents.assignments import DUE, REPLACED
+from andon.documents.models import Document, DocumentRevision, TrainingAssignment
 from andon.documents.rules import DocumentRules
 from andon.training.scope import (
     EffectiveDocument,
@@ -116,77 +116,67 @@ def training_matrix(
     with ctx.read() as session:
         line = line_place(session, filters.line_id) if filters.line_id is not None else None
         documents = effective_documents(session, type=filters.type, area=filters.area, line=line)
-        everyone = people_query(roles, line, where)
-        total = session.scalar(select(func.count()).select_from(everyone.subquery())) or 0
-        page = everyone.offset(filters.offset)
-        if filters.limit is not None:
-            page = page.limit(filters.limit)
-        people = [Person(pid, username, name) for pid, username, name in session.execute(page)]
-        revision_ids = [d.revision_id for d in documents]
-        open_or_done = TrainingAssignment.status.in_([DUE, DONE, CARRIED])
-        tasks = select(
-            TrainingAssignment.user_id,
-            TrainingAssignment.document_id,
-            TrainingAssignment.status,
-            TrainingAssignment.due_on,
-        ).where(TrainingAssignment.revision_id.in_(revision_ids), open_or_done)
-        paged = filters.offset > 0 or filters.limit is not None
-        person_ids = (
-            [p.id for p in people]
-            if paged
-            else everyone.with_only_columns(everyone.selected_columns[0]).order_by(None)
+        everyone = [
+            Person(pid, username, name)
+            for pid, username, name in session.execute(people_query(roles, line, where))
+        ]
+        found = session.connection().execute(_tasks_query(today, everyone))
+        rows = _cells(found, everyone, documents)
+    # Every row is computed, then the page sliced: the counts cover everyone the filter does,
+    # and one scan of the tasks costs less than asking the database about a page's people.
+    counts = {name: sum(row.count(code) for row in rows) for code, name in STATES.items()}
+    end = None if filters.limit is None else filters.offset + filters.limit
+    return Matrix(
+        today,
+        everyone[filters.offset : end],
+        documents,
+        rows[filters.offset : end],
+        len(everyone),
+        counts,
+    )
+
+
+FEW_PEOPLE = 200
+"""Up to this many people, their tasks are looked up by person (an index search each); for
+more, one scan of the open and done tasks is faster than that many searches."""
+
+
+def _tasks_query(today: date, people: list[Person]) -> Any:
+    """(user, document, state code) of every task on an effective revision that is not
+    replaced. The state is decided by the database, so no date is parsed per row."""
+    code = case(
+        (TrainingAssignment.status != DUE, CURRENT),
+        (TrainingAssignment.due_on < today, OVERDUE),
+        else_=DUE_CODE,
+    )
+    query = (
+        select(TrainingAssignment.user_id, TrainingAssignment.document_id, code)
+        .join(Document, Document.id == TrainingAssignment.document_id)
+        .join(
+            DocumentRevision,
+            and_(
+                DocumentRevision.id == TrainingAssignment.revision_id,
+                DocumentRevision.number == Document.effective_revision,
+            ),
         )
-        found = session.execute(tasks.where(TrainingAssignment.user_id.in_(person_ids)))
-        rows = _cells(found, people, documents, today)
-        counts = _counts(session, everyone, revision_ids, today, total * len(documents))
-    return Matrix(today, people, documents, rows, total, counts)
+        # "Not replaced" rather than "in (due, done, carried)": an inequality lets SQLite scan
+        # the table instead of walking the status index and fetching each row.
+        .where(TrainingAssignment.status != REPLACED)
+    )
+    if len(people) <= FEW_PEOPLE:
+        query = query.where(TrainingAssignment.user_id.in_([p.id for p in people]))
+    return query
 
 
-def _cells(
-    tasks: Any, people: list[Person], documents: list[EffectiveDocument], today: date
-) -> list[str]:
+def _cells(tasks: Any, people: list[Person], documents: list[EffectiveDocument]) -> list[str]:
     column = {d.id: j for j, d in enumerate(documents)}
     row_of = {p.id: i for i, p in enumerate(people)}
     blank = NOT_REQUIRED.encode() * len(documents)
     grid = [bytearray(blank) for _ in people]
-    current, due, overdue = ord(CURRENT), ord(DUE_CODE), ord(OVERDUE)
-    for user_id, document_id, status, due_on in tasks:
+    # Tasks of people or documents outside the filter are dropped here (see _tasks_query).
+    for user_id, document_id, code in tasks:
         i = row_of.get(user_id)
-        if i is None:
-            continue
-        code = current if status != DUE else overdue if due_on < today else due
-        grid[i][column[document_id]] = code
+        j = column.get(document_id)
+        if i is not None and j is not None:
+            grid[i][j] = ord(code)
     return [row.decode() for row in grid]
-
-
-def _counts(
-    session: Any, everyone: Any, revision_ids: list[int], today: date, cells: int
-) -> dict[str, int]:
-    """Cells per state over everyone the filter covers, by one grouped query."""
-    counts = dict.fromkeys(STATES.values(), 0)
-    if not revision_ids or cells == 0:
-        counts["not_required"] = cells
-        return counts
-    ids = everyone.with_only_columns(everyone.selected_columns[0]).order_by(None)
-    grouped = (
-        select(
-            TrainingAssignment.status,
-            TrainingAssignment.due_on,
-            func.count(),
-        )
-        .where(
-            TrainingAssignment.revision_id.in_(revision_ids),
-            TrainingAssignment.status.in_([DUE, DONE, CARRIED]),
-            TrainingAssignment.user_id.in_(ids),
-        )
-        .group_by(TrainingAssignment.status, TrainingAssignment.due_on)
-    )
-    # Grouped by due date rather than by "late", which PostgreSQL cannot group on as a bound
-    # comparison; there are few distinct due dates.
-    for status, due_on, n in session.execute(grouped):
-        if status == DUE:
-            counts["overdue" if due_on < today else "due"] += n
-        else:
-            counts["current"] += n
-    counts["not_required"] = cells - sum(counts.values())
-    return counts
