@@ -28,7 +28,7 @@ def test_matrix_page_shows_each_state_in_words(
     sign_in(client, "lead")
     page = client.get("/training", params={"line": plant.line.id, "role": "operator"})
     assert page.status_code == 200
-    cells = re.findall(r'<td class="tm-cell tm-(\w+)">([^<]*)</td>', page.text)
+    cells = re.findall(r'<td class="tm-(\w+)">([^<]*)</td>', page.text)
     # op1 current, op2 overdue (every due date of the plant is in the past): ASM, then GEN.
     assert cells == [("current", "Current"), ("none", "—"), ("overdue", "Overdue"), ("none", "—")]
     assert 'href="/training/matrix.xlsx?line=' in page.text
