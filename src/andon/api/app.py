@@ -26,6 +26,7 @@ from andon.api import (
     plant,
     problems,
     processes,
+    training,
     work,
 )
 from andon.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware, RouteLimit
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(lines.router)
     app.include_router(analytics.router)
     app.include_router(documents.router)
+    app.include_router(training.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

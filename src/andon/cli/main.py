@@ -41,6 +41,7 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
     "log": ("andon.cli.logs", "app"),
     "mine": ("andon.cli.mining", "app"),
     "doc": ("andon.cli.documents", "app"),
+    "training": ("andon.cli.training", "app"),
 }
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("andon.cli.serve", "serve"),

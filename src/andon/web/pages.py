@@ -24,6 +24,7 @@ from andon.web import (
     plant_pages,
     process_pages,
     token_pages,
+    training_pages,
     work_item_pages,
     work_new_pages,
     work_queue_pages,
@@ -55,6 +56,7 @@ def install(app: FastAPI) -> None:
         document_edit_pages,
         document_sign_pages,
         document_pages,
+        training_pages,
     ):
         app.include_router(module.router)
 
