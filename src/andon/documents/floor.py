@@ -1,0 +1,72 @@
+"""What the floor needs of a stage's SOP: the revision in force and whether a person read it.
+
+Kept to one query and free of the document services, so work can ask on every move without
+importing the change-control machinery (documents never import work).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, false, select
+from sqlalchemy.orm import Session
+
+from andon.documents.assignments import CARRIED, DONE
+from andon.documents.models import Document, DocumentRevision, TrainingAssignment
+
+ACKNOWLEDGED = (DONE, CARRIED)
+
+
+@dataclass(frozen=True)
+class SopState:
+    """A document's revision in force (None: none is) and whether the person acknowledged it."""
+
+    number: str
+    revision: int | None
+    trained: bool
+
+
+def _trained(user_id: int | None) -> ColumnElement[bool]:
+    if user_id is None:
+        return false()
+    return exists().where(
+        TrainingAssignment.user_id == user_id,
+        TrainingAssignment.status.in_(ACKNOWLEDGED),
+        TrainingAssignment.revision_id == DocumentRevision.id,
+    )
+
+
+def sop_state(session: Session, number: str, user_id: int | None) -> tuple[int | None, bool]:
+    """The effective revision of document ``number`` and whether ``user_id`` acknowledged it
+    (a task of that revision done, or carried forward from the one before), in one query.
+
+    An unknown document, or one with nothing in force, gives ``(None, False)``; so does a
+    caller with no person behind it (``user_id`` None) for the second half.
+    """
+    state = sop_states(session, [number], user_id).get(number)
+    return (state.revision, state.trained) if state is not None else (None, False)
+
+
+def sop_states(
+    session: Session, numbers: Collection[str], user_id: int | None
+) -> dict[str, SopState]:
+    """``sop_state`` for several documents at once (one query); unknown numbers are left out."""
+    if not numbers:
+        return {}
+    query = (
+        select(Document.number, DocumentRevision.number, _trained(user_id))
+        .select_from(Document)
+        .outerjoin(
+            DocumentRevision,
+            and_(
+                DocumentRevision.document_id == Document.id,
+                DocumentRevision.number == Document.effective_revision,
+            ),
+        )
+        .where(Document.number.in_(sorted(set(numbers))))
+    )
+    return {
+        number: SopState(number, revision, bool(known) and revision is not None)
+        for number, revision, known in session.execute(query)
+    }
