@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from andon.accounts.service import actor_for
@@ -23,6 +24,7 @@ from andon.work import items
 from andon.work.models import WorkEvent, WorkItem
 from andon.work.schemas import ItemMove
 from tests.factories import PASSWORD, Floor, assembly_spec, make_floor, make_user, new_item
+from tests.integration.test_web_pages import sign_in
 
 ASM = "SOP-ASM-001"
 MONDAY_7AM = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
@@ -176,3 +178,22 @@ def test_require_training_needs_an_sop_slot() -> None:
         Stage.model_validate(
             {"key": "pack", "name": "Pack", "owner_role": "operator", "require_training": True}
         )
+
+
+def test_item_page_links_the_stage_sop_and_marks_it_unread(
+    client: TestClient, system: Context
+) -> None:
+    plant = _plant(system, require_training=True)
+    _effective_asm(plant)
+    item = _to_assemble(plant)
+    sign_in(client, "op")
+    page = client.get(f"/work/{item.id}").text
+    assert f'href="/documents/{ASM}"' in page
+    assert "revision 1" in page
+    assert "not acknowledged by you" in page
+    signoffs.acknowledge(plant.operator, ASM, PASSWORD)
+    page = client.get(f"/work/{item.id}").text
+    assert f'href="/documents/{ASM}"' in page
+    assert "not acknowledged by you" not in page
+    process_page = client.get("/processes/assembly").text
+    assert 'href="/documents/SOP-KIT-001"' in process_page
