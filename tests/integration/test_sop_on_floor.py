@@ -4,7 +4,7 @@ a stage with ``require_training`` refuses an untrained mover. On SQLite and Post
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from andon.accounts.service import actor_for
 from andon.core.audit import AuditEntry
+from andon.core.clock import utcnow
 from andon.core.errors import PermissionDenied
 from andon.core.permissions import Role
 from andon.core.uow import Context
@@ -27,7 +28,6 @@ from tests.factories import PASSWORD, Floor, assembly_spec, make_floor, make_use
 from tests.integration.test_web_pages import sign_in
 
 ASM = "SOP-ASM-001"
-MONDAY_7AM = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -67,14 +67,19 @@ def _effective_asm(plant: Plant) -> None:
 
 
 def _to_assemble(plant: Plant) -> WorkItem:
-    item = new_item(plant.supervisor, plant.floor, at=MONDAY_7AM)
+    # Moves are recorded after everything the test signed: the revision in force and the
+    # acknowledgements are read as of the move's instant.
+    start = utcnow() + timedelta(minutes=1)
+    item = new_item(plant.supervisor, plant.floor, at=start)
     for i, (who, stage) in enumerate(
         [(plant.supervisor, "plan"), (plant.supervisor, "kit"), (plant.operator, "assemble")], 1
     ):
-        item = items.move_item(
-            who, item.id, ItemMove(to=stage, version=item.version), at=MONDAY_7AM + timedelta(i)
-        )
+        item = items.move_item(who, item.id, ItemMove(to=stage, version=item.version), at=_later(i))
     return item
+
+
+def _later(minutes: float) -> datetime:
+    return utcnow() + timedelta(minutes=minutes)
 
 
 def _leave_assemble(plant: Plant, item: WorkItem) -> WorkItem:
@@ -82,7 +87,7 @@ def _leave_assemble(plant: Plant, item: WorkItem) -> WorkItem:
         plant.operator,
         item.id,
         ItemMove(to="inspect", version=item.version),
-        at=MONDAY_7AM + timedelta(hours=1),
+        at=_later(30),
     )
 
 
@@ -197,3 +202,16 @@ def test_item_page_links_the_stage_sop_and_marks_it_unread(
     assert "not acknowledged by you" not in page
     process_page = client.get("/processes/assembly").text
     assert 'href="/documents/SOP-KIT-001"' in process_page
+
+
+def test_a_move_recorded_before_a_revision_took_effect_gets_the_one_in_force_then(
+    system: Context,
+) -> None:
+    plant = _plant(system, require_training=False)
+    _effective_asm(plant)
+    item = _to_assemble(plant)
+    before_it = utcnow() - timedelta(days=3)
+    with system.read() as session:
+        assert sop_state(session, ASM, plant.operator_id, at=before_it) == (None, False)
+        assert sop_state(session, ASM, plant.operator_id) == (1, False)
+    assert item.stage == "assemble"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, false, select
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
+from andon.core.clock import utcnow
 from andon.documents.assignments import CARRIED, DONE
 from andon.documents.models import Document, DocumentRevision, TrainingAssignment
 
@@ -27,43 +29,52 @@ class SopState:
     trained: bool
 
 
-def _trained(user_id: int | None) -> ColumnElement[bool]:
+def _trained(user_id: int | None, at: datetime) -> ColumnElement[bool]:
     if user_id is None:
         return false()
     return exists().where(
         TrainingAssignment.user_id == user_id,
         TrainingAssignment.status.in_(ACKNOWLEDGED),
         TrainingAssignment.revision_id == DocumentRevision.id,
+        TrainingAssignment.acknowledged_at <= at,
     )
 
 
-def sop_state(session: Session, number: str, user_id: int | None) -> tuple[int | None, bool]:
-    """The effective revision of document ``number`` and whether ``user_id`` acknowledged it
-    (a task of that revision done, or carried forward from the one before), in one query.
+def sop_state(
+    session: Session, number: str, user_id: int | None, *, at: datetime | None = None
+) -> tuple[int | None, bool]:
+    """The revision of document ``number`` in force at ``at`` (default: now) and whether
+    ``user_id`` had acknowledged it by then (a task of that revision done, or carried forward
+    from the one before), in one query.
 
     An unknown document, or one with nothing in force, gives ``(None, False)``; so does a
     caller with no person behind it (``user_id`` None) for the second half.
     """
-    state = sop_states(session, [number], user_id).get(number)
+    state = sop_states(session, [number], user_id, at=at).get(number)
     return (state.revision, state.trained) if state is not None else (None, False)
 
 
 def sop_states(
-    session: Session, numbers: Collection[str], user_id: int | None
+    session: Session, numbers: Collection[str], user_id: int | None, *, at: datetime | None = None
 ) -> dict[str, SopState]:
-    """``sop_state`` for several documents at once (one query); unknown numbers are left out."""
+    """``sop_state`` for several documents at once (one query); unknown numbers are left out.
+
+    "In force at" reads the revisions' effective and end instants rather than their status,
+    so a move recorded with a past instant (the demo's history, a late entry) gets the
+    revision that was in force then.
+    """
     if not numbers:
         return {}
+    moment = at or utcnow()
+    in_force = and_(
+        DocumentRevision.document_id == Document.id,
+        DocumentRevision.effective_at <= moment,
+        or_(DocumentRevision.ended_at.is_(None), DocumentRevision.ended_at > moment),
+    )
     query = (
-        select(Document.number, DocumentRevision.number, _trained(user_id))
+        select(Document.number, DocumentRevision.number, _trained(user_id, moment))
         .select_from(Document)
-        .outerjoin(
-            DocumentRevision,
-            and_(
-                DocumentRevision.document_id == Document.id,
-                DocumentRevision.number == Document.effective_revision,
-            ),
-        )
+        .outerjoin(DocumentRevision, in_force)
         .where(Document.number.in_(sorted(set(numbers))))
     )
     return {

@@ -311,7 +311,7 @@ def perform_move(
             f"the {source_stage.name} checklist has not passed for work item {item.id}; "
             "record a passing checklist before it leaves the stage"
         )
-    sop = _sop_attributes(tx, source_stage, enforce=training_checked)
+    sop = _sop_attributes(tx, source_stage, now, enforce=training_checked)
     before = snapshot(item, AUDITED)
     _record(tx, loaded, kind="completed", at=now, stage=item.stage)
     item.stage = target
@@ -337,13 +337,15 @@ def perform_move(
     _settle(tx, loaded, now, "move", before, reason)
 
 
-def _sop_attributes(tx: Transaction, stage: Stage, *, enforce: bool) -> dict[str, Any]:
+def _sop_attributes(
+    tx: Transaction, stage: Stage, now: datetime, *, enforce: bool
+) -> dict[str, Any]:
     """What the move event records of the SOP of the stage whose work was done: its number,
-    the revision in force (absent when none is) and ``untrained`` when the mover has not
+    the revision in force at the move (absent when none is) and ``untrained`` when the mover has not
     acknowledged that revision. Refuses the move first if the stage requires training."""
     if stage.sop is None:
         return {}
-    revision, trained = sop_state(tx.session, stage.sop, tx.actor.user_id)
+    revision, trained = sop_state(tx.session, stage.sop, tx.actor.user_id, at=now)
     if revision is None:
         # Nothing in force, nothing to be trained on: the move goes ahead and says so.
         return {"sop": stage.sop, "sop_effective": False}
