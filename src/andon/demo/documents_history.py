@@ -35,10 +35,13 @@ STANDIN_AUTHOR = "ops-manager"
 OVERDUE_REVIEW = "SOP-WH-001"
 # First-issue trainings nobody did: (user, document), overdue by the end of the history.
 SKIPPED = {
-    ("operator", "SOP-PCK-001"),
+    ("operator", "WI-ASM-002"),
     ("operator", "SOP-SAF-002"),
     ("supervisor", "FRM-QA-001"),
 }
+# Stage SOPs read by those who work the stage though no task asked them (kitting is the
+# warehouse's document; quality holds no training role).
+UNASKED = (("operator", "SOP-KIT-001"), ("quality", "WI-INS-004"))
 CHANGED_SOP = "SOP-ASM-001"  # the change with training, taking effect inside the history
 EDITORIAL = "CHK-ASM-002"
 SAFETY_CHANGE = "SOP-SAF-001"  # left waiting for the safety approval
@@ -74,6 +77,9 @@ def load_documents(
         summary.revisions += 1
     ack_at = first_issue + timedelta(days=3)
     summary.acknowledgements += _acknowledge_due(people, password, ack_at, skip=SKIPPED)
+    for name, number in UNASKED:
+        signoffs.acknowledge(people[name], number, password, at=ack_at + timedelta(days=1))
+        summary.acknowledgements += 1
 
     changes = dict(demo_change_texts())
     _issue(people, password, owners[EDITORIAL], changes[EDITORIAL], start_at - timedelta(days=20))
