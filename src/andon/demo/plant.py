@@ -126,8 +126,10 @@ class DemoSummary:
 def load_demo(ctx: Context, history: HistoryOptions | None = DEFAULT_HISTORY) -> DemoSummary:
     """Build the demo plant and users, unless the demo enterprise already exists.
 
-    Then, unless ``history`` is None, its assembly process, calendars and stop rules, and a
-    simulated work history (see ``andon.demo.work``). The whole load is one unit of work: a
+    Then its controlled documents with their revision histories, placed around the history's
+    window (see ``andon.demo.documents_history``), and, unless ``history`` is None, its
+    assembly process, calendars and stop rules, and a simulated work history (see
+    ``andon.demo.work``). The whole load is one unit of work: a
     failure part-way (say, a real user already named ``admin``) leaves nothing behind.
     """
     with ctx.atomic():

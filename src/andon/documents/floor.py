@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from andon.core.clock import utcnow
@@ -29,15 +29,32 @@ class SopState:
     trained: bool
 
 
-def _trained(user_id: int | None, at: datetime) -> ColumnElement[bool]:
-    if user_id is None:
-        return false()
-    return exists().where(
-        TrainingAssignment.user_id == user_id,
-        TrainingAssignment.status.in_(ACKNOWLEDGED),
-        TrainingAssignment.revision_id == DocumentRevision.id,
-        TrainingAssignment.acknowledged_at <= at,
+# Built once: a move asks on every call, and binding values is cheaper than building and
+# hashing a new statement each time. A NULL user id matches no task: not trained.
+_IN_FORCE = (
+    select(
+        Document.number,
+        DocumentRevision.number,
+        exists().where(
+            TrainingAssignment.user_id == bindparam("user_id"),
+            TrainingAssignment.status.in_(ACKNOWLEDGED),
+            TrainingAssignment.revision_id == DocumentRevision.id,
+            TrainingAssignment.acknowledged_at <= bindparam("moment"),
+        ),
     )
+    .select_from(Document)
+    .outerjoin(
+        DocumentRevision,
+        and_(
+            DocumentRevision.document_id == Document.id,
+            DocumentRevision.effective_at <= bindparam("moment"),
+            or_(
+                DocumentRevision.ended_at.is_(None), DocumentRevision.ended_at > bindparam("moment")
+            ),
+        ),
+    )
+    .where(Document.number.in_(bindparam("numbers", expanding=True)))
+)
 
 
 def sop_state(
@@ -65,19 +82,8 @@ def sop_states(
     """
     if not numbers:
         return {}
-    moment = at or utcnow()
-    in_force = and_(
-        DocumentRevision.document_id == Document.id,
-        DocumentRevision.effective_at <= moment,
-        or_(DocumentRevision.ended_at.is_(None), DocumentRevision.ended_at > moment),
-    )
-    query = (
-        select(Document.number, DocumentRevision.number, _trained(user_id, moment))
-        .select_from(Document)
-        .outerjoin(DocumentRevision, in_force)
-        .where(Document.number.in_(sorted(set(numbers))))
-    )
+    params = {"numbers": sorted(set(numbers)), "user_id": user_id, "moment": at or utcnow()}
     return {
         number: SopState(number, revision, bool(known) and revision is not None)
-        for number, revision, known in session.execute(query)
+        for number, revision, known in session.execute(_IN_FORCE, params)
     }
