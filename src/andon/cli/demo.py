@@ -69,6 +69,13 @@ def load(
             f"{summary.areas} areas, {summary.lines} lines, {summary.work_centres} work centres, "
             f"{len(summary.users)} users."
         )
+        papers = summary.documents
+        if papers is not None:
+            waiting = ", ".join(papers.waiting) or "none"
+            typer.echo(
+                f"Loaded {papers.documents} controlled documents ({papers.revisions} revisions, "
+                f"{papers.acknowledgements} acknowledgements); waiting in review: {waiting}."
+            )
         done = summary.history
         if done is not None and done.items:
             categories = ", ".join(f"{n} {key}" for key, n in done.exceptions.items())

@@ -7,12 +7,15 @@ writes the same audit trail as real use. The data is fixed: every load builds th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from andon.accounts import service as accounts
 from andon.accounts.schemas import GrantIn, UserCreate
+from andon.core.clock import utcnow
 from andon.core.errors import NotFound
 from andon.core.permissions import Role
 from andon.core.uow import Context
+from andon.demo.documents_history import DocumentsSummary, load_documents
 from andon.demo.work import DEFAULT_HISTORY, HistoryOptions, HistorySummary, load_history
 from andon.plant import service as plant
 from andon.plant.models import LineKind
@@ -117,21 +120,40 @@ class DemoSummary:
     password: str = DEMO_PASSWORD
     user_ids: dict[str, int] = field(default_factory=dict)
     history: HistorySummary | None = None
+    documents: DocumentsSummary | None = None
 
 
 def load_demo(ctx: Context, history: HistoryOptions | None = DEFAULT_HISTORY) -> DemoSummary:
     """Build the demo plant and users, unless the demo enterprise already exists.
 
-    Then, unless ``history`` is None, its assembly process, calendars and stop rules, and a
-    simulated work history (see ``andon.demo.work``). The whole load is one unit of work: a
+    Then its controlled documents with their revision histories, placed around the history's
+    window (see ``andon.demo.documents_history``), and, unless ``history`` is None, its
+    assembly process, calendars and stop rules, and a simulated work history (see
+    ``andon.demo.work``). The whole load is one unit of work: a
     failure part-way (say, a real user already named ``admin``) leaves nothing behind.
     """
     with ctx.atomic():
         summary = _load(ctx)
-        if summary.created and history is not None:
+        if not summary.created:
+            return summary
+        end_at = _hour(utcnow())
+        if history is not None and history.end_at is not None:
+            end_at = history.end_at.astimezone(UTC)
+        start_at = end_at - timedelta(days=history.days) if history is not None else end_at
+        people = {
+            name: ctx.as_actor(accounts.actor_for(accounts.get_user(ctx, user_id)))
+            for name, user_id in summary.user_ids.items()
+        }
+        # Before the history, so its moves find the revisions in force when they happened.
+        summary.documents = load_documents(people, DEMO_PASSWORD, start_at=start_at, end_at=end_at)
+        if history is not None:
             summary.history = load_history(ctx, summary.user_ids, history)
             summary.lines += summary.history.lines_added
         return summary
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def _load(ctx: Context) -> DemoSummary:

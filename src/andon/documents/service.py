@@ -80,9 +80,11 @@ def import_markdown(
     *,
     plan: dict[str, Any] | None = None,
     rules: DocumentRules = DEFAULT_RULES,
+    at: datetime | None = None,
 ) -> Outcome:
     """A new document from a Markdown file, or — when its front matter names an existing
-    number — that document's next draft (or its open draft, rewritten)."""
+    number — that document's next draft (or its open draft, rewritten). ``at`` dates a new
+    document or revision (default: now), for loading a history."""
     file = parse_markdown(text)
     return write_file(ctx, file, stated=_stated_header(text), plan=plan, rules=rules)
 
@@ -103,8 +105,8 @@ def write_file(
         with ctx.read() as session:
             exists = session.scalar(select(Document.id).where(Document.number == number))
         if exists is not None:
-            return _import_revision(ctx, number, file, stated, plan, rules)
-    return create_document(ctx, file, stated=stated, plan=plan, rules=rules)
+            return _import_revision(ctx, number, file, stated, plan, rules, at)
+    return create_document(ctx, file, stated=stated, plan=plan, rules=rules, at=at)
 
 
 def _stated_header(text: str) -> list[str]:
@@ -122,6 +124,7 @@ def create_document(
     rules: DocumentRules = DEFAULT_RULES,
     site_id: int | None = None,
     line_id: int | None = None,
+    at: datetime | None = None,
 ) -> Outcome:
     """A new document with revision 1 as a draft by the acting person."""
     authorize_somewhere(ctx.actor, Action.DOCUMENT_AUTHOR)
@@ -129,7 +132,7 @@ def create_document(
     header = file.header
     if header.type not in DOCUMENT_TYPES:
         raise InvalidInput.for_field("type", f"unknown type; one of {', '.join(DOCUMENT_TYPES)}")
-    now = utcnow()
+    now = at or utcnow()
     with ctx.write() as tx:
         session = tx.session
         owner = _user_named(session, header.owner, "owner")
@@ -152,6 +155,7 @@ def create_document(
             review_interval_months=header.review_interval_months
             or rules.review_interval(header.type),
             status=Status.DRAFT.value,
+            created_at=now,
             created_by=ctx.actor.username,
         )
         session.add(document)
@@ -169,6 +173,7 @@ def _import_revision(
     stated: list[str],
     plan: dict[str, Any] | None,
     rules: DocumentRules,
+    at: datetime | None = None,
 ) -> Outcome:
     with ctx.read() as session:
         document = load_document(session, number)
@@ -176,7 +181,7 @@ def _import_revision(
     open_row = next((r for r in revisions if r.status in lifecycle.OPEN_STATUSES), None)
     if open_row is not None and open_row.status == Status.DRAFT:
         return save_draft(ctx, number, file, version=None, stated=stated, plan=plan, rules=rules)
-    return revise(ctx, number, file=file, stated=stated, plan=plan, rules=rules)
+    return revise(ctx, number, file=file, stated=stated, plan=plan, rules=rules, at=at)
 
 
 def save_draft(
@@ -257,12 +262,13 @@ def revise(
     stated: list[str] | None = None,
     plan: dict[str, Any] | None = None,
     rules: DocumentRules = DEFAULT_RULES,
+    at: datetime | None = None,
 ) -> Outcome:
     """A new draft from the effective revision (its text copied, or ``file`` when given), with
     the change record. The effective revision stays in force until the draft takes effect."""
     authorize_somewhere(ctx.actor, Action.DOCUMENT_AUTHOR)
     author_id = _person(ctx)
-    now = utcnow()
+    now = at or utcnow()
     with ctx.write() as tx:
         session = tx.session
         document = load_document(session, number)
@@ -341,12 +347,13 @@ def submit(
     effective_on: date | None = None,
     password: str | None = None,
     rules: DocumentRules = DEFAULT_RULES,
+    at: datetime | None = None,
 ) -> Outcome:
     """Send the draft to review. With ``password``, the author also signs it as authored."""
     authorize_somewhere(ctx.actor, Action.DOCUMENT_AUTHOR)
     if password is not None:
         check_password(ctx, password)
-    now = utcnow()
+    now = at or utcnow()
     if effective_on is not None and effective_on < _today(now, rules):
         raise InvalidInput.for_field("effective", "the effective date is in the past")
     with ctx.write() as tx:

@@ -69,12 +69,13 @@ def acknowledge(
     password: str,
     *,
     answers: Sequence[int] | None = None,
+    at: datetime | None = None,
 ) -> Outcome:
     """The acting person acknowledges having read the effective revision (once per person),
     passing its questions when it has any; their training task, if any, is done."""
     authorize_somewhere(ctx.actor, Action.DOCUMENT_ACK)
     check_password(ctx, password)
-    now = utcnow()
+    now = at or utcnow()
     with ctx.write() as tx:
         session = tx.session
         document = load_document(session, number)

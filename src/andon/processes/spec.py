@@ -147,6 +147,17 @@ class Stage(_Part):
     on_fail: Key | None = Field(
         default=None, description="Stage a failed checklist sends the item to (rework)."
     )
+    require_training: bool = Field(
+        default=False,
+        description="Refuse moves out of the stage by people who have not acknowledged the "
+        "effective revision of its SOP.",
+    )
+
+    @model_validator(mode="after")
+    def _training_needs_sop(self) -> Stage:
+        if self.require_training and self.sop is None:
+            raise ValueError("require_training needs an sop: there is nothing to be trained on")
+        return self
 
 
 class Transition(_Part):

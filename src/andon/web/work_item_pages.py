@@ -127,7 +127,11 @@ def describe(
         return TimelineRow(event, f"created at {stage_name(spec, a.get('stage'))}")
     if kind == "moved":
         words = f"moved {stage_name(spec, a.get('from'))} → {stage_name(spec, a.get('to'))}"
-        return TimelineRow(event, words + (" (rework)" if a.get("rework") else ""), reason)
+        words += " (rework)" if a.get("rework") else ""
+        if a.get("sop_revision") is not None:
+            words += f" under {a['sop']} revision {a['sop_revision']}"
+            words += " (not acknowledged)" if a.get("untrained") else ""
+        return TimelineRow(event, words, reason)
     if kind == "completed":
         if a.get("final"):
             return TimelineRow(event, f"finished at {event.activity}")

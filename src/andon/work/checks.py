@@ -110,6 +110,9 @@ def record_checklist(
                     now=now,
                     reason=f"failed checks: {', '.join(defects)}",
                     gate_checked=False,
+                    # The failed checklist must send the item to rework whoever recorded
+                    # it: refusing would hide the defect. The event still marks the mover.
+                    training_checked=False,
                 )
             check_failed_check_rules(tx, item.line_id, now)
         return run

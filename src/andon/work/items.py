@@ -25,10 +25,11 @@ from andon.core.errors import (
 )
 from andon.core.permissions import Action, authorize
 from andon.core.uow import Context, Transaction
+from andon.documents.floor import sop_state
 from andon.plant.models import Line
 from andon.processes.models import ProcessVersion
 from andon.processes.service import find_process, spec_of
-from andon.processes.spec import format_duration, parse_duration
+from andon.processes.spec import Stage, format_duration, parse_duration
 from andon.work import escalations
 from andon.work.clocks import ItemClocks, item_pauses, read_item_clocks, refresh_clocks
 from andon.work.events import append_event
@@ -274,8 +275,13 @@ def perform_move(
     now: datetime,
     reason: str | None = None,
     gate_checked: bool = True,
+    training_checked: bool = True,
 ) -> None:
-    """The move itself, for move_item and for a failed checklist's automatic rework."""
+    """The move itself, for move_item and for a failed checklist's automatic rework.
+
+    Unless ``training_checked`` is off, a stage with ``require_training`` refuses a mover
+    who has not acknowledged the effective revision of its SOP.
+    """
     session, item, spec = tx.session, loaded.item, loaded.spec
     if item.status == "done":
         raise Conflict(f"work item {item.id} is finished; it cannot move")
@@ -305,6 +311,7 @@ def perform_move(
             f"the {source_stage.name} checklist has not passed for work item {item.id}; "
             "record a passing checklist before it leaves the stage"
         )
+    sop = _sop_attributes(tx, source_stage, now, enforce=training_checked)
     before = snapshot(item, AUDITED)
     _record(tx, loaded, kind="completed", at=now, stage=item.stage)
     item.stage = target
@@ -321,12 +328,34 @@ def perform_move(
         at=now,
         **{"from": before["stage"], "to": target, "rework": transition.rework or None},
         reason=reason,
+        **sop,
     )
     if target in spec.end:
         item.status = "done"
         item.closed_at = now
         _record(tx, loaded, kind="completed", at=now, stage=target, final=True)
     _settle(tx, loaded, now, "move", before, reason)
+
+
+def _sop_attributes(
+    tx: Transaction, stage: Stage, now: datetime, *, enforce: bool
+) -> dict[str, Any]:
+    """What the move event records of the SOP of the stage whose work was done: its number,
+    the revision in force at the move (absent when none is) and ``untrained`` when the mover has not
+    acknowledged that revision. Refuses the move first if the stage requires training."""
+    if stage.sop is None:
+        return {}
+    revision, trained = sop_state(tx.session, stage.sop, tx.actor.user_id, at=now)
+    if revision is None:
+        # Nothing in force, nothing to be trained on: the move goes ahead and says so.
+        return {"sop": stage.sop, "sop_effective": False}
+    if enforce and stage.require_training and not trained:
+        raise PermissionDenied(
+            f"{tx.actor.username} has not acknowledged {stage.sop} revision {revision}, "
+            f"which {stage.name} requires before an item leaves it; read and acknowledge it "
+            f"(/documents/{stage.sop}, or `andon doc ack {stage.sop}`), then move again"
+        )
+    return {"sop": stage.sop, "sop_revision": revision, "untrained": None if trained else True}
 
 
 def pause_item(

@@ -14,6 +14,7 @@ from andon.core.errors import InvalidInput
 from andon.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from andon.core.permissions import Action, authorize, authorize_somewhere
 from andon.core.uow import Context
+from andon.documents.floor import SopState, sop_states
 from andon.plant.models import Line
 from andon.processes.models import Process
 from andon.processes.spec import ProcessSpec
@@ -178,6 +179,8 @@ class ItemRecord:
     attachments: list[Attachment]
     allowed_moves: list[str]
     actions: ItemActions  # what the reading actor may do with the item now
+    # The current stage's SOP: its revision in force and whether the reader acknowledged it.
+    sop: SopState | None = None
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,7 @@ def item_record(ctx: Context, item_id: int, *, now: datetime | None = None) -> I
             )
 
         check_runs = rows(CheckRun, CheckRun.id)
+        sop = loaded.spec.stage(item.stage).sop
         return ItemRecord(
             item=item,
             spec=loaded.spec,
@@ -280,6 +284,11 @@ def item_record(ctx: Context, item_id: int, *, now: datetime | None = None) -> I
             attachments=rows(Attachment, Attachment.id),
             allowed_moves=_allowed_moves(loaded),
             actions=_actions(ctx, session, loaded, check_runs, now),
+            sop=(
+                sop_states(session, [sop], ctx.actor.user_id).get(sop, SopState(sop, None, False))
+                if sop is not None
+                else None
+            ),
         )
 
 
