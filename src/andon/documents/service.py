@@ -86,7 +86,7 @@ def import_markdown(
     number — that document's next draft (or its open draft, rewritten). ``at`` dates a new
     document or revision (default: now), for loading a history."""
     file = parse_markdown(text)
-    return write_file(ctx, file, stated=_stated_header(text), plan=plan, rules=rules)
+    return write_file(ctx, file, stated=_stated_header(text), plan=plan, rules=rules, at=at)
 
 
 def write_file(
@@ -96,6 +96,7 @@ def write_file(
     stated: list[str],
     plan: dict[str, Any] | None = None,
     rules: DocumentRules = DEFAULT_RULES,
+    at: datetime | None = None,
 ) -> Outcome:
     """What :func:`import_markdown` does with a parsed file (the API's structured document
     comes here too): a new document, or the named document's next or open draft. ``stated``
