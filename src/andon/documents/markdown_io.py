@@ -311,6 +311,13 @@ def _parse_body(lines: list[str], offset: int, errors: _Errors) -> Content | Non
     for key, section in sections.items():
         if key in ("purpose", "scope"):
             values[key] = _prose(lines[section.first : section.end])
+            if not _closed(values[key]):
+                errors.add(
+                    (key,),
+                    section.line,
+                    "a code block or HTML block is left open at the end of the section; "
+                    "close it, or a section after it would be read as part of it",
+                )
         elif key == "roles":
             values[key] = _roles(section, line_of, errors)
         elif key == "hazards":
@@ -344,6 +351,20 @@ def _prose(lines: list[str]) -> str:
         if line or (kept and kept[-1]):
             kept.append(line)
     return "\n".join(kept).strip("\n")
+
+
+def _closed(prose: str) -> bool:
+    """Whether a heading after ``prose`` is still read as a heading: an unclosed fence or an
+    HTML block running on would swallow the sections after it once the file is rewritten
+    with the sections in their usual order."""
+    probe = _PARSER.parse(prose + "\n\n## Probe\n")
+    return any(
+        t.type == "inline"
+        and t.content == "Probe"
+        and i > 0
+        and probe[i - 1].type == "heading_open"
+        for i, t in enumerate(probe)
+    )
 
 
 def _inline(block: list[Token]) -> str | None:

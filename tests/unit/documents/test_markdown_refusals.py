@@ -249,3 +249,17 @@ def test_every_fault_is_reported_at_once_in_file_order() -> None:
         ("front_matter", "color"),
         ("steps", 2),
     ]
+
+
+def test_a_code_block_left_open_at_the_end_of_purpose_is_refused() -> None:
+    # Read as written (Purpose last), the open fence swallows nothing; rewritten with the
+    # sections in their order it would swallow "## Steps". Found by the round-trip fuzz test.
+    text = (
+        "---\ntype: SOP\ntitle: Packing\nowner: lkim\n---\n\n## Steps\n\n1. First step.\n\n"
+        "## Purpose\n\n<div>raw</div>\n```\ncode\n\n\nmore\n```\n"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        parse_markdown(text)
+    (error,) = caught.value.errors
+    assert error.loc == ("purpose",)
+    assert "left open" in error.msg
