@@ -265,3 +265,19 @@ def test_a_safety_change_without_a_risk_is_refused_on_revise(
         ),
     )
     assert "safety impact must name a risk" in str(error)
+
+
+def test_someone_who_edited_the_draft_cannot_approve_it(system: Context) -> None:
+    make_plant(system)
+    make_user(system, "safety", Role.SAFETY)
+    author = system.as_actor(actor_for(make_user(system, "writer", Role.QUALITY)))
+    editor = system.as_actor(actor_for(make_user(system, "helper", Role.QUALITY)))
+    checker = system.as_actor(actor_for(make_user(system, "checker", Role.QUALITY)))
+    text = dict(demo_document_texts())["SOP-SAF-001"]
+    service.import_markdown(author, text)
+    file = queries.show(author, "SOP-SAF-001").file
+    service.save_draft(editor, "SOP-SAF-001", file, version=None)
+    service.submit(author, "SOP-SAF-001")
+    with pytest.raises(PermissionDenied, match="editor"):
+        service.approve(editor, "SOP-SAF-001", PASSWORD)
+    assert service.approve(checker, "SOP-SAF-001", PASSWORD).status == "effective"

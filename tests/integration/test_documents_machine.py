@@ -481,7 +481,9 @@ def _lifecycle_machine(system: Context) -> type[RuleBasedStateMachine]:
                 and s.content_sha256 == row.content_sha256
                 and s.review_round == row.review_round
             ]
+            editors = set(row.plan.get("editors", ()))
             assert all(s.user_id != row.author_id for s in valid), "self-approval"
+            assert all(s.user_id not in editors for s in valid), "approval by an editor"
             assert all(s.role in roles_of[s.user_id] for s in valid), "a role not held"
             people = [s.user_id for s in valid]
             assert len(people) == len(set(people)), "one person approved twice"

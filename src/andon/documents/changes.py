@@ -17,7 +17,7 @@ from andon.documents.lifecycle import Status
 from andon.documents.models import DocumentRevision
 from andon.documents.plan import checked_plan
 from andon.documents.service import Outcome, lines_exist
-from andon.documents.store import load_document, load_revisions, pick_revision
+from andon.documents.store import kept_in_plan, load_document, load_revisions, pick_revision
 
 
 def update_plan(
@@ -33,14 +33,14 @@ def update_plan(
         checked = lines_exist(tx.session, checked)
         done = {(i["text"], i["owner"]): i for i in row.plan.get("done", []) if i.get("done_at")}
         checked["done"] = [done.get((i["text"], i["owner"]), i) for i in checked.get("done", [])]
-        before = {k: v for k, v in row.plan.items() if k != "front_matter"}
-        row.plan = {**checked, "front_matter": row.plan.get("front_matter", [])}
+        before = {k: v for k, v in row.plan.items() if k not in kept_in_plan(row.plan)}
+        row.plan = {**checked, **kept_in_plan(row.plan)}
         tx.audit(
             "document_revision",
             row.id,
             "plan",
             before={"plan": before},
-            after={"plan": {k: v for k, v in row.plan.items() if k != "front_matter"}},
+            after={"plan": {k: v for k, v in row.plan.items() if k not in kept_in_plan(row.plan)}},
         )
         return Outcome(number, row.number, row.status, row.effective_on)
 

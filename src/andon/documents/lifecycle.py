@@ -157,6 +157,9 @@ class Revision:
     effective_on: date | None = None
     review_round: int = 0
     signatures: tuple[Signature, ...] = ()
+    editor_ids: frozenset[int] = frozenset()
+    """People besides the author who wrote content into the draft: they may not approve it
+    either (separation of duties holds for every hand in the text)."""
 
 
 @dataclass(frozen=True)
@@ -268,11 +271,16 @@ def _signature(
     )
 
 
-def edit(revision: Revision, content_sha256: str) -> Revision:
-    """New content for a draft. Refused (409) in any other status, above all an effective one.
-    Earlier signatures stay on record but no longer hold: they signed other content."""
+def edit(revision: Revision, content_sha256: str, editor_id: int | None = None) -> Revision:
+    """New content for a draft, written by ``editor_id`` (the author when None). Refused (409)
+    in any other status, above all an effective one. Earlier signatures stay on record but no
+    longer hold: they signed other content. An editor other than the author is remembered:
+    they may not approve the revision."""
     next_status(revision.status, LifecycleAction.EDIT)
-    return replace(revision, content_sha256=content_sha256)
+    editors = revision.editor_ids
+    if editor_id is not None and editor_id != revision.author_id:
+        editors = editors | {editor_id}
+    return replace(revision, content_sha256=content_sha256, editor_ids=editors)
 
 
 def sign_authored(revision: Revision, signer: Signer, at: datetime) -> Revision:
@@ -324,9 +332,10 @@ def _check_reviewer(
         )
     if role not in signer.roles:
         raise PermissionDenied(f"{signer.username} does not hold the {role.value} role")
-    if signer.user_id == revision.author_id:
+    if signer.user_id == revision.author_id or signer.user_id in revision.editor_ids:
+        wrote = "the author" if signer.user_id == revision.author_id else "an editor"
         raise PermissionDenied(
-            f"{signer.username} is the author of revision {revision.number} and cannot "
+            f"{signer.username} is {wrote} of revision {revision.number} and cannot "
             f"{verb} it (separation of duties)"
         )
     return needed

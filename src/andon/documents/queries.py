@@ -23,6 +23,7 @@ from andon.documents.models import Document, DocumentRevision, DocumentSignature
 from andon.documents.redline import Redline, redline, revision_text
 from andon.documents.store import (
     document_file,
+    kept_in_plan,
     load_document,
     load_revisions,
     load_signatures,
@@ -68,7 +69,7 @@ class RevisionView:
             "ended_at": r.ended_at.isoformat() if r.ended_at else None,
             "content_sha256": r.content_sha256,
             "change": dict(r.change),
-            "plan": {k: v for k, v in r.plan.items() if k != "front_matter"},
+            "plan": {k: v for k, v in r.plan.items() if k not in kept_in_plan(r.plan)},
             "review_round": r.review_round,
             "missing_approvals": self.missing,
             "signatures": [

@@ -36,9 +36,11 @@ from andon.documents.plan import checked_plan
 from andon.documents.rules import DocumentRules
 from andon.documents.signing import check_password, signer_for
 from andon.documents.store import (
+    EDITORS,
     HEADER_FIELDS,
     apply_revision,
     document_file,
+    kept_in_plan,
     load_document,
     load_revisions,
     load_signatures,
@@ -212,7 +214,7 @@ def save_draft(
             )
         before = revision_value(row)
         sha = content_sha256(file)
-        after = lifecycle.edit(before, sha)
+        after = lifecycle.edit(before, sha, ctx.actor.user_id)
         lifecycle.validate_change(file.change)
         old = _revision_audit(document, row)
         row.title = file.header.title
@@ -220,9 +222,11 @@ def save_draft(
         row.change = change_dict(file.change)
         if plan is not None:
             plan = lines_exist(session, checked_plan(plan))
-            row.plan = {**plan, "front_matter": row.plan.get("front_matter", list(HEADER_FIELDS))}
+            row.plan = {**plan, **kept_in_plan(row.plan)}
         if stated is not None:
             row.plan = {**row.plan, "front_matter": stated}
+        if after.editor_ids:
+            row.plan = {**row.plan, EDITORS: sorted(after.editor_ids)}
         row.content_sha256 = after.content_sha256
         row.updated_at = now
         owner = _user_named(session, file.header.owner, "owner")

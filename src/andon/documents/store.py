@@ -18,7 +18,17 @@ from andon.documents.content import Change, DocumentFile, Header, content_from_d
 from andon.documents.lifecycle import Meaning, Signature, Status
 from andon.documents.models import Document, DocumentRevision, DocumentSignature
 
+EDITORS = "editors"
+"""Key in ``DocumentRevision.plan``: ids of the people besides the author who edited the draft."""
 HEADER_FIELDS = ("number", "area", "review_interval_months")
+
+
+def kept_in_plan(plan: dict[str, Any]) -> dict[str, Any]:
+    """The bookkeeping Andon keeps in a revision's plan (front matter stated, editors), which a
+    new plan from the author replaces nothing of."""
+    return {k: plan[k] for k in ("front_matter", EDITORS) if k in plan}
+
+
 """Optional front-matter fields; a revision remembers which its file stated, so the file it
 exports is the file it was given."""
 
@@ -108,6 +118,7 @@ def revision_value(
         effective_on=row.effective_on,
         review_round=row.review_round,
         signatures=tuple(signature_value(s) for s in signatures),
+        editor_ids=frozenset(row.plan.get(EDITORS, ())),
     )
 
 
