@@ -169,7 +169,7 @@ def test_change_closes_only_when_its_definition_of_done_is_done(people: People) 
     from andon.documents import changes
 
     plan = {
-        "quality_impact": "torque checks unchanged",
+        "quality_impact": False,
         "communication": "toolbox talk on both shifts",
         "done": [
             {"text": "retrain line 1", "owner": "qe"},

@@ -59,7 +59,10 @@ class Question(BaseModel):
 
 class ChangePlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    quality_impact: Text = ""
+    quality_impact: bool | None = Field(
+        default=None,
+        description="Whether the change affects product quality (unset: not assessed).",
+    )
     processes: list[Short] = Field(default_factory=list, description="Affected process keys.")
     lines: list[Annotated[int, Field(ge=1)]] = Field(
         default_factory=list, description="Affected line ids; training goes to their people."

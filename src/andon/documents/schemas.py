@@ -20,6 +20,7 @@ from andon.documents.content import (
     Step,
 )
 from andon.documents.content import Role as DocumentRole
+from andon.documents.plan import ChangePlan
 
 Line = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 Prose = Annotated[str, StringConstraints(max_length=20000)]
@@ -100,26 +101,12 @@ class ChangeIn(Input):
         return Change(self.reason, self.safety_impact, self.training, self.risk)
 
 
-class QuestionIn(Input):
-    question: Line
-    options: list[Line] = Field(min_length=2, max_length=10)
-    answer: int = Field(ge=0, le=9, description="Index of the right option.")
-
-
-class PlanIn(Input):
-    """The rollout plan (not signed): lines affected, impact, questions for the readers."""
-
-    lines: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
-        default_factory=list, max_length=200, description="Line ids the change applies to."
-    )
-    quality_impact: Text | None = None
-    processes: list[Text] = Field(default_factory=list, max_length=50)
-    rollout: Prose | None = None
-    questions: list[QuestionIn] = Field(default_factory=list, max_length=20)
-    pass_mark: int | None = Field(default=None, ge=0, le=100, description="Percent.")
+class PlanIn(ChangePlan):
+    """The change plan (not signed): impact beyond safety, affected processes and lines, how it
+    is rolled out, its definition of done, and questions for the readers."""
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True, exclude_defaults=True)
+        return self.model_dump(mode="json", exclude_defaults=True)
 
 
 class DocumentIn(Input):

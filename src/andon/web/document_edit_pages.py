@@ -18,6 +18,7 @@ from andon.documents import queries, service
 from andon.documents.content import CRITICAL_KINDS, DOCUMENT_TYPES
 from andon.documents.lifecycle import Status
 from andon.documents.service import Outcome
+from andon.documents.store import kept_in_plan
 from andon.plant import service as plant
 from andon.web import csrf, flash
 from andon.web.document_forms import (
@@ -140,9 +141,12 @@ def save(request: Request, ctx: PageCtx, number: str, form: Form) -> Response:
             raise InvalidInput.for_field("version", "reload the editor and retry")
         markdown = uploaded_markdown(form)
         file = file_from_markdown(markdown) if markdown is not None else file_from_values(values)
-        return service.save_draft(
-            ctx, number, file, version=version, plan=plan_from_values(values), rules=rules
-        )
+        # The form edits the lines and the quality impact; the rest of the plan (rollout,
+        # definition of done, questions, set through the API) stays as it was.
+        kept = view.revision.plan
+        plan = {k: v for k, v in kept.items() if k not in kept_in_plan(kept)}
+        plan.update(plan_from_values(values))
+        return service.save_draft(ctx, number, file, version=version, plan=plan, rules=rules)
 
     return _save(request, ctx, values, view.document.number, action, "Saved")
 
