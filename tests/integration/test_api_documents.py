@@ -486,3 +486,25 @@ def test_pdf_of_a_revision_carries_signatures_and_the_uncontrolled_mark(
     assert "UNCONTROLLED" in text
     assert "Qe" in text  # the approver's printed name
     assert "approved" in text
+
+
+def test_change_plan_done_items_and_closing(client: TestClient, people: People) -> None:
+    effective_loto(client, people)
+    plan = {
+        "quality_impact": False,
+        "communication": "Toolbox talk on both shifts",
+        "done": [{"text": "Poster at the press", "owner": "qe"}],
+    }
+    put = client.put(f"{API}/{LOTO}/plan", json=plan, headers=people.author)
+    assert put.status_code == 200, put.text
+    bad = client.put(f"{API}/{LOTO}/plan", json={"done": [{"text": "x"}]}, headers=people.author)
+    assert bad.status_code == 422
+    assert any("owner" in e["loc"] for e in bad.json()["errors"])
+    early = client.post(f"{API}/{LOTO}/close", headers=people.author)
+    assert early.status_code == 409
+    assert "Poster" in early.json()["detail"]
+    assert client.post(f"{API}/{LOTO}/plan/done/0", headers=people.operator).status_code == 403
+    assert client.post(f"{API}/{LOTO}/plan/done/0", headers=people.quality).status_code == 200
+    assert client.post(f"{API}/{LOTO}/close", headers=people.author).status_code == 200
+    shown = client.get(f"{API}/{LOTO}", headers=people.viewer).json()
+    assert shown["plan"]["done"][0]["done_by"] == "qe"

@@ -426,3 +426,26 @@ def test_an_operator_posting_an_approval_gets_the_error_page(
     response = post(client, f"{page}/approve", {"password": PASSWORD}, page)
     assert response.status_code == 403
     assert signature_count(system) == 0
+
+
+def test_definition_of_done_is_ticked_off_and_the_change_closed_on_the_page(
+    client: TestClient, plant: Plant
+) -> None:
+    from andon.documents import changes
+
+    effective(plant, LOTO)
+    plan = {
+        "communication": "Toolbox talk",
+        "done": [{"text": "Poster at the press", "owner": "qe"}],
+    }
+    changes.update_plan(plant.author, LOTO, plan)
+    sign_in(client, "qe")
+    page = client.get(f"/documents/{LOTO}").text
+    assert "Poster at the press" in page
+    assert "Mark done" in page
+    done = post(client, f"/documents/{LOTO}/done/0", {"revision": "1"}, f"/documents/{LOTO}")
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    assert "by qe" in client.get(f"/documents/{LOTO}").text
+    closed = post(client, f"/documents/{LOTO}/close", {"revision": "1"}, f"/documents/{LOTO}")
+    assert closed.status_code == 303  # type: ignore[attr-defined]
+    assert "closed" in client.get(f"/documents/{LOTO}").text

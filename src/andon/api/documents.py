@@ -19,7 +19,7 @@ from andon.core.clock import to_local, utcnow
 from andon.core.config import Settings
 from andon.core.errors import FieldError, InvalidInput
 from andon.core.schemas import MAX_ID
-from andon.documents import attachments, queries, search, service, signoffs
+from andon.documents import attachments, changes, queries, search, service, signoffs
 from andon.documents.markdown_io import check_exportable
 from andon.documents.printing import pdf_bytes, print_html
 from andon.documents.rules import DocumentRules, document_rules
@@ -33,6 +33,7 @@ from andon.documents.schemas import (
     MarkdownIn,
     ObsoleteIn,
     OutcomeOut,
+    PlanIn,
     RedlineOut,
     RejectIn,
     ReviewIn,
@@ -372,6 +373,41 @@ def revise(ctx: Ctx, number: Number, data: ReviseIn, rules: Rules) -> object:
 )
 def make_obsolete(ctx: Ctx, number: Number, data: ObsoleteIn) -> object:
     return service.make_obsolete(ctx, number, data.reason).to_json()
+
+
+# --- the change after approval ------------------------------------------------------------
+
+
+@router.put(
+    "/documents/{number}/plan",
+    response_model=OutcomeOut,
+    summary="Replace the change plan of the newest revision until its change closes",
+)
+def update_plan(ctx: Ctx, number: Number, data: PlanIn, revision: Revision = None) -> object:
+    return changes.update_plan(ctx, number, data.to_dict(), revision=revision).to_json()
+
+
+@router.post(
+    "/documents/{number}/plan/done/{index}",
+    response_model=OutcomeOut,
+    summary="Tick off an item of the change's definition of done (its owner, or an author)",
+)
+def complete_item(
+    ctx: Ctx,
+    number: Number,
+    index: Annotated[int, Path(ge=0, le=49, description="Item position, from 0.")],
+    revision: Revision = None,
+) -> object:
+    return changes.complete_item(ctx, number, index, revision=revision).to_json()
+
+
+@router.post(
+    "/documents/{number}/close",
+    response_model=OutcomeOut,
+    summary="Close the change: its revision is in force and its definition of done is done",
+)
+def close_change(ctx: Ctx, number: Number, revision: Revision = None) -> object:
+    return changes.close_change(ctx, number, revision=revision).to_json()
 
 
 # --- attachments ---------------------------------------------------------------------------

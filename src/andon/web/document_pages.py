@@ -145,6 +145,7 @@ def show_page(
             "open_revision": _open_revision(view),
             "previous": _previous(view),
             "line_names": _line_names(ctx, view.revision.plan.get("lines", [])),
+            "line_labels": _line_labels(ctx, view.revision.plan.get("rollout", [])),
             "today": today(rules).isoformat(),
             "form_errors": form_errors or {},
             "form_values": form_values or {},
@@ -223,6 +224,11 @@ def _line_names(ctx: Context, line_ids: list[int]) -> list[str]:
     except PermissionDenied:
         names = {}
     return [names.get(int(i), f"line {i}") for i in line_ids]
+
+
+def _line_labels(ctx: Context, rollout: list[dict[str, object]]) -> dict[object, str]:
+    ids = [int(str(step["line_id"])) for step in rollout]
+    return dict(zip(ids, _line_names(ctx, ids), strict=True))
 
 
 def _open_revision(view: queries.RevisionView) -> int | None:

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from andon.core.errors import AndonError, InvalidInput
 from andon.core.permissions import Role
 from andon.core.uow import Context
-from andon.documents import service, signoffs
+from andon.documents import changes, service, signoffs
 from andon.documents.service import Outcome
 from andon.web import csrf, flash
 from andon.web.document_pages import refusal, rules_of, show_page
@@ -240,3 +240,32 @@ def revise(request: Request, ctx: PageCtx, number: str, form: Form) -> Response:
         # Straight to the editor of the new draft.
         response.headers["location"] = f"/documents/{number}/edit"
     return response
+
+
+@router.post("/documents/{number}/done/{index}")
+def complete_item(request: Request, ctx: PageCtx, number: str, index: int, form: Form) -> Response:
+    def action() -> Outcome:
+        return changes.complete_item(ctx, number, index, revision=_revision(form))
+
+    return _run(request, ctx, number, form, "rollout", action, lambda o: f"Item {index + 1} done.")
+
+
+@router.post("/documents/{number}/close")
+def close_change(request: Request, ctx: PageCtx, number: str, form: Form) -> Response:
+    def action() -> Outcome:
+        return changes.close_change(ctx, number, revision=_revision(form))
+
+    return _run(
+        request,
+        ctx,
+        number,
+        form,
+        "rollout",
+        action,
+        lambda o: f"The change of revision {o.revision} is closed.",
+    )
+
+
+def _revision(form: FormData) -> int | None:
+    raw = text(form, "revision")
+    return int(raw) if raw.isdigit() else None
