@@ -178,7 +178,7 @@ def show(
                 s.owner_role.value,
                 format_duration(s.sla) if s.sla else None,
                 len(s.checklist),
-                s.sop,
+                f"{s.sop} (training required)" if s.sop and s.require_training else s.sop,
                 s.on_fail,
             )
             for s in spec.stages
