@@ -45,6 +45,7 @@ from andon.documents.store import (
     load_revisions,
     load_signatures,
     revision_value,
+    signature_json,
 )
 from andon.plant.models import Area, Line
 
@@ -401,18 +402,7 @@ def approve(
         after = lifecycle.approve(
             before, signer, chosen, now, document.type, rules.policy, effective_on
         )
-        old = _revision_audit(document, row)
-        added = apply_revision(session, row, before, after, now)
-        tx.audit(
-            "document_signature",
-            added[0].id,
-            "sign",
-            after={"revision_id": row.id, **_signature_audit(added[0])},
-        )
-        _sync_status(document, row)
-        tx.audit(
-            "document_revision", row.id, "approve", before=old, after=_revision_audit(document, row)
-        )
+        _record_signed(tx, document, row, before, after, now, "approve")
         if (
             row.status == Status.APPROVED
             and row.effective_on
@@ -420,6 +410,37 @@ def approve(
         ):
             _take_effect(tx, document, row.number, now, rules)
         return _outcome(document, row)
+
+
+def _record_signed(
+    tx: Transaction,
+    document: Document,
+    row: DocumentRevision,
+    before: lifecycle.Revision,
+    after: lifecycle.Revision,
+    at: datetime,
+    verb: str,
+    reason: str | None = None,
+) -> None:
+    """Store a signing (approval or rejection): the signature and the revision's new state,
+    each with its audit entry."""
+    old = _revision_audit(document, row)
+    (signature,) = apply_revision(tx.session, row, before, after, at)
+    tx.audit(
+        "document_signature",
+        signature.id,
+        "sign",
+        after={"revision_id": row.id, **signature_json(signature)},
+    )
+    _sync_status(document, row)
+    tx.audit(
+        "document_revision",
+        row.id,
+        verb,
+        before=old,
+        after=_revision_audit(document, row),
+        reason=reason,
+    )
 
 
 def _role_to_sign(
@@ -471,23 +492,7 @@ def reject(
                 + ", ".join(sorted(r.value for r in needed))
             )
         after = lifecycle.reject(before, signer, chosen, comment, now, document.type, rules.policy)
-        old = _revision_audit(document, row)
-        added = apply_revision(session, row, before, after, now)
-        tx.audit(
-            "document_signature",
-            added[0].id,
-            "sign",
-            after={"revision_id": row.id, **_signature_audit(added[0])},
-        )
-        _sync_status(document, row)
-        tx.audit(
-            "document_revision",
-            row.id,
-            "reject",
-            before=old,
-            after=_revision_audit(document, row),
-            reason=comment.strip(),
-        )
+        _record_signed(tx, document, row, before, after, now, "reject", comment.strip())
         return _outcome(document, row)
 
 
@@ -731,16 +736,4 @@ def _revision_audit(document: Document, row: DocumentRevision) -> dict[str, Any]
         "change": dict(row.change),
         "review_round": row.review_round,
         "effective_on": row.effective_on.isoformat() if row.effective_on else None,
-    }
-
-
-def _signature_audit(sig: Any) -> dict[str, Any]:
-    return {
-        "username": sig.username,
-        "name": sig.name,
-        "meaning": sig.meaning,
-        "role": sig.role,
-        "signed_at": sig.signed_at.isoformat(),
-        "content_sha256": sig.content_sha256,
-        "comment": sig.comment,
     }
