@@ -31,7 +31,7 @@ def test_every_document_is_in_force_at_revision_one_or_two(
 ) -> None:
     with system.read() as session:
         rows = session.execute(select(Document.number, Document.effective_revision))
-        effective = dict(rows.tuples().all())
+        effective = dict(rows.all())
         revisions = Counter(session.scalars(select(DocumentRevision.status)))
     assert set(effective) == {number for number, _ in demo_document_texts()}
     assert {n for n, r in effective.items() if r == 2} == {"CHK-ASM-002", "SOP-ASM-001"}

@@ -64,7 +64,7 @@ def test_operator_sees_my_training_with_the_redline_link(
     sign_in(client, "op2")
     page = client.get("/training/me")
     assert page.status_code == 200
-    assert 'href="/documents/SOP-ASM-001/diff?from=1&amp;to=2"' in page.text
+    assert 'href="/documents/SOP-ASM-001/redline?from=1&amp;to=2"' in page.text
     assert 'href="/documents/SOP-ASM-001#acknowledge"' in page.text
     assert 'href="/training/me"' in page.text
     assert client.get("/training").status_code == 403
