@@ -449,3 +449,47 @@ def test_definition_of_done_is_ticked_off_and_the_change_closed_on_the_page(
     closed = post(client, f"/documents/{LOTO}/close", {"revision": "1"}, f"/documents/{LOTO}")
     assert closed.status_code == 303  # type: ignore[attr-defined]
     assert "closed" in client.get(f"/documents/{LOTO}").text
+
+
+def test_attachments_are_uploaded_checked_and_served_from_the_revision_page(
+    client: TestClient, plant: Plant
+) -> None:
+    effective(plant, LOTO)
+    sign_in(client, "author")
+    png = b"\x89PNG\r\n\x1a\n" + bytes(32)
+    token = csrf_token(client, f"/documents/{LOTO}")
+    sent = client.post(
+        f"/documents/{LOTO}/attachments",
+        data={"csrf_token": token, "revision": "1"},
+        files={"file": ("lockout points.png", png, "image/png")},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    page = client.get(f"/documents/{LOTO}").text
+    link = re.search(r'href="(/documents/attachments/\d+)">lockout points.png<', page)
+    assert link is not None
+    got = client.get(link.group(1))
+    assert got.content == png
+    assert got.headers["content-type"] == "image/png"
+    disguised = client.post(
+        f"/documents/{LOTO}/attachments",
+        data={"csrf_token": csrf_token(client, f"/documents/{LOTO}"), "revision": "1"},
+        files={"file": ("manual.pdf", b"<html><script>x</script></html>", "application/pdf")},
+        follow_redirects=False,
+    )
+    assert disguised.status_code == 422
+    assert "not an allowed type" in disguised.text
+    assert client.get(f"/documents/{LOTO}").text.count("/documents/attachments/") == 1
+
+
+def test_the_revision_page_draws_the_adoption_of_its_change(
+    client: TestClient, plant: Plant
+) -> None:
+    effective(plant, LOTO)
+    sign_in(client, "qe")
+    page = client.get(f"/documents/{LOTO}").text
+    assert "Adoption of this change" in page
+    assert "<svg" in page
+    assert f'href="/training/adoption/{LOTO}?revision=1"' in page
+    sign_in(client, "op")
+    assert "Adoption of this change" not in client.get(f"/documents/{LOTO}").text

@@ -116,6 +116,7 @@ def upload_limits(settings: Settings) -> list[RouteLimit]:
         RouteLimit("POST", re.compile(r"^/api/v1/work-items/import$"), files, setting),
         RouteLimit("POST", re.compile(r"^/work/[0-9]+/attachments$"), files, setting),
         RouteLimit("POST", re.compile(r"^/api/v1/documents/[^/]+/attachments$"), files, setting),
+        RouteLimit("POST", re.compile(r"^/documents/[^/]+/attachments$"), files, setting),
         RouteLimit("POST", re.compile(r"^/api/v1/analytics/datasets$"), logs, log_setting),
         RouteLimit("POST", re.compile(r"^/analytics/upload$"), logs, log_setting),
     ]

@@ -16,7 +16,7 @@ from andon.core.config import Settings
 from andon.core.errors import AndonError, InvalidInput, PermissionDenied
 from andon.core.permissions import MATRIX, Action, Actor
 from andon.core.uow import Context
-from andon.documents import queries
+from andon.documents import attachments, queries
 from andon.documents.content import DOCUMENT_TYPES
 from andon.documents.lifecycle import Meaning, Status
 from andon.documents.markdown_io import render_html
@@ -27,6 +27,7 @@ from andon.documents.search import SearchHit, search_documents
 from andon.documents.signoffs import questions_of
 from andon.plant import service as plant
 from andon.web import csrf
+from andon.web.files import file_response
 from andon.web.forms import errors_from
 from andon.web.session import PageCtx
 from andon.web.templating import format_local, render
@@ -147,6 +148,8 @@ def show_page(
             "line_names": _line_names(ctx, view.revision.plan.get("lines", [])),
             "line_labels": _line_labels(ctx, view.revision.plan.get("rollout", [])),
             "today": today(rules).isoformat(),
+            "adoption": _adoption(ctx, view),
+            "attachments": attachments.list_attachments(ctx, view.document.number),
             "form_errors": form_errors or {},
             "form_values": form_values or {},
         },
@@ -229,6 +232,19 @@ def _line_names(ctx: Context, line_ids: list[int]) -> list[str]:
 def _line_labels(ctx: Context, rollout: list[dict[str, object]]) -> dict[object, str]:
     ids = [int(str(step["line_id"])) for step in rollout]
     return dict(zip(ids, _line_names(ctx, ids), strict=True))
+
+
+def _adoption(ctx: Context, view: queries.RevisionView) -> Markup | None:
+    """The adoption curves of a revision that took effect, for readers of the training
+    matrix; None for a draft or for someone who may not read who has been trained."""
+    if view.revision.effective_at is None or not ctx.actor.can(Action.TRAINING_READ):
+        return None
+    from andon.training.adoption import change_adoption
+    from andon.web.training_pages import adoption_chart
+
+    chart = adoption_chart(change_adoption(ctx, view.document.number, view.revision.number))
+    # The SVG is drawn by line_charts, which escapes every text it writes.
+    return Markup(chart)  # noqa: S704
 
 
 def _open_revision(view: queries.RevisionView) -> int | None:
@@ -362,3 +378,11 @@ def refusal(exc: AndonError) -> dict[str, str]:
     if exc.status == 401:
         return {"password": exc.detail or "the password is not right; nothing was signed"}
     return errors_from(exc)
+
+
+@router.get("/documents/attachments/{attachment_id:int}")
+def download(request: Request, ctx: PageCtx, attachment_id: int) -> Response:
+    attachment, data = attachments.read_attachment(
+        ctx, attachment_id, request.app.state.settings.data_dir
+    )
+    return file_response(data, attachment.filename, attachment.content_type)

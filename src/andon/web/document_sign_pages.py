@@ -10,12 +10,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from andon.core.errors import AndonError, InvalidInput
 from andon.core.permissions import Role
 from andon.core.uow import Context
-from andon.documents import changes, service, signoffs
+from andon.documents import attachments, changes, queries, service, signoffs
 from andon.documents.service import Outcome
 from andon.web import csrf, flash
 from andon.web.document_pages import refusal, rules_of, show_page
@@ -269,3 +269,26 @@ def close_change(request: Request, ctx: PageCtx, number: str, form: Form) -> Res
 def _revision(form: FormData) -> int | None:
     raw = text(form, "revision")
     return int(raw) if raw.isdigit() else None
+
+
+@router.post("/documents/{number}/attachments")
+def attach(request: Request, ctx: PageCtx, number: str, form: Form) -> Response:
+    settings = request.app.state.settings
+
+    def action() -> Outcome:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InvalidInput.for_field("file", "choose a file to attach")
+        attachments.attach_file(
+            ctx,
+            number,
+            upload.filename,
+            upload.content_type or "",
+            upload.file.read(settings.max_attachment_bytes + 1),
+            storage=settings.data_dir,
+            max_bytes=settings.max_attachment_bytes,
+        )
+        view = queries.show(ctx, number, _revision(form))
+        return Outcome(number, view.revision.number, view.revision.status)
+
+    return _run(request, ctx, number, form, "attach", action, lambda o: "File attached.")

@@ -140,7 +140,17 @@ def adoption_page(request: Request, ctx: PageCtx, number: str) -> Response:
     text = request.query_params.get("revision", "")
     revision = int(text) if text.isdigit() else None
     found = adoption.change_adoption(ctx, number, revision)
-    chart = share_chart(
+    chart = adoption_chart(found)
+    return render(
+        request,
+        "training/adoption.html",
+        {"section": "training", "adoption": found, "chart": chart},
+    )
+
+
+def adoption_chart(found: adoption.Adoption) -> str:
+    """The two adoption curves of a change, drawn server-side (the revision page shows it too)."""
+    return share_chart(
         [
             Series("Acknowledged", "#2563eb", "", [d.acknowledged_share for d in found.days]),
             Series(
@@ -151,11 +161,6 @@ def adoption_page(request: Request, ctx: PageCtx, number: str) -> Response:
             ),
         ],
         title=f"Adoption of {found.number} revision {found.revision}",
-    )
-    return render(
-        request,
-        "training/adoption.html",
-        {"section": "training", "adoption": found, "chart": chart},
     )
 
 

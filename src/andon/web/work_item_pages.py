@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
@@ -25,6 +24,7 @@ from andon.processes import service as processes
 from andon.processes.sla import ClockReading, format_business_duration
 from andon.processes.spec import ProcessSpec, Severity
 from andon.web import csrf, flash
+from andon.web.files import file_response
 from andon.web.forms import FormInvalid, build, read_form, text
 from andon.web.session import PageCtx
 from andon.web.templating import format_local, render
@@ -453,20 +453,4 @@ def download(request: Request, ctx: PageCtx, attachment_id: int) -> Response:
     attachment, data = attachments.read_attachment(
         ctx, attachment_id, request.app.state.settings.data_dir
     )
-    inline = attachment.content_type.startswith("image/") or attachment.content_type.endswith(
-        "/pdf"
-    )
-    disposition = "inline" if inline else "attachment"
-    media_type = attachment.content_type
-    if media_type.startswith("text/"):
-        media_type += "; charset=utf-8"
-    return Response(
-        data,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(attachment.filename)}",
-            "Cache-Control": "private, no-store",
-            # Whatever the file holds, it runs nothing and loads nothing on this site.
-            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
-        },
-    )
+    return file_response(data, attachment.filename, attachment.content_type)
