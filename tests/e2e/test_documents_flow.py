@@ -28,7 +28,9 @@ from tests.factories import PASSWORD, Floor, assembly_spec, make_user, new_item
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-SOP = "SOP-ASM-001"
+# The demo's assembly SOP under a number of its own: the other browser tests share this
+# server, and their assembly process names SOP-ASM-001 in its slots.
+SOP = "SOP-ASM-901"
 PROCESS = "sopflow"
 
 
@@ -55,7 +57,8 @@ def floor(live_server: LiveServer) -> dict[str, Any]:
     }
     make_user(system, "supervisor", Role.SUPERVISOR, site_id=site.id)  # the SOP's owner
     as_ = {name: system.as_actor(actor_for(user)) for name, user in people.items()}
-    service.import_markdown(as_["dora"], dict(demo_document_texts())[SOP])
+    text = dict(demo_document_texts())["SOP-ASM-001"].replace("SOP-ASM-001", SOP)
+    service.import_markdown(as_["dora"], text)
     service.submit(as_["dora"], SOP)
     service.approve(as_["quincy"], SOP, PASSWORD)
     signoffs.acknowledge(as_["omar"], SOP, PASSWORD)
@@ -63,6 +66,7 @@ def floor(live_server: LiveServer) -> dict[str, Any]:
     spec = assembly_spec(key=PROCESS, name="Assembly with trained hands")
     for stage in spec["stages"]:
         if stage["key"] == "assemble":
+            stage["sop"] = SOP
             stage["require_training"] = True
     processes.publish(system, spec, reason="e2e documents flow")
     item = new_item(system, Floor(site, area, line, PROCESS))
