@@ -21,6 +21,7 @@ from andon.documents.lifecycle import Status
 from andon.documents.markdown_io import render_markdown
 from andon.documents.models import Document, DocumentRevision, DocumentSignature
 from andon.documents.redline import Redline, redline, revision_text
+from andon.documents.rules import DEFAULT_RULES, DocumentRules
 from andon.documents.store import (
     document_file,
     kept_in_plan,
@@ -84,7 +85,7 @@ class RevisionView:
 
 
 def show(
-    ctx: Context, number: str, revision: int | None = None, *, rules: Any = None
+    ctx: Context, number: str, revision: int | None = None, *, rules: DocumentRules | None = None
 ) -> RevisionView:
     """A revision of a document (the effective one, else the newest, unless ``revision``)."""
     authorize_somewhere(ctx.actor, Action.DOCUMENT_READ)
@@ -92,9 +93,9 @@ def show(
         return _view(session, number, revision, rules)
 
 
-def _view(session: Session, number: str, revision: int | None, rules: Any) -> RevisionView:
-    from andon.documents.service import DEFAULT_RULES
-
+def _view(
+    session: Session, number: str, revision: int | None, rules: DocumentRules | None
+) -> RevisionView:
     rules = rules or DEFAULT_RULES
     document = load_document(session, number)
     revisions = load_revisions(session, document)

@@ -88,6 +88,10 @@ class DocumentRules:
         )
 
 
+DEFAULT_RULES = DocumentRules()
+"""The rules with nothing configured (what services use when an adapter passes none)."""
+
+
 def parse_approvals(text: str) -> dict[str, dict[Role, int]]:
     """``SOP=quality;WI=quality,supervisor;policy=ops_manager*2`` → type → role → count."""
     out: dict[str, dict[Role, int]] = {}

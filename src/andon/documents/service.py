@@ -33,7 +33,7 @@ from andon.documents.lifecycle import Status
 from andon.documents.markdown_io import parse_markdown
 from andon.documents.models import Document, DocumentRevision
 from andon.documents.plan import checked_plan
-from andon.documents.rules import DocumentRules
+from andon.documents.rules import DEFAULT_RULES, DocumentRules
 from andon.documents.signing import check_password, signer_for
 from andon.documents.store import (
     EDITORS,
@@ -48,8 +48,6 @@ from andon.documents.store import (
     signature_json,
 )
 from andon.plant.models import Area, Line
-
-DEFAULT_RULES = DocumentRules()
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from andon.core.uow import Context
 from andon.documents import assignments, lifecycle
 from andon.documents.lifecycle import Meaning, Status
 from andon.documents.models import DocumentReview, DocumentSignature, TrainingAssignment
-from andon.documents.rules import DocumentRules
-from andon.documents.service import DEFAULT_RULES, Outcome, add_months, revise
+from andon.documents.rules import DEFAULT_RULES, DocumentRules
+from andon.documents.service import Outcome, add_months, revise
 from andon.documents.signing import check_password, signer_for
 from andon.documents.store import (
     apply_revision,
