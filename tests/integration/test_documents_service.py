@@ -206,3 +206,30 @@ def test_every_demo_document_exports_byte_identical_after_import(people: People)
         service.approve(people.quality, number, PASSWORD)
         service.import_markdown(people.author, text)
         assert queries.export_markdown(people.viewer, number, 2) == text
+
+
+def test_a_plant_adds_its_own_document_type(people: People) -> None:
+    from andon.core.config import Settings
+    from andon.documents.rules import document_rules
+
+    rules = document_rules(
+        Settings(
+            document_types="SOP,WI,checklist,form,policy,drawing",
+            document_approvals="drawing=quality,safety",
+            document_review_months="drawing=60",
+        )
+    )
+    text = TEXTS["WI-ASM-002"].replace("type: WI", "type: drawing").replace(
+        "number: WI-ASM-002\n", ""
+    )
+    with pytest.raises(InvalidInput, match="type"):
+        service.import_markdown(people.author, text)  # not a type with nothing configured
+    made = service.import_markdown(people.author, text, rules=rules)
+    assert made.number == "DRAWING-ASM-001"
+    service.submit(people.author, made.number, rules=rules)
+    assert service.approve(people.quality, made.number, PASSWORD, rules=rules).status == (
+        "in_review"
+    )  # the drawing also needs safety
+    assert service.approve(people.safety, made.number, PASSWORD, rules=rules).status == "effective"
+    shown = queries.show(people.viewer, made.number, rules=rules).to_json()
+    assert (shown["type"], shown["review_interval_months"]) == ("drawing", 24)

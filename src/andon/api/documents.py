@@ -68,6 +68,7 @@ Rules = Annotated[DocumentRules, Depends(rules)]
 @router.get("/documents", response_model=list[DocumentRowOut], summary="List documents")
 def list_documents(
     ctx: Ctx,
+    rules: Rules,
     type: Annotated[str | None, Query(max_length=20, description="SOP, WI, checklist...")] = None,
     status: Annotated[Status | None, Query(description="Document or newest revision.")] = None,
     area: Annotated[str | None, Query(max_length=20, description="Area code.")] = None,
@@ -79,7 +80,8 @@ def list_documents(
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
 ) -> object:
     where = queries.DocumentFilter(type, status, area, line_id, owner, review_due_by)
-    return [row.to_json() for row in queries.list_documents(ctx, where, limit=limit)]
+    found = queries.list_documents(ctx, where, limit=limit, rules=rules)
+    return [row.to_json() for row in found]
 
 
 @router.get(

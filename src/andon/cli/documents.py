@@ -78,8 +78,10 @@ EffectiveOption = Annotated[
 @app.command()
 def new(
     doc_type: Annotated[
-        Literal["SOP", "WI", "checklist", "form", "policy"],
-        typer.Option("--type", help="Document type."),
+        str,
+        typer.Option(
+            "--type", help="Document type: SOP, WI, checklist, form, policy (or the plant's own)."
+        ),
     ],
     title: Annotated[str, typer.Option("--title", help="The document's title.")],
     owner: Annotated[
@@ -102,6 +104,11 @@ def new(
     """
     from andon.documents.markdown_io import render_markdown
 
+    types = _rules().types
+    if doc_type not in types:
+        raise typer.BadParameter(
+            f"one of {', '.join(types)}, not {doc_type!r}", param_hint="--type"
+        )
     if output is not None and output.exists():
         _fail(f"{output} exists; choose another file (nothing was written)")
     text = render_markdown(starter(doc_type, title, owner, area))
@@ -129,7 +136,7 @@ def starter(doc_type: str, title: str, owner: str, area: str | None) -> Document
             ),
         ),
     )
-    header = Header(type=doc_type, title=title, owner=owner, area=area)  # type: ignore[arg-type]
+    header = Header(type=doc_type, title=title, owner=owner, area=area)
     return DocumentFile(header=header, content=content)
 
 
@@ -150,7 +157,7 @@ def import_(
     from andon.documents import service
 
     text = file.read_bytes().decode("utf-8")
-    with _acting(username or _file_owner(text)) as (ctx, rules):
+    with _acting(username or _file_owner(text, _rules().types)) as (ctx, rules):
         outcome = service.import_markdown(ctx, text, rules=rules)
     if as_json:
         echo_json(outcome.to_json())
@@ -424,7 +431,7 @@ def list_(
         where = queries.DocumentFilter(
             type=doc_type, status=status, area=area, owner=owner, review_due_by=due_by
         )
-        found = queries.list_documents(ctx, where)
+        found = queries.list_documents(ctx, where, rules=rules)
     if as_json:
         echo_json([row.to_json() for row in found])
         return
@@ -517,7 +524,13 @@ def _acting(username: str | None) -> Iterator[tuple[Context, DocumentRules]]:
         yield ctx.as_actor(actor_for(user)), rules
 
 
-def _file_owner(text: str) -> str | None:
+def _rules() -> DocumentRules:
+    from andon.documents.rules import document_rules
+
+    return document_rules(read_settings())
+
+
+def _file_owner(text: str, types: tuple[str, ...]) -> str | None:
     # The local operator is not a person and a revision's author must be one: without --as,
     # the owner the file names writes it. A file that does not parse gets its errors from the
     # import itself.
@@ -525,7 +538,7 @@ def _file_owner(text: str) -> str | None:
     from andon.documents.markdown_io import parse_markdown
 
     try:
-        return parse_markdown(text).header.owner
+        return parse_markdown(text, types=types).header.owner
     except InvalidInput:
         return None
 

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(
         default=6, ge=1, description="Delivery attempts before a notification is dead."
     )
+    document_types: str = Field(
+        default="SOP,WI,checklist,form,policy",
+        description="The plant's document types, comma-separated (others may be added).",
+    )
     document_approvals: str = Field(
         default="",
         description=(

@@ -11,6 +11,7 @@ DocumentType = Literal["SOP", "WI", "checklist", "form", "policy"]
 CriticalKind = Literal["quality", "safety"]
 
 DOCUMENT_TYPES: tuple[str, ...] = get_args(DocumentType)
+"""The types every plant starts with; ``ANDON_DOCUMENT_TYPES`` may name others."""
 CRITICAL_KINDS: tuple[str, ...] = get_args(CriticalKind)
 
 
@@ -67,9 +68,10 @@ class Change:
 
 @dataclass(frozen=True)
 class Header:
-    """Front matter that describes the document rather than one revision of it."""
+    """Front matter that describes the document rather than one revision of it. ``type`` is
+    one of the plant's document types (``DOCUMENT_TYPES`` unless it configures others)."""
 
-    type: DocumentType
+    type: str
     title: str
     owner: str
     number: str | None = None

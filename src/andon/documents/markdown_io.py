@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, cast
 
@@ -39,7 +39,6 @@ from andon.documents.content import (
     Content,
     CriticalKind,
     DocumentFile,
-    DocumentType,
     Header,
     Image,
     Role,
@@ -111,12 +110,13 @@ def _where(loc: tuple[str | int, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def parse_markdown(text: str) -> DocumentFile:
+def parse_markdown(text: str, *, types: Collection[str] = DOCUMENT_TYPES) -> DocumentFile:
     """The document in ``text``, or :class:`InvalidInput` listing every fault found.
 
     Each :class:`FieldError` names where in the document the fault lies, e.g.
     ``("front_matter", "type")``, ``("sections", "Tools")`` or ``("steps", 3)`` (steps
     counted from 1, as printed), and its message starts with the file's line number.
+    ``types`` are the document types the plant uses (``DocumentRules.types``).
     """
     errors = _Errors()
     lines = text.replace("\r\n", "\n").split("\n")
@@ -129,7 +129,7 @@ def parse_markdown(text: str) -> DocumentFile:
     close = next((i for i in range(1, len(lines)) if lines[i] == "---"), None)
     if close is None:
         errors.refuse(("front_matter",), 1, "the front matter has no closing line '---'")
-    header, change = _parse_front_matter(lines[1:close], errors)
+    header, change = _parse_front_matter(lines[1:close], errors, types)
     content = _parse_body(lines[close + 1 :], close + 1, errors)
     errors.raise_if_any()
     assert header is not None
@@ -137,7 +137,9 @@ def parse_markdown(text: str) -> DocumentFile:
     return DocumentFile(header=header, content=content, change=change)
 
 
-def _parse_front_matter(lines: list[str], errors: _Errors) -> tuple[Header | None, Change]:
+def _parse_front_matter(
+    lines: list[str], errors: _Errors, types: Collection[str]
+) -> tuple[Header | None, Change]:
     source = "\n".join(lines)
     try:
         root = yaml.compose(source, Loader=yaml.SafeLoader)
@@ -179,7 +181,7 @@ def _parse_front_matter(lines: list[str], errors: _Errors) -> tuple[Header | Non
                 f"unknown field '{key}'; the fields are {', '.join(FRONT_MATTER_FIELDS)}",
             )
             continue
-        checked, problem = _check_field(name, value)
+        checked, problem = _check_field(name, value, types)
         if problem is not None:
             errors.add(("front_matter", key), line, problem)
         else:
@@ -202,7 +204,7 @@ def _parse_front_matter(lines: list[str], errors: _Errors) -> tuple[Header | Non
     if any(name not in values for name in REQUIRED_FIELDS):
         return None, change
     header = Header(
-        type=cast(DocumentType, values["type"]),
+        type=values["type"],
         title=values["title"],
         owner=values["owner"],
         number=values.get("number"),
@@ -212,7 +214,7 @@ def _parse_front_matter(lines: list[str], errors: _Errors) -> tuple[Header | Non
     return header, change
 
 
-def _check_field(name: str, value: Any) -> tuple[Any, str | None]:
+def _check_field(name: str, value: Any, types: Collection[str]) -> tuple[Any, str | None]:
     """``value`` as the field holds it, or ``None`` and the reason it is refused."""
     if name in ("safety_impact", "training"):
         if not isinstance(value, bool):
@@ -231,8 +233,8 @@ def _check_field(name: str, value: Any) -> tuple[Any, str | None]:
         return None, f"'{name}' is empty"
     if name in _SINGLE_LINE_FIELDS and "\n" in value:
         return None, f"'{name}' must be one line"
-    if name == "type" and value not in DOCUMENT_TYPES:
-        return None, f"'type' must be one of {', '.join(DOCUMENT_TYPES)}, not {value!r}"
+    if name == "type" and value not in types:
+        return None, f"'type' must be one of {', '.join(types)}, not {value!r}"
     if name == "number" and not _DOCUMENT_NUMBER.match(value):
         return None, f"'number' must be letters, digits and '-', '.', '_' or '/', not {value!r}"
     return value, None
@@ -597,7 +599,8 @@ def check_exportable(document: DocumentFile) -> None:
     page's form) before it is stored, so that its export round-trips too."""
     text = render_markdown(document)
     try:
-        parsed = parse_markdown(text)
+        # Whether the type is one the plant uses is the service's check, not the format's.
+        parsed = parse_markdown(text, types=(*DOCUMENT_TYPES, document.header.type))
     except InvalidInput as exc:
         raise InvalidInput(
             "The document cannot be written as Markdown: " + exc.detail, exc.errors

@@ -145,9 +145,9 @@ class DocumentFilter:
     owner: str | None = None
     review_due_by: date | None = None
 
-    def check(self) -> None:
-        if self.type is not None and self.type not in DOCUMENT_TYPES:
-            raise InvalidInput.for_field("type", f"one of {', '.join(DOCUMENT_TYPES)}")
+    def check(self, types: tuple[str, ...] = DOCUMENT_TYPES) -> None:
+        if self.type is not None and self.type not in types:
+            raise InvalidInput.for_field("type", f"one of {', '.join(types)}")
         if self.status is not None and self.status not in {s.value for s in Status}:
             raise InvalidInput.for_field("status", f"one of {', '.join(s.value for s in Status)}")
 
@@ -181,12 +181,16 @@ class DocumentRow:
 
 
 def list_documents(
-    ctx: Context, filters: DocumentFilter | None = None, limit: int = MAX_LIMIT
+    ctx: Context,
+    filters: DocumentFilter | None = None,
+    limit: int = MAX_LIMIT,
+    *,
+    rules: DocumentRules = DEFAULT_RULES,
 ) -> list[DocumentRow]:
     """Documents by number, with their effective and newest revisions."""
     authorize_somewhere(ctx.actor, Action.DOCUMENT_READ)
     filters = filters or DocumentFilter()
-    filters.check()
+    filters.check(rules.types)
     latest = (
         select(
             DocumentRevision.document_id,

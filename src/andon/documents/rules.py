@@ -29,6 +29,14 @@ NUMBER_PREFIX: Mapping[str, str] = {
     "form": "FRM",
     "policy": "POL",
 }
+TYPE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,19}$")
+
+
+def prefix_of(doc_type: str) -> str:
+    """The number prefix of a type: SOP, WI, CHK, FRM, POL, else the type's name in capitals."""
+    return NUMBER_PREFIX.get(doc_type, doc_type.upper())
+
+
 DEFAULT_NUMBER_FORMAT = "{prefix}-{area}-{seq:03d}"
 NO_AREA = "GEN"
 _FIELDS = re.compile(r"\{(\w+)(?::[^}]*)?\}")
@@ -38,6 +46,7 @@ _FIELDS = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 class DocumentRules:
     """A plant's document settings; the defaults are what the issue calls "nothing configured"."""
 
+    types: tuple[str, ...] = DOCUMENT_TYPES
     policy: ApprovalPolicy = field(default_factory=ApprovalPolicy)
     review_months: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_REVIEW_MONTHS))
     number_format: str = DEFAULT_NUMBER_FORMAT
@@ -67,7 +76,7 @@ class DocumentRules:
 
     def number(self, doc_type: str, area: str | None, seq: int) -> str:
         return self.number_format.format(
-            prefix=NUMBER_PREFIX.get(doc_type, doc_type.upper()),
+            prefix=prefix_of(doc_type),
             type=doc_type,
             area=area or NO_AREA,
             seq=seq,
@@ -78,7 +87,7 @@ class DocumentRules:
         start = self.number_format.index("{seq")
         end = self.number_format.index("}", start) + 1
         values = {
-            "prefix": NUMBER_PREFIX.get(doc_type, doc_type.upper()),
+            "prefix": prefix_of(doc_type),
             "type": doc_type,
             "area": area or NO_AREA,
         }
@@ -92,16 +101,30 @@ DEFAULT_RULES = DocumentRules()
 """The rules with nothing configured (what services use when an adapter passes none)."""
 
 
-def parse_approvals(text: str) -> dict[str, dict[Role, int]]:
+def parse_types(text: str) -> tuple[str, ...]:
+    """``SOP,WI,checklist,form,policy,drawing`` → the plant's document types, in that order."""
+    names = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    bad = [n for n in names if not TYPE_NAME.match(n)]
+    if not names or bad:
+        raise ConfigurationError(
+            "ANDON_DOCUMENT_TYPES: a comma-separated list of type names (a letter, then up to "
+            f"19 letters, digits, '-' or '_'){'; not ' + ', '.join(bad) if bad else ''}"
+        )
+    return names
+
+
+def parse_approvals(
+    text: str, types: tuple[str, ...] = DOCUMENT_TYPES
+) -> dict[str, dict[Role, int]]:
     """``SOP=quality;WI=quality,supervisor;policy=ops_manager*2`` → type → role → count."""
     out: dict[str, dict[Role, int]] = {}
     for part in filter(None, (p.strip() for p in text.split(";"))):
         doc_type, eq, roles = part.partition("=")
         doc_type = doc_type.strip()
-        if not eq or doc_type not in DOCUMENT_TYPES:
+        if not eq or doc_type not in types:
             raise ConfigurationError(
                 f"ANDON_DOCUMENT_APPROVALS: {part!r} is not TYPE=ROLE[,ROLE]; types: "
-                + ", ".join(DOCUMENT_TYPES)
+                + ", ".join(types)
             )
         needed: dict[Role, int] = {}
         for item in filter(None, (r.strip() for r in roles.split(","))):
@@ -119,12 +142,12 @@ def parse_approvals(text: str) -> dict[str, dict[Role, int]]:
     return out
 
 
-def parse_review_months(text: str) -> dict[str, int]:
+def parse_review_months(text: str, types: tuple[str, ...] = DOCUMENT_TYPES) -> dict[str, int]:
     """``SOP=24;checklist=12`` → type → months, over the defaults."""
     out = dict(DEFAULT_REVIEW_MONTHS)
     for part in filter(None, (p.strip() for p in text.split(";"))):
         doc_type, _, months = part.partition("=")
-        if doc_type.strip() not in DOCUMENT_TYPES or not months.strip().isdigit():
+        if doc_type.strip() not in types or not months.strip().isdigit():
             raise ConfigurationError(f"ANDON_DOCUMENT_REVIEW_MONTHS: {part!r} is not TYPE=MONTHS")
         out[doc_type.strip()] = int(months)
     return out
@@ -132,7 +155,8 @@ def parse_review_months(text: str) -> dict[str, int]:
 
 def document_rules(settings: Settings) -> DocumentRules:
     """The plant's rules from its settings (``ANDON_DOCUMENT_*``, ``ANDON_TRAINING_*``)."""
-    approvals = parse_approvals(settings.document_approvals)
+    types = parse_types(settings.document_types)
+    approvals = parse_approvals(settings.document_approvals, types)
     try:
         roles = frozenset(Role(r.strip()) for r in settings.training_roles.split(",") if r.strip())
     except ValueError:
@@ -141,8 +165,9 @@ def document_rules(settings: Settings) -> DocumentRules:
             + ", ".join(r.value for r in Role)
         ) from None
     return DocumentRules(
+        types=types,
         policy=ApprovalPolicy(required=approvals),
-        review_months=parse_review_months(settings.document_review_months),
+        review_months=parse_review_months(settings.document_review_months, types),
         number_format=settings.document_number_format,
         training_due_days=settings.training_due_days,
         training_roles=roles,

@@ -14,7 +14,6 @@ from andon.documents.content import (
     Change,
     Content,
     DocumentFile,
-    DocumentType,
     Header,
     Image,
     Step,
@@ -116,7 +115,11 @@ class DocumentIn(Input):
     left out); naming an existing number writes that document's next draft."""
 
     number: Number | None = None
-    type: DocumentType
+    type: Annotated[
+        str,
+        StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,19}$"),
+        Field(description="SOP, WI, checklist, form, policy, or a type the plant added."),
+    ]
     title: Text
     owner: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     area: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)] | (

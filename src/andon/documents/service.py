@@ -22,7 +22,6 @@ from andon.core.permissions import Action, Role, authorize_somewhere
 from andon.core.uow import Context, Transaction
 from andon.documents import assignments, lifecycle, search
 from andon.documents.content import (
-    DOCUMENT_TYPES,
     Change,
     DocumentFile,
     change_dict,
@@ -86,7 +85,7 @@ def import_markdown(
     """A new document from a Markdown file, or — when its front matter names an existing
     number — that document's next draft (or its open draft, rewritten). ``at`` dates a new
     document or revision (default: now), for loading a history."""
-    file = parse_markdown(text)
+    file = parse_markdown(text, types=rules.types)
     return write_file(ctx, file, stated=_stated_header(text), plan=plan, rules=rules, at=at)
 
 
@@ -132,8 +131,8 @@ def create_document(
     authorize_somewhere(ctx.actor, Action.DOCUMENT_AUTHOR)
     author_id = _person(ctx)
     header = file.header
-    if header.type not in DOCUMENT_TYPES:
-        raise InvalidInput.for_field("type", f"unknown type; one of {', '.join(DOCUMENT_TYPES)}")
+    if header.type not in rules.types:
+        raise InvalidInput.for_field("type", f"unknown type; one of {', '.join(rules.types)}")
     now = at or utcnow()
     with ctx.write() as tx:
         session = tx.session

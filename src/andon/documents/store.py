@@ -160,7 +160,7 @@ def document_file(document: Document, row: DocumentRevision, owner: User) -> Doc
     """The revision as the Markdown file it exports to."""
     stated = set(row.plan.get("front_matter", HEADER_FIELDS))
     header = Header(
-        type=document.type,  # type: ignore[arg-type]  # checked on the way in
+        type=document.type,
         title=row.title,
         owner=owner.username,
         number=document.number if "number" in stated else None,

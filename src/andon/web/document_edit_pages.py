@@ -15,7 +15,7 @@ from andon.core.errors import AndonError, Conflict, InvalidInput, PermissionDeni
 from andon.core.permissions import Action
 from andon.core.uow import Context
 from andon.documents import queries, service
-from andon.documents.content import CRITICAL_KINDS, DOCUMENT_TYPES
+from andon.documents.content import CRITICAL_KINDS
 from andon.documents.lifecycle import Status
 from andon.documents.service import Outcome
 from andon.documents.store import kept_in_plan
@@ -59,7 +59,7 @@ def _form_page(
             "action": f"/documents/{number}/edit" if number else "/documents/new",
             "v": values,
             "errors": errors or {},
-            "types": DOCUMENT_TYPES,
+            "types": rules_of(request).types,
             "criticals": CRITICAL_KINDS,
             "yes_no": YES_NO,
             "areas": _areas(ctx),
@@ -109,7 +109,8 @@ def create(request: Request, ctx: PageCtx, form: Form) -> Response:
         markdown = uploaded_markdown(form)
         if markdown is not None:
             return service.import_markdown(ctx, markdown, plan=plan, rules=rules)
-        return service.create_document(ctx, file_from_values(values), plan=plan, rules=rules)
+        file = file_from_values(values, types=rules.types)
+        return service.create_document(ctx, file, plan=plan, rules=rules)
 
     return _save(request, ctx, values, None, action, "Created")
 
@@ -140,7 +141,11 @@ def save(request: Request, ctx: PageCtx, number: str, form: Form) -> Response:
         if version is None:
             raise InvalidInput.for_field("version", "reload the editor and retry")
         markdown = uploaded_markdown(form)
-        file = file_from_markdown(markdown) if markdown is not None else file_from_values(values)
+        file = (
+            file_from_markdown(markdown, rules.types)
+            if markdown is not None
+            else file_from_values(values, types=rules.types)
+        )
         # The form edits the lines and the quality impact; the rest of the plan (rollout,
         # definition of done, questions, set through the API) stays as it was.
         kept = view.revision.plan

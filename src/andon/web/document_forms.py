@@ -6,6 +6,7 @@ textareas with one item per line, and "add a step" re-renders the form with one 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,7 +189,9 @@ def uploaded_markdown(form: FormData) -> str | None:
     return pasted if pasted.strip() else None
 
 
-def file_from_values(values: AuthoringValues, *, number: str | None = None) -> DocumentFile:
+def file_from_values(
+    values: AuthoringValues, *, number: str | None = None, types: Collection[str] = DOCUMENT_TYPES
+) -> DocumentFile:
     """The DocumentFile the structured fields describe; InvalidInput names each field at fault
     (``step-N-text``, ``roles``...). Checked to write out as Markdown and read back the same."""
     errors: list[FieldError] = []
@@ -196,8 +199,8 @@ def file_from_values(values: AuthoringValues, *, number: str | None = None) -> D
     def fault(name: str, msg: str) -> None:
         errors.append(FieldError((name,), msg))
 
-    if values.type not in DOCUMENT_TYPES:
-        fault("type", f"one of {', '.join(DOCUMENT_TYPES)}")
+    if values.type not in types:
+        fault("type", f"one of {', '.join(types)}")
     if not values.title:
         fault("title", "give the document a title")
     if not values.owner:
@@ -249,7 +252,7 @@ def file_from_values(values: AuthoringValues, *, number: str | None = None) -> D
         raise InvalidInput("The document has mistakes; see the marked fields.", errors)
     file = DocumentFile(
         header=Header(
-            type=values.type,  # type: ignore[arg-type]  # checked above
+            type=values.type,
             title=values.title,
             owner=values.owner,
             number=number,
@@ -295,9 +298,9 @@ def plan_from_values(values: AuthoringValues) -> dict[str, Any]:
     return {"lines": sorted(set(values.lines)), "quality_impact": values.quality_impact}
 
 
-def file_from_markdown(markdown: str) -> DocumentFile:
+def file_from_markdown(markdown: str, types: Collection[str] = DOCUMENT_TYPES) -> DocumentFile:
     """The pasted or uploaded file, parsed (InvalidInput names field and line)."""
-    return parse_markdown(markdown)
+    return parse_markdown(markdown, types=types)
 
 
 def field_errors(error: InvalidInput) -> dict[str, str]:

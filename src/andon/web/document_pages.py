@@ -17,7 +17,6 @@ from andon.core.errors import AndonError, InvalidInput, PermissionDenied
 from andon.core.permissions import MATRIX, Action, Actor
 from andon.core.uow import Context
 from andon.documents import attachments, queries
-from andon.documents.content import DOCUMENT_TYPES
 from andon.documents.lifecycle import Meaning, Status
 from andon.documents.markdown_io import render_html
 from andon.documents.printing import pdf_bytes, print_html
@@ -84,6 +83,7 @@ def list_page(request: Request, ctx: PageCtx) -> Response:
                     owner=values["owner"] or None,
                     review_due_by=due_by if values["review_due"] else None,
                 ),
+                rules=rules,
             )
     except InvalidInput as exc:
         errors = errors_from(exc)
@@ -96,7 +96,7 @@ def list_page(request: Request, ctx: PageCtx) -> Response:
             "errors": errors,
             "rows": rows,
             "hits": hits,
-            "types": DOCUMENT_TYPES,
+            "types": rules.types,
             "statuses": STATUSES,
             "areas": _area_codes(ctx),
             "due_by": due_by,
