@@ -219,8 +219,8 @@ def test_a_plant_adds_its_own_document_type(people: People) -> None:
             document_review_months="drawing=60",
         )
     )
-    text = TEXTS["WI-ASM-002"].replace("type: WI", "type: drawing").replace(
-        "number: WI-ASM-002\n", ""
+    text = (
+        TEXTS["WI-ASM-002"].replace("type: WI", "type: drawing").replace("number: WI-ASM-002\n", "")
     )
     with pytest.raises(InvalidInput, match="type"):
         service.import_markdown(people.author, text)  # not a type with nothing configured
