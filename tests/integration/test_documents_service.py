@@ -14,7 +14,7 @@ from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.demo.document_files import demo_change_texts, demo_document_texts
 from andon.documents import queries, service, signoffs
-from andon.documents.models import DocumentSignature, TrainingAssignment
+from andon.documents.models import Document, DocumentSignature, TrainingAssignment
 from andon.plant import service as plant
 from andon.plant.schemas import AreaCreate
 from tests.factories import PASSWORD, make_plant, make_user
@@ -233,3 +233,33 @@ def test_a_plant_adds_its_own_document_type(people: People) -> None:
     assert service.approve(people.safety, made.number, PASSWORD, rules=rules).status == "effective"
     shown = queries.show(people.viewer, made.number, rules=rules).to_json()
     assert (shown["type"], shown["review_interval_months"]) == ("drawing", 24)
+
+
+def test_a_document_for_one_line_of_one_site_round_trips_and_trains_that_line(
+    people: People, system: Context
+) -> None:
+    text = TEXTS["CHK-ASM-002"].replace("area: ASM\n", "site: CHI\narea: ASM\nline: L1\n")
+    made = service.import_markdown(people.author, text)
+    assert queries.export_markdown(people.viewer, made.number) == text
+    shown = queries.show(people.viewer, made.number).to_json()
+    assert shown["site_id"] is not None
+    assert shown["line_id"] is not None
+    with pytest.raises(InvalidInput, match="line"):
+        service.import_markdown(
+            people.author, text.replace("line: L1", "line: L9").replace("CHK-ASM-002", "CHK-X-1")
+        )
+    moved = text.replace("line: L1", "line: L2")
+    with pytest.raises(InvalidInput, match="line"):
+        service.import_markdown(people.author, moved)  # a revision cannot move the document
+    service.submit(people.author, made.number)
+    service.approve(people.quality, made.number, PASSWORD)
+    with system.read() as session:
+        trained = set(
+            session.scalars(
+                select(TrainingAssignment.user_id).where(
+                    TrainingAssignment.document_id
+                    == select(Document.id).where(Document.number == made.number).scalar_subquery()
+                )
+            )
+        )
+    assert people.operator.actor.user_id in trained  # the operator's grant covers L1's area

@@ -77,6 +77,10 @@ class Header:
     number: str | None = None
     area: str | None = None
     review_interval_months: int | None = None
+    site: str | None = None
+    """A site code: the document applies at that site only (all sites when left out)."""
+    line: str | None = None
+    """A line code in ``area``: the document applies to that line only."""
 
 
 @dataclass(frozen=True)

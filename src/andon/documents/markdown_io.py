@@ -50,7 +50,9 @@ FRONT_MATTER_FIELDS: tuple[str, ...] = (
     "type",
     "title",
     "owner",
+    "site",
     "area",
+    "line",
     "review_interval_months",
     "reason",
     "safety_impact",
@@ -71,7 +73,9 @@ SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 MAX_REVIEW_INTERVAL_MONTHS = 120
 
 _SECTION_KEYS = {title.lower(): key for key, title in SECTIONS.items()}
-_SINGLE_LINE_FIELDS = ("number", "title", "owner", "area")
+_SINGLE_LINE_FIELDS = ("number", "title", "owner", "site", "area", "line")
+_CODE_FIELDS = ("site", "area", "line")
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$")
 _DOCUMENT_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _IMAGE = re.compile(r"^!\[([^\[\]\n]*)\]\(([^\s()<>]+)\)$")
 _DETAIL = re.compile(r"^(key point|critical|accept)\s*:\s*(.*)$", re.IGNORECASE)
@@ -210,6 +214,8 @@ def _parse_front_matter(
         number=values.get("number"),
         area=values.get("area"),
         review_interval_months=values.get("review_interval_months"),
+        site=values.get("site"),
+        line=values.get("line"),
     )
     return header, change
 
@@ -235,6 +241,8 @@ def _check_field(name: str, value: Any, types: Collection[str]) -> tuple[Any, st
         return None, f"'{name}' must be one line"
     if name == "type" and value not in types:
         return None, f"'type' must be one of {', '.join(types)}, not {value!r}"
+    if name in _CODE_FIELDS and not _CODE.match(value):
+        return None, f"'{name}' must be a {name} code (letters, digits, '-', '_'), not {value!r}"
     if name == "number" and not _DOCUMENT_NUMBER.match(value):
         return None, f"'number' must be letters, digits and '-', '.', '_' or '/', not {value!r}"
     return value, None
@@ -554,7 +562,9 @@ def render_markdown(document: DocumentFile) -> str:
         "type": header.type,
         "title": header.title,
         "owner": header.owner,
+        "site": header.site,
         "area": header.area,
+        "line": header.line,
         "review_interval_months": header.review_interval_months,
         "reason": change.reason,
         "safety_impact": change.safety_impact,

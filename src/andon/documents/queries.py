@@ -124,7 +124,7 @@ def _view(
         signatures,
         owner,
         author,
-        document_file(document, row, owner),
+        document_file(session, document, row),
         frozenset(current),
         missing,
     )

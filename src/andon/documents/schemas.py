@@ -20,6 +20,7 @@ from andon.documents.content import (
 )
 from andon.documents.content import Role as DocumentRole
 from andon.documents.plan import ChangePlan
+from andon.documents.store import HEADER_FIELDS
 
 Line = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 Prose = Annotated[str, StringConstraints(max_length=20000)]
@@ -108,6 +109,9 @@ class PlanIn(ChangePlan):
         return self.model_dump(mode="json", exclude_defaults=True)
 
 
+PlaceCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$")]
+
+
 class DocumentIn(Input):
     """A document as structured data: the header, the content, the change record, the plan.
 
@@ -125,6 +129,8 @@ class DocumentIn(Input):
     area: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)] | (
         None
     ) = None
+    site: PlaceCode | None = Field(default=None, description="Site code: applies there only.")
+    line: PlaceCode | None = Field(default=None, description="Line code within `area`.")
     review_interval_months: int | None = Field(default=None, ge=1, le=120)
     content: ContentIn
     change: ChangeIn = Field(default_factory=ChangeIn)
@@ -138,14 +144,14 @@ class DocumentIn(Input):
             number=self.number,
             area=self.area,
             review_interval_months=self.review_interval_months,
+            site=self.site,
+            line=self.line,
         )
         return DocumentFile(header, self.content.to_content(), self.change.to_change())
 
     def stated(self) -> list[str]:
         """The optional header fields given, as an imported file's front matter states them."""
-        return [
-            f for f in ("number", "area", "review_interval_months") if getattr(self, f) is not None
-        ]
+        return [f for f in HEADER_FIELDS if getattr(self, f) is not None]
 
 
 class DraftIn(DocumentIn):

@@ -46,7 +46,7 @@ from andon.documents.store import (
     revision_value,
     signature_json,
 )
-from andon.plant.models import Area, Line
+from andon.plant.models import Area, Line, Site
 
 
 @dataclass(frozen=True)
@@ -137,8 +137,12 @@ def create_document(
     with ctx.write() as tx:
         session = tx.session
         owner = _user_named(session, header.owner, "owner")
+        if header.site is not None:
+            site_id = _site_named(session, header.site)
         if header.area is not None:
             _check_area(session, header.area, site_id)
+        if header.line is not None:
+            line_id = _line_named(session, header.line, header.area, site_id)
         if line_id is not None and session.get(Line, line_id) is None:
             raise InvalidInput.for_field("line_id", f"no line with id {line_id}")
         number = header.number or _next_number(session, header.type, header.area, rules)
@@ -247,10 +251,22 @@ def _check_header(session: Session, document: Document, file: DocumentFile) -> N
         raise InvalidInput.for_field(
             "number", f"this is {document.number}, not {file.header.number}"
         )
+    for name, given in (("site", file.header.site), ("line", file.header.line)):
+        if given is not None and not _same_place(session, document, name, given):
+            raise InvalidInput.for_field(
+                name, f"{document.number} applies elsewhere; a revision cannot move it"
+            )
     if file.header.area is not None and file.header.area != document.area_code:
         raise InvalidInput.for_field(
             "area", f"{document.number} belongs to area {document.area_code or '(none)'}"
         )
+
+
+def _same_place(session: Session, document: Document, name: str, code: str) -> bool:
+    place = (
+        session.get(Site, document.site_id) if name == "site" and document.site_id else None
+    ) or (session.get(Line, document.line_id) if name == "line" and document.line_id else None)
+    return place is not None and place.code == code
 
 
 def revise(
@@ -280,9 +296,7 @@ def revise(
         if file is None:
             if current is None:
                 raise Conflict(f"{number} has no effective revision to revise")
-            owner = session.get(User, document.owner_id)
-            assert owner is not None
-            base = document_file(document, current, owner)
+            base = document_file(session, document, current)
             stated = stated or current.plan.get("front_matter", list(HEADER_FIELDS))
             change = Change(
                 reason=reason, safety_impact=safety_impact, training=training, risk=risk
@@ -683,6 +697,31 @@ def _check_area(session: Session, code: str, site_id: int | None) -> None:
         query = query.where(Area.site_id == site_id)
     if session.scalar(query.limit(1)) is None:
         raise InvalidInput.for_field("area", f"no area with code {code!r}")
+
+
+def _site_named(session: Session, code: str) -> int:
+    site_id = session.scalar(select(Site.id).where(Site.code == code))
+    if site_id is None:
+        raise InvalidInput.for_field("site", f"no site with code {code!r}")
+    return site_id
+
+
+def _line_named(session: Session, code: str, area: str | None, site_id: int | None) -> int:
+    """The line ``code`` of the document's area (and site): a line code is unique in an area."""
+    if area is None:
+        raise InvalidInput.for_field("line", "a line is named within its area: give 'area' too")
+    query = select(Line.id).join(Area, Area.id == Line.area_id)
+    query = query.where(Line.code == code, Area.code == area)
+    if site_id is not None:
+        query = query.where(Area.site_id == site_id)
+    found = list(session.scalars(query.limit(2)))
+    if not found:
+        raise InvalidInput.for_field("line", f"no line {code!r} in area {area}")
+    if len(found) > 1:
+        raise InvalidInput.for_field(
+            "line", f"area {area} has a line {code!r} at several sites: give 'site' too"
+        )
+    return found[0]
 
 
 def _next_number(session: Session, doc_type: str, area: str | None, rules: DocumentRules) -> str:

@@ -17,10 +17,11 @@ from andon.documents import lifecycle
 from andon.documents.content import Change, DocumentFile, Header, content_from_dict
 from andon.documents.lifecycle import Meaning, Signature, Status
 from andon.documents.models import Document, DocumentRevision, DocumentSignature
+from andon.plant.models import Line, Site
 
 EDITORS = "editors"
 """Key in ``DocumentRevision.plan``: ids of the people besides the author who edited the draft."""
-HEADER_FIELDS = ("number", "area", "review_interval_months")
+HEADER_FIELDS = ("number", "site", "area", "line", "review_interval_months")
 
 
 def kept_in_plan(plan: dict[str, Any]) -> dict[str, Any]:
@@ -156,9 +157,13 @@ def apply_revision(
     return added
 
 
-def document_file(document: Document, row: DocumentRevision, owner: User) -> DocumentFile:
+def document_file(session: Session, document: Document, row: DocumentRevision) -> DocumentFile:
     """The revision as the Markdown file it exports to."""
     stated = set(row.plan.get("front_matter", HEADER_FIELDS))
+    owner = session.get(User, document.owner_id)
+    site = session.get(Site, document.site_id) if document.site_id is not None else None
+    line = session.get(Line, document.line_id) if document.line_id is not None else None
+    assert owner is not None
     header = Header(
         type=document.type,
         title=row.title,
@@ -168,6 +173,8 @@ def document_file(document: Document, row: DocumentRevision, owner: User) -> Doc
         review_interval_months=(
             document.review_interval_months if "review_interval_months" in stated else None
         ),
+        site=site.code if site is not None and "site" in stated else None,
+        line=line.code if line is not None and "line" in stated else None,
     )
     return DocumentFile(
         header=header, content=content_from_dict(row.content), change=change_of(row)
