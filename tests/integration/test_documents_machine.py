@@ -28,7 +28,6 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from andon.accounts.models import User
 from andon.accounts.service import actor_for
 from andon.core.audit import GENESIS_HASH, AuditEntry, chain_hash, verify_chain
 from andon.core.clock import utcnow
@@ -424,16 +423,20 @@ def _lifecycle_machine(system: Context) -> type[RuleBasedStateMachine]:
                     .order_by(DocumentSignature.id)
                 ):
                     signatures[sig.revision_id].append(sig)
-                owners = {u.id: u for u in session.scalars(select(User))}
+                # The digest of each revision as its Markdown file says it, as signatures sign it.
+                shas = {
+                    r.id: content_sha256(document_file(session, documents[r.document_id], r))
+                    for r in rows
+                }
                 self.check_new_audit_entries(session)
             for document in documents.values():
                 mine = [r for r in rows if r.document_id == document.id]
-                self.check_document(document, owners[document.owner_id], mine, signatures)
+                self.check_document(document, shas, mine, signatures)
 
         def check_document(
             self,
             document: Document,
-            owner: User,
+            shas: dict[int, str],
             rows: list[DocumentRevision],
             signatures: dict[int, list[DocumentSignature]],
         ) -> None:
@@ -441,7 +444,7 @@ def _lifecycle_machine(system: Context) -> type[RuleBasedStateMachine]:
             assert len(effective) <= 1, f"{document.number}: revisions {effective} in force"
             assert document.effective_revision == (effective[0] if effective else None)
             for row in rows:
-                sha = content_sha256(document_file(document, row, owner))
+                sha = shas[row.id]
                 assert row.content_sha256 == sha, f"{document.number}/{row.number}: stale digest"
                 self.check_signatures(row, sha, signatures[row.id])
                 self.check_status(document, row, signatures[row.id])
