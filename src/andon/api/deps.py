@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any, Protocol, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -62,3 +63,41 @@ async def context(
 
 
 Ctx = Annotated[Context, Depends(context)]
+
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Attach(Protocol[T_co]):
+    """A domain's ``attach_file`` (work items, documents): what an upload endpoint hands on."""
+
+    def __call__(
+        self,
+        ctx: Context,
+        target: Any,
+        filename: str,
+        content_type: str,
+        data: bytes,
+        /,
+        *,
+        storage: Path,
+        max_bytes: int,
+    ) -> T_co: ...
+
+
+def attach_upload(
+    attach: Attach[T_co], ctx: Context, target: object, file: UploadFile, settings: Settings
+) -> T_co:
+    """Hand an uploaded file to ``attach``: read at most one byte over the limit (so an
+    oversize file is refused by the domain's own check, with its message), stored under the
+    data directory."""
+    limit = settings.max_attachment_bytes
+    return attach(
+        ctx,
+        target,
+        file.filename or "",
+        file.content_type or "",
+        file.file.read(limit + 1),
+        storage=settings.data_dir,
+        max_bytes=limit,
+    )

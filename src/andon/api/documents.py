@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from andon.api.deps import Ctx, get_settings
+from andon.api.deps import Ctx, attach_upload, get_settings
 from andon.api.problems import ERROR_RESPONSES, relocated
 from andon.api.work import content_disposition, decode_text, media_type, raw_body
 from andon.core.clock import to_local, utcnow
@@ -427,17 +427,7 @@ def upload_attachment(
     settings: Annotated[Settings, Depends(get_settings)],
     file: Annotated[UploadFile, File(description="The file, as multipart/form-data.")],
 ) -> object:
-    limit = settings.max_attachment_bytes
-    data = file.file.read(limit + 1)
-    return attachments.attach_file(
-        ctx,
-        number,
-        file.filename or "",
-        file.content_type or "",
-        data,
-        storage=settings.data_dir,
-        max_bytes=limit,
-    )
+    return attach_upload(attachments.attach_file, ctx, number, file, settings)
 
 
 @router.get(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Reques
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from andon.api.deps import Ctx, get_settings
+from andon.api.deps import Ctx, attach_upload, get_settings
 from andon.api.lanes import FloorRoute, on_report_threads
 from andon.api.problems import ERROR_RESPONSES, problem_response, request_loc
 from andon.core.config import Settings
@@ -376,17 +376,7 @@ def upload_attachment(
     settings: Annotated[Settings, Depends(get_settings)],
     file: Annotated[UploadFile, File(description="The file, as multipart/form-data.")],
 ) -> object:
-    limit = settings.max_attachment_bytes
-    data = file.file.read(limit + 1)
-    return attachments.attach_file(
-        ctx,
-        id,
-        file.filename or "",
-        file.content_type or "",
-        data,
-        storage=settings.data_dir,
-        max_bytes=limit,
-    )
+    return attach_upload(attachments.attach_file, ctx, id, file, settings)
 
 
 @router.get(
