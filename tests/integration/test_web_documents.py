@@ -493,3 +493,15 @@ def test_the_revision_page_draws_the_adoption_of_its_change(
     assert f'href="/training/adoption/{LOTO}?revision=1"' in page
     sign_in(client, "op")
     assert "Adoption of this change" not in client.get(f"/documents/{LOTO}").text
+
+
+def test_an_editor_of_the_draft_is_not_offered_its_approval(
+    client: TestClient, plant: Plant
+) -> None:
+    service.import_markdown(plant.author, TEXTS[LOTO])
+    service.save_draft(plant.quality, LOTO, queries.show(plant.author, LOTO).file, version=None)
+    service.submit(plant.author, LOTO)
+    sign_in(client, "qe")
+    page = client.get(f"/documents/{LOTO}").text
+    assert "Sign approval" not in page
+    assert "separation of duties" in page

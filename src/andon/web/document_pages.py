@@ -24,6 +24,7 @@ from andon.documents.redline import side_by_side
 from andon.documents.rules import DocumentRules, document_rules
 from andon.documents.search import SearchHit, search_documents
 from andon.documents.signoffs import questions_of
+from andon.documents.store import EDITORS
 from andon.plant import service as plant
 from andon.web import csrf
 from andon.web.files import file_response
@@ -175,8 +176,10 @@ def available_actions(actor: Actor, view: queries.RevisionView) -> dict[str, Any
     }
     approve_role = _approve_role(actor, view) if status == Status.IN_REVIEW else None
     person = actor.user_id is not None
-    # Separation of duties: the author of a revision never approves or rejects it.
-    authored = person and actor.user_id == view.revision.author_id
+    # Separation of duties: whoever wrote the revision (its author, anyone who edited the
+    # draft) never approves or rejects it.
+    writers = {view.revision.author_id, *view.revision.plan.get(EDITORS, ())}
+    authored = person and actor.user_id in writers
     reviewing = status == Status.IN_REVIEW and person and not authored
     offered = {
         "edit": status == Status.DRAFT and may(actor, Action.DOCUMENT_AUTHOR),
