@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from andon.api.deps import Ctx, attach_upload, get_settings
 from andon.api.problems import ERROR_RESPONSES, relocated
-from andon.api.work import content_disposition, decode_text, media_type, raw_body
+from andon.api.work import decode_text, file_download, media_type, raw_body
 from andon.core.clock import to_local, utcnow
 from andon.core.config import Settings
 from andon.core.errors import FieldError, InvalidInput
@@ -123,14 +123,7 @@ def download_attachment(
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> Response:
     attachment, data = attachments.read_attachment(ctx, id, settings.data_dir)
-    return Response(
-        data,
-        media_type=attachment.content_type,
-        headers={
-            "Content-Disposition": content_disposition(attachment.filename),
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
-    )
+    return file_download(data, attachment.filename, attachment.content_type)
 
 
 @router.get(
