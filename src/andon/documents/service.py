@@ -263,9 +263,12 @@ def _check_header(session: Session, document: Document, file: DocumentFile) -> N
 
 
 def _same_place(session: Session, document: Document, name: str, code: str) -> bool:
-    place = (
-        session.get(Site, document.site_id) if name == "site" and document.site_id else None
-    ) or (session.get(Line, document.line_id) if name == "line" and document.line_id else None)
+    """Whether the document's site (or line) has ``code``; False when it has none."""
+    place: Site | Line | None = None
+    if name == "site" and document.site_id is not None:
+        place = session.get(Site, document.site_id)
+    elif name == "line" and document.line_id is not None:
+        place = session.get(Line, document.line_id)
     return place is not None and place.code == code
 
 
