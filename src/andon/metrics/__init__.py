@@ -1,0 +1,1 @@
+"""Metrics: definitions, series, control charts (SPC), thresholds and reviews."""
