@@ -1,0 +1,1 @@
+"""Metrics: definitions with owners and thresholds, periods, manual values, SPC."""
