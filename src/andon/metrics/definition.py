@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -67,6 +68,16 @@ Username = Annotated[
     ),
 ]
 Decision = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+
+def _known_rule(rule: str) -> str:
+    if rule not in RULE_IDS and rule not in RULE_SETS:
+        known = ", ".join((*RULE_IDS, *RULE_SETS))
+        raise ValueError(f"unknown rule {rule!r}; expected one of {known}")
+    return rule
+
+
+RuleName = Annotated[str, AfterValidator(_known_rule)]
 _DURATION = re.compile(r"^(\d{1,4})([hdw])$")
 _DURATION_UNITS = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1)}
 
@@ -177,7 +188,7 @@ class MetricDefinition(_Part):
     target: float | None = Field(default=None, allow_inf_nan=False)
     period: PeriodKind
     chart: ChartKind
-    rules: list[str] = Field(default_factory=lambda: ["western-electric"], max_length=20)
+    rules: list[RuleName] = Field(default_factory=lambda: ["western-electric"], max_length=20)
     baseline: Baseline = Field(default_factory=lambda: Baseline(points=20))
     thresholds: list[Threshold] = Field(default_factory=list, max_length=50)
     no_data_after: timedelta | None = None
@@ -202,11 +213,7 @@ class MetricDefinition(_Part):
 
     @field_validator("rules")
     @classmethod
-    def _known_rules(cls, rules: list[str]) -> list[str]:
-        for rule in rules:
-            if rule not in RULE_IDS and rule not in RULE_SETS:
-                known = ", ".join((*RULE_IDS, *RULE_SETS))
-                raise ValueError(f"unknown rule {rule!r}; expected one of {known}")
+    def _each_rule_once(cls, rules: list[str]) -> list[str]:
         if len(set(rules)) != len(rules):
             raise ValueError("a rule is listed twice")
         return rules

@@ -114,8 +114,12 @@ def test_a_manual_source_may_use_any_chart():
 @pytest.mark.parametrize("rule", ["WE5", "N9", "nelson-1", "we1"])
 def test_an_unknown_rule_is_refused_at_rules(rule):
     errors = refusal(rules=["WE1", rule])
-    assert errors[0][0] == ("rules",)
+    assert errors[0][0] == ("rules", 1)
     assert repr(rule) in errors[0][1]
+
+
+def test_a_rule_listed_twice_is_refused():
+    assert refusal(rules=["WE1", "N2", "WE1"])[0][0] == ("rules",)
 
 
 def test_rule_set_names_expand_to_their_ids():

@@ -85,8 +85,13 @@ def test_thresholds_out_of_order_name_the_band_and_its_line():
 
 def test_an_unknown_rule_names_the_rules_line():
     errors = refusal(EXAMPLE.replace("N5]", "N9]"))
-    assert errors[0][0] == ("rules",)
+    assert errors[0][0] == ("rules", 1)
     assert errors[0][1].startswith("line 14: unknown rule 'N9'")
+
+
+def test_an_unknown_rule_in_a_block_list_names_its_own_line():
+    errors = refusal(EXAMPLE.replace("rules: [western-electric, N5]", "rules:\n  - WE1\n  - WE7"))
+    assert errors[0][1].startswith("line 16: unknown rule 'WE7'")
 
 
 def test_a_short_baseline_names_the_baseline_line():

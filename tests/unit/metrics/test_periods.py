@@ -2,6 +2,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from andon.core.errors import InvalidInput
 from andon.metrics.periods import (
@@ -142,3 +144,24 @@ def test_months_step_over_the_year_end_both_ways():
 def test_periods_between_dates_counts_every_touched_period():
     weeks = periods_between("week", date(2026, 11, 22), date(2026, 11, 30))
     assert [p.key for p in weeks] == ["2026-W47", "2026-W48", "2026-W49"]
+
+
+ZONES = st.sampled_from([CHICAGO, BERLIN, ZoneInfo("Australia/Lord_Howe"), ZoneInfo("UTC")])
+KINDS = st.sampled_from(["day", "week", "month"])
+DAYS = st.dates(min_value=date(1990, 1, 1), max_value=date(2090, 12, 31))
+
+
+@given(kind=KINDS, day=DAYS, zone=ZONES)
+def test_a_period_holds_every_instant_of_its_bounds_and_reads_back_from_its_key(kind, day, zone):
+    period = period_containing(kind, datetime.combine(day, time(12)), zone)
+    start, end = period_bounds(period, zone)
+    assert parse_period(kind, period.key) == period
+    assert period_containing(kind, start, zone) == period
+    assert period_containing(kind, end - timedelta(microseconds=1), zone) == period
+    assert period_containing(kind, end, zone) == next_period(period)
+
+
+@given(kind=KINDS, day=DAYS)
+def test_previous_undoes_next(kind, day):
+    period = period_containing(kind, datetime.combine(day, time(0)), BERLIN)
+    assert previous_period(next_period(period)) == period
