@@ -1,1 +1,1 @@
-"""Metrics: definitions, series, control charts (SPC), thresholds and reviews."""
+"""Metrics: definitions with owners and thresholds, periods, manual values, control charts (SPC)."""
