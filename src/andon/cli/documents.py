@@ -48,9 +48,7 @@ SignerOption = Annotated[
 ]
 AuthorOption = Annotated[
     str | None,
-    typer.Option(
-        "--as", metavar="USERNAME", help="Who writes it (required: a revision has an author)."
-    ),
+    typer.Option("--as", metavar="USERNAME", help="Who writes it. Default: the owner it names."),
 ]
 RevisionOption = Annotated[
     int | None,
@@ -423,11 +421,10 @@ def list_(
     as_json: JsonOption = False,
 ) -> None:
     """List documents by number, with their revision in force and their newest one."""
-    from andon.core.clock import to_local, utcnow
     from andon.documents import queries
 
     with _acting(None) as (ctx, rules):
-        due_by = to_local(utcnow(), rules.zone).date() if review_due else None
+        due_by = rules.today() if review_due else None
         where = queries.DocumentFilter(
             type=doc_type, status=status, area=area, owner=owner, review_due_by=due_by
         )

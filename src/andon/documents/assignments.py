@@ -9,13 +9,12 @@ before it forward, and moves the open tasks onto itself.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from andon.accounts.models import RoleGrant, User
-from andon.core.clock import to_local
 from andon.documents.models import Document, DocumentRevision, TrainingAssignment
 from andon.documents.rules import DocumentRules
 from andon.plant.models import Area, Line
@@ -105,7 +104,7 @@ def on_effective(
                 select(TrainingAssignment).where(TrainingAssignment.revision_id == previous.id)
             )
         }
-    due_on = to_local(at, rules.zone).date() + timedelta(days=rules.training_due_days)
+    due_on = rules.training_due_on(at)
     created = 0
     if not needs_training(revision):
         # Carry the acknowledgements forward; open tasks keep their date on the new revision.
@@ -145,7 +144,7 @@ def assign_newcomers(
     people's, and someone new to the role has read none.
     """
     newcomers = find_newcomers(session, document, revision, rules)
-    due_on = to_local(at, rules.zone).date() + timedelta(days=rules.training_due_days)
+    due_on = rules.training_due_on(at)
     session.add_all(_task(document, revision, u, at, due_on, DUE, None) for u in newcomers)
     return len(newcomers)
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from andon.core.clock import to_local, utcnow
 from andon.core.config import Settings
 from andon.core.errors import ConfigurationError
 from andon.core.permissions import Role
@@ -70,6 +71,15 @@ class DocumentRules:
                 "ANDON_DOCUMENT_NUMBER_FORMAT: use {prefix}, {type}, {area} and {seq} "
                 f"(required), e.g. {DEFAULT_NUMBER_FORMAT}"
             )
+
+    def today(self, at: datetime | None = None) -> date:
+        """The plant's calendar date at ``at`` (now): the day effective dates, review dates and
+        training due dates are judged on."""
+        return to_local(at or utcnow(), self.zone).date()
+
+    def training_due_on(self, at: datetime | None = None) -> date:
+        """When a read-and-acknowledge task assigned at ``at`` falls due."""
+        return self.today(at) + timedelta(days=self.training_due_days)
 
     def review_interval(self, doc_type: str) -> int:
         return self.review_months.get(doc_type, 24)

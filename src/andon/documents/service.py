@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon.accounts.models import User
-from andon.core.clock import to_local, utcnow
+from andon.core.clock import utcnow
 from andon.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied
 from andon.core.permissions import Action, Role, authorize_somewhere
 from andon.core.uow import Context, Transaction
@@ -374,7 +374,7 @@ def submit(
     if password is not None:
         check_password(ctx, password)
     now = at or utcnow()
-    if effective_on is not None and effective_on < _today(now, rules):
+    if effective_on is not None and effective_on < rules.today(now):
         raise InvalidInput.for_field("effective", "the effective date is in the past")
     with ctx.write() as tx:
         session = tx.session
@@ -406,7 +406,7 @@ def approve(
     authorize_somewhere(ctx.actor, Action.DOCUMENT_APPROVE)
     check_password(ctx, password)
     now = at or utcnow()
-    if effective_on is not None and effective_on < _today(now, rules):
+    if effective_on is not None and effective_on < rules.today(now):
         raise InvalidInput.for_field("effective", "the effective date is in the past")
     with ctx.write() as tx:
         session = tx.session
@@ -420,7 +420,7 @@ def approve(
         if (
             row.status == Status.APPROVED
             and row.effective_on
-            and row.effective_on <= _today(now, rules)
+            and row.effective_on <= rules.today(now)
         ):
             _take_effect(tx, document, row.number, now, rules)
         return _outcome(document, row)
@@ -533,7 +533,7 @@ def take_effect_due(
 ) -> list[Outcome]:
     """Every approved revision whose effective date has come takes effect (the worker's job)."""
     now = now or utcnow()
-    today = _today(now, rules)
+    today = rules.today(now)
     with ctx.read() as session:
         due = list(
             session.execute(
@@ -569,7 +569,7 @@ def _take_effect(
     rows = load_revisions(session, document)
     signatures = load_signatures(session, [r.id for r in rows])
     values = [revision_value(r, signatures[r.id]) for r in rows]
-    after = lifecycle.take_effect(values, number, _today(at, rules), document.type, rules.policy)
+    after = lifecycle.take_effect(values, number, rules.today(at), document.type, rules.policy)
     previous: DocumentRevision | None = None
     target: DocumentRevision | None = None
     for row, old, new in zip(rows, values, after, strict=True):
@@ -602,7 +602,7 @@ def _take_effect(
     document.effective_revision = target.number
     document.title = target.title
     document.status = Status.EFFECTIVE.value
-    document.next_review_on = add_months(_today(at, rules), document.review_interval_months)
+    document.next_review_on = add_months(rules.today(at), document.review_interval_months)
     document.review_reminded_at = None
     document.review_escalated_at = None
     search.index_revision(session, document, target)
@@ -736,10 +736,6 @@ def _next_number(session: Session, doc_type: str, area: str | None, rules: Docum
         if middle.isdigit() and (not suffix or number.endswith(suffix)):
             highest = max(highest, int(middle))
     return rules.number(doc_type, area, highest + 1)
-
-
-def _today(at: datetime, rules: DocumentRules) -> date:
-    return to_local(at, rules.zone).date()
 
 
 def add_months(day: date, months: int) -> date:

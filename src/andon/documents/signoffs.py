@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
-from andon.core.clock import to_local, utcnow
+from andon.core.clock import utcnow
 from andon.core.errors import Conflict, InvalidInput
 from andon.core.permissions import Action, authorize_somewhere
 from andon.core.uow import Context
@@ -107,7 +107,7 @@ def acknowledge(
                 revision_id=row.id,
                 user_id=signature.user_id,
                 assigned_at=now,
-                due_on=to_local(now, DEFAULT_RULES.zone).date(),
+                due_on=DEFAULT_RULES.today(now),
             )
             session.add(task)
         task.status = assignments.DONE
@@ -167,7 +167,7 @@ def review(
         )
         session.add(signature)
         session.flush()
-        today = to_local(now, rules.zone).date()
+        today = rules.today(now)
         next_on: date | None = None
         if outcome == "confirm":
             next_on = add_months(today, document.review_interval_months)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from andon.accounts.models import RoleGrant, User
 from andon.calendars.hours import WorkingCalendar, always_open
 from andon.calendars.service import working_calendar
-from andon.core.clock import to_local, utcnow
+from andon.core.clock import utcnow
 from andon.core.permissions import PLANT_WIDE, Scope
 from andon.core.uow import AuditRecord, Context
 from andon.documents import assignments, service
@@ -128,7 +128,7 @@ def sweep_reviews(
     date), escalate reviews whose date has passed (once). Returns reminders, escalations and
     notifications queued."""
     now = now or utcnow()
-    today = _today(now, rules)
+    today = rules.today(now)
     horizon = today + timedelta(days=rules.review_reminder_days)
     reminders, sent_reminders = _review_pass(
         ctx,
@@ -254,7 +254,7 @@ def sweep_training(
     (once per task). One message per person per pass lists all their tasks. Returns tasks
     reminded, tasks escalated and notifications queued."""
     now = now or utcnow()
-    today = _today(now, rules)
+    today = rules.today(now)
     horizon = today + timedelta(days=rules.training_reminder_days)
     reminded, sent_reminders = _training_pass(
         ctx,
@@ -499,10 +499,6 @@ def _calendar(
         return always_open(str(rules.zone))
     calendars = [working_calendar(session, site_id) for site_id in ids]
     return max(calendars, key=lambda c: c.next_outside_quiet_hours(now))
-
-
-def _today(now: datetime, rules: DocumentRules) -> date:
-    return to_local(now, rules.zone).date()
 
 
 def _iso(day: date | None) -> str | None:

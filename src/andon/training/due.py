@@ -14,7 +14,6 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
 
 from andon.accounts.models import User
-from andon.core.clock import to_local, utcnow
 from andon.core.errors import InvalidInput, NotFound
 from andon.core.permissions import Action, reach
 from andon.core.uow import Context
@@ -77,7 +76,7 @@ def due_tasks(
     # Reading your own tasks needs no permission; anyone else's needs training.read.
     mine = own and ctx.actor.user_id is not None
     where = None if mine else reach(ctx.actor, Action.TRAINING_READ)
-    today = to_local(now or utcnow(), rules.zone).date()
+    today = rules.today(now)
     revision = aliased(DocumentRevision)
     previous = aliased(DocumentRevision)
     query = (

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import and_, case, select
 
-from andon.core.clock import to_local, utcnow
 from andon.core.errors import InvalidInput
 from andon.core.permissions import Action, reach
 from andon.core.uow import Context
@@ -111,7 +110,7 @@ def training_matrix(
     if filters.offset < 0 or (filters.limit is not None and filters.limit < 1):
         raise InvalidInput.for_field("offset", "offset must be 0 or more and limit 1 or more")
     where = reach(ctx.actor, Action.TRAINING_READ)
-    today = to_local(now or utcnow(), rules.zone).date()
+    today = rules.today(now)
     roles = roles_of(filters.role, rules.training_roles)
     with ctx.read() as session:
         line = line_place(session, filters.line_id) if filters.line_id is not None else None

@@ -4,14 +4,14 @@ document_edit_pages."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from andon.core.clock import to_local, utcnow
+from andon.core.clock import utcnow
 from andon.core.config import Settings
 from andon.core.errors import AndonError, InvalidInput, PermissionDenied
 from andon.core.permissions import MATRIX, Action, Actor
@@ -42,10 +42,6 @@ def rules_of(request: Request) -> DocumentRules:
     return document_rules(settings)
 
 
-def today(rules: DocumentRules) -> date:
-    return to_local(utcnow(), rules.zone).date()
-
-
 def may(actor: Actor, action: Action) -> bool:
     """Whether the actor may take ``action`` somewhere (the service checks the place)."""
     return actor.system or any(g.role in MATRIX[action] for g in actor.grants)
@@ -64,7 +60,7 @@ def list_page(request: Request, ctx: PageCtx) -> Response:
     errors: dict[str, str] = {}
     rows: list[queries.DocumentRow] = []
     hits: list[SearchHit] = []
-    due_by = today(rules) + timedelta(days=rules.review_reminder_days)
+    due_by = rules.today() + timedelta(days=rules.review_reminder_days)
     try:
         if values["q"]:
             hits = search_documents(
@@ -148,7 +144,7 @@ def show_page(
             "previous": _previous(view),
             "line_names": _line_names(ctx, view.revision.plan.get("lines", [])),
             "line_labels": _line_labels(ctx, view.revision.plan.get("rollout", [])),
-            "today": today(rules).isoformat(),
+            "today": rules.today().isoformat(),
             "adoption": _adoption(ctx, view),
             "attachments": attachments.list_attachments(ctx, view.document.number),
             "form_errors": form_errors or {},
