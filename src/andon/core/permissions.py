@@ -48,6 +48,13 @@ class Action(StrEnum):
     DOCUMENT_REVIEW = "document.review"
     DOCUMENT_ACK = "document.ack"
     TRAINING_READ = "training.read"
+    METRIC_READ = "metric.read"
+    METRIC_MANAGE = "metric.manage"
+    METRIC_RECORD = "metric.record"
+    REVIEW_RUN = "review.run"
+    ACTION_READ = "action.read"
+    ACTION_CREATE = "action.create"
+    ACTION_MANAGE = "action.manage"
 
 
 EVERYONE = frozenset(Role)
@@ -97,6 +104,23 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.DOCUMENT_ACK: DOERS,
     # The training matrix names who is behind: for the people who lead and audit them.
     Action.TRAINING_READ: OVERSIGHT,
+    # The numbers a plant runs on are on the wall for everyone to see.
+    Action.METRIC_READ: EVERYONE,
+    # A definition (formula, thresholds, baseline, limits) changes decisions: the people
+    # accountable for results define and re-baseline metrics.
+    Action.METRIC_MANAGE: OVERSIGHT,
+    # Values entered by hand (near misses, scrap cost, downtime with its reason) come from
+    # the floor's leads and the quality and safety people who count them.
+    Action.METRIC_RECORD: OVERSIGHT,
+    # The weekly review is run by the people who chair it: they record attendance and
+    # decisions and generate the pack.
+    Action.REVIEW_RUN: OVERSIGHT,
+    Action.ACTION_READ: EVERYONE,
+    # Anyone who does the work may raise an action for someone; the owner of an action
+    # updates and closes it whatever their role (checked in the service).
+    Action.ACTION_CREATE: DOERS,
+    # Reassigning, cancelling and closing other people's actions.
+    Action.ACTION_MANAGE: OVERSIGHT,
 }
 
 
