@@ -81,6 +81,13 @@ SHARE_SIGMA = 0.3
 STUCK = 0.02
 FIRST_INSPECTION_FAILS = 0.10
 REINSPECTION_FAILS = 0.15
+# Two weeks before the end, one line switches to pump housings cast by a new supplier, whose
+# seal faces leak more often: first inspections on that line fail about two and a half times
+# as often from then on. Nothing else changes, so the rework metric of that line shows a
+# real shift (a signal on its control chart) and the other lines stay in control.
+MATERIAL_CHANGE_LINE = 1  # index into the area's lines, like STOPPED_LINE
+MATERIAL_CHANGE_DAYS_BEFORE_END = 14
+FIRST_INSPECTION_FAILS_AFTER_CHANGE = 0.25
 
 PRODUCTS = (
     ("PH-100", "Pump housing PH-100", 34),
@@ -394,6 +401,10 @@ class _Simulation:
         self._order = itertools.count()
         self._now = start_at
         self.stop = self._plan_stop(_rng(options.seed, "stop"))
+        self.material_change_at = end_at - timedelta(days=MATERIAL_CHANGE_DAYS_BEFORE_END)
+        self.material_change_line = (
+            self.lines[MATERIAL_CHANGE_LINE].id if len(self.lines) > MATERIAL_CHANGE_LINE else None
+        )
 
     def run(self) -> None:
         arrivals = self._arrivals(_rng(self.options.seed, "arrivals"))
@@ -644,7 +655,7 @@ class _Simulation:
 
     def _inspect(self, item: WorkItem, rng: random.Random, at: datetime) -> Steps:
         """Record the checklist; a failure sends the item to rework by itself."""
-        odds = REINSPECTION_FAILS if item.rework_count else FIRST_INSPECTION_FAILS
+        odds = REINSPECTION_FAILS if item.rework_count else self._first_inspection_fails(item, at)
         run = checks.record_checklist(
             self.people["quality"], item.id, _checklist(rng, rng.random() < odds), at=at
         )
@@ -662,6 +673,10 @@ class _Simulation:
             self.people["quality"], item.id, ItemMove(to="pack", version=item.version), at=at
         )
         return at
+
+    def _first_inspection_fails(self, item: WorkItem, at: datetime) -> float:
+        changed = item.line_id == self.material_change_line and at >= self.material_change_at
+        return FIRST_INSPECTION_FAILS_AFTER_CHANGE if changed else FIRST_INSPECTION_FAILS
 
     # Incidents ---------------------------------------------------------------------------
 
