@@ -193,6 +193,12 @@ class MetricDefinition(_Part):
     thresholds: list[Threshold] = Field(default_factory=list, max_length=50)
     no_data_after: timedelta | None = None
     review: Literal["daily", "weekly", "biweekly", "monthly", "quarterly"] = "weekly"
+    # Where the metric sits on the SQDC board, and the area whose board shows it (an area
+    # code, e.g. ASM; none: every area's board of the site).
+    sqdc: Literal["safety", "quality", "delivery", "cost"] | None = None
+    area: Filter | None = None
+    # Also compute the KPI for each line on its own (values, chart and bands per line).
+    by_line: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -275,8 +281,21 @@ def definition_errors(defn: MetricDefinition) -> list[FieldError]:
                     "baseline_too_short",
                 )
             )
+    errors += _split_errors(defn)
     errors += _threshold_errors(defn)
     return errors
+
+
+def _split_errors(defn: MetricDefinition) -> list[FieldError]:
+    if not defn.by_line:
+        return []
+    if not isinstance(defn.source, KpiSource):
+        msg = "a manual metric has one series; enter a metric per line instead"
+        return [FieldError(("by_line",), msg, "by_line")]
+    if defn.source.line is not None:
+        msg = f"the source measures line {defn.source.line!r} only; there is nothing to split"
+        return [FieldError(("by_line",), msg, "by_line")]
+    return []
 
 
 def _threshold_errors(defn: MetricDefinition) -> list[FieldError]:
@@ -290,6 +309,15 @@ def _threshold_errors(defn: MetricDefinition) -> list[FieldError]:
                     ("thresholds", i, "line"),
                     f"the source measures line {source_line!r} only; a band for line "
                     f"{band.line!r} would never apply",
+                    "threshold_line",
+                )
+            )
+        if band.line is not None and source_line is None and not defn.by_line:
+            errors.append(
+                FieldError(
+                    ("thresholds", i, "line"),
+                    f"a band for line {band.line!r} needs a metric split by line "
+                    "(by_line: true)",
                     "threshold_line",
                 )
             )

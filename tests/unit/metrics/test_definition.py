@@ -179,8 +179,30 @@ def test_bands_per_line_are_ordered_within_their_line():
         {"level": "critical", "below": 0.9, "decision": "b", "line": "L1"},
         {"level": "warning", "below": 0.85, "decision": "c", "line": "L2"},
     ]
-    defn = parse_definition(document(source={"kpi": "first_pass_yield"}, thresholds=bands))
+    defn = parse_definition(
+        document(source={"kpi": "first_pass_yield"}, by_line=True, thresholds=bands)
+    )
     assert [b.line for b in defn.thresholds] == ["L1", "L1", "L2"]
+
+
+def test_a_band_for_one_line_needs_a_metric_split_by_line():
+    bands = [{"level": "warning", "below": 0.95, "decision": "a", "line": "L1"}]
+    problems = refusal(source={"kpi": "first_pass_yield"}, thresholds=bands)
+    assert problems[0][0] == ("thresholds", 0, "line")
+    assert "by_line" in problems[0][1]
+
+
+@pytest.mark.parametrize(
+    "source", ["manual", {"kpi": "first_pass_yield", "line": "L1"}], ids=["manual", "one-line"]
+)
+def test_only_a_kpi_over_several_lines_can_be_split_by_line(source):
+    assert refusal(source=source, chart="xmr", by_line=True)[0][0] == ("by_line",)
+
+
+def test_the_board_place_of_a_metric_reads_back():
+    defn = parse_definition(document(sqdc="safety", area="ASM"))
+    assert (defn.sqdc, defn.area, defn.by_line) == ("safety", "ASM", False)
+    assert definition_document(defn)["sqdc"] == "safety"
 
 
 def test_a_band_for_a_line_the_source_excludes_is_refused():
