@@ -133,6 +133,11 @@ def kpi_values(
     if by_line:
         found = fetch_rows(table.select("line").distinct())
         lines = sorted({str(row["line"]) for row in found if row["line"] is not None})
+    if periods is not None and source.kpi != "wip":
+        # Only items with an event in the periods' span can count there (a visit or item
+        # ends at an event, and every count is of events), so the windows over each item's
+        # history run on those items alone. wip also counts items idle through a period.
+        table = _touching(table, spans)
     bounds = _bounds_table(spans)
     labels = _stage_labels(source.stage, specs)
     aggregates = _COMPUTE[source.kpi](table, bounds, by_line, labels, source, specs or {})
@@ -285,6 +290,17 @@ def _filtered(table: ir.Table, source: KpiSource) -> ir.Table:
         if wanted is not None:
             table = table.filter(table[column] == wanted)
     return table
+
+
+def _touching(table: ir.Table, spans: Sequence[_Span]) -> ir.Table:
+    """Every event of the items with an event from the first span's start to the last's end."""
+    import ibis
+
+    low = ibis.literal(min(s.start_at for s in spans), "timestamp('UTC')")
+    high = ibis.literal(max(s.end_at for s in spans), "timestamp('UTC')")
+    stamp = table[TIMESTAMP]
+    touched = table.filter((stamp >= low) & (stamp < high)).select(CASE).distinct()
+    return table.semi_join(touched, CASE)
 
 
 def _stage_labels(stage: str | None, specs: Mapping[str, ProcessSpec] | None) -> list[str] | None:

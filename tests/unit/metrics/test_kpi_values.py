@@ -409,5 +409,10 @@ def test_postgres_gives_the_duckdb_values(
 
     expected = kpi_values(log, KpiSource(**source), "week", CHICAGO, by_line=True, specs=specs)
     got = kpi_values(on_postgres, KpiSource(**source), "week", CHICAGO, by_line=True, specs=specs)
+    w48 = [parse_period("week", "2026-W48")]
+    one_week = kpi_values(
+        on_postgres, KpiSource(**source), "week", CHICAGO, by_line=True, specs=specs, periods=w48
+    )
 
     assert got == expected
+    assert one_week == [v for v in expected if v.period == "2026-W48"]
