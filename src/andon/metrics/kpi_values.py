@@ -17,7 +17,7 @@ Vocabulary (docs/metrics.md, "How each KPI is computed per period", says the sam
   (the move into an end stage). It was **created** at its first stage entry.
 - An instant belongs to the period whose ``[start, end)`` holds it, in the site's time zone
   (``andon.metrics.periods``); for shifts, the shift instance holding it — an instant between
-  shifts belongs to no shift.
+  shifts belongs to no shift, and no shift starts on a holiday.
 
 KPIs, per period (``count`` and ``n`` are what a p, u or c chart needs):
 
@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -87,6 +87,17 @@ _Aggregates = dict[tuple[str, str | None], tuple[float | None, float | None, flo
 
 
 @dataclass(frozen=True)
+class _Shifts:
+    """The site's weekly shifts and the local dates on which none starts."""
+
+    pattern: tuple[Shift, ...] = ()
+    holidays: frozenset[date] = frozenset()
+
+
+_NO_SHIFTS = _Shifts()
+
+
+@dataclass(frozen=True)
 class _Span:
     period: Period
     start_at: datetime
@@ -102,6 +113,7 @@ def kpi_values(
     by_line: bool = False,
     periods: Collection[Period] | None = None,
     shifts: Sequence[Shift] | None = None,
+    holidays: Collection[date] = (),
     specs: Mapping[str, ProcessSpec] | None = None,
 ) -> list[PeriodValue]:
     """The values of ``source``'s KPI per period (and per line with ``by_line``), oldest first.
@@ -110,7 +122,8 @@ def kpi_values(
     holding its last (any filter aside), each with a value; otherwise only ``periods``, each
     computed exactly as a full run computes it. ``by_line``: one value per line of the
     filtered log per period. Shift periods need the site's ``shifts`` (a calendar without
-    shifts works around the clock and has none: InvalidInput on ``period``). ``specs``:
+    shifts works around the clock and has none: InvalidInput on ``period``); no shift starts
+    on one of the site's ``holidays`` (local dates), as in the business calendar. ``specs``:
     process key → definition, needed by ``sla_attainment`` and to name ``stage`` by its key.
     The log must be Andon's own events read with ``events="all"`` (InvalidInput on ``log``).
     """
@@ -121,7 +134,11 @@ def kpi_values(
         )
     if period_kind not in PERIOD_KINDS:
         raise InvalidInput.for_field("period", f"choose one of {', '.join(PERIOD_KINDS)}")
-    day_shifts = _usable_shifts(shifts) if period_kind == "shift" else ()
+    day_shifts = (
+        _Shifts(_usable_shifts(shifts), frozenset(holidays))
+        if period_kind == "shift"
+        else _NO_SHIFTS
+    )
     if periods is None:
         spans = _covered_spans(log.table, period_kind, zone, day_shifts)
     else:
@@ -155,6 +172,7 @@ def affected_periods(
     zone: ZoneInfo,
     *,
     shifts: Sequence[Shift] | None = None,
+    holidays: Collection[date] = (),
 ) -> set[Period]:
     """The periods holding these instants (aware), as :func:`kpi_values` attributes them.
 
@@ -167,7 +185,7 @@ def affected_periods(
     """
     if period_kind != "shift":
         return {period_containing(period_kind, at, zone) for at in timestamps}
-    day_shifts = _usable_shifts(shifts)
+    day_shifts = _Shifts(_usable_shifts(shifts), frozenset(holidays))
     found: set[Period] = set()
     for at in timestamps:
         local_day = at.astimezone(zone).date()
@@ -208,13 +226,13 @@ def _usable_shifts(shifts: Sequence[Shift] | None) -> tuple[Shift, ...]:
     return tuple(shifts)
 
 
-def _shift_spans(first: Any, last: Any, zone: ZoneInfo, shifts: Sequence[Shift]) -> list[_Span]:
+def _shift_spans(first: date, last: date, zone: ZoneInfo, shifts: _Shifts) -> list[_Span]:
     """Every shift instance starting on a local day from ``first`` to ``last``, in order."""
     spans: list[_Span] = []
     day = first
     while day <= last:
-        for shift in shifts:
-            if day.weekday() in shift.days:
+        for shift in shifts.pattern:
+            if day.weekday() in shift.days and day not in shifts.holidays:
                 period = Period("shift", day, shift.name.strip())
                 start, end = period_bounds(period, zone, shift_times=(shift.start, shift.end))
                 spans.append(_Span(period, start, end))
@@ -224,7 +242,7 @@ def _shift_spans(first: Any, last: Any, zone: ZoneInfo, shifts: Sequence[Shift])
 
 
 def _covered_spans(
-    table: ir.Table, kind: PeriodKind, zone: ZoneInfo, shifts: Sequence[Shift]
+    table: ir.Table, kind: PeriodKind, zone: ZoneInfo, shifts: _Shifts
 ) -> list[_Span]:
     row = fetch_rows(table.aggregate(first=table[TIMESTAMP].min(), last=table[TIMESTAMP].max()))
     first_at, last_at = row[0]["first"], row[0]["last"]
@@ -238,10 +256,10 @@ def _covered_spans(
 
 
 def _requested_spans(
-    periods: Collection[Period], kind: PeriodKind, zone: ZoneInfo, shifts: Sequence[Shift]
+    periods: Collection[Period], kind: PeriodKind, zone: ZoneInfo, shifts: _Shifts
 ) -> list[_Span]:
     spans: list[_Span] = []
-    times = {s.name.strip(): s for s in shifts}
+    times = {s.name.strip(): s for s in shifts.pattern}
     for period in sorted(set(periods)):
         if period.kind != kind:
             raise InvalidInput.for_field(
@@ -251,7 +269,11 @@ def _requested_spans(
             spans.append(_span(period, zone))
             continue
         shift = times.get(period.shift or "")
-        if shift is None or period.first.weekday() not in shift.days:
+        if (
+            shift is None
+            or period.first.weekday() not in shift.days
+            or period.first in shifts.holidays
+        ):
             raise InvalidInput.for_field(
                 "periods", f"no shift {period.shift!r} starts on {period.first.isoformat()}"
             )

@@ -89,9 +89,9 @@ def at(text: str) -> datetime:
     return datetime.strptime(f"2026-{text}", "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
 
 
-def plant_table() -> pa.Table:
+def plant_table(events: list[tuple[Any, ...]] = EVENTS) -> pa.Table:
     rows: list[dict[str, Any]] = []
-    for order, (item, kind, activity, stamp, category) in enumerate(EVENTS, start=1):
+    for order, (item, kind, activity, stamp, category) in enumerate(events, start=1):
         process, line, product, status = ITEMS[item]
         rows.append(
             {
@@ -359,6 +359,39 @@ def test_affected_periods_map_instants_to_local_periods() -> None:
         parse_period("shift", "2026-11-16/Night"),
         parse_period("shift", "2026-11-23/Day"),
     }
+
+
+def test_no_shift_starts_on_a_holiday(log: EventLog) -> None:
+    monday = parse_period("day", "2026-11-16").first
+    values = kpi_values(
+        log, KpiSource(kpi="throughput"), "shift", CHICAGO, shifts=SHIFTS, holidays={monday}
+    )
+
+    # Item 1's completion (Monday 15:00 local) falls in no shift; item 4's is Tuesday's Day.
+    assert {v.period: v.value for v in values if v.value} == {"2026-11-17/Day": 1}
+    assert not [v for v in values if v.period.startswith("2026-11-16")]
+
+
+def test_the_day_clocks_go_back_is_25_hours_long() -> None:
+    # 1 Nov 2026, Chicago: CDT (UTC−5) until 07:00 UTC, then CST (UTC−6). Local midnight
+    # starts the day at 05:00 UTC and ends it at 06:00 UTC on 2 Nov.
+    events = [
+        ("1", "created", "Assemble", "11-01 04:59", None),  # 31 Oct 23:59 CDT
+        ("1", "moved", "Ship", "11-01 05:00", None),  # 1 Nov 00:00 CDT
+        ("2", "created", "Assemble", "11-01 06:00", None),
+        ("2", "moved", "Ship", "11-02 05:59", None),  # 1 Nov 23:59 CST
+        ("4", "created", "Assemble", "11-01 06:00", None),
+        ("4", "moved", "Ship", "11-02 06:00", None),  # 2 Nov 00:00 CST
+    ]
+    dst = EventLog(ibis.memtable(plant_table(events)), "dst")
+
+    values = kpi_values(dst, KpiSource(kpi="throughput"), "day", CHICAGO)
+
+    assert [(v.period, v.value) for v in values] == [
+        ("2026-10-31", 0),
+        ("2026-11-01", 2),
+        ("2026-11-02", 1),
+    ]
 
 
 def test_shift_periods_without_shifts_are_refused(log: EventLog) -> None:
