@@ -6,7 +6,9 @@ the HTTP API and the SLA sweep over a million open items, written to bench/resul
 Analytics (bench/analytics.py): `andon mine report` against pm4py and hand-written DuckDB SQL
 on synthetic logs of 10k to 10M events, written to bench/results/analytics.json. Documents
 (bench/documents.py): search over 20,000 effective revisions, approval with its signature, and
-the training matrix's data, written to bench/results/documents.json.
+the training matrix's data, written to bench/results/documents.json. Metric values
+(bench/metric_values.py): every built-in KPI for every week of a 1M-event plant log, written
+to bench/results/metric_values.json.
 Figures are measured on whatever machine runs `make bench`; nothing here is asserted.
 
     python -m bench.run                      # everything
@@ -14,6 +16,7 @@ Figures are measured on whatever machine runs `make bench`; nothing here is asse
     python -m bench.run --only sweep         #     transitions, profile, sweep, sqlite-sweep
     python -m bench.run --only analytics     # the analytics engine (knobs: bench/analytics.py)
     python -m bench.run --only documents     # search, approval, matrix (bench/documents.py)
+    python -m bench.run --only metrics       # KPI values per week (bench/metric_values.py)
 """
 
 from __future__ import annotations
@@ -112,16 +115,22 @@ def foundation() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bench import analytics, documents, work
+    from bench import analytics, documents, metric_values, work
 
-    choices = ("foundation", "work", *work.CASES, "analytics", "documents")
+    choices = ("foundation", "work", *work.CASES, "analytics", "documents", "metrics")
     parser = argparse.ArgumentParser(
         prog="python -m bench.run",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--only", action="append", choices=choices, help="run only this")
-    chosen = parser.parse_args(argv).only or ["foundation", "work", "analytics", "documents"]
+    chosen = parser.parse_args(argv).only or [
+        "foundation",
+        "work",
+        "analytics",
+        "documents",
+        "metrics",
+    ]
     if "foundation" in chosen:
         foundation()
     cases = [c for c in work.CASES if c in chosen or ("work" in chosen and c in work.DEFAULT_CASES)]
@@ -131,6 +140,8 @@ def main(argv: list[str] | None = None) -> None:
         analytics.main([])
     if "documents" in chosen:
         documents.main([])
+    if "metrics" in chosen:
+        metric_values.main()
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ analyses that need them (SLA attainment on business time reads the ``stage_breac
 
 Columns beside the standard ones: ``kind`` (created, moved, ...), ``process_key``,
 ``process_version`` (the version the item runs on), ``line`` (line code), ``priority`` and
-``product``, ``item_status`` (open, paused, done) and ``item_breached`` (the item's end-to-end
-business-time SLA was breached). Item columns hold the item's values now, not at each event.
+``product``, ``item_status`` (open, paused, done), ``item_breached`` (the item's end-to-end
+business-time SLA was breached) and ``category`` (an ``exception`` event's category, else
+null). Item columns hold the item's values now, not at each event.
 ``event_order`` is the event's id, which breaks timestamp ties in the order Andon wrote them.
 
 On ``engine="postgres"`` with Andon on PostgreSQL the log is an Ibis expression over the
@@ -70,6 +71,7 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
     ("product", "string"),
     ("item_status", "string"),
     ("item_breached", "bool"),
+    ("category", "string"),
 )
 
 
@@ -154,6 +156,7 @@ def _tables() -> dict[str, sa.TableClause]:
             sa.column("kind", sa.String()),
             sa.column("timestamp", sa.DateTime()),
             sa.column("resource", sa.String()),
+            sa.column("attributes", sa.JSON()),
         ),
         "items": sa.table(
             "work_items",
@@ -226,6 +229,10 @@ def _events_query(
             i.c.product.label("product"),
             i.c.status.label("item_status"),
             i.c.breached_at.is_not(None).label("item_breached"),
+            sa.case(
+                (e.c.kind == "exception", e.c.attributes["category"].as_string()),
+                else_=sa.null(),
+            ).label("category"),
         )
         .select_from(
             e.join(i, i.c.id == e.c.case_id)

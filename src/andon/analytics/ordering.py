@@ -96,10 +96,10 @@ def order_events(
     engine = backend_name(table)
 
     case_keys = case_ids_expr(log) if case_ids is None else case_ids
-    at_us = _epoch_us(table[TIMESTAMP], engine)
+    at_us = epoch_us(table[TIMESTAMP], engine)
     times = {AT_US: at_us}
     if log.interval:
-        times[START_US] = _epoch_us(table[START], engine).coalesce(at_us)
+        times[START_US] = epoch_us(table[START], engine).coalesce(at_us)
     keyed = table.join(case_keys, CASE).select(CASE_KEY, ACTIVITY, ORDER, *attributes, **times)
 
     if log.interval:
@@ -163,8 +163,9 @@ def stage_seconds(ordered: CaseOrderedLog) -> ir.NumericColumn:
     return column
 
 
-def _epoch_us(column: ir.TimestampColumn, engine: str) -> ir.IntegerColumn:
-    """Microseconds since the Unix epoch, exactly, on every backend."""
+def epoch_us(column: ir.TimestampColumn, engine: str) -> ir.IntegerColumn:
+    """Microseconds since the Unix epoch, exactly, on every backend (``engine``: the
+    backend's name, as ``ibis.get_backend(expr).name`` gives it)."""
     import ibis
 
     if engine == "duckdb":

@@ -27,6 +27,8 @@ def fetch_rows(expr: ir.Table) -> list[dict[str, Any]]:
     if backend.name != "duckdb":
         rows: list[dict[str, Any]] = expr.to_pyarrow().to_pylist()
         return rows
+    # Registers the in-memory tables (ibis.memtable) the expression reads, as execute does.
+    backend._run_pre_execute_hooks(expr)
     cursor = backend.con.execute(backend.compile(expr))
     names = [str(d[0]) for d in cursor.description]
     return [dict(zip(names, (_utc(v) for v in row), strict=True)) for row in cursor.fetchall()]

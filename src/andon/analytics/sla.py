@@ -54,7 +54,7 @@ def sla_attainment(log: EventLog, spec: ProcessSpec, *, basis: Basis = "elapsed"
                 f"the log has no {', '.join(missing)} column",
             )
     targets = {s.key: s.sla for s in spec.stages if s.sla is not None}
-    visits = _visits(log, spec, basis)
+    visits = stage_visits(log, spec, basis)
     stage_rows: list[dict[str, Any]] = []
     if targets:
         measured = visits.filter(visits.stage.isin(sorted(targets)) & visits.measured)
@@ -95,8 +95,15 @@ def sla_attainment(log: EventLog, spec: ProcessSpec, *, basis: Basis = "elapsed"
     }
 
 
-def _visits(log: EventLog, spec: ProcessSpec, basis: Basis) -> ir.Table:
-    """One row per stage visit: case, stage, whether it was measured and was within target."""
+def stage_visits(log: EventLog, spec: ProcessSpec, basis: Basis = "elapsed") -> ir.Table:
+    """One row per visit of a stage of ``spec``, with the verdicts :func:`sla_attainment` counts.
+
+    Columns: ``case_id``, ``visit_no`` (1 for the case's first visit), ``stage`` (the key),
+    ``entered_at``, ``next_entered_at`` (null for the case's last visit), ``left_at`` (when the
+    visit was over, as the module docstring defines), ``target_seconds`` (null for a stage
+    without SLA), ``measured`` and ``within`` (a measured visit kept its target). Events of
+    activities that are no stage of ``spec`` are ignored.
+    """
     import ibis
 
     model = process_model(spec)
