@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -283,5 +284,37 @@ def test_a_supervisor_may_not_set_an_any_line_cycle_time_outside_their_reach(
 def test_an_unknown_period_key_is_refused_by_field(system: Context, floor: Floor) -> None:
     with pytest.raises(InvalidInput) as caught:
         downtime.line_oee(system, floor.line.id, "week", periods=["2026-48"])
+
+    assert caught.value.errors[0].loc == ("period",)
+
+
+def test_two_overlapping_entries_at_once_store_one(system: Context, floor: Floor) -> None:
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def attempt(start: float) -> None:
+        barrier.wait()
+        try:
+            downtime.record_downtime(system, floor.line.id, entry(start, start + 30))
+            outcomes.append("recorded")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=attempt, args=(start,)) for start in (0, 10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(outcomes) == ["conflict", "recorded"]
+    assert count_entries(system) == 1
+
+
+@pytest.mark.parametrize("key", ["9999-12", "0001-01"])
+def test_a_period_at_the_end_of_the_calendar_is_refused_by_field(
+    system: Context, floor: Floor, key: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        downtime.line_oee(system, floor.line.id, "month", periods=[key])
 
     assert caught.value.errors[0].loc == ("period",)

@@ -372,11 +372,20 @@ def _names(parts: list[str], site: str, area: str, line: str) -> bool:
 
 
 def _bounds(period: Period, zone: ZoneInfo, calendar: WorkingCalendar) -> tuple[datetime, datetime]:
-    if period.kind != "shift":
-        return period_bounds(period, zone)
-    for shift in calendar.shifts:
-        if shift.name == period.shift:
-            return period_bounds(period, zone, shift_times=(shift.start, shift.end))
+    try:
+        # A day of slack each side for zone offsets and overnight shifts, which the
+        # calendar needs around a period; datetime stops at years 1 and 9999.
+        if period.first.year <= 1 or period.last.year >= 9999:
+            raise OverflowError
+        if period.kind != "shift":
+            return period_bounds(period, zone)
+        for shift in calendar.shifts:
+            if shift.name == period.shift:
+                return period_bounds(period, zone, shift_times=(shift.start, shift.end))
+    except (OverflowError, ValueError):  # the first or last days datetime can hold
+        raise InvalidInput.for_field(
+            "period", f"{period.key} is outside the range of dates this server can hold"
+        ) from None
     names = ", ".join(s.name for s in calendar.shifts) or "none: the site has no shifts"
     raise InvalidInput.for_field(
         "period", f"no shift {period.shift!r} in the site's calendar ({names})"
