@@ -283,7 +283,7 @@ def oee_breakdown(
     for line, site_id in _lines(session, line_code):
         calendar = working_calendar(session, site_id)
         wanted = (
-            sorted(periods)
+            sorted(set(periods))
             if periods is not None
             else _covered_periods(session, line.id, period_kind, zone, calendar)
         )
