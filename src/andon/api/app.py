@@ -23,6 +23,7 @@ from andon.api import (
     health,
     lanes,
     lines,
+    oee,
     plant,
     problems,
     processes,
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(calendars.router)
     app.include_router(exceptions.router)
     app.include_router(lines.router)
+    app.include_router(oee.router)
+    app.include_router(oee.reports)
     app.include_router(analytics.router)
     app.include_router(documents.router)
     app.include_router(training.router)

@@ -42,12 +42,15 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
     "mine": ("andon.cli.mining", "app"),
     "doc": ("andon.cli.documents", "app"),
     "training": ("andon.cli.training", "app"),
+    "downtime": ("andon.cli.oee", "downtime_app"),
+    "product": ("andon.cli.oee", "product_app"),
 }
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("andon.cli.serve", "serve"),
     "worker": ("andon.cli.worker", "worker"),
     "kpi": ("andon.cli.mining", "kpi"),
     "conformance": ("andon.cli.conformance", "conformance"),
+    "oee": ("andon.cli.oee", "oee"),
 }
 
 

@@ -140,6 +140,27 @@ class Settings(BaseSettings):
         description="Comma-separated webhook URLs that overdue reviews and training escalate to.",
     )
 
+    downtime_reasons: str = Field(
+        default=(
+            "changeover,breakdown,material_shortage,no_operator,quality_hold,"
+            "planned_maintenance,other"
+        ),
+        description="Reason codes downtime may be entered with, comma-separated.",
+    )
+
+    @field_validator("downtime_reasons")
+    @classmethod
+    def _some_reasons(cls, value: str) -> str:
+        if not [code for code in value.split(",") if code.strip()]:
+            raise ValueError("name at least one downtime reason code")
+        return value
+
+    @property
+    def downtime_reason_codes(self) -> tuple[str, ...]:
+        """The reason codes of ``downtime_reasons``, in order, without blanks or repeats."""
+        codes = (code.strip() for code in self.downtime_reasons.split(","))
+        return tuple(dict.fromkeys(code for code in codes if code))
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -21,6 +21,7 @@ from andon.web import (
     document_sign_pages,
     exception_pages,
     home_pages,
+    oee_pages,
     plant_pages,
     process_pages,
     token_pages,
@@ -57,6 +58,7 @@ def install(app: FastAPI) -> None:
         document_sign_pages,
         document_pages,
         training_pages,
+        oee_pages,
     ):
         app.include_router(module.router)
 
