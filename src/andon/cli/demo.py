@@ -88,6 +88,12 @@ def load(
                 f"{done.escalations_fired} escalations fired, "
                 f"{done.line_stops} line stop{'' if done.line_stops == 1 else 's'}."
             )
+        oee = summary.oee
+        if oee is not None:
+            typer.echo(
+                f"Set {oee.cycle_times} ideal cycle times and entered {oee.downtime_entries} "
+                "downtime entries for OEE."
+            )
         typer.echo(f"Done in {seconds:.1f} s.")
     else:
         typer.echo(

@@ -16,6 +16,7 @@ from andon.core.errors import NotFound
 from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.demo.documents_history import DocumentsSummary, load_documents
+from andon.demo.oee import OeeSummary, load_oee
 from andon.demo.work import DEFAULT_HISTORY, HistoryOptions, HistorySummary, load_history
 from andon.plant import service as plant
 from andon.plant.models import LineKind
@@ -121,6 +122,7 @@ class DemoSummary:
     user_ids: dict[str, int] = field(default_factory=dict)
     history: HistorySummary | None = None
     documents: DocumentsSummary | None = None
+    oee: OeeSummary | None = None
 
 
 def load_demo(ctx: Context, history: HistoryOptions | None = DEFAULT_HISTORY) -> DemoSummary:
@@ -149,6 +151,7 @@ def load_demo(ctx: Context, history: HistoryOptions | None = DEFAULT_HISTORY) ->
         if history is not None:
             summary.history = load_history(ctx, summary.user_ids, history)
             summary.lines += summary.history.lines_added
+            summary.oee = load_oee(people, start_at=start_at, end_at=end_at, seed=history.seed)
         return summary
 
 
