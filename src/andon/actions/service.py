@@ -358,9 +358,7 @@ def _outs(session: Session, actions: list[ActionItem]) -> list[ActionOut]:
     names: dict[int, str] = {}
     if user_ids:
         names = dict(
-            session.execute(select(User.id, User.username).where(User.id.in_(user_ids)))
-            .tuples()
-            .all()
+            session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()
         )
     links: dict[int, list[ActionLinkOut]] = {i: [] for i in ids}
     if ids:
