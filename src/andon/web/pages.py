@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from andon.web import (
+    action_pages,
     admin_pages,
     analytics_pages,
     audit_pages,
@@ -57,6 +58,7 @@ def install(app: FastAPI) -> None:
         document_sign_pages,
         document_pages,
         training_pages,
+        action_pages,
     ):
         app.include_router(module.router)
 
