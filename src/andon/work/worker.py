@@ -1,4 +1,4 @@
-"""The background worker: sweep SLAs and documents, deliver due notifications, cycle after
+"""The background worker: sweep SLAs, documents and actions, deliver due notifications, cycle after
 cycle.
 
 Each cycle runs ``sweep_slas`` (breaches, due escalation tiers, their notifications queued in
