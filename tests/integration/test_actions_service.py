@@ -22,11 +22,13 @@ from andon.actions.schemas import (
 )
 from andon.actions.sweeps import sweep_actions
 from andon.core.audit import AuditEntry
+from andon.core.config import Settings
 from andon.core.database import Database
 from andon.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.notifications.models import Notification
+from andon.work.worker import run_worker
 from tests.factories import make_user
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -327,3 +329,24 @@ def test_overdue_actions_escalate_once_and_again_after_a_new_due_date(
     )
     assert sweep_actions(system, zone=CHICAGO, now=NOW).escalations == 0
     assert sweep_actions(system, zone=CHICAGO, now=NOW + timedelta(days=8)).escalations == 2
+
+
+def test_the_worker_escalates_an_overdue_action_once(
+    db: Database, settings: Settings, people: dict[str, Context]
+) -> None:
+    service.open_action(people["qe"], _create(due_on=date(2026, 11, 20)))
+    first = run_worker(db, settings, interval_seconds=0, once=True, now_fn=lambda: NOW)
+    again = run_worker(
+        db, settings, interval_seconds=0, once=True, now_fn=lambda: NOW + timedelta(hours=2)
+    )
+    assert (first.escalations, again.escalations) == (1, 0)
+    assert first.failed_cycles == 0
+    with db.read_session() as session:
+        keys = list(
+            session.scalars(
+                select(Notification.dedupe_key).where(
+                    Notification.dedupe_key.like("action:%:overdue:%")
+                )
+            )
+        )
+    assert len(keys) == 3
