@@ -350,3 +350,25 @@ def test_the_worker_escalates_an_overdue_action_once(
             )
         )
     assert len(keys) == 3
+
+
+def test_the_unique_key_settles_a_race_the_lookup_missed(
+    db: Database, system: Context, people: dict[str, Context], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loser of a race reads no open action first, then its insert hits the unique key:
+    it returns the winner's action and writes nothing."""
+    winner, _ = service.open_action(system, _create(), dedupe_key="metric:fpy:L2:warning")
+    before = _counts(db)
+    real = service._open_with_key
+    calls: list[str] = []
+
+    def missed_once(session: object, key: str) -> object:
+        calls.append(key)
+        return None if len(calls) == 1 else real(session, key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "_open_with_key", missed_once)
+    loser, created = service.open_action(system, _create(), dedupe_key="metric:fpy:L2:warning")
+    assert len(calls) == 2
+    assert created is False
+    assert loser.id == winner.id
+    assert _counts(db) == before

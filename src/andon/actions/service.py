@@ -56,11 +56,11 @@ def open_action(
     with ctx.write() as tx:
         authorize(ctx.actor, Action.ACTION_CREATE)
         session = tx.session
-        owner_id = _owner(session, data.owner_user, data.owner_role, required=True)
         if dedupe_key is not None:
             found = _open_with_key(session, dedupe_key)
             if found is not None:
                 return _out(session, found), False
+        owner_id = _owner(session, data.owner_user, data.owner_role, required=True)
         action = ActionItem(
             title=data.title,
             description=data.description,
