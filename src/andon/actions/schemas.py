@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from andon.core.permissions import Role
 from andon.core.schemas import Description, Input, Output, VersionedUpdate
@@ -32,7 +32,8 @@ class ActionLink(Input):
     kind: LinkKind
     ref: Ref
 
-    model_config = {"frozen": True, "extra": "forbid", "str_strip_whitespace": True}
+    # Hashable, so the same link given twice is stored once.
+    model_config = ConfigDict(frozen=True)
 
 
 class ActionCreate(Input):
