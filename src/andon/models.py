@@ -8,6 +8,7 @@ from andon.accounts.models import (  # noqa: F401
     User,
     WebSession,
 )
+from andon.actions.models import ActionComment, ActionItem, ActionLink  # noqa: F401
 from andon.calendars.models import BusinessCalendar, CalendarClosure, CalendarHoliday  # noqa: F401
 from andon.core.audit import AuditEntry
 from andon.core.database import Base

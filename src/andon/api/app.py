@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from andon import __version__
 from andon.api import (
     accounts,
+    actions,
     analytics,
     audit,
     calendars,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(analytics.router)
     app.include_router(documents.router)
     app.include_router(training.router)
+    app.include_router(actions.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

@@ -44,6 +44,7 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
     "training": ("andon.cli.training", "app"),
     "downtime": ("andon.cli.oee", "downtime_app"),
     "product": ("andon.cli.oee", "product_app"),
+    "action": ("andon.cli.actions", "app"),
 }
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("andon.cli.serve", "serve"),

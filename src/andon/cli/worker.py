@@ -1,4 +1,4 @@
-"""`andon worker`: the background service that sweeps SLAs and documents, sends notifications."""
+"""`andon worker`: the background service: SLA, document and action sweeps, notifications."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def worker(
         bool, typer.Option("--once", help="Run one cycle and exit (1 if it failed); for cron.")
     ] = False,
 ) -> None:
-    """Run the background worker: each cycle sweeps SLAs and documents, then sends notifications.
+    """Run the background worker: each cycle sweeps SLAs, documents and overdue actions, then
+    sends notifications.
 
     Logs one line per cycle on standard error. SIGTERM or Ctrl-C lets the cycle under way
     finish, then exits 0. A cycle that fails (say, the database is briefly away) is logged

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from andon.web import (
+    action_pages,
     admin_pages,
     analytics_pages,
     audit_pages,
@@ -59,6 +60,7 @@ def install(app: FastAPI) -> None:
         document_pages,
         training_pages,
         oee_pages,
+        action_pages,
     ):
         app.include_router(module.router)
 

@@ -1,9 +1,10 @@
-"""The background worker: sweep SLAs and documents, deliver due notifications, cycle after
+"""The background worker: sweep SLAs, documents and actions, deliver due notifications, cycle after
 cycle.
 
 Each cycle runs ``sweep_slas`` (breaches, due escalation tiers, their notifications queued in
 the outbox), then ``sweep_documents`` (revisions taking effect, tasks for newcomers, review and
-training reminders and escalations), then ``deliver_due`` until nothing more is due. All are
+training reminders and escalations), then ``sweep_actions`` (overdue actions escalated once),
+then ``deliver_due`` until nothing more is due. All are
 safe to repeat: a tier or a reminder fires once, a notification has a de-duplication key and
 is claimed before it is sent, so a worker that is restarted, or runs beside another, never
 notifies twice.
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from andon.actions.sweeps import ActionSweepReport, sweep_actions
 from andon.core.clock import utcnow
 from andon.core.config import Settings
 from andon.core.database import Database
@@ -117,6 +119,10 @@ def _cycle(
         # Notifications already queued (SLA tiers among them) still go out this cycle; the
         # cycle is then counted as failed.
         failure, documents = exc, DocumentSweepReport()
+    try:
+        actions = sweep_actions(ctx, zone=settings.zone, now=now_fn())
+    except Exception as exc:
+        failure, actions = failure or exc, ActionSweepReport()
     sent = retried = dead = 0
     for _ in range(MAX_BATCHES_PER_CYCLE):
         report = deliver_due(
@@ -129,10 +135,12 @@ def _cycle(
     stats.stage_breaches += swept.stage_breaches
     stats.process_breaches += swept.process_breaches
     stats.fired += swept.fired
-    stats.queued += swept.notifications + documents.notifications
+    stats.queued += swept.notifications + documents.notifications + actions.notifications
     stats.took_effect += documents.took_effect
     stats.reminders += documents.review_reminders + documents.training_reminders
-    stats.escalations += documents.review_escalations + documents.training_escalations
+    stats.escalations += (
+        documents.review_escalations + documents.training_escalations + actions.escalations
+    )
     stats.newcomer_tasks += documents.newcomer_tasks
     stats.sent += sent
     stats.retried += retried
@@ -140,6 +148,7 @@ def _cycle(
     log.info(
         "cycle %d: %d stage breaches, %d process breaches, %d tiers fired; documents: "
         "%d took effect, %d newcomer tasks, %d reminders, %d escalations; "
+        "actions: %d overdue escalated; "
         "%d notifications queued; %d sent, %d to retry, %d dead",
         stats.cycles,
         swept.stage_breaches,
@@ -149,7 +158,8 @@ def _cycle(
         documents.newcomer_tasks,
         documents.review_reminders + documents.training_reminders,
         documents.review_escalations + documents.training_escalations,
-        swept.notifications + documents.notifications,
+        actions.escalations,
+        swept.notifications + documents.notifications + actions.notifications,
         sent,
         retried,
         dead,

@@ -1,0 +1,1 @@
+"""Actions: owned, dated pieces of work raised by people, metrics and improvement."""
