@@ -42,6 +42,7 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
     "mine": ("andon.cli.mining", "app"),
     "doc": ("andon.cli.documents", "app"),
     "training": ("andon.cli.training", "app"),
+    "metric": ("andon.cli.metrics", "app"),
 }
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("andon.cli.serve", "serve"),
