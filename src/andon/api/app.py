@@ -23,6 +23,7 @@ from andon.api import (
     health,
     lanes,
     lines,
+    metrics,
     plant,
     problems,
     processes,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(analytics.router)
     app.include_router(documents.router)
     app.include_router(training.router)
+    app.include_router(metrics.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

@@ -179,6 +179,13 @@ def list_metrics(ctx: Context, *, include_archived: bool = False) -> list[Metric
         return list(session.scalars(query))
 
 
+def get_metric(ctx: Context, key: str) -> Metric:
+    """One metric's row (key, owner, source, period, chart, watermark)."""
+    with ctx.read() as session:
+        authorize(ctx.actor, Action.METRIC_READ)
+        return store.metric_by_key(session, key)
+
+
 def show_metric(ctx: Context, key: str) -> MetricDetail:
     """A metric with its current definition, versions (newest first), latest values (up to
     ``LATEST_VALUES``, oldest first) and the history of its limits."""
