@@ -158,3 +158,24 @@ def test_compute_of_manual_metric_is_skipped(client: TestClient, admin: dict[str
 
 def test_unknown_metric_is_404(client: TestClient, admin: dict[str, str]) -> None:
     assert client.get("/api/v1/metrics/nope/chart", headers=admin).status_code == 404
+
+
+def test_viewer_reads_the_chart_but_records_nothing(
+    client: TestClient, admin: dict[str, str], system: Context
+) -> None:
+    define(client, admin)
+    client.post("/api/v1/metrics/near_misses/values", content=VALUES, headers={**admin, **CSV})
+    viewer = bearer(system, "vic", Role.VIEWER)
+    assert client.get("/api/v1/metrics/near_misses/chart", headers=viewer).status_code == 200
+    more = "period,value\n2026-W45,9\n"
+    refused = client.post(
+        "/api/v1/metrics/near_misses/values", content=more, headers={**viewer, **CSV}
+    )
+    assert refused.status_code == 403
+    assert client.post("/api/v1/metrics/near_misses/compute", headers=viewer).status_code == 403
+    rebased = client.post(
+        "/api/v1/metrics/near_misses/rebaseline", json={"reason": "r"}, headers=viewer
+    )
+    assert rebased.status_code == 403
+    shown = client.get("/api/v1/metrics/near_misses", headers=admin).json()
+    assert [v["period"] for v in shown["latest_values"]][-1] == "2026-W44"
