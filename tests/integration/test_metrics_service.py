@@ -378,3 +378,27 @@ def test_compute_skips_manual_metrics(system: Context) -> None:
     service.define_metric(system, near_misses(), reason="new")
     done = service.compute_metric(system, "near_misses", zone=ZONE)
     assert done.skipped == "manual values"
+
+
+def test_dated_baseline_freezes_once_a_later_point_exists(system: Context) -> None:
+    defn = near_misses(
+        key="daily", period="day", baseline={"from": "2026-11-02", "to": "2026-11-04"}
+    )
+    service.define_metric(system, defn, reason="new")
+    inside = "period,value\n2026-11-02,4\n2026-11-03,6\n2026-11-04,5\n"
+    assert service.import_values(system, "daily", inside, zone=ZONE).limits_frozen is False
+    later = "period,value\n2026-11-05,30\n"
+    assert service.import_values(system, "daily", later, zone=ZONE).limits_frozen is True
+    drawn = service.chart(system, "daily")
+    # 4, 6, 5: mean 5; moving ranges 2 and 1 -> MR-bar 1.5; UCL 5 + 2.66 · 1.5 = 8.99.
+    assert drawn.center == pytest.approx(5.0)
+    assert drawn.ucl == pytest.approx(8.99)
+    assert drawn.points[-1].signals == ("WE1",)
+    with system.read() as s:
+        row = s.scalars(select(MetricLimits)).one()
+    assert row.baseline == {
+        "from": "2026-11-02",
+        "to": "2026-11-04",
+        "first": "2026-11-02",
+        "last": "2026-11-04",
+    }

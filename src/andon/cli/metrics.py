@@ -299,13 +299,25 @@ def rebaseline(
     points: Annotated[
         int | None, typer.Option("--points", min=2, help="Baseline: the first N points.")
     ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", metavar="DATE", help="Baseline: points from this day (with --to)."),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", metavar="DATE", help="Baseline: points up to this day.")
+    ] = None,
     line: Annotated[str | None, typer.Option("--line", help="Line code.")] = None,
 ) -> None:
-    """Recompute KEY's control limits on purpose (after a known change) and freeze them."""
+    """Recompute KEY's control limits on purpose (after a known change) and freeze them.
+
+    Without --points or --from/--to, the definition's baseline is used.
+    """
     from andon.metrics import service
     from andon.metrics.definition import Baseline
 
-    baseline = None if points is None else Baseline(points=points)
+    given = {"points": points, "from": from_, "to": to}
+    chosen = {k: v for k, v in given.items() if v is not None}
+    baseline = Baseline.model_validate(chosen) if chosen else None
     with operator_context() as ctx:
         row = service.rebaseline(ctx, key, reason=reason, baseline=baseline, line=line)
     typer.echo(f"{key}: limits #{row.seq} from {row.baseline_points} points, center {row.center:g}")
