@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -402,3 +402,34 @@ def test_dated_baseline_freezes_once_a_later_point_exists(system: Context) -> No
         "first": "2026-11-02",
         "last": "2026-11-04",
     }
+
+
+def test_full_recompute_removes_values_the_source_no_longer_yields(system: Context) -> None:
+    service.define_metric(system, kpi_metric(), reason="new")
+    yields = [PeriodValue("2026-11-23", None, 3.0), PeriodValue("2026-11-24", "L1", 4.0)]
+
+    def source(
+        session: Session, defn: MetricDefinition, zone: ZoneInfo, periods: object
+    ) -> list[PeriodValue]:
+        return list(yields)
+
+    first = service.compute_metric(system, "events", zone=ZONE, source=source)
+    assert (first.values, first.lines) == (2, ["", "L1"])
+    yields.pop()
+    again = service.compute_metric(system, "events", zone=ZONE, full=True, source=source)
+    assert (again.values, again.removed) == (1, 1)
+    with system.read() as s:
+        assert [(v.line, v.period) for v in s.scalars(select(MetricValue))] == [("", "2026-11-23")]
+
+
+def test_importing_many_periods_again_replaces_them(system: Context) -> None:
+    service.define_metric(system, near_misses(key="daily", period="day"), reason="new")
+    days = [date(2025, 1, 1) + timedelta(days=i) for i in range(700)]
+    text = "period,value\n" + "".join(f"{d},{i % 7}\n" for i, d in enumerate(days))
+    service.import_values(system, "daily", text, zone=ZONE)
+    again = "period,value\n" + "".join(f"{d},{i % 5}\n" for i, d in enumerate(days))
+    assert service.import_values(system, "daily", again, zone=ZONE).values == 700
+    with system.read() as s:
+        stored = {v.period: v.value for v in s.scalars(select(MetricValue))}
+    assert len(stored) == 700
+    assert stored[str(days[8])] == 3.0

@@ -202,7 +202,9 @@ def show_metric(ctx: Context, key: str) -> MetricDetail:
             metric,
             store.version_row(session, metric).definition,
             store.versions(session, metric),
-            rows[-LATEST_VALUES:],
+            # Period keys of one kind sort in time order, so this is the latest periods' values
+            # whatever the lines.
+            sorted(rows, key=lambda v: (v.period, v.line))[-LATEST_VALUES:],
             list(limits),
         )
 

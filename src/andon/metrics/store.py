@@ -19,6 +19,10 @@ from andon.metrics.models import Metric, MetricLimits, MetricValue, MetricVersio
 from andon.metrics.periods import Period, period_bounds
 from andon.metrics.spc import Limits, Observation
 
+# Above this many periods, a full recompute reads the metric's values whole rather than
+# through an IN list (SQLite caps a statement's parameters).
+MAX_IN_LIST = 500
+
 
 def metric_by_key(session: Session, key: str) -> Metric:
     metric = session.scalar(select(Metric).where(Metric.key == key))
@@ -88,15 +92,11 @@ def put_values(
     current version; returns how many rows were written."""
     given = list(rows)
     keys = {(line, period.key) for period, line, *_ in given}
-    existing = {
-        (v.line, v.period): v
-        for v in session.scalars(
-            select(MetricValue).where(
-                MetricValue.metric_id == metric.id,
-                MetricValue.period.in_({k for _, k in keys}),
-            )
-        )
-    }
+    query = select(MetricValue).where(MetricValue.metric_id == metric.id)
+    periods = {k for _, k in keys}
+    if len(periods) <= MAX_IN_LIST:
+        query = query.where(MetricValue.period.in_(periods))
+    existing = {(v.line, v.period): v for v in session.scalars(query)}
     for period, line, value, count, n in given:
         row = existing.get((line, period.key))
         if row is None:
@@ -124,11 +124,16 @@ def drop_values(
     query = select(MetricValue.id, MetricValue.line, MetricValue.period).where(
         MetricValue.metric_id == metric.id
     )
-    if periods is not None:
+    if periods is not None and len(periods) <= MAX_IN_LIST:
         query = query.where(MetricValue.period.in_(periods))
-    gone = [row_id for row_id, line, period in session.execute(query) if (line, period) not in keep]
-    if gone:
-        session.execute(delete(MetricValue).where(MetricValue.id.in_(gone)))
+    gone = [
+        row_id
+        for row_id, line, period in session.execute(query)
+        if (line, period) not in keep and (periods is None or period in periods)
+    ]
+    for start in range(0, len(gone), MAX_IN_LIST):
+        chunk = gone[start : start + MAX_IN_LIST]
+        session.execute(delete(MetricValue).where(MetricValue.id.in_(chunk)))
     return len(gone)
 
 
