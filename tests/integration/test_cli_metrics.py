@@ -147,3 +147,22 @@ def test_chart_of_unknown_metric_fails(db: Database) -> None:
     result = andon(db.url, "metric", "chart", "nope", "--json")
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: no metric 'nope'"
+
+
+def test_compute_all_carries_on_past_a_metric_it_cannot_compute(
+    db: Database, files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    yaml_file, _ = files
+    andon(db.url, "metric", "define", str(yaml_file))
+    kpi = tmp_path / "wip.yaml"
+    kpi.write_text(
+        DEFINITION.replace("key: near_misses", "key: wip")
+        .replace("source: manual", "source: {kpi: wip}")
+        .replace("period: week", "period: day"),
+        encoding="utf-8",
+    )
+    assert andon(db.url, "metric", "define", str(kpi)).exit_code == 0
+    result = andon(db.url, "metric", "compute", "--all")
+    assert result.exit_code == 1
+    assert result.stdout.strip() == "near_misses: skipped (manual values)"
+    assert result.stderr.strip() == "error: wip: source: wip: not computable yet"

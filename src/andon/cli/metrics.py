@@ -198,17 +198,22 @@ def compute(
                     "watermark": c.watermark,
                     "limits_frozen": c.limits_frozen,
                     "skipped": c.skipped,
+                    "error": c.error,
                 }
                 for c in done
             ]
         )
-        return
-    for c in done:
-        if c.skipped:
-            typer.echo(f"{c.key}: skipped ({c.skipped})")
-        else:
-            how = "full" if c.full else "late events"
-            typer.echo(f"{c.key}: {plural(len(c.periods), 'period')} recomputed ({how})")
+    else:
+        for c in done:
+            if c.error:
+                typer.echo(f"error: {c.key}: {c.error}", err=True)
+            elif c.skipped:
+                typer.echo(f"{c.key}: skipped ({c.skipped})")
+            else:
+                how = "full" if c.full else "late events"
+                typer.echo(f"{c.key}: {plural(len(c.periods), 'period')} recomputed ({how})")
+    if any(c.error for c in done):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -112,6 +112,7 @@ class ComputedOut(BaseModel):
     watermark: int | None
     limits_frozen: bool
     skipped: str | None
+    error: str | None = None
 
 
 class Rebaseline(Input):

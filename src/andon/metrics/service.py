@@ -93,6 +93,7 @@ class Computed:
     limits_frozen: bool = False
     skipped: str | None = None
     lines: list[str] = field(default_factory=list)
+    error: str | None = None
 
 
 # --- definitions --------------------------------------------------------------------------------
@@ -358,11 +359,18 @@ def compute_metric(
 def compute_all(
     ctx: Context, *, zone: ZoneInfo, full: bool = False, source: Source = compute_source
 ) -> list[Computed]:
-    """``compute_metric`` for every metric that is not archived, each in its own transaction."""
-    return [
-        compute_metric(ctx, metric.key, zone=zone, full=full, source=source)
-        for metric in list_metrics(ctx)
-    ]
+    """``compute_metric`` for every metric that is not archived, each in its own transaction.
+
+    A metric that cannot be computed (its source refuses, a concurrent compute won) does not
+    stop the others: its result carries the ``error`` and nothing of it is stored.
+    """
+    done = []
+    for metric in list_metrics(ctx):
+        try:
+            done.append(compute_metric(ctx, metric.key, zone=zone, full=full, source=source))
+        except (InvalidInput, Conflict) as exc:
+            done.append(Computed(metric.key, full, [], 0, 0, metric.watermark, error=exc.detail))
+    return done
 
 
 # --- limits and charts --------------------------------------------------------------------------
