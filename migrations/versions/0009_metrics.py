@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("chart", sa.String(length=3), nullable=False),
         sa.Column("archived", sa.Boolean(), nullable=False),
         sa.Column("watermark", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("unseen", sa.JSON(), nullable=True),
         sa.Column("computed_at", sa.DateTime(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("created_by", sa.String(length=64), nullable=False),

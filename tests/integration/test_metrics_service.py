@@ -433,3 +433,43 @@ def test_importing_many_periods_again_replaces_them(system: Context) -> None:
         stored = {v.period: v.value for v in s.scalars(select(MetricValue))}
     assert len(stored) == 700
     assert stored[str(days[8])] == 3.0
+
+
+def late_event(system: Context, case_id: int, at: datetime, event_id: int | None = None) -> None:
+    with system.write() as tx:
+        tx.session.add(
+            WorkEvent(
+                id=event_id,
+                case_id=case_id,
+                process_key="assembly",
+                activity="note",
+                lifecycle="complete",
+                kind="comment",
+                timestamp=at,
+                resource="late",
+                attributes={},
+            )
+        )
+
+
+def test_an_event_committed_after_a_higher_id_is_still_picked_up(system: Context) -> None:
+    floor = make_floor(system)
+    item = new_item(system, floor, at=datetime(2026, 11, 23, 9, tzinfo=UTC))
+    service.define_metric(system, kpi_metric(), reason="new")
+    source = EventsPerDay()
+    first = service.compute_metric(system, "events", zone=ZONE, source=source)
+    top = first.watermark
+    assert top is not None
+    # Ids are handed out at insert and seen at commit: id top+2 commits first...
+    late_event(system, item.id, datetime(2026, 11, 24, 9, tzinfo=UTC), top + 2)
+    second = service.compute_metric(system, "events", zone=ZONE, source=source)
+    assert second.periods == ["2026-11-24"]
+    assert service.get_metric(system, "events").unseen is not None
+    # ...and top+1, from a slower transaction, only after the watermark passed it.
+    late_event(system, item.id, datetime(2026, 11, 25, 9, tzinfo=UTC), top + 1)
+    third = service.compute_metric(system, "events", zone=ZONE, source=source)
+    assert third.periods == ["2026-11-25"]
+    assert service.get_metric(system, "events").unseen is None
+    with system.read() as s:
+        values = {v.period: v.value for v in s.scalars(select(MetricValue))}
+    assert values["2026-11-25"] == 1.0

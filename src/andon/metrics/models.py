@@ -31,6 +31,7 @@ class Metric(Versioned, Base):
     ``version`` column is the optimistic-concurrency counter of this row, as on every table).
     ``watermark`` is the highest ``work_events.id`` the stored values have seen; ``NULL``
     means the next compute is a full one (never computed, or the definition changed).
+    ``unseen`` lists the ids under it that were not yet visible then.
     """
 
     __tablename__ = "metrics"
@@ -48,6 +49,9 @@ class Metric(Versioned, Base):
     chart: Mapped[str] = mapped_column(String(3), nullable=False)
     archived: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     watermark: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    # Event ids under the watermark that were missing when it moved (a transaction may still
+    # commit them): ``[[lo, hi, first_missed_at], ...]``, read again by the next compute.
+    unseen: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), nullable=False)

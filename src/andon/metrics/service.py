@@ -4,7 +4,7 @@ compute from a source, chart against frozen limits, and re-baseline those limits
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,11 +31,13 @@ from andon.metrics.manual_csv import read_manual_csv
 from andon.metrics.models import Metric, MetricLimits, MetricValue, MetricVersion
 from andon.metrics.periods import parse_period
 from andon.metrics.sources import (
+    UNSEEN_SECONDS,
     Source,
     affected_periods,
     compute_source,
-    event_times_after,
     event_watermark,
+    events_after,
+    missing_ids,
 )
 from andon.metrics.spc import (
     Chart,
@@ -305,13 +307,18 @@ def compute_metric(
         if not isinstance(defn.source, KpiSource):
             return Computed(key, False, [], 0, 0, metric.watermark, skipped="manual values")
         upto = event_watermark(session)
+        now = utcnow()
+        unseen = _still_unseen(metric.unseen, now)
         periods = None
+        seen: list[int] = []
         if not full and metric.watermark is not None:
-            late = event_times_after(session, metric.watermark, upto or 0)
-            periods = affected_periods(late, defn.period, zone)
+            late = events_after(
+                session, metric.watermark, upto or 0, [(lo, hi) for lo, hi, _ in unseen]
+            )
+            seen = sorted(event_id for event_id, _ in late)
+            periods = affected_periods([at for _, at in late], defn.period, zone)
             if periods is not None and not periods:
                 return Computed(key, False, [], 0, 0, metric.watermark)
-        now = utcnow()
         found = source(session, defn, zone, periods)
         if periods is not None:
             wanted = {p.key for p in periods}
@@ -331,6 +338,13 @@ def compute_metric(
             {(v.line or "", v.period) for v in found},
             None if periods is None else {p.key for p in periods},
         )
+        if periods is None:
+            unseen = []  # a full run read everything visible; only new gaps matter
+        fresh = missing_ids(session, 0 if periods is None else metric.watermark or 0, upto or 0)
+        metric.unseen = [
+            *([lo, hi, since] for lo, hi, since in _narrowed(unseen, seen)),
+            *([lo, hi, now.isoformat()] for lo, hi in fresh),
+        ] or None
         metric.watermark = upto
         metric.computed_at = now
         session.flush()
@@ -354,6 +368,31 @@ def compute_metric(
             },
         )
         return Computed(key, periods is None, keys, written, removed, upto, frozen, lines=lines)
+
+
+def _still_unseen(stored: list[Any] | None, now: datetime) -> list[tuple[int, int, str]]:
+    """The remembered id gaps young enough that a transaction could still fill them."""
+    oldest = now - timedelta(seconds=UNSEEN_SECONDS)
+    return [
+        (int(lo), int(hi), str(since))
+        for lo, hi, since in stored or []
+        if datetime.fromisoformat(since) >= oldest
+    ]
+
+
+def _narrowed(gaps: list[tuple[int, int, str]], seen: list[int]) -> list[tuple[int, int, str]]:
+    """``gaps`` without the ids now ``seen`` (sorted): what is still missing in each."""
+    left = []
+    for lo, hi, since in gaps:
+        start = lo
+        for event_id in seen:
+            if lo <= event_id <= hi:
+                if event_id > start:
+                    left.append((start, event_id - 1, since))
+                start = event_id + 1
+        if start <= hi:
+            left.append((start, hi, since))
+    return left
 
 
 def compute_all(

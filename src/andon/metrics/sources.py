@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from andon.core.errors import InvalidInput
@@ -59,12 +59,43 @@ def event_watermark(session: Session) -> int | None:
     return session.scalar(select(func.max(WorkEvent.id)))
 
 
-def event_times_after(session: Session, after_id: int, upto_id: int) -> list[datetime]:
-    """The timestamps of the events with ``after_id < id <= upto_id`` (the late arrivals)."""
-    rows = session.scalars(
-        select(WorkEvent.timestamp).where(WorkEvent.id > after_id, WorkEvent.id <= upto_id)
+# An event id below the highest one seen may still appear: on PostgreSQL, ids are handed out
+# at insert and rows become visible at commit, so a slower transaction can commit a lower id
+# after a compute moved past it. Ids missing near the top are remembered for this long (no
+# request's transaction stays open longer) and read again by the next compute.
+UNSEEN_WINDOW_IDS = 10_000
+UNSEEN_SECONDS = 900
+
+IdRange = tuple[int, int]
+
+
+def events_after(
+    session: Session, after_id: int, upto_id: int, unseen: Iterable[IdRange] = ()
+) -> list[tuple[int, datetime]]:
+    """``(id, timestamp)`` of the events with ``after_id < id <= upto_id`` and of those inside
+    the ``unseen`` id ranges (``lo``..``hi`` inclusive) that have appeared since."""
+    condition = and_(WorkEvent.id > after_id, WorkEvent.id <= upto_id)
+    ranges = [WorkEvent.id.between(lo, hi) for lo, hi in unseen]
+    rows = session.execute(select(WorkEvent.id, WorkEvent.timestamp).where(or_(condition, *ranges)))
+    return [(event_id, at) for event_id, at in rows]
+
+
+def missing_ids(session: Session, after_id: int, upto_id: int) -> list[IdRange]:
+    """The ranges of ids in ``after_id < id <= upto_id`` with no visible event, looking only at
+    the last ``UNSEEN_WINDOW_IDS`` ids (a transaction still open holds a recent id)."""
+    low = max(after_id, upto_id - UNSEEN_WINDOW_IDS)
+    ids = session.scalars(
+        select(WorkEvent.id)
+        .where(WorkEvent.id > low, WorkEvent.id <= upto_id)
+        .order_by(WorkEvent.id)
     )
-    return list(rows)
+    gaps: list[IdRange] = []
+    expected = low + 1
+    for event_id in ids:
+        if event_id > expected:
+            gaps.append((expected, event_id - 1))
+        expected = event_id + 1
+    return gaps
 
 
 def affected_periods(
