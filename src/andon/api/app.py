@@ -24,6 +24,7 @@ from andon.api import (
     health,
     lanes,
     lines,
+    metrics,
     oee,
     plant,
     problems,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(documents.router)
     app.include_router(training.router)
     app.include_router(actions.router)
+    app.include_router(metrics.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

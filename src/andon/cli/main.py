@@ -45,6 +45,7 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
     "downtime": ("andon.cli.oee", "downtime_app"),
     "product": ("andon.cli.oee", "product_app"),
     "action": ("andon.cli.actions", "app"),
+    "metric": ("andon.cli.metrics", "app"),
 }
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("andon.cli.serve", "serve"),
