@@ -366,12 +366,18 @@ def test_new_version_makes_the_next_compute_full(system: Context) -> None:
         assert set(s.scalars(select(MetricValue.version))) == {2}
 
 
-def test_compute_of_kpi_without_reader_is_refused_and_stores_nothing(system: Context) -> None:
-    service.define_metric(system, kpi_metric(), reason="new")
-    with pytest.raises(InvalidInput) as caught:
-        service.compute_metric(system, "events", zone=ZONE)
-    assert caught.value.errors[0].loc == ("source",)
-    assert count(system, MetricValue) == 0
+def test_compute_reads_the_plant_events_through_the_real_source(system: Context) -> None:
+    floor = make_floor(system)
+    new_item(system, floor, at=datetime(2026, 11, 23, 9, tzinfo=UTC))
+    new_item(system, floor, at=datetime(2026, 11, 24, 9, tzinfo=UTC))
+    defn = near_misses(key="wip", source={"kpi": "wip"}, period="day")
+    service.define_metric(system, defn, reason="new")
+    done = service.compute_metric(system, "wip", zone=ZONE)
+    assert done.periods == ["2026-11-23", "2026-11-24"]
+    with system.read() as s:
+        values = {v.period: v.value for v in s.scalars(select(MetricValue))}
+    # Items open at each day's end: one on the 23rd, both on the 24th.
+    assert values == {"2026-11-23": 1.0, "2026-11-24": 2.0}
 
 
 def test_compute_skips_manual_metrics(system: Context) -> None:

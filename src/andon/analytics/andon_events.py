@@ -132,6 +132,27 @@ def read_andon_events(
         sa_engine.dispose()
 
 
+def read_andon_events_on(
+    connection: sa.Connection,
+    *,
+    backend: BaseBackend | None = None,
+    events: EventSelection = "all",
+    batch_rows: int = BATCH_ROWS,
+) -> EventLog | None:
+    """Every work event visible on ``connection`` as an :class:`EventLog` in a DuckDB (or the
+    given) backend; ``None`` when there is none.
+
+    Reads through the caller's own connection, so a unit of work sees its own uncommitted
+    events (a metric computed inside the demo load, a test's transaction), which
+    :func:`read_andon_events`, opening a connection of its own, would not.
+    """
+    query = _events_query(None, events, postgres=connection.dialect.name == "postgresql")
+    if connection.execute(query.limit(1)).first() is None:
+        return None
+    backend = backend or connect("duckdb")
+    return EventLog(_into_table(backend, _batches(connection, query, batch_rows)), _source(None))
+
+
 def _source(process_key: str | None) -> str:
     return f"andon:work_events{f'?process={process_key}' if process_key else ''}"
 
@@ -300,7 +321,9 @@ def _batches(
     import pyarrow as pa
 
     schema = _arrow_schema()
-    result = connection.execution_options(stream_results=True, yield_per=batch_rows).execute(query)
+    # Options on the statement, not the connection: a connection borrowed from a unit of work
+    # must not go on streaming (server-side cursors) for its later writes.
+    result = connection.execute(query.execution_options(stream_results=True, yield_per=batch_rows))
     names = [name for name, _ in _COLUMNS if name != START]
     for rows in result.partitions(batch_rows):
         columns = list(zip(*rows, strict=True))

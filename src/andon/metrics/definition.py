@@ -316,8 +316,7 @@ def _threshold_errors(defn: MetricDefinition) -> list[FieldError]:
             errors.append(
                 FieldError(
                     ("thresholds", i, "line"),
-                    f"a band for line {band.line!r} needs a metric split by line "
-                    "(by_line: true)",
+                    f"a band for line {band.line!r} needs a metric split by line (by_line: true)",
                     "threshold_line",
                 )
             )

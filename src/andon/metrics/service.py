@@ -32,12 +32,13 @@ from andon.metrics.models import Metric, MetricLimits, MetricValue, MetricVersio
 from andon.metrics.periods import parse_period
 from andon.metrics.sources import (
     UNSEEN_SECONDS,
+    PlantSource,
     Source,
-    affected_periods,
     compute_source,
     event_watermark,
     events_after,
     missing_ids,
+    periods_to_recompute,
 )
 from andon.metrics.spc import (
     Chart,
@@ -316,9 +317,9 @@ def compute_metric(
                 session, metric.watermark, upto or 0, [(lo, hi) for lo, hi, _ in unseen]
             )
             seen = sorted(event_id for event_id, _ in late)
-            periods = affected_periods([at for _, at in late], defn.period, zone)
-            if periods is not None and not periods:
+            if not late:
                 return Computed(key, False, [], 0, 0, metric.watermark)
+            periods = periods_to_recompute(defn, [at for _, at in late], zone)
         found = source(session, defn, zone, periods)
         if periods is not None:
             wanted = {p.key for p in periods}
@@ -396,13 +397,15 @@ def _narrowed(gaps: list[tuple[int, int, str]], seen: list[int]) -> list[tuple[i
 
 
 def compute_all(
-    ctx: Context, *, zone: ZoneInfo, full: bool = False, source: Source = compute_source
+    ctx: Context, *, zone: ZoneInfo, full: bool = False, source: Source | None = None
 ) -> list[Computed]:
     """``compute_metric`` for every metric that is not archived, each in its own transaction.
 
     A metric that cannot be computed (its source refuses, a concurrent compute won) does not
     stop the others: its result carries the ``error`` and nothing of it is stored.
     """
+    # One reader for all: the plant's events are read once, not once per metric.
+    source = source or PlantSource()
     done = []
     for metric in list_metrics(ctx):
         try:
