@@ -94,6 +94,14 @@ def load(
                 f"Set {oee.cycle_times} ideal cycle times and entered {oee.downtime_entries} "
                 "downtime entries for OEE."
             )
+        counted = summary.metrics
+        if counted is not None:
+            typer.echo(
+                f"Defined {counted.defined} metrics, entered {counted.values_entered} weekly "
+                f"values by hand and computed {counted.computed} metrics from the history."
+            )
+            for key, error in counted.errors.items():
+                typer.echo(f"warning: metric {key} was not computed: {error}", err=True)
         typer.echo(f"Done in {seconds:.1f} s.")
     else:
         typer.echo(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from andon.accounts import service as accounts
 from andon.accounts.schemas import GrantIn, UserCreate
@@ -16,8 +17,10 @@ from andon.core.errors import NotFound
 from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.demo.documents_history import DocumentsSummary, load_documents
+from andon.demo.metrics_history import MetricsSummary, load_metrics
 from andon.demo.oee import OeeSummary, load_oee
 from andon.demo.work import DEFAULT_HISTORY, HistoryOptions, HistorySummary, load_history
+from andon.demo.work import SITE as ASSEMBLY_SITE
 from andon.plant import service as plant
 from andon.plant.models import LineKind
 from andon.plant.schemas import AreaCreate, EnterpriseCreate, LineCreate, SiteCreate
@@ -123,6 +126,7 @@ class DemoSummary:
     history: HistorySummary | None = None
     documents: DocumentsSummary | None = None
     oee: OeeSummary | None = None
+    metrics: MetricsSummary | None = None
 
 
 def load_demo(ctx: Context, history: HistoryOptions | None = DEFAULT_HISTORY) -> DemoSummary:
@@ -152,6 +156,9 @@ def load_demo(ctx: Context, history: HistoryOptions | None = DEFAULT_HISTORY) ->
             summary.history = load_history(ctx, summary.user_ids, history)
             summary.lines += summary.history.lines_added
             summary.oee = load_oee(people, start_at=start_at, end_at=end_at, seed=history.seed)
+            # In the assembly site's zone, as `make demo` serves it (ANDON_TIMEZONE).
+            zone = ZoneInfo(plant.find_site_by_code(ctx, ASSEMBLY_SITE).timezone)
+            summary.metrics = load_metrics(people, end_at=end_at, seed=history.seed, zone=zone)
         return summary
 
 
