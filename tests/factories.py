@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +161,45 @@ def new_item(system: Context, floor: Floor, at: datetime | None = None, **fields
     }
     values.update(fields)
     return create_item(system, ItemCreate(**values), at=at)
+
+
+# A Monday morning inside the assembly floor's 06:00-14:00 shift (07:00 in Chicago, week
+# 2026-W48), and the small steps the history tests take from it.
+MONDAY_7AM = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+
+
+def minutes_after_monday(minutes: float) -> datetime:
+    return MONDAY_7AM + timedelta(minutes=minutes)
+
+
+def move_at(system: Context, item: WorkItem, to: str, minutes: float) -> WorkItem:
+    """Move ``item`` to stage ``to``, ``minutes`` after MONDAY_7AM."""
+    from andon.work import items
+    from andon.work.schemas import ItemMove
+
+    when = minutes_after_monday(minutes)
+    return items.move_item(system, item.id, ItemMove(to=to, version=item.version), at=when)
+
+
+def inspect_at(system: Context, item: WorkItem, minutes: float, torque: float) -> WorkItem:
+    """Record the inspection checklist (a torque over the limit fails it and sends the item to
+    rework), ``minutes`` after MONDAY_7AM; the item as it is afterwards."""
+    from andon.work import checks
+    from andon.work.schemas import ChecklistRecord, CheckResultIn
+
+    checks.record_checklist(
+        system,
+        item.id,
+        ChecklistRecord(
+            results=[
+                CheckResultIn(key="visual", passed=True),
+                CheckResultIn(key="torque", passed=True, value=torque),
+                CheckResultIn(key="leak", passed=True),
+            ]
+        ),
+        at=minutes_after_monday(minutes),
+    )
+    with system.read() as session:
+        fresh = session.get(WorkItem, item.id)
+        assert fresh is not None
+        return fresh

@@ -3,7 +3,7 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -14,41 +14,12 @@ from andon.analytics.sla import sla_attainment
 from andon.core.errors import InvalidInput, NotFound
 from andon.core.uow import Context
 from andon.processes.service import get_version
-from andon.work import checks, items
 from andon.work.models import WorkItem
-from andon.work.schemas import ChecklistRecord, CheckResultIn, ItemMove
 from andon.work.sweep import sweep_slas
 from tests.factories import Floor, make_floor, new_item
-
-# Monday 23 Nov 2026, 07:00 in Chicago: inside the 06:00-14:00 day shift.
-MONDAY_7AM = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
-
-
-def at(minutes: float) -> datetime:
-    return MONDAY_7AM + timedelta(minutes=minutes)
-
-
-def move(system: Context, item: WorkItem, to: str, minutes: float) -> WorkItem:
-    return items.move_item(system, item.id, ItemMove(to=to, version=item.version), at=at(minutes))
-
-
-def inspect(system: Context, item: WorkItem, minutes: float, torque: float) -> WorkItem:
-    checks.record_checklist(
-        system,
-        item.id,
-        ChecklistRecord(
-            results=[
-                CheckResultIn(key="visual", passed=True),
-                CheckResultIn(key="torque", passed=True, value=torque),
-                CheckResultIn(key="leak", passed=True),
-            ]
-        ),
-        at=at(minutes),
-    )
-    with system.read() as session:
-        fresh = session.get(WorkItem, item.id)
-        assert fresh is not None
-        return fresh
+from tests.factories import inspect_at as inspect
+from tests.factories import minutes_after_monday as at
+from tests.factories import move_at as move
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ PostgreSQL (and, on PostgreSQL, computed in place by the postgres engine)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,42 +16,16 @@ from andon.metrics.definition import KpiSource
 from andon.metrics.kpi_values import kpi_values
 from andon.metrics.series import PeriodValue
 from andon.processes.service import get_version
-from andon.work import checks, exceptions, items
+from andon.work import exceptions
 from andon.work.models import WorkItem
-from andon.work.schemas import ChecklistRecord, CheckResultIn, ExceptionRaise, ItemMove
+from andon.work.schemas import ExceptionRaise
 from andon.work.sweep import sweep_slas
 from tests.factories import Floor, make_floor, new_item
+from tests.factories import inspect_at as inspect
+from tests.factories import minutes_after_monday as at
+from tests.factories import move_at as move
 
 CHICAGO = ZoneInfo("America/Chicago")
-# Monday 23 Nov 2026, 07:00 in Chicago (week 2026-W48): inside the 06:00-14:00 day shift.
-MONDAY_7AM = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
-
-
-def at(minutes: float) -> datetime:
-    return MONDAY_7AM + timedelta(minutes=minutes)
-
-
-def move(system: Context, item: WorkItem, to: str, minutes: float) -> WorkItem:
-    return items.move_item(system, item.id, ItemMove(to=to, version=item.version), at=at(minutes))
-
-
-def inspect(system: Context, item: WorkItem, minutes: float, torque: float) -> WorkItem:
-    checks.record_checklist(
-        system,
-        item.id,
-        ChecklistRecord(
-            results=[
-                CheckResultIn(key="visual", passed=True),
-                CheckResultIn(key="torque", passed=True, value=torque),
-                CheckResultIn(key="leak", passed=True),
-            ]
-        ),
-        at=at(minutes),
-    )
-    with system.read() as session:
-        fresh = session.get(WorkItem, item.id)
-        assert fresh is not None
-        return fresh
 
 
 @pytest.fixture

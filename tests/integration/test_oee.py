@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,19 +18,14 @@ from andon.metrics import downtime
 from andon.metrics.oee_models import DowntimeEntry, IdealCycleTime
 from andon.metrics.oee_schemas import DowntimeCreate, IdealCycleTimeSet
 from andon.metrics.periods import Period
-from andon.work import checks, items
-from andon.work.models import LineStop, WorkItem
-from andon.work.schemas import ChecklistRecord, CheckResultIn, ItemMove
-from tests.factories import Floor, make_floor, make_user, new_item
+from andon.work.models import LineStop
+from tests.factories import MONDAY_7AM, Floor, make_floor, make_user, new_item
+from tests.factories import inspect_at as inspect
+from tests.factories import minutes_after_monday as at
+from tests.factories import move_at as move
 
-# Monday 23 Nov 2026, 07:00 in Chicago (UTC-6): inside the 06:00-14:00 day shift.
-MONDAY_7AM = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
 CHICAGO = ZoneInfo("America/Chicago")
 SHIFT_SECONDS = 8 * 3600
-
-
-def at(minutes: float) -> datetime:
-    return MONDAY_7AM + timedelta(minutes=minutes)
 
 
 def as_user(system: Context, username: str, *roles: Role, **scope: int) -> Context:
@@ -39,29 +34,6 @@ def as_user(system: Context, username: str, *roles: Role, **scope: int) -> Conte
         user = session.scalar(select(User).where(User.username == username))
         assert user is not None
         return Context(system.db, actor_for(user))
-
-
-def move(system: Context, item: WorkItem, to: str, minutes: float) -> WorkItem:
-    return items.move_item(system, item.id, ItemMove(to=to, version=item.version), at=at(minutes))
-
-
-def inspect(system: Context, item: WorkItem, minutes: float, torque: float) -> WorkItem:
-    checks.record_checklist(
-        system,
-        item.id,
-        ChecklistRecord(
-            results=[
-                CheckResultIn(key="visual", passed=True),
-                CheckResultIn(key="torque", passed=True, value=torque),
-                CheckResultIn(key="leak", passed=True),
-            ]
-        ),
-        at=at(minutes),
-    )
-    with system.read() as session:
-        fresh = session.get(WorkItem, item.id)
-        assert fresh is not None
-        return fresh
 
 
 def ship(system: Context, floor: Floor, start: float, *, rework: bool, **fields: object) -> None:
