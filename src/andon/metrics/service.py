@@ -318,6 +318,7 @@ def compute_metric(
     zone: ZoneInfo,
     full: bool = False,
     source: Source = compute_source,
+    at: datetime | None = None,
 ) -> Computed:
     """Recompute a KPI or OEE metric's values from the plant's events.
 
@@ -325,7 +326,8 @@ def compute_metric(
     that only the periods holding events that arrived since the metric's watermark (the
     highest event id it has seen) are recomputed, exactly as a full run would give them. A
     value the source no longer yields for a recomputed period is removed. A manual metric is
-    skipped (``skipped`` says why). ``source`` is the seam tests replace.
+    skipped (``skipped`` says why). ``source`` is the seam tests replace; ``at`` the time of
+    the compute (default now), which the values are judged at.
 
     Every compute, manual and unchanged metrics included, then judges the stored values
     against the thresholds in the same transaction (``evaluation.evaluate``): new crossings
@@ -337,7 +339,7 @@ def compute_metric(
         session = tx.session
         metric = store.metric_by_key(session, key)
         defn = store.current_definition(session, metric)
-        now = utcnow()
+        now = at or utcnow()
         if not isinstance(defn.source, KpiSource):
             judged = evaluate(ctx, tx, metric, defn, zone=zone, now=now)
             return _judged(
@@ -446,7 +448,12 @@ def _narrowed(gaps: list[tuple[int, int, str]], seen: list[int]) -> list[tuple[i
 
 
 def compute_all(
-    ctx: Context, *, zone: ZoneInfo, full: bool = False, source: Source | None = None
+    ctx: Context,
+    *,
+    zone: ZoneInfo,
+    full: bool = False,
+    source: Source | None = None,
+    at: datetime | None = None,
 ) -> list[Computed]:
     """``compute_metric`` for every metric that is not archived, each in its own transaction.
 
@@ -458,7 +465,7 @@ def compute_all(
     done = []
     for metric in list_metrics(ctx):
         try:
-            done.append(compute_metric(ctx, metric.key, zone=zone, full=full, source=source))
+            done.append(compute_metric(ctx, metric.key, zone=zone, full=full, source=source, at=at))
         except (InvalidInput, Conflict) as exc:
             done.append(Computed(metric.key, full, [], 0, 0, metric.watermark, error=exc.detail))
     return done
