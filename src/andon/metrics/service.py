@@ -91,6 +91,7 @@ class Imported:
     limits_frozen: bool
     new_crossings: int = 0
     actions_opened: list[int] = field(default_factory=list)
+    no_data_told: list[str | None] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -300,6 +301,7 @@ def import_values(ctx: Context, key: str, csv_text: str, *, zone: ZoneInfo) -> I
             frozen,
             judged.new_crossings,
             judged.actions_opened,
+            judged.no_data_told,
         )
 
 
