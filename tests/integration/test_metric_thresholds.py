@@ -400,3 +400,13 @@ def test_the_metrics_job_runs_once_per_interval(
     stats = run_worker(db, tuned, interval_seconds=0, stop=stop, now_fn=ticking(stop, 40))
     assert stats.cycles > 1
     assert stats.metric_runs == (stats.cycles if runs == "every" else 1)
+
+
+def test_a_metric_split_by_line_without_a_whole_series_is_judged_per_line_only(
+    system: Context, quinn: Context
+) -> None:
+    service.define_metric(system, by_line(no_data_after="1w"), reason="new")
+    service.compute_metric(quinn, "rework", zone=ZONE, source=Constant({"L1": 0.1}))
+    later = service.evaluate_metric(quinn, "rework", zone=ZONE, at=NOW + timedelta(days=1))
+    assert [(s.line, s.status) for s in later.statuses] == [("L1", "ok"), ("L2", "no_data")]
+    assert later.no_data_told == []  # L2's band waits a week for its first value

@@ -204,7 +204,7 @@ def show(key: KeyArgument, as_json: JsonOption = False) -> None:
                 st.line or "*",
                 st.status.replace("_", " ") + (" (stale)" if st.stale else ""),
                 st.period,
-                st.value,
+                None if st.value is None else f"{st.value:.4g}",
                 st.level,
                 None if st.action_id is None else f"#{st.action_id}",
             )
@@ -219,7 +219,7 @@ def show(key: KeyArgument, as_json: JsonOption = False) -> None:
                 c.period,
                 c.line or "*",
                 c.level,
-                c.value,
+                f"{c.value:.4g}",
                 None if c.action_id is None else f"#{c.action_id}",
                 c.decision,
             )

@@ -86,13 +86,16 @@ def series_of(
     session: Session, metric: Metric, defn: MetricDefinition
 ) -> dict[str, list[MetricValue]]:
     """The stored values of each series in period order: '' (the whole metric), each line
-    with values, and each line a band names (empty until it has values)."""
+    with values, and each line a band names (empty until it has values). A metric split by
+    line has a whole series only when its source yields one."""
     found: dict[str, list[MetricValue]] = {"": []}
     for row in store.values(session, metric):
         found.setdefault(row.line, []).append(row)
     for band in defn.thresholds:
         if band.line is not None:
             found.setdefault(band.line, [])
+    if defn.by_line and not found[""] and len(found) > 1:
+        del found[""]
     return found
 
 
