@@ -21,7 +21,13 @@ from andon.documents.models import (  # noqa: F401
     DocumentSignature,
     TrainingAssignment,
 )
-from andon.metrics.models import Metric, MetricLimits, MetricValue, MetricVersion  # noqa: F401
+from andon.metrics.models import (  # noqa: F401
+    Metric,
+    MetricCrossing,
+    MetricLimits,
+    MetricValue,
+    MetricVersion,
+)
 from andon.metrics.oee_models import DowntimeEntry, IdealCycleTime  # noqa: F401
 from andon.notifications.models import DeliveryAttempt, Notification  # noqa: F401
 from andon.plant.models import Area, Enterprise, Line, Site

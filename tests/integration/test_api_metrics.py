@@ -179,3 +179,39 @@ def test_viewer_reads_the_chart_but_records_nothing(
     assert rebased.status_code == 403
     shown = client.get("/api/v1/metrics/near_misses", headers=admin).json()
     assert [v["period"] for v in shown["latest_values"]][-1] == "2026-W44"
+
+
+def test_status_and_crossings_of_a_metric(client: TestClient, admin: dict[str, str]) -> None:
+    thresholds = [{"level": "critical", "above": 12.5, "decision": "Stop and walk the floor"}]
+    define(client, admin, thresholds=thresholds)
+    posted = client.post(
+        "/api/v1/metrics/near_misses/values", content=VALUES, headers={**admin, **CSV}
+    )
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["new_crossings"] == 1
+    assert posted.json()["actions_opened"] == []  # W44's 12 stands: within the band
+    status = client.get("/api/v1/metrics/near_misses/status", headers=admin)
+    assert status.status_code == 200, status.text
+    [whole] = status.json()
+    assert (whole["line"], whole["status"], whole["period"], whole["value"]) == (
+        None,
+        "ok",
+        "2026-W44",
+        12.0,
+    )
+    crossings = client.get("/api/v1/metrics/near_misses/crossings", headers=admin)
+    assert [(c["period"], c["level"], c["value"], c["action_id"]) for c in crossings.json()] == [
+        ("2026-W43", "critical", 13.0, None)
+    ]
+    later = client.get(
+        "/api/v1/metrics/near_misses/crossings",
+        params={"since": "2999-01-01T00:00:00+00:00"},
+        headers=admin,
+    )
+    assert later.json() == []
+    naive = client.get(
+        "/api/v1/metrics/near_misses/crossings", params={"since": "2026-01-01T00:00"}, headers=admin
+    )
+    assert naive.status_code == 422
+    missing = client.get("/api/v1/metrics/nothing/status", headers=admin)
+    assert missing.status_code == 404

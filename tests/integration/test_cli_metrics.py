@@ -166,3 +166,39 @@ def test_compute_all_carries_on_past_a_metric_it_cannot_compute(
     assert result.exit_code == 1
     assert result.stdout.strip() == "near_misses: skipped (manual values)"
     assert result.stderr.strip() == "error: wip: source: wip: not computable yet"
+
+
+def test_show_prints_the_status_per_line_and_the_crossings(
+    db: Database, files: tuple[Path, Path]
+) -> None:
+    yaml_file, csv_file = files
+    andon(db.url, "metric", "define", str(yaml_file))
+    imported = andon(db.url, "metric", "import", "near_misses", str(csv_file))
+    assert imported.stdout.strip().endswith(
+        "control limits frozen; 1 threshold crossing found; 1 action opened (#1)"
+    )
+    shown = json.loads(andon(db.url, "metric", "show", "near_misses", "--json").stdout)
+    assert shown["status"] == [
+        {
+            "line": None,
+            "status": "warning",
+            "period": "2026-W45",
+            "value": 20.0,
+            "level": "warning",
+            "action_id": 1,
+            "stale": False,
+        }
+    ]
+    [crossing] = shown["crossings"]
+    assert (crossing["period"], crossing["level"], crossing["action_id"]) == (
+        "2026-W45",
+        "warning",
+        1,
+    )
+    assert crossing["decision"] == "walk the floor with the safety lead"
+    text = andon(db.url, "metric", "show", "near_misses").stdout
+    assert (
+        "status:\nLINE  STATUS   PERIOD    VALUE  LEVEL    ACTION\n*     warning  2026-W45" in text
+    )
+    again = andon(db.url, "metric", "compute", "near_misses")
+    assert again.stdout == "near_misses: skipped (manual values)\n"

@@ -144,7 +144,8 @@ def test_worker_once_from_the_cli_logs_one_cycle(db: Database) -> None:
     assert lines[1] == (
         "cycle 1: 0 stage breaches, 0 process breaches, 0 tiers fired; documents: "
         "0 took effect, 0 newcomer tasks, 0 reminders, 0 escalations; "
-        "actions: 0 overdue escalated; 0 notifications queued; 0 sent, 0 to retry, 0 dead"
+        "actions: 0 overdue escalated; metrics: 0 computed, 0 crossings, 0 actions opened; "
+        "0 notifications queued; 0 sent, 0 to retry, 0 dead"
     )
     assert lines[2].startswith("worker stopped after 1 cycles (0 failed)")
 

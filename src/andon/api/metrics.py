@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import AwareDatetime, ValidationError
 
 from andon.api.deps import Ctx, get_settings
 from andon.api.lanes import FloorRoute, ReportRoute
@@ -27,6 +27,7 @@ from andon.metrics.manual_csv import HEADERS
 from andon.metrics.schemas import (
     ChartOut,
     ComputedOut,
+    CrossingOut,
     DefinedOut,
     ImportedOut,
     LimitsOut,
@@ -35,6 +36,7 @@ from andon.metrics.schemas import (
     MetricOut,
     MetricVersionOut,
     Rebaseline,
+    SeriesStatusOut,
     ValuesIn,
 )
 from andon.metrics.spc import chart_json
@@ -167,6 +169,38 @@ def get_chart(
     line: Annotated[str | None, Query(max_length=20, description="Line code.")] = None,
 ) -> object:
     return chart_json(service.chart(ctx, key, line=line))
+
+
+@router.get(
+    "/metrics/{key}/status",
+    response_model=list[SeriesStatusOut],
+    summary="Where each series stands against the thresholds now",
+    description=(
+        "One row per series: the whole metric (`line` null) first, then each line. `status` "
+        "is ok, warning, critical or no_data; no data (no value, or the latest older than "
+        "`no_data_after`) is never a breach. `action_id` is the action opened for the "
+        "standing crossing."
+    ),
+)
+def get_status(ctx: Ctx, key: MetricKey, zone: Zone) -> object:
+    return service.metric_status(ctx, key, zone=zone)
+
+
+@router.get(
+    "/metrics/{key}/crossings",
+    response_model=list[CrossingOut],
+    summary="Threshold crossings found, latest period first",
+)
+def get_crossings(
+    ctx: Ctx,
+    key: MetricKey,
+    since: Annotated[
+        AwareDatetime | None,
+        Query(description="Only those found at or after this instant (with its offset)."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many.")] = 100,
+) -> object:
+    return service.list_crossings(ctx, key, since=since, limit=limit)
 
 
 @router.post(

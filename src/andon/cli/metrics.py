@@ -11,7 +11,10 @@ from andon.cli.context import operator_context, read_settings
 from andon.cli.tables import echo_json, echo_table, instant, plural
 
 if TYPE_CHECKING:
-    from andon.metrics.models import Metric, MetricValue
+    from andon.metrics.evaluation import SeriesStatus
+    from andon.metrics.models import Metric, MetricCrossing, MetricValue
+
+RECENT_CROSSINGS = 20
 
 app = typer.Typer(
     help="Metric definitions (owner, source, chart, thresholds), their values and control charts.",
@@ -107,13 +110,41 @@ def list_(as_json: JsonOption = False) -> None:
     )
 
 
+def _status_json(s: SeriesStatus) -> dict[str, Any]:
+    return {
+        "line": s.line,
+        "status": s.status,
+        "period": s.period,
+        "value": s.value,
+        "level": s.level,
+        "action_id": s.action_id,
+        "stale": s.stale,
+    }
+
+
+def _crossing_json(c: MetricCrossing) -> dict[str, Any]:
+    return {
+        "period": c.period,
+        "line": c.line or None,
+        "level": c.level,
+        "value": c.value,
+        "decision": c.decision,
+        "action_id": c.action_id,
+        "found_at": c.created_at.isoformat(),
+    }
+
+
 @app.command()
 def show(key: KeyArgument, as_json: JsonOption = False) -> None:
-    """Show a metric: its definition, versions, frozen limits and latest values."""
+    """Show a metric: its definition, versions, frozen limits, latest values, where each
+    series stands against its thresholds and the recent threshold crossings."""
     from andon.metrics import service
 
-    with operator_context() as ctx:
+    settings = read_settings()
+    with operator_context(settings) as ctx:
         shown = service.show_metric(ctx, key)
+        status = service.metric_status(ctx, key, zone=settings.zone)
+        crossings = service.list_crossings(ctx, key, limit=RECENT_CROSSINGS)
     if as_json:
         echo_json(
             {
@@ -142,6 +173,8 @@ def show(key: KeyArgument, as_json: JsonOption = False) -> None:
                     for lim in shown.limits
                 ],
                 "latest_values": [_value_json(v) for v in shown.latest_values],
+                "status": [_status_json(st) for st in status],
+                "crossings": [_crossing_json(c) for c in crossings],
             }
         )
         return
@@ -162,6 +195,37 @@ def show(key: KeyArgument, as_json: JsonOption = False) -> None:
     echo_table(
         ("PERIOD", "LINE", "VALUE", "COUNT", "N"),
         ((v.period, v.line, v.value, v.count, v.n) for v in shown.latest_values),
+    )
+    typer.echo("status:")
+    echo_table(
+        ("LINE", "STATUS", "PERIOD", "VALUE", "LEVEL", "ACTION"),
+        (
+            (
+                st.line or "*",
+                st.status.replace("_", " ") + (" (stale)" if st.stale else ""),
+                st.period,
+                None if st.value is None else f"{st.value:.4g}",
+                st.level,
+                None if st.action_id is None else f"#{st.action_id}",
+            )
+            for st in status
+        ),
+    )
+    typer.echo("recent crossings:")
+    echo_table(
+        ("PERIOD", "LINE", "LEVEL", "VALUE", "ACTION", "DECISION"),
+        (
+            (
+                c.period,
+                c.line or "*",
+                c.level,
+                f"{c.value:.4g}",
+                None if c.action_id is None else f"#{c.action_id}",
+                c.decision,
+            )
+            for c in crossings
+        ),
+        empty="  none",
     )
 
 
@@ -199,6 +263,8 @@ def compute(
                     "limits_frozen": c.limits_frozen,
                     "skipped": c.skipped,
                     "error": c.error,
+                    "new_crossings": c.new_crossings,
+                    "actions_opened": c.actions_opened,
                 }
                 for c in done
             ]
@@ -208,12 +274,28 @@ def compute(
             if c.error:
                 typer.echo(f"error: {c.key}: {c.error}", err=True)
             elif c.skipped:
-                typer.echo(f"{c.key}: skipped ({c.skipped})")
+                typer.echo(f"{c.key}: skipped ({c.skipped}){_judged_text(c)}")
             else:
                 how = "full" if c.full else "late events"
-                typer.echo(f"{c.key}: {plural(len(c.periods), 'period')} recomputed ({how})")
+                typer.echo(
+                    f"{c.key}: {plural(len(c.periods), 'period')} recomputed ({how})"
+                    + _judged_text(c)
+                )
     if any(c.error for c in done):
         raise typer.Exit(1)
+
+
+def _judged_text(c: Any) -> str:
+    """What judging the thresholds did, for a compute's or import's line of output."""
+    parts = []
+    if c.new_crossings:
+        parts.append(f"{plural(c.new_crossings, 'threshold crossing')} found")
+    if c.actions_opened:
+        ids = ", ".join(f"#{i}" for i in c.actions_opened)
+        parts.append(f"{plural(len(c.actions_opened), 'action')} opened ({ids})")
+    if c.no_data_told:
+        parts.append("owner told of no data")
+    return "; " + "; ".join(parts) if parts else ""
 
 
 @app.command()
@@ -274,6 +356,7 @@ def import_(
         f"imported {plural(done.values, 'value')} into {done.key} "
         f"({done.first_period} to {done.last_period})"
         + ("; control limits frozen" if done.limits_frozen else "")
+        + _judged_text(done)
     )
 
 

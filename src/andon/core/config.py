@@ -140,6 +140,15 @@ class Settings(BaseSettings):
         description="Comma-separated webhook URLs that overdue reviews and training escalate to.",
     )
 
+    metrics_interval_seconds: float = Field(
+        default=300,
+        ge=0,
+        description=(
+            "How often `andon worker` recomputes every metric from new events and judges its "
+            "thresholds (actions for crossings, no-data notices); 0: every cycle."
+        ),
+    )
+
     downtime_reasons: str = Field(
         default=(
             "changeover,breakdown,material_shortage,no_operator,quality_hold,"

@@ -147,11 +147,15 @@ class Baseline(_Part):
         return self
 
 
+DEFAULT_DUE_DAYS = {"warning": 7, "critical": 2}
+
+
 class ActionTemplate(_Part):
-    """The action a crossing creates for the metric's owner."""
+    """The action a crossing creates for the metric's owner; due ``due_in_days`` after the
+    plant's today (unset: 7 days for a warning band, 2 for a critical one)."""
 
     title: Label
-    due_in_days: int = Field(default=7, ge=1, le=365)
+    due_in_days: int | None = Field(default=None, ge=1, le=365)
 
 
 class Threshold(_Part):
@@ -164,6 +168,12 @@ class Threshold(_Part):
     decision: Decision
     action: ActionTemplate | None = None
     line: Filter | None = None
+
+    @property
+    def due_in_days(self) -> int:
+        """Days from the plant's today to the due date of the action a crossing opens."""
+        given = self.action.due_in_days if self.action is not None else None
+        return given if given is not None else DEFAULT_DUE_DAYS[self.level]
 
     @model_validator(mode="after")
     def _has_a_limit(self) -> Threshold:

@@ -1,4 +1,5 @@
-"""Tables of metrics: definitions and their versions, materialised values, frozen limits."""
+"""Tables of metrics: definitions and their versions, materialised values, frozen limits and
+threshold crossings."""
 
 from __future__ import annotations
 
@@ -53,6 +54,10 @@ class Metric(Versioned, Base):
     # commit them): ``[[lo, hi, first_missed_at], ...]``, read again by the next compute.
     unseen: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The series whose owner was told they have no data: ``{line: {"period": latest period
+    # or null, "at": when told}}`` ('' the whole metric). A series leaves it when a fresh
+    # value arrives, so the next stale episode is told again.
+    no_data_told: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
@@ -130,3 +135,31 @@ class MetricLimits(Base):
     created_by: Mapped[str] = mapped_column(String(64), nullable=False)
 
     __table_args__ = (UniqueConstraint("metric_id", "line", "seq"),)
+
+
+class MetricCrossing(Base):
+    """A value found beyond a threshold band: the history of values and decisions.
+
+    One row per metric, line ('' the whole metric), period and level, written the first
+    time an evaluation finds it and kept (a later recompute of the period does not erase
+    what was seen). ``decision`` is the band's decision at the time; ``action_id`` the
+    action opened (or already open) for it while it was the series' latest value, ``NULL``
+    for a crossing that was never the standing one (history imported at once).
+    """
+
+    __tablename__ = "metric_crossings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="RESTRICT"))
+    line: Mapped[str] = mapped_column(String(20), nullable=False, default="")
+    period: Mapped[str] = mapped_column(String(80), nullable=False)
+    level: Mapped[str] = mapped_column(String(8), nullable=False)
+    band_index: Mapped[int] = mapped_column(nullable=False)
+    value: Mapped[float] = mapped_column(Float, nullable=False)
+    decision: Mapped[str] = mapped_column(Text, nullable=False)
+    action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("actions.id", ondelete="RESTRICT"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("metric_id", "line", "period", "level"),)

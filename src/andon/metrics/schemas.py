@@ -101,6 +101,14 @@ class ImportedOut(BaseModel):
     first_period: str
     last_period: str
     limits_frozen: bool
+    new_crossings: int = Field(default=0, description="Threshold crossings found anew.")
+    actions_opened: list[int] = Field(
+        default_factory=list, description="Ids of the actions the standing crossings opened."
+    )
+    no_data_told: list[str | None] = Field(
+        default_factory=list,
+        description="Series (line, null for the whole metric) whose owner was told of no data.",
+    )
 
 
 class ComputedOut(BaseModel):
@@ -113,6 +121,39 @@ class ComputedOut(BaseModel):
     limits_frozen: bool
     skipped: str | None
     error: str | None = None
+    new_crossings: int = Field(default=0, description="Threshold crossings found anew.")
+    actions_opened: list[int] = Field(
+        default_factory=list, description="Ids of the actions the standing crossings opened."
+    )
+    no_data_told: list[str | None] = Field(
+        default_factory=list,
+        description="Series (line, null for the whole metric) whose owner was told of no data.",
+    )
+
+
+class SeriesStatusOut(BaseModel):
+    """Where one series stands against the thresholds now."""
+
+    line: str | None = Field(description="Line code; null for the whole metric.")
+    status: str = Field(description="ok, warning, critical or no_data (never a breach).")
+    period: str | None = Field(description="The latest value's period; null without one.")
+    value: float | None
+    level: str | None = Field(description="The band its latest value crosses, if any.")
+    decision: str | None = Field(description="That band's decision.")
+    action_id: int | None = Field(description="The action opened for that crossing.")
+    stale: bool = Field(description="The latest value is older than no_data_after.")
+    told_at: datetime | None = Field(description="When the owner was told of no data.")
+
+
+class CrossingOut(Output):
+    line: str = Field(description="Line code, or empty for the whole metric.")
+    period: str
+    level: str
+    band_index: int = Field(description="The band's position in the definition's thresholds.")
+    value: float
+    decision: str = Field(description="The band's decision when the crossing was found.")
+    action_id: int | None = Field(description="The action opened while it was the latest.")
+    created_at: datetime = Field(description="When the crossing was found.")
 
 
 class Rebaseline(Input):

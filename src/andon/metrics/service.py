@@ -1,9 +1,10 @@
 """Use cases of metrics: define (versioned), list, show, export, import manual values,
-compute from a source, chart against frozen limits, and re-baseline those limits."""
+compute from a source, chart against frozen limits, re-baseline those limits, and judge the
+values against the threshold bands (crossings, actions, "no data")."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,8 +28,15 @@ from andon.metrics.definition import (
     parse_definition,
 )
 from andon.metrics.definition_yaml import dump_definition_yaml
+from andon.metrics.evaluation import Evaluation, SeriesStatus, evaluate, statuses
 from andon.metrics.manual_csv import read_manual_csv
-from andon.metrics.models import Metric, MetricLimits, MetricValue, MetricVersion
+from andon.metrics.models import (
+    Metric,
+    MetricCrossing,
+    MetricLimits,
+    MetricValue,
+    MetricVersion,
+)
 from andon.metrics.periods import parse_period
 from andon.metrics.sources import (
     UNSEEN_SECONDS,
@@ -81,6 +89,9 @@ class Imported:
     first_period: str
     last_period: str
     limits_frozen: bool
+    new_crossings: int = 0
+    actions_opened: list[int] = field(default_factory=list)
+    no_data_told: list[str | None] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,10 @@ class Computed:
     skipped: str | None = None
     lines: list[str] = field(default_factory=list)
     error: str | None = None
+    # What judging the values against the thresholds did (see ``evaluation``).
+    new_crossings: int = 0
+    actions_opened: list[int] = field(default_factory=list)
+    no_data_told: list[str | None] = field(default_factory=list)
 
 
 # --- definitions --------------------------------------------------------------------------------
@@ -234,8 +249,11 @@ def export_metric(ctx: Context, key: str, *, version: int | None = None) -> str:
 
 def import_values(ctx: Context, key: str, csv_text: str, *, zone: ZoneInfo) -> Imported:
     """Store a manual metric's values from CSV (``manual_csv`` shapes); a period already stored
-    is replaced. One bad row refuses the whole file, naming its line, and nothing is kept."""
-    with ctx.write() as tx:
+    is replaced. One bad row refuses the whole file, naming its line, and nothing is kept.
+
+    The values are then judged against the thresholds in the same transaction: a standing
+    crossing opens one action for the owner (``evaluation``)."""
+    with ctx.atomic() as tx:
         authorize(ctx.actor, Action.METRIC_RECORD)
         session = tx.session
         metric = store.metric_by_key(session, key)
@@ -273,7 +291,18 @@ def import_values(ctx: Context, key: str, csv_text: str, *, zone: ZoneInfo) -> I
             "import_values",
             after={"values": written, "first": keys[0], "last": keys[-1], "limits_frozen": frozen},
         )
-        return Imported(key, metric.current_version, written, keys[0], keys[-1], frozen)
+        judged = evaluate(ctx, tx, metric, defn, zone=zone, now=now)
+        return Imported(
+            key,
+            metric.current_version,
+            written,
+            keys[0],
+            keys[-1],
+            frozen,
+            judged.new_crossings,
+            judged.actions_opened,
+            judged.no_data_told,
+        )
 
 
 def _statistic(chart: str, count: int | None, n: float | None) -> float | None:
@@ -291,6 +320,7 @@ def compute_metric(
     zone: ZoneInfo,
     full: bool = False,
     source: Source = compute_source,
+    at: datetime | None = None,
 ) -> Computed:
     """Recompute a KPI or OEE metric's values from the plant's events.
 
@@ -298,17 +328,26 @@ def compute_metric(
     that only the periods holding events that arrived since the metric's watermark (the
     highest event id it has seen) are recomputed, exactly as a full run would give them. A
     value the source no longer yields for a recomputed period is removed. A manual metric is
-    skipped (``skipped`` says why). ``source`` is the seam tests replace.
+    skipped (``skipped`` says why). ``source`` is the seam tests replace; ``at`` the time of
+    the compute (default now), which the values are judged at.
+
+    Every compute, manual and unchanged metrics included, then judges the stored values
+    against the thresholds in the same transaction (``evaluation.evaluate``): new crossings
+    are kept, a standing crossing opens one action for the owner, and a series without data
+    for longer than ``no_data_after`` is raised to the owner once.
     """
-    with ctx.write() as tx:
+    with ctx.atomic() as tx:
         authorize(ctx.actor, Action.METRIC_RECORD)
         session = tx.session
         metric = store.metric_by_key(session, key)
         defn = store.current_definition(session, metric)
+        now = at or utcnow()
         if not isinstance(defn.source, KpiSource):
-            return Computed(key, False, [], 0, 0, metric.watermark, skipped="manual values")
+            judged = evaluate(ctx, tx, metric, defn, zone=zone, now=now)
+            return _judged(
+                Computed(key, False, [], 0, 0, metric.watermark, skipped="manual values"), judged
+            )
         upto = event_watermark(session)
-        now = utcnow()
         unseen = _still_unseen(metric.unseen, now)
         periods = None
         seen: list[int] = []
@@ -318,7 +357,8 @@ def compute_metric(
             )
             seen = sorted(event_id for event_id, _ in late)
             if not late:
-                return Computed(key, False, [], 0, 0, metric.watermark)
+                judged = evaluate(ctx, tx, metric, defn, zone=zone, now=now)
+                return _judged(Computed(key, False, [], 0, 0, metric.watermark), judged)
             periods = periods_to_recompute(defn, [at for _, at in late], zone)
         found = source(session, defn, zone, periods)
         if periods is not None:
@@ -368,7 +408,20 @@ def compute_metric(
                 "watermark": upto,
             },
         )
-        return Computed(key, periods is None, keys, written, removed, upto, frozen, lines=lines)
+        judged = evaluate(ctx, tx, metric, defn, zone=zone, now=now)
+        return _judged(
+            Computed(key, periods is None, keys, written, removed, upto, frozen, lines=lines),
+            judged,
+        )
+
+
+def _judged(done: Computed, judged: Evaluation) -> Computed:
+    return replace(
+        done,
+        new_crossings=judged.new_crossings,
+        actions_opened=judged.actions_opened,
+        no_data_told=judged.no_data_told,
+    )
 
 
 def _still_unseen(stored: list[Any] | None, now: datetime) -> list[tuple[int, int, str]]:
@@ -397,7 +450,12 @@ def _narrowed(gaps: list[tuple[int, int, str]], seen: list[int]) -> list[tuple[i
 
 
 def compute_all(
-    ctx: Context, *, zone: ZoneInfo, full: bool = False, source: Source | None = None
+    ctx: Context,
+    *,
+    zone: ZoneInfo,
+    full: bool = False,
+    source: Source | None = None,
+    at: datetime | None = None,
 ) -> list[Computed]:
     """``compute_metric`` for every metric that is not archived, each in its own transaction.
 
@@ -409,7 +467,7 @@ def compute_all(
     done = []
     for metric in list_metrics(ctx):
         try:
-            done.append(compute_metric(ctx, metric.key, zone=zone, full=full, source=source))
+            done.append(compute_metric(ctx, metric.key, zone=zone, full=full, source=source, at=at))
         except (InvalidInput, Conflict) as exc:
             done.append(Computed(metric.key, full, [], 0, 0, metric.watermark, error=exc.detail))
     return done
@@ -555,3 +613,52 @@ def rebaseline(
             reason=reason.strip(),
         )
         return row
+
+
+# --- thresholds ---------------------------------------------------------------------------------
+
+
+def evaluate_metric(
+    ctx: Context, key: str, *, zone: ZoneInfo, at: datetime | None = None
+) -> Evaluation:
+    """Judge a metric's stored values against its thresholds now (``at``), without computing:
+    what ``compute_metric`` and ``import_values`` do after storing values."""
+    with ctx.atomic() as tx:
+        authorize(ctx.actor, Action.METRIC_RECORD)
+        metric = store.metric_by_key(tx.session, key)
+        defn = store.current_definition(tx.session, metric)
+        return evaluate(ctx, tx, metric, defn, zone=zone, now=at or utcnow())
+
+
+def metric_status(
+    ctx: Context, key: str, *, zone: ZoneInfo | None = None, at: datetime | None = None
+) -> list[SeriesStatus]:
+    """Where each series of a metric stands now: the whole metric (``line`` None) first, then
+    each line. Status ``ok``, ``warning``, ``critical`` or ``no_data``, with the latest period
+    and value, the band level crossed and the action opened for it. Reads only.
+
+    ``zone`` (the site's) places the end of a shift period; other periods carry their end.
+    """
+    with ctx.read() as session:
+        authorize(ctx.actor, Action.METRIC_READ)
+        metric = store.metric_by_key(session, key)
+        defn = store.current_definition(session, metric)
+        return statuses(session, metric, defn, zone=zone or ZoneInfo("UTC"), now=at or utcnow())
+
+
+def list_crossings(
+    ctx: Context, key: str, *, since: datetime | None = None, limit: int = 500
+) -> list[MetricCrossing]:
+    """The threshold crossings found for a metric, latest period first (at most ``limit``):
+    line ('' the whole metric), period, level, value, the band's decision and the action.
+    ``since``: only those found at or after that instant (e.g. since last week's review)."""
+    with ctx.read() as session:
+        authorize(ctx.actor, Action.METRIC_READ)
+        metric = store.metric_by_key(session, key)
+        query = select(MetricCrossing).where(MetricCrossing.metric_id == metric.id)
+        if since is not None:
+            query = query.where(MetricCrossing.created_at >= since)
+        rows = list(session.scalars(query))
+        # Period keys of one kind sort in time order; the id settles a period's levels.
+        rows.sort(key=lambda c: (c.period, c.id), reverse=True)
+        return rows[:limit]

@@ -106,15 +106,13 @@ def judge(
 ) -> Standing:
     """The standing of one series: judged on its latest value.
 
-    ``latest_end_at`` is when the latest value's period ended and ``now`` the time of the
-    judgement; both are needed to tell a stale series (older than ``no_data_after``); left
-    out, a series is never stale.
+    ``latest_end_at`` is when the latest value's period ended (for a series without any
+    value: since when it could have had one) and ``now`` the time of the judgement; both are
+    needed to tell a stale series (older than ``no_data_after``); left out, a series is
+    never stale. A stale series, or one without values, never stands at a band.
     """
     measured = [v for v in series if v.value is not None]
     line = series[0].line if series else line
-    if not measured:
-        return Standing(line, "no_data", None, None)
-    latest = measured[-1]
     gap = defn.no_data_after
     stale = (
         gap is not None
@@ -122,6 +120,11 @@ def judge(
         and now is not None
         and now - latest_end_at > gap
     )
+    if not measured:
+        # ``latest_end_at`` is then when the series could first have had a value (the
+        # metric's definition): a series that never had one is stale after the gap too.
+        return Standing(line, "no_data", None, None, stale=stale)
+    latest = measured[-1]
     if stale:
         return Standing(line, "no_data", latest, None, stale=True)
     crossing = _crossing(bands_for(defn, line), latest, len(measured))

@@ -1,10 +1,13 @@
-"""The background worker: sweep SLAs, documents and actions, deliver due notifications, cycle after
-cycle.
+"""The background worker: sweep SLAs, documents and actions, compute metrics, deliver due
+notifications, cycle after cycle.
 
 Each cycle runs ``sweep_slas`` (breaches, due escalation tiers, their notifications queued in
 the outbox), then ``sweep_documents`` (revisions taking effect, tasks for newcomers, review and
 training reminders and escalations), then ``sweep_actions`` (overdue actions escalated once),
-then ``deliver_due`` until nothing more is due. All are
+then, every ``ANDON_METRICS_INTERVAL_SECONDS``, ``compute_all`` (every metric recomputed for
+the periods with new events and judged against its thresholds: one action per standing
+crossing, the owner told once when a series has no data), then ``deliver_due`` until nothing
+more is due. All are
 safe to repeat: a tier or a reminder fires once, a notification has a de-duplication key and
 is claimed before it is sent, so a worker that is restarted, or runs beside another, never
 notifies twice.
@@ -29,6 +32,8 @@ from andon.core.permissions import system_actor
 from andon.core.uow import Context
 from andon.documents.rules import document_rules
 from andon.documents.sweeps import DocumentSweepReport, sweep_documents
+from andon.metrics.service import Computed, compute_all
+from andon.metrics.sources import PlantSource
 from andon.notifications.service import deliver_due
 from andon.notifications.transport import Transport
 from andon.work.sweep import sweep_slas
@@ -59,6 +64,24 @@ class WorkerStats:
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    metric_runs: int = 0
+    metrics_computed: int = 0
+    metric_crossings: int = 0
+    metric_actions: int = 0
+    metric_errors: int = 0
+
+
+@dataclass
+class _Schedule:
+    """When the metrics job last ran (the worker's clock), so it runs once per interval."""
+
+    interval_seconds: float
+    last_at: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        return self.last_at is None or (now - self.last_at).total_seconds() >= (
+            self.interval_seconds
+        )
 
 
 def run_worker(
@@ -83,12 +106,13 @@ def run_worker(
     stop = stop or threading.Event()
     actor = system_actor(actor_name)
     stats = WorkerStats()
+    schedule = _Schedule(settings.metrics_interval_seconds)
     while True:
         started = time.monotonic()
         stats.cycles += 1
         try:
             context = Context(db, actor, f"worker-{uuid.uuid4().hex}")
-            _cycle(context, settings, stats, stop, now_fn, transport)
+            _cycle(context, settings, stats, stop, now_fn, transport, schedule)
         except ConfigurationError:
             raise
         except Exception:
@@ -109,6 +133,7 @@ def _cycle(
     stop: threading.Event,
     now_fn: Callable[[], datetime],
     transport: Transport | None,
+    schedule: _Schedule,
 ) -> None:
     rules = document_rules(settings)  # bad document settings stop the worker: no retry helps
     swept = sweep_slas(ctx, now=now_fn())
@@ -123,6 +148,16 @@ def _cycle(
         actions = sweep_actions(ctx, zone=settings.zone, now=now_fn())
     except Exception as exc:
         failure, actions = failure or exc, ActionSweepReport()
+    computed: list[Computed] = []
+    if schedule.due(now_fn()):
+        schedule.last_at = now_fn()
+        try:
+            # One reader of the plant's events for all metrics; each metric commits on its
+            # own, and one that fails leaves the others done (its error is counted).
+            computed = compute_all(ctx, zone=settings.zone, source=PlantSource(), at=now_fn())
+            stats.metric_runs += 1
+        except Exception as exc:
+            failure = failure or exc
     sent = retried = dead = 0
     for _ in range(MAX_BATCHES_PER_CYCLE):
         report = deliver_due(
@@ -145,10 +180,17 @@ def _cycle(
     stats.sent += sent
     stats.retried += retried
     stats.dead += dead
+    stats.metrics_computed += sum(1 for c in computed if c.error is None)
+    stats.metric_crossings += sum(c.new_crossings for c in computed)
+    stats.metric_actions += sum(len(c.actions_opened) for c in computed)
+    stats.metric_errors += sum(1 for c in computed if c.error is not None)
+    for c in computed:
+        if c.error is not None:
+            log.warning("metric %s was not computed: %s", c.key, c.error)
     log.info(
         "cycle %d: %d stage breaches, %d process breaches, %d tiers fired; documents: "
         "%d took effect, %d newcomer tasks, %d reminders, %d escalations; "
-        "actions: %d overdue escalated; "
+        "actions: %d overdue escalated; metrics: %d computed, %d crossings, %d actions opened; "
         "%d notifications queued; %d sent, %d to retry, %d dead",
         stats.cycles,
         swept.stage_breaches,
@@ -159,6 +201,9 @@ def _cycle(
         documents.review_reminders + documents.training_reminders,
         documents.review_escalations + documents.training_escalations,
         actions.escalations,
+        sum(1 for c in computed if c.error is None),
+        sum(c.new_crossings for c in computed),
+        sum(len(c.actions_opened) for c in computed),
         swept.notifications + documents.notifications + actions.notifications,
         sent,
         retried,

@@ -114,3 +114,33 @@ def test_without_a_gap_a_series_is_never_stale():
         definition(), series(0.1), latest_end_at=ended, now=ended + timedelta(days=400)
     )
     assert standing.status == "ok"
+
+
+def test_a_series_that_never_had_a_value_turns_stale_after_the_gap():
+    defn = definition(no_data_after="2d")
+    defined = datetime(2026, 11, 1, tzinfo=UTC)
+    young = judge(defn, series(None, None), latest_end_at=defined, now=defined + timedelta(days=1))
+    old = judge(defn, [], latest_end_at=defined, now=defined + timedelta(days=3), line="L3")
+    assert (young.status, young.stale, young.latest) == ("no_data", False, None)
+    assert (old.status, old.stale, old.line, old.crossing) == ("no_data", True, "L3", None)
+
+
+def test_an_action_is_due_in_the_templates_days_or_by_level():
+    defn = definition(
+        thresholds=[
+            {"level": "warning", "above": 0.15, "decision": "Review"},
+            {"level": "critical", "above": 0.2, "decision": "Hold", "action": {"title": "Hold"}},
+        ]
+    )
+    templated = definition(
+        thresholds=[
+            {
+                "level": "critical",
+                "above": 0.2,
+                "decision": "Hold",
+                "action": {"title": "Hold", "due_in_days": 5},
+            }
+        ]
+    )
+    assert [b.due_in_days for b in defn.thresholds] == [7, 2]
+    assert templated.thresholds[0].due_in_days == 5
