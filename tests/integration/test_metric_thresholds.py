@@ -34,7 +34,8 @@ from tests.factories import make_user
 
 ZONE = ZoneInfo("Europe/Berlin")
 NOW = datetime.now(UTC)
-THIS_WEEK = period_containing("week", NOW, ZONE)
+# The last finished week: the week still running is shown but never judged.
+LAST_WEEK = period_containing("week", NOW - timedelta(weeks=1), ZONE)
 
 
 def week(back: int) -> str:
@@ -68,8 +69,9 @@ def scrap(**overrides: Any) -> MetricDefinition:
     return parse_definition(doc)
 
 
-def csv(*values: float, last_back: int = 0) -> str:
-    """Weekly values, the last one ``last_back`` weeks before this week."""
+def csv(*values: float, last_back: int = 1) -> str:
+    """Weekly values, the last one ``last_back`` weeks before this week (by default last week:
+    the week still running is shown but not judged)."""
     start = last_back + len(values) - 1
     rows = [f"{week(start - i)},{v:g}" for i, v in enumerate(values)]
     return "period,value\n" + "\n".join(rows) + "\n"
@@ -118,7 +120,7 @@ def test_a_standing_crossing_opens_one_action_for_the_owner(
     assert (action.owner_role, action.priority, action.status) == ("quality", "urgent", "open")
     assert action.due_on == to_local(NOW, ZONE).date() + timedelta(days=3)
     assert action.description.startswith("Stop the new supplier's lots")
-    assert f"Scrap cost was 22 kEUR in {THIS_WEEK.key}" in action.description
+    assert f"Scrap cost was 22 kEUR in {LAST_WEEK.key}" in action.description
     # The owner hears about it through the action's own notice.
     with db.read_session() as s:
         told = s.scalars(select(Notification.target).where(Notification.source_type == "action"))
@@ -133,8 +135,8 @@ def test_every_crossing_is_kept_with_its_decision_and_the_standing_one_with_its_
     [action] = metric_actions(system)
     found = service.list_crossings(system, "scrap_cost")
     assert [(c.period, c.level, c.value, c.action_id) for c in found] == [
-        (week(0), "critical", 22.0, action.id),
-        (week(3), "warning", 16.0, None),
+        (week(1), "critical", 22.0, action.id),
+        (week(4), "warning", 16.0, None),
     ]
     assert found[1].decision == "Review the scrap tags on Monday."
     assert service.list_crossings(system, "scrap_cost", since=NOW + timedelta(days=1)) == []
@@ -164,7 +166,7 @@ def test_two_threads_judging_one_crossing_open_exactly_one_action(
         store.put_values(
             tx.session,
             metric,
-            [(THIS_WEEK, "", 25.0, None, None)],
+            [(LAST_WEEK, "", 25.0, None, None)],
             source="manual",
             zone=ZONE,
             now=NOW,
@@ -208,7 +210,7 @@ class Constant:
         zone: ZoneInfo,
         periods: Collection[Period] | None,
     ) -> list[PeriodValue]:
-        return [PeriodValue(THIS_WEEK.key, line, v) for line, v in self.values.items()]
+        return [PeriodValue(LAST_WEEK.key, line, v) for line, v in self.values.items()]
 
 
 def by_line(**overrides: Any) -> MetricDefinition:
@@ -270,7 +272,7 @@ def test_a_closed_action_is_not_reopened_for_its_crossing_but_a_new_crossing_ope
     system: Context, quinn: Context
 ) -> None:
     service.define_metric(system, scrap(), reason="new")
-    service.import_values(quinn, "scrap_cost", csv(22, last_back=1), zone=ZONE)
+    service.import_values(quinn, "scrap_cost", csv(22, last_back=2), zone=ZONE)
     [first] = metric_actions(system)
     actions.close_action(quinn, first.id, note="Supplier lots on hold")
     assert service.evaluate_metric(quinn, "scrap_cost", zone=ZONE).actions_opened == []
@@ -373,7 +375,7 @@ def test_the_worker_computes_and_judges_every_metric(
         store.put_values(
             tx.session,
             metric,
-            [(THIS_WEEK, "", 30.0, None, None)],
+            [(LAST_WEEK, "", 30.0, None, None)],
             source="manual",
             zone=ZONE,
             now=NOW,
@@ -405,8 +407,8 @@ def test_the_metrics_job_runs_once_per_interval(
 def test_a_metric_split_by_line_without_a_whole_series_is_judged_per_line_only(
     system: Context, quinn: Context
 ) -> None:
-    service.define_metric(system, by_line(no_data_after="1w"), reason="new")
+    service.define_metric(system, by_line(no_data_after="2w"), reason="new")
     service.compute_metric(quinn, "rework", zone=ZONE, source=Constant({"L1": 0.1}))
     later = service.evaluate_metric(quinn, "rework", zone=ZONE, at=NOW + timedelta(days=1))
     assert [(s.line, s.status) for s in later.statuses] == [("L1", "ok"), ("L2", "no_data")]
-    assert later.no_data_told == []  # L2's band waits a week for its first value
+    assert later.no_data_told == []  # L2's band waits two weeks for its first value

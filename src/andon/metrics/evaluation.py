@@ -141,7 +141,8 @@ def evaluate(
     told: dict[str, Any] = dict(metric.no_data_told or {})
     fresh: list[dict[str, Any]] = []
     standings: list[tuple[str, Standing]] = []
-    for line, rows in series_of(session, metric, defn).items():
+    for line, every in series_of(session, metric, defn).items():
+        rows = finished(every, defn, zone, now)
         for found in crossings(defn, _as_series(rows, line)):
             if (line, found.period, found.level) not in known:
                 fresh.append(_crossing_row(metric, line, found, now))
@@ -212,12 +213,22 @@ def statuses(
     }
     told: dict[str, Any] = metric.no_data_told or {}
     out = []
-    for line, rows in series_of(session, metric, defn).items():
+    for line, every in series_of(session, metric, defn).items():
+        rows = finished(every, defn, zone, now)
         standing = standing_of(metric, defn, line, rows, zone=zone, now=now)
         c = standing.crossing
         action_id = None if c is None else actions.get((line, c.period, c.level))
         out.append(_status(standing, action_id, told.get(line) if standing.stale else None))
     return out
+
+
+def finished(
+    rows: list[MetricValue], defn: MetricDefinition, zone: ZoneInfo, now: datetime
+) -> list[MetricValue]:
+    """The values whose period has ended by ``now``. The period still running is shown but
+    never judged: a few items early in the day must not open an action (or close the case)
+    that the whole day's value would not."""
+    return [r for r in rows if _end_at(r, defn, zone) <= now]
 
 
 def dedupe_key(key: str, line: str | None, level: str) -> str:
@@ -360,6 +371,7 @@ __all__ = [
     "SeriesStatus",
     "dedupe_key",
     "evaluate",
+    "finished",
     "series_of",
     "standing_of",
     "statuses",
