@@ -333,3 +333,21 @@ def test_a_metric_name_is_escaped(client: TestClient, system: Context) -> None:
         html = client.get(path).text
         assert "<script>alert(1)</script>" not in html, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
+
+
+def weeks_csv(values: list[float]) -> str:
+    return "period,value\n" + "".join(
+        f"2026-W{w:02d},{v}\n" for w, v in enumerate(values, start=10)
+    )
+
+
+def test_board_counts_values_older_than_the_sparkline_for_min_points(system: Context) -> None:
+    band = {"level": "warning", "above": 15, "min_points": 14, "decision": "Look."}
+    with_values(system, weeks_csv([10.0] * 12 + [20.0]), thresholds=[band])
+    (tile,) = board.sqdc_board(system, zone=UTC_ZONE).tiles
+    assert (tile.status, len(tile.recent)) == ("ok", 12)  # 13 values: the band may not fire
+
+    service.import_values(system, "near_misses", weeks_csv([10.0] * 13 + [20.0]), zone=UTC_ZONE)
+    (tile,) = board.sqdc_board(system, zone=UTC_ZONE).tiles
+    assert (tile.status, tile.latest_value, len(tile.recent)) == ("warning", 20.0, 12)
+    assert tile.decision == "Look."

@@ -9,14 +9,14 @@ open actions), and judge each series with ``thresholds.judge`` exactly as the cr
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from andon.actions import service as actions
 from andon.actions.schemas import ActionFilters, ActionLink, ActionOut
@@ -38,6 +38,7 @@ from andon.processes.models import Process, ProcessVersion
 SQDC: tuple[str, ...] = ("safety", "quality", "delivery", "cost")
 SPARK_POINTS = 12
 PAGE_VALUES = 60  # rows of the values table on a metric's page
+MAX_METRICS_PER_QUERY = 400
 STATUS_WORDS: dict[str, str] = {
     "ok": "OK",
     "warning": "Warning",
@@ -153,27 +154,27 @@ def sqdc_board(
         defined = _current_definitions(session)
         if area is not None:
             defined = [(m, d) for m, d in defined if d.area is None or d.area == area]
-        ids = [m.id for m, _ in defined]
-        recent = _recent_values(session, ids, line)
-        measured = _measured_counts(session, ids, line)
-        every_line = sorted(set(session.scalars(select(MetricValue.line).distinct()).all()) - {""})
+        recent = _recent_values(session, [m.id for m, _ in defined])
+        stored: dict[int, set[str]] = defaultdict(set)
+        for metric_id, series in recent:
+            stored[metric_id].add(series)
+        shown = [
+            (metric, defn, series)
+            for metric, defn in defined
+            for series in _series_shown(defn, stored[metric.id], line)
+        ]
+        # A window holding fewer measured values than a band asks for: count the whole series.
+        measured = _measured_counts(
+            session,
+            [(m.id, s) for m, d, s in shown if _window_short(d, recent.get((m.id, s), []))],
+        )
         areas = sorted(set(session.scalars(select(Area.code).distinct()).all()))
     counts = actions.open_counts(ctx, "metric", [m.key for m, _ in defined])
     tiles: list[Tile] = []
-    for metric, defn in defined:
-        for series in _series_shown(defn, measured.get(metric.id, {}), line):
-            rows = recent.get((metric.id, series), [])
-            tiles.append(
-                _tile(
-                    metric,
-                    defn,
-                    series,
-                    rows,
-                    measured.get(metric.id, {}).get(series, 0),
-                    counts.get(metric.key, 0),
-                    now,
-                )
-            )
+    for metric, defn, series in shown:
+        rows = recent.get((metric.id, series), [])
+        seen = measured.get((metric.id, series), sum(1 for r in rows if r.value is not None))
+        tiles.append(_tile(metric, defn, series, rows, seen, counts.get(metric.key, 0), now))
     by_letter: dict[str, list[Tile]] = defaultdict(list)
     for tile in tiles:
         by_letter[tile.sqdc or ""].append(tile)
@@ -183,7 +184,7 @@ def sqdc_board(
         area=area,
         line=line,
         areas=areas,
-        lines=every_line,
+        lines=sorted({series for _, series in recent} - {""}),
         judged_at=now,
     )
 
@@ -204,50 +205,100 @@ def _current_definitions(session: Session) -> list[tuple[Metric, MetricDefinitio
     return [(metric, parse_definition(document)) for metric, document in rows]
 
 
-def _recent_values(
-    session: Session, ids: Sequence[int], line: str | None
-) -> dict[tuple[int, str], list[MetricValue]]:
-    """The latest ``SPARK_POINTS`` values of every series of the metrics ``ids``, oldest first
-    (one query: a window over each series, newest first)."""
+@dataclass(frozen=True)
+class _Row:
+    period: str
+    value: float | None
+    count: float | None
+    n: float | None
+    period_end_at: datetime | None
+
+
+def _recent_values(session: Session, ids: Sequence[int]) -> dict[tuple[int, str], list[_Row]]:
+    """The latest ``SPARK_POINTS`` values of every series of the metrics ``ids``, oldest first.
+
+    Two statements, both through the ``(metric_id, line, period)`` index: each series (metric,
+    line) with the key of its ``SPARK_POINTS``-th latest period, then the values of each
+    metric from the earliest of those on, cut per series. Period keys of one kind sort in
+    time order (a shift's key sorts by day, then by the shift's name).
+    """
     if not ids:
         return {}
-    newest_first = func.row_number().over(
-        partition_by=(MetricValue.metric_id, MetricValue.line),
-        order_by=(MetricValue.period_start_at.desc(), MetricValue.period.desc()),
+    pairs = (
+        select(MetricValue.metric_id, MetricValue.line)
+        .where(MetricValue.metric_id.in_(ids))
+        .group_by(MetricValue.metric_id, MetricValue.line)
+        .subquery()
     )
-    query = select(MetricValue.id, newest_first.label("rank")).where(MetricValue.metric_id.in_(ids))
-    if line is not None:
-        query = query.where(MetricValue.line.in_(("", line)))
-    ranked = query.subquery()
-    rows = session.scalars(
-        select(MetricValue)
-        .join(ranked, ranked.c.id == MetricValue.id)
-        .where(ranked.c.rank <= SPARK_POINTS)
-        .order_by(MetricValue.metric_id, MetricValue.line, ranked.c.rank.desc())
+    other = aliased(MetricValue)
+    since = (
+        select(other.period)
+        .where(other.metric_id == pairs.c.metric_id, other.line == pairs.c.line)
+        .order_by(other.period.desc())
+        .limit(1)
+        .offset(SPARK_POINTS - 1)
+        .scalar_subquery()
     )
-    found: dict[tuple[int, str], list[MetricValue]] = defaultdict(list)
-    for row in rows:
-        found[(row.metric_id, row.line)].append(row)
+    first: dict[tuple[int, str], str] = {
+        (metric_id, line): since_key or ""
+        for metric_id, line, since_key in session.execute(
+            select(pairs.c.metric_id, pairs.c.line, since)
+        )
+    }
+    # One range per metric (its lines' earliest start; one metric's keys are of one kind),
+    # then each series cut at its own start.
+    starts: dict[int, str] = {}
+    for (metric_id, _), key in first.items():
+        starts[metric_id] = min(key, starts.get(metric_id, key))
+    found: dict[tuple[int, str], list[_Row]] = defaultdict(list)
+    metric_ids = sorted(starts)
+    # Chunks keep the statement's parameters under SQLite's limit, whatever the metrics.
+    for at in range(0, len(metric_ids), MAX_METRICS_PER_QUERY):
+        chunk = metric_ids[at : at + MAX_METRICS_PER_QUERY]
+        rows = session.execute(
+            select(
+                MetricValue.metric_id,
+                MetricValue.line,
+                MetricValue.period,
+                MetricValue.value,
+                MetricValue.count,
+                MetricValue.n,
+                MetricValue.period_end_at,
+            )
+            .where(
+                or_(
+                    *(
+                        and_(MetricValue.metric_id == i, MetricValue.period >= starts[i])
+                        for i in chunk
+                    )
+                )
+            )
+            .order_by(MetricValue.metric_id, MetricValue.line, MetricValue.period)
+        )
+        for metric_id, line, period, value, count, n, end_at in rows:
+            if period >= first.get((metric_id, line), ""):
+                found[(metric_id, line)].append(_Row(period, value, count, n, end_at))
     return found
 
 
 def _measured_counts(
-    session: Session, ids: Sequence[int], line: str | None
-) -> dict[int, dict[str, int]]:
-    """Metric id → series (line) → how many values it holds that are not "no data"."""
-    if not ids:
+    session: Session, wanted: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], int]:
+    """How many values each series ``(metric id, line)`` holds that are not "no data"."""
+    if not wanted:
         return {}
+    ids = sorted({metric_id for metric_id, _ in wanted})
     query = (
         select(MetricValue.metric_id, MetricValue.line, func.count(MetricValue.value))
         .where(MetricValue.metric_id.in_(ids))
         .group_by(MetricValue.metric_id, MetricValue.line)
     )
-    if line is not None:
-        query = query.where(MetricValue.line.in_(("", line)))
-    found: dict[int, dict[str, int]] = defaultdict(dict)
-    for metric_id, series, count in session.execute(query):
-        found[metric_id][series] = int(count)
-    return found
+    keep = set(wanted)
+    return {
+        (metric_id, line): int(count)
+        for metric_id, line, count in session.execute(query)
+        if (metric_id, line) in keep
+    }
 
 
 def source_line(defn: MetricDefinition) -> str | None:
@@ -257,7 +308,13 @@ def source_line(defn: MetricDefinition) -> str | None:
     return None
 
 
-def _series_shown(defn: MetricDefinition, stored: dict[str, int], line: str | None) -> list[str]:
+def _window_short(defn: MetricDefinition, rows: Sequence[_Row]) -> bool:
+    """Whether a full window of latest values holds fewer measured ones than a band needs."""
+    needed = max((b.min_points for b in defn.thresholds), default=1)
+    return len(rows) >= SPARK_POINTS and sum(1 for r in rows if r.value is not None) < needed
+
+
+def _series_shown(defn: MetricDefinition, stored: Collection[str], line: str | None) -> list[str]:
     """Which series of a metric the board shows for the line chosen (``None``: every line)."""
     own = source_line(defn)
     if line is None:
@@ -276,7 +333,7 @@ def _tile(
     metric: Metric,
     defn: MetricDefinition,
     series: str,
-    rows: Sequence[MetricValue],
+    rows: Sequence[_Row],
     measured: int,
     open_actions: int,
     now: datetime,
@@ -305,7 +362,7 @@ def _tile(
 def _standing(
     defn: MetricDefinition,
     series: str,
-    rows: Sequence[MetricValue],
+    rows: Sequence[Any],  # _Row or MetricValue: period, value, count, n, period_end_at
     measured: int,
     now: datetime,
 ) -> Standing:
