@@ -7,6 +7,7 @@ import csv
 import io
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -65,7 +66,8 @@ thresholds:
 """
 
 
-def _zone(request: Request) -> Any:
+def _zone(request: Request) -> ZoneInfo:
+    """The site's time zone, which periods are counted in (``ANDON_TIMEZONE``)."""
     settings: Settings = request.app.state.settings
     return settings.zone
 
@@ -88,7 +90,9 @@ def _spark(tile: Tile) -> Markup:
     return Markup(sparkline(tile.recent, title=title))  # noqa: S704 - sparkline escapes its text
 
 
-def _board_context(ctx: Context, area: str | None, line: str | None, zone: Any) -> dict[str, Any]:
+def _board_context(
+    ctx: Context, area: str | None, line: str | None, zone: ZoneInfo
+) -> dict[str, Any]:
     data: SqdcBoard = board.sqdc_board(ctx, area=area, line=line, zone=zone)
     query = urlencode({k: v for k, v in (("area", area), ("line", line)) if v})
     return {
