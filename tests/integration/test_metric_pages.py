@@ -351,3 +351,56 @@ def test_board_counts_values_older_than_the_sparkline_for_min_points(system: Con
     (tile,) = board.sqdc_board(system, zone=UTC_ZONE).tiles
     assert (tile.status, tile.latest_value, len(tile.recent)) == ("warning", 20.0, 12)
     assert tile.decision == "Look."
+
+
+class LineTwoOee:
+    """An OEE source narrowed to line 2: its values carry the line's code."""
+
+    def __call__(
+        self, session: Session, defn: MetricDefinition, zone: ZoneInfo, periods: Any
+    ) -> list[PeriodValue]:
+        return [PeriodValue(f"2026-11-{d:02d}", "L2", 0.5 + d / 100) for d in range(1, 6)]
+
+
+def test_a_metric_of_one_line_shows_on_that_line_and_the_whole_board_only(
+    system: Context,
+) -> None:
+    oee = parse_definition(
+        {
+            "key": "oee_l2",
+            "name": "OEE line 2",
+            "unit": "%",
+            "direction": "higher_is_better",
+            "kind": "lagging",
+            "owner": "supervisor",
+            "sqdc": "cost",
+            "source": {"kpi": "oee", "line": "CHI/ASM/L2"},
+            "period": "day",
+            "chart": "xmr",
+        }
+    )
+    service.define_metric(system, oee, reason="new")
+    service.compute_metric(system, "oee_l2", zone=UTC_ZONE, source=LineTwoOee())
+    with_values(system)  # a plant-wide manual metric, on every line's board
+
+    def shown(**filters: str) -> list[tuple[str, str]]:
+        return [(t.key, t.line) for t in board.sqdc_board(system, zone=UTC_ZONE, **filters).tiles]
+
+    assert shown() == [("near_misses", ""), ("oee_l2", "L2")]
+    assert shown(line="L2") == [("near_misses", ""), ("oee_l2", "L2")]
+    assert shown(line="L1") == [("near_misses", "")]
+    assert board.sqdc_board(system, zone=UTC_ZONE).lines == ["L2"]
+    page = board.metric_page(system, "oee_l2", zone=UTC_ZONE)
+    assert (page.line, page.standing.latest.value if page.standing.latest else None) == ("L2", 0.55)
+
+
+def test_the_area_filter_keeps_the_area_and_plant_wide_metrics(system: Context) -> None:
+    with_values(system, area="WH")
+    with_values(system, key="spills", name="Spills")  # no area: every area's board
+
+    def keys(area: str | None) -> list[str]:
+        return [t.key for t in board.sqdc_board(system, area=area, zone=UTC_ZONE).tiles]
+
+    assert keys(None) == ["near_misses", "spills"]
+    assert keys("WH") == ["near_misses", "spills"]
+    assert keys("ASM") == ["spills"]
