@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from andon.actions.schemas import ActionCreate
-from andon.actions.service import open_action
+from andon.actions.service import close_action, open_action
 from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.metrics import board, service
@@ -115,6 +115,8 @@ def test_open_actions_are_listed_and_counted_on_the_board(
     assert f'href="/actions/new?link=metric:{key}"' in html
     tiles = client.get("/sqdc/tiles").text
     assert "1 open action" in tiles
+    close_action(system, action.id, note="rail fixed")
+    assert "no open action" in client.get("/sqdc/tiles").text
 
 
 def test_sqdc_board_columns_tiles_and_polling(client: TestClient, system: Context) -> None:
