@@ -104,6 +104,8 @@ MAIN_PAGES = [
     "/admin/users",
     "/analytics",
     "/account/tokens",
+    "/metrics",
+    "/sqdc",
 ]
 
 

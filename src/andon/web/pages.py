@@ -22,6 +22,7 @@ from andon.web import (
     document_sign_pages,
     exception_pages,
     home_pages,
+    metric_pages,
     oee_pages,
     plant_pages,
     process_pages,
@@ -61,6 +62,7 @@ def install(app: FastAPI) -> None:
         training_pages,
         oee_pages,
         action_pages,
+        metric_pages,
     ):
         app.include_router(module.router)
 
