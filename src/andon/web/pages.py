@@ -25,6 +25,7 @@ from andon.web import (
     oee_pages,
     plant_pages,
     process_pages,
+    review_pages,
     token_pages,
     training_pages,
     work_item_pages,
@@ -61,6 +62,7 @@ def install(app: FastAPI) -> None:
         training_pages,
         oee_pages,
         action_pages,
+        review_pages,
     ):
         app.include_router(module.router)
 
