@@ -17,7 +17,6 @@ from andon.actions.models import ActionItem
 from andon.actions.schemas import ActionCreate
 from andon.core.audit import AuditEntry
 from andon.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.reviews import service
 from andon.reviews.models import ReviewDecision, ReviewMeeting
@@ -143,8 +142,10 @@ def test_last_weeks_decisions_are_carried_into_the_pack(plant: Context) -> None:
     assert [d.text for d in m.decisions] == ["Safety walk on line 2"]
     assert [d.text for d in pack.last_week_general_decisions] == ["Review moves to Tuesdays"]
     assert metric(pack, "scrap_cost").last_week_decisions == []
-    assert pack.meeting is not None and pack.meeting.id == this.id
-    assert pack.last_meeting is not None and pack.last_meeting.status == "closed"
+    assert pack.meeting is not None
+    assert pack.meeting.id == this.id
+    assert pack.last_meeting is not None
+    assert pack.last_meeting.status == "closed"
 
 
 def test_meeting_records_attendance_decisions_actions_and_closes(plant: Context) -> None:
