@@ -56,8 +56,9 @@ SQDC = (
     ("cost", "Cost"),
     ("other", "Other metrics"),
 )
-# A metric's chart for the pack, and its threshold bands as (level, above, below).
-ChartData = tuple[Chart, list[tuple[str, float | None, float | None]]]
+# The chart the pack draws for a metric: its line ('' the whole source), the chart, and its
+# threshold bands as (level, above, below).
+ChartData = tuple[str, Chart, list[tuple[str, float | None, float | None]]]
 MEETING_FIELDS = ("week", "area", "chair", "attendees", "notes", "status", "version")
 
 
@@ -423,7 +424,8 @@ def _series(
     for row in store.values(session, metric):
         by_line[row.line].append(row)
     out = []
-    chart_data = None
+    chart_data: ChartData | None = None
+    most = -1
     for line in sorted(by_line):  # '' (the whole source) first
         rows = by_line[line]
         history = [PeriodValue(v.period, line or None, v.value, v.count, v.n) for v in rows]
@@ -468,11 +470,14 @@ def _series(
                 crossings=crossed,
             )
         )
-        if chart is not None and chart_data is None:
+        # The pack draws one chart per metric: the series with the most signals in the
+        # week (a shift on one line shows on that line's chart), else the whole source.
+        if chart is not None and len(signals) > most:
+            most = len(signals)
             bands: list[tuple[str, float | None, float | None]] = [
                 (str(b.level), b.above, b.below) for _, b in bands_for(defn, line or None)
             ]
-            chart_data = (chart, bands)
+            chart_data = (line, chart, bands)
     return periods, out, chart_data
 
 

@@ -18,6 +18,7 @@ from andon.reviews import service
 from andon.reviews.schemas import MeetingOut, ReviewActionIn
 from andon.web import csrf, flash
 from andon.web.forms import FormInvalid, build, errors_from, read_form, text
+from andon.web.review_print import number, pack_html, pack_pdf
 from andon.web.session import PageCtx
 from andon.web.templating import render
 
@@ -96,6 +97,7 @@ def _meeting_page(
             "attending": attending,
             "guests": "\n".join(guests),
             "roles": ROLE_OPTIONS,
+            "number": number,
             "query": query,
             "form_name": form_name,
             "form_errors": errors or {},
@@ -113,8 +115,6 @@ def meeting_page(request: Request, ctx: PageCtx, week: str) -> Response:
 
 @router.get("/reviews/{week}/pack.html")
 def pack_html_page(request: Request, ctx: PageCtx, week: str) -> Response:
-    from andon.web.review_print import pack_html
-
     zone = _settings(request).zone
     area = request.query_params.get("area", "").strip() or None
     pack = service.build_pack(ctx, week, area=area, zone=zone)
@@ -127,8 +127,6 @@ def pack_html_page(request: Request, ctx: PageCtx, week: str) -> Response:
 
 @router.get("/reviews/{week}/pack.pdf")
 def pack_pdf_page(request: Request, ctx: PageCtx, week: str) -> Response:
-    from andon.web.review_print import pack_pdf
-
     zone = _settings(request).zone
     area = request.query_params.get("area", "").strip() or None
     pack = service.build_pack(ctx, week, area=area, zone=zone)

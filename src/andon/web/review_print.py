@@ -28,16 +28,18 @@ _env = jinja2.Environment(
 
 
 def chart_svg(metric: PackMetric) -> Markup | None:
-    """The metric's control chart (whole source, else its first line) with its bands."""
+    """The metric's control chart with its bands: the series with the most signals in the
+    week, else the whole source (or its first line)."""
     if metric.chart_data is None:
         return None
-    chart, bands = metric.chart_data
+    line, chart, bands = metric.chart_data
+    on = f", line {line}" if line else ""
     svg = control_chart(
         chart,
-        title=f"{metric.name} — control chart",
+        title=f"{metric.name} — control chart{on}",
         unit=metric.unit,
         bands=[Band(level, above, below) for level, above, below in bands],
-        percent=metric.unit == "%" and metric.chart in ("p",),
+        percent=metric.unit == "%",
         width=700,
         height=240,
     )
@@ -45,9 +47,12 @@ def chart_svg(metric: PackMetric) -> Markup | None:
 
 
 def number(value: float | None, unit: str = "") -> str:
-    """A value as the pack prints it: up to 3 significant decimals, '—' for no data."""
+    """A value as the pack prints it, with its unit; '—' for no data. A metric in ``%``
+    stores fractions (0.92 is 92 %), as its definition's target and bands do."""
     if value is None:
         return "—"
+    if unit == "%":
+        return f"{value * 100:.1f} %"
     text = f"{value:.4g}" if abs(value) < 1 else f"{value:,.2f}".rstrip("0").rstrip(".")
     return f"{text} {unit}".strip() if unit and unit not in ("count",) else text
 
