@@ -78,6 +78,10 @@ def get_meeting(ctx: Ctx, week: Week, area: AreaQuery = None) -> object:
 @router.post(
     "/reviews/{week}/meeting",
     response_model=MeetingOut,
+    responses={
+        200: {"description": "The meeting already open for the week and area."},
+        201: {"model": MeetingOut, "description": "The meeting, opened now."},
+    },
     summary="Open the review meeting of a week (or return the one already open)",
 )
 def open_meeting(ctx: Ctx, week: Week, data: MeetingOpen, response: Response) -> object:

@@ -63,8 +63,14 @@ MEETING_FIELDS = ("week", "area", "chair", "attendees", "notes", "status", "vers
 
 
 def parse_week(week: str) -> Period:
-    """The ISO week a key such as ``2026-W47`` names; InvalidInput on ``week`` otherwise."""
-    return parse_period("week", week, field="week")
+    """The ISO week a key such as ``2026-W47`` names; InvalidInput on ``week`` otherwise
+    (also for a year before 1970 or after 9998: the pack looks a week back and the calendar
+    has no year 0)."""
+    period = parse_period("week", week, field="week")
+    if not 1970 <= period.first.year <= 9998:
+        msg = f"{week!r} is out of range; weeks of 1970 to 9998"
+        raise InvalidInput(f"week: {msg}", [FieldError(("week",), msg, "invalid_period")])
+    return period
 
 
 def review_ref(week: str, area: str | None) -> str:

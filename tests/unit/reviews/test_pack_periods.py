@@ -93,3 +93,10 @@ def test_a_week_that_does_not_exist_is_refused() -> None:
     with pytest.raises(InvalidInput) as refused:
         parse_week("2025-W53")  # 2025 has 52 ISO weeks
     assert refused.value.errors[0].loc == ("week",)
+
+
+@pytest.mark.parametrize("week", ["0001-W01", "1969-W52", "9999-W01"])
+def test_weeks_outside_the_supported_years_are_refused(week: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_week(week)
+    assert refused.value.errors[0].loc == ("week",)
