@@ -17,12 +17,13 @@ from andon.actions.models import ActionItem
 from andon.actions.schemas import ActionCreate
 from andon.core.audit import AuditEntry
 from andon.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.reviews import service
 from andon.reviews.models import ReviewDecision, ReviewMeeting
 from andon.reviews.schemas import PackMetric, ReviewActionIn, ReviewPack
 from andon.web.review_print import pack_html, pack_pdf
-from tests.factories import make_plant
+from tests.factories import make_plant, make_user
 from tests.integration.review_plant import LAST_WEEK, WEEK, ZONE, define, review_plant
 
 TODAY = date.today()
@@ -251,3 +252,22 @@ def test_pdf_pack_holds_every_metric_and_its_signal(plant: Context) -> None:
     html = pack_html(pack, ZONE)
     assert html.count('class="chart control-chart"') == 3
     assert 'data-signals="WE1"' in html
+
+
+def test_an_area_supervisor_runs_that_areas_review_only(plant: Context) -> None:
+    _, site, area, _ = make_plant(plant)
+    make_user(plant, "asm_lead", Role.SUPERVISOR, site_id=site.id, area_id=area.id)
+    lead = as_user(plant, "asm_lead")
+    meeting, created = service.open_meeting(lead, WEEK, "ASM")
+    assert (created, meeting.area, meeting.chair) == (True, "ASM", "asm_lead")
+    decision = service.add_decision(lead, meeting.id, None, "ASM only")
+    assert decision.decided_by == "asm_lead"
+    assert service.may_run(lead, "ASM")
+    assert not service.may_run(lead)
+    with pytest.raises(PermissionDenied):
+        service.open_meeting(lead, WEEK)
+    plant_review, _ = service.open_meeting(plant, LAST_WEEK)
+    before = counts(plant)
+    with pytest.raises(PermissionDenied):
+        service.add_decision(lead, plant_review.id, None, "not mine")
+    assert counts(plant) == before

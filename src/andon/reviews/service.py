@@ -23,8 +23,8 @@ from andon.actions import service as actions
 from andon.actions.schemas import ActionCreate, ActionFilters, ActionLink, ActionOut
 from andon.core.audit import snapshot
 from andon.core.clock import to_local, utcnow
-from andon.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from andon.core.permissions import Action, authorize
+from andon.core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from andon.core.permissions import Action, Actor, Scope, authorize
 from andon.core.uow import Context
 from andon.metrics import store
 from andon.metrics.definition import MetricDefinition
@@ -97,9 +97,9 @@ def open_meeting(
     """
     key = parse_week(week).key
     with ctx.write() as tx:
-        authorize(ctx.actor, Action.REVIEW_RUN)
         session = tx.session
         code = _area(session, area)
+        _authorize_run(session, ctx.actor, code)
         found = _meeting_for(session, key, code)
         if found is not None:
             return _meeting_out(session, found), False
@@ -143,10 +143,11 @@ def get_meeting(ctx: Context, week: str, area: str | None = None) -> MeetingOut:
         return _meeting_out(session, found)
 
 
-def attendee_candidates(ctx: Context) -> list[tuple[str, str]]:
-    """The active users who may be ticked as attending: ``(username, display name)``."""
+def attendee_candidates(ctx: Context, area: str | None = None) -> list[tuple[str, str]]:
+    """The active users who may be ticked as attending the review of ``area``:
+    ``(username, display name)``."""
     with ctx.read() as session:
-        authorize(ctx.actor, Action.REVIEW_RUN)
+        _authorize_run(session, ctx.actor, (area or "").strip())
         rows = session.execute(
             select(User.username, User.display_name)
             .where(User.active.is_(True))
@@ -189,9 +190,8 @@ def record_attendance(
 ) -> MeetingOut:
     """Set who attended: users by username (each must exist), and guests by name."""
     with ctx.write() as tx:
-        authorize(ctx.actor, Action.REVIEW_RUN)
         session = tx.session
-        meeting = _open_for_change(session, meeting_id, version)
+        meeting = _open_for_change(session, ctx.actor, meeting_id, version)
         names = []
         for i, name in enumerate(dict.fromkeys(u.strip().lower() for u in users if u.strip())):
             names.append(_username(session, name, "users", i))
@@ -224,9 +224,8 @@ def add_decision(
     if not body:
         raise InvalidInput.for_field("text", "say what was decided")
     with ctx.write() as tx:
-        authorize(ctx.actor, Action.REVIEW_RUN)
         session = tx.session
-        meeting = _open_for_change(session, meeting_id, None)
+        meeting = _open_for_change(session, ctx.actor, meeting_id, None)
         key = _metric_key(session, metric_key)
         decision = ReviewDecision(
             meeting_id=meeting.id,
@@ -252,9 +251,8 @@ def add_action(
     """Open an action in the review: linked to the review (``review:WEEK``) and, when it is
     about a metric, to ``metric:KEY``; its owner is told as for any action."""
     with ctx.atomic() as tx:
-        authorize(ctx.actor, Action.REVIEW_RUN)
         session = tx.session
-        meeting = _open_for_change(session, meeting_id, None)
+        meeting = _open_for_change(session, ctx.actor, meeting_id, None)
         key = _metric_key(session, data.metric_key)
         links = [ActionLink(kind="review", ref=review_ref(meeting.week, meeting.area or None))]
         if key is not None:
@@ -291,9 +289,8 @@ def close_meeting(
 ) -> MeetingOut:
     """Close the review (with its notes); a closed review takes no more changes."""
     with ctx.write() as tx:
-        authorize(ctx.actor, Action.REVIEW_RUN)
         session = tx.session
-        meeting = _open_for_change(session, meeting_id, version)
+        meeting = _open_for_change(session, ctx.actor, meeting_id, version)
         before = snapshot(meeting, MEETING_FIELDS)
         if notes is not None:
             meeting.notes = notes.strip()
@@ -531,10 +528,38 @@ def _meeting_for(session: Session, week: str, area: str) -> ReviewMeeting | None
     )
 
 
-def _open_for_change(session: Session, meeting_id: int, version: int | None) -> ReviewMeeting:
+def may_run(ctx: Context, area: str | None = None) -> bool:
+    """Whether the actor may run the review of ``area`` (None: the plant's)."""
+    with ctx.read() as session:
+        try:
+            _authorize_run(session, ctx.actor, (area or "").strip())
+        except PermissionDenied:
+            return False
+        return True
+
+
+def _authorize_run(session: Session, actor: Actor, area: str) -> None:
+    """``review.run`` plant-wide, or, for an area's review, in an area with that code (a
+    supervisor granted one area runs that area's review)."""
+    if actor.can(Action.REVIEW_RUN):
+        return
+    if area:
+        for area_id, site_id in session.execute(
+            select(Area.id, Area.site_id).where(Area.code == area)
+        ):
+            if actor.can(Action.REVIEW_RUN, Scope(site_id=site_id, area_id=area_id)):
+                return
+    authorize(actor, Action.REVIEW_RUN)
+
+
+def _open_for_change(
+    session: Session, actor: Actor, meeting_id: int, version: int | None
+) -> ReviewMeeting:
+    """The open meeting, once the actor may run its review and ``version`` holds."""
     meeting = session.get(ReviewMeeting, meeting_id)
     if meeting is None:
         raise NotFound(f"no review meeting with id {meeting_id}")
+    _authorize_run(session, actor, meeting.area)
     if version is not None and meeting.version != version:
         raise Conflict(f"review {meeting.week} is at version {meeting.version}, not {version}")
     if meeting.status != "open":

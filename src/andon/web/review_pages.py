@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from andon.core.config import Settings
 from andon.core.errors import AndonError, InvalidInput, NotFound
-from andon.core.permissions import Action, Role
+from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.reviews import service
 from andon.reviews.schemas import MeetingOut, ReviewActionIn
@@ -79,8 +79,8 @@ def _meeting_page(
     status_code: int = 200,
 ) -> Response:
     pack = service.build_pack(ctx, week, area=area, zone=_settings(request).zone)
-    may_run = ctx.actor.can(Action.REVIEW_RUN)
-    candidates = service.attendee_candidates(ctx) if may_run and pack.meeting else []
+    may_run = service.may_run(ctx, pack.area)
+    candidates = service.attendee_candidates(ctx, pack.area) if may_run and pack.meeting else []
     attending = {a.user for a in pack.meeting.attendees} if pack.meeting else set()
     guests = [a.guest for a in pack.meeting.attendees if a.guest] if pack.meeting else []
     query = f"?{urlencode({'area': pack.area})}" if pack.area else ""
