@@ -32,6 +32,7 @@ from andon.metrics.oee_models import DowntimeEntry, IdealCycleTime  # noqa: F401
 from andon.notifications.models import DeliveryAttempt, Notification  # noqa: F401
 from andon.plant.models import Area, Enterprise, Line, Site
 from andon.processes.models import Process, ProcessVersion  # noqa: F401
+from andon.reviews.models import ReviewDecision, ReviewMeeting  # noqa: F401
 from andon.work.models import (  # noqa: F401
     Attachment,
     CheckRun,

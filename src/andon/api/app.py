@@ -29,6 +29,7 @@ from andon.api import (
     plant,
     problems,
     processes,
+    reviews,
     training,
     work,
 )
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(training.router)
     app.include_router(actions.router)
     app.include_router(metrics.router)
+    app.include_router(reviews.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

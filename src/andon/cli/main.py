@@ -46,6 +46,7 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
     "product": ("andon.cli.oee", "product_app"),
     "action": ("andon.cli.actions", "app"),
     "metric": ("andon.cli.metrics", "app"),
+    "review": ("andon.cli.reviews", "app"),
 }
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("andon.cli.serve", "serve"),

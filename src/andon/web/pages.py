@@ -26,6 +26,7 @@ from andon.web import (
     oee_pages,
     plant_pages,
     process_pages,
+    review_pages,
     token_pages,
     training_pages,
     work_item_pages,
@@ -63,6 +64,7 @@ def install(app: FastAPI) -> None:
         oee_pages,
         action_pages,
         metric_pages,
+        review_pages,
     ):
         app.include_router(module.router)
 

@@ -1,0 +1,1 @@
+"""The weekly review: its meetings (attendance, decisions) and the pack it runs from."""
