@@ -1,10 +1,14 @@
 """A metric's path in Chromium: define it with thresholds, load its values, read the signal on
-its control chart in words, and find it on the SQDC board."""
+its control chart in words, find it on the SQDC board, then open the week's review meeting and
+the PDF pack."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
 from tests.e2e.conftest import SCREENSHOTS, sign_in
 
@@ -60,3 +64,24 @@ def test_define_load_and_read_a_signal_then_see_the_board(page: Page) -> None:
     expect(tile.locator("svg.sparkline")).to_have_count(1)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "sqdc.png"))
+
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Review").click()
+    page.get_by_role("textbox", name="Week").fill("2026-W40")
+    page.get_by_role("button", name="Go to the review").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("2026-W40")
+    page.get_by_role("button", name="Open the meeting").click()
+    spills = page.locator("section, article, div").filter(
+        has=page.get_by_role("heading", name="Oil spills")
+    ).last
+    expect(spills).to_contain_text("WE1")
+    # The PDF as the browser's session fetches it (headless Chromium shows no PDF viewer).
+    href = page.get_by_role("link", name="PDF").first.get_attribute("href")
+    assert href is not None
+    response = page.context.request.get(href)
+    assert response.headers["content-type"] == "application/pdf"
+    pdf = response.body()
+    assert pdf.startswith(b"%PDF")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Oil spills" in text
+    assert "2026-W40" in text

@@ -98,7 +98,9 @@ def load(
         if counted is not None:
             typer.echo(
                 f"Defined {counted.defined} metrics, entered {counted.values_entered} weekly "
-                f"values by hand and computed {counted.computed} metrics from the history."
+                f"values by hand and computed {counted.computed} metrics from the history; "
+                f"{counted.actions_opened} threshold crossings opened actions; the review of "
+                f"{counted.review_week} recorded {counted.decisions} decisions."
             )
             for key, error in counted.errors.items():
                 typer.echo(f"warning: metric {key} was not computed: {error}", err=True)

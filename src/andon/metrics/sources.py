@@ -9,6 +9,7 @@ them. Tests hand the service another function of the same shape.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
@@ -85,7 +86,11 @@ class PlantSource:
         if source.kpi == "oee":
             from andon.metrics.downtime import oee_values
 
-            return oee_values(session, source.line, defn.period, zone, periods)
+            found = oee_values(session, source.line, defn.period, zone, periods)
+            if defn.by_line:
+                return found
+            # One line's OEE is the metric's whole series, as a KPI narrowed to a line is.
+            return [replace(v, line=None) for v in found]
         from andon.metrics.kpi_values import kpi_values
 
         log = self._events(session)
