@@ -71,9 +71,11 @@ def test_define_load_and_read_a_signal_then_see_the_board(page: Page) -> None:
     page.get_by_role("button", name="Go to the review").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("2026-W40")
     page.get_by_role("button", name="Open the meeting").click()
-    spills = page.locator("section, article, div").filter(
-        has=page.get_by_role("heading", name="Oil spills")
-    ).last
+    spills = (
+        page.locator("section, article, div")
+        .filter(has=page.get_by_role("heading", name="Oil spills"))
+        .last
+    )
     expect(spills).to_contain_text("WE1")
     # The PDF as the browser's session fetches it (headless Chromium shows no PDF viewer).
     href = page.get_by_role("link", name="PDF").first.get_attribute("href")

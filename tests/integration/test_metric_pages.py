@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from andon.actions.schemas import ActionCreate
+from andon.actions.schemas import ActionCreate, ActionFilters, ActionLink
 from andon.actions.service import close_action, open_action
 from andon.core.permissions import Role
 from andon.core.uow import Context
@@ -98,6 +98,9 @@ def test_open_actions_are_listed_and_counted_on_the_board(
 ) -> None:
     key = with_values(system)
     make_user(system, "sam", Role.SAFETY)
+    # The values' critical crossing opened the owner's action already.
+    crossing_actions = len(metric_actions(system, key))
+    assert crossing_actions == 1
     action, _ = open_action(
         system,
         ActionCreate.model_validate(
@@ -114,9 +117,9 @@ def test_open_actions_are_listed_and_counted_on_the_board(
     assert f'href="/actions/{action.id}">#{action.id} Fix the &lt;guard&gt; rail' in html
     assert f'href="/actions/new?link=metric:{key}"' in html
     tiles = client.get("/sqdc/tiles").text
-    assert "1 open action" in tiles
+    assert "2 open actions" in tiles
     close_action(system, action.id, note="rail fixed")
-    assert "no open action" in client.get("/sqdc/tiles").text
+    assert "1 open action" in client.get("/sqdc/tiles").text
 
 
 def test_sqdc_board_columns_tiles_and_polling(client: TestClient, system: Context) -> None:
@@ -335,6 +338,12 @@ def test_a_metric_name_is_escaped(client: TestClient, system: Context) -> None:
         html = client.get(path).text
         assert "<script>alert(1)</script>" not in html, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
+
+
+def metric_actions(system: Context, key: str) -> list[Any]:
+    from andon.actions.service import list_actions
+
+    return list_actions(system, ActionFilters(link=ActionLink(kind="metric", ref=key)))
 
 
 def weeks_csv(values: list[float]) -> str:

@@ -27,6 +27,7 @@ from andon.core.uow import Context
 from andon.documents.models import Document, DocumentRevision
 from andon.metrics import service, store
 from andon.metrics.definition import KpiSource, MetricDefinition, Threshold, parse_definition
+from andon.metrics.evaluation import finished
 from andon.metrics.models import Metric, MetricLimits, MetricValue, MetricVersion
 from andon.metrics.periods import period_containing
 from andon.metrics.series import PeriodValue
@@ -174,7 +175,7 @@ def sqdc_board(
     for metric, defn, series in shown:
         rows = recent.get((metric.id, series), [])
         seen = measured.get((metric.id, series), sum(1 for r in rows if r.value is not None))
-        tiles.append(_tile(metric, defn, series, rows, seen, counts.get(metric.key, 0), now))
+        tiles.append(_tile(metric, defn, series, rows, seen, counts.get(metric.key, 0), now, zone))
     by_letter: dict[str, list[Tile]] = defaultdict(list)
     for tile in tiles:
         by_letter[tile.sqdc or ""].append(tile)
@@ -337,8 +338,9 @@ def _tile(
     measured: int,
     open_actions: int,
     now: datetime,
+    zone: ZoneInfo,
 ) -> Tile:
-    standing = _standing(defn, series, rows, measured, now)
+    standing = _standing(defn, series, rows, measured, now, zone)
     latest = standing.latest
     return Tile(
         key=metric.key,
@@ -365,12 +367,15 @@ def _standing(
     rows: Sequence[Any],  # _Row or MetricValue: period, value, count, n, period_end_at
     measured: int,
     now: datetime,
+    zone: ZoneInfo,
 ) -> Standing:
-    """``judge`` on the latest values; ``judge`` counts the measured values for a band's
-    ``min_points``, so those older than the window stand in front as placeholders."""
+    """``judge`` on the latest values of finished periods, as the evaluation judges them (the
+    period still running is drawn but not judged); ``judge`` counts the measured values for a
+    band's ``min_points``, so those older than the window stand in front as placeholders."""
     line = series or None
+    older = measured - sum(1 for r in rows if r.value is not None)
+    rows = finished(list(rows), defn, zone, now)
     values = [PeriodValue(r.period, line, r.value, r.count, r.n) for r in rows]
-    older = measured - sum(1 for v in values if v.value is not None)
     placeholders = [PeriodValue("", line, 0.0)] * max(older, 0)
     last_measured = next((r for r in reversed(rows) if r.value is not None), None)
     return judge(
@@ -427,7 +432,7 @@ def metric_page(
         no_chart=no_chart,
         limits=limits,
         bands=bands_for(defn, series or None),
-        standing=_standing(defn, series, rows[-SPARK_POINTS:], measured, now),
+        standing=_standing(defn, series, rows[-SPARK_POINTS:], measured, now, zone),
         markers=markers,
         values=list(reversed(rows))[:PAGE_VALUES],
         recent=[r.value for r in rows],

@@ -222,9 +222,7 @@ def statuses(
     return out
 
 
-def finished(
-    rows: list[MetricValue], defn: MetricDefinition, zone: ZoneInfo, now: datetime
-) -> list[MetricValue]:
+def finished(rows: list[Any], defn: MetricDefinition, zone: ZoneInfo, now: datetime) -> list[Any]:
     """The values whose period has ended by ``now``. The period still running is shown but
     never judged: a few items early in the day must not open an action (or close the case)
     that the whole day's value would not."""
@@ -356,11 +354,12 @@ def _as_series(rows: list[MetricValue], line: str) -> list[PeriodValue]:
     return [PeriodValue(r.period, line or None, r.value, r.count, r.n) for r in rows]
 
 
-def _end_at(row: MetricValue, defn: MetricDefinition, zone: ZoneInfo) -> datetime:
+def _end_at(row: Any, defn: MetricDefinition, zone: ZoneInfo) -> datetime:
     """When the value's period ended. A shift's hours are the calendar's: it is taken to end
     with the day after it starts, so a night shift is never judged stale too early."""
-    if row.period_end_at is not None:
-        return row.period_end_at
+    ended: datetime | None = row.period_end_at
+    if ended is not None:
+        return ended
     period = parse_period(defn.period, row.period)
     day = Period("day", period.first + timedelta(days=1))
     return period_bounds(day, zone)[1]
