@@ -59,9 +59,7 @@ def load_oee(
     """Set the ideal cycle times and enter the window's downtime on the assembly lines."""
     manager, supervisor = people["ops-manager"], people["supervisor"]
     for product, seconds in IDEAL_CYCLE_SECONDS.items():
-        downtime.set_ideal_cycle_time(
-            manager, IdealCycleTimeSet(product=product, seconds=seconds)
-        )
+        downtime.set_ideal_cycle_time(manager, IdealCycleTimeSet(product=product, seconds=seconds))
     site = plant.find_site_by_code(manager, SITE)
     area = plant.find_area_by_code(manager, SITE, AREA)
     lines = sorted(plant.list_lines(manager, area_id=area.id).items, key=lambda ln: ln.code)
