@@ -16,6 +16,7 @@ measured end to end when it is complete (its last visit is an end stage): from i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from andon.analytics.conformance import order_columns, process_model
@@ -95,7 +96,13 @@ def sla_attainment(log: EventLog, spec: ProcessSpec, *, basis: Basis = "elapsed"
     }
 
 
-def stage_visits(log: EventLog, spec: ProcessSpec, basis: Basis = "elapsed") -> ir.Table:
+def stage_visits(
+    log: EventLog,
+    spec: ProcessSpec,
+    basis: Basis = "elapsed",
+    *,
+    materialise: Callable[[ir.Table], ir.Table] | None = None,
+) -> ir.Table:
     """One row per visit of a stage of ``spec``, with the verdicts :func:`sla_attainment` counts.
 
     Columns: ``case_id``, ``visit_no`` (1 for the case's first visit), ``stage`` (the key),
@@ -103,6 +110,10 @@ def stage_visits(log: EventLog, spec: ProcessSpec, basis: Basis = "elapsed") -> 
     visit was over, as the module docstring defines), ``target_seconds`` (null for a stage
     without SLA), ``measured`` and ``within`` (a measured visit kept its target). Events of
     activities that are no stage of ``spec`` are ignored.
+
+    ``materialise`` (business basis): a function storing the visits before their verdicts
+    as a table (a temporary table), for a caller that reads the result many times; then
+    the verdicts come from joining the few breached visits back to it. The rows are the same.
     """
     import ibis
 
@@ -156,15 +167,17 @@ def stage_visits(log: EventLog, spec: ProcessSpec, basis: Basis = "elapsed") -> 
         b_case=breaches[CASE],
         b_at=breaches[TIMESTAMP],
     ).select("b_case", "b_stage", "b_at")
-    hit = visits.left_join(
-        breaches,
-        [
-            visits[CASE] == breaches.b_case,
-            visits.stage == breaches.b_stage,
-            breaches.b_at >= visits.entered_at,
-            breaches.b_at < visits.next_entered_at,
-        ],
-    )
+    if materialise is not None:
+        # The visits are a table now: the few visits with a breach, joined back to them.
+        visits = materialise(visits)
+        hit = visits.join(breaches, _breach_predicates(visits, breaches))
+        hit = hit.select(CASE, "visit_no").distinct().mutate(breached=ibis.literal(True))
+        visits = visits.left_join(hit, [CASE, "visit_no"]).select(visits, hit.breached)
+        return visits.mutate(
+            measured=visits.next_entered_at.notnull(),
+            within=~visits.breached.fill_null(False),
+        )
+    hit = visits.left_join(breaches, _breach_predicates(visits, breaches))
     # One pass: each visit with its breaches, folded back to one row per visit (joining the
     # verdicts back to ``visits`` would compute the visits' windows twice).
     # Every row of a visit holds the same visit columns, so any aggregate keeps them (max;
@@ -179,6 +192,17 @@ def stage_visits(log: EventLog, spec: ProcessSpec, basis: Basis = "elapsed") -> 
         measured=visits.next_entered_at.notnull(),
         within=~visits.breached.fill_null(False),
     )
+
+
+def _breach_predicates(visits: ir.Table, breaches: ir.Table) -> list[ir.BooleanValue]:
+    """A breach of the visit's stage recorded while the item was in it (a visit without an
+    end has none: it is not measured)."""
+    return [
+        visits[CASE] == breaches.b_case,
+        visits.stage == breaches.b_stage,
+        breaches.b_at >= visits.entered_at,
+        breaches.b_at < visits.next_entered_at,
+    ]
 
 
 def _process_attainment(
