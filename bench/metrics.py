@@ -66,7 +66,7 @@ def _demo_file() -> Path:
     code, so a change to either loads it afresh. Loading takes minutes; computing, seconds."""
     digest = hashlib.sha256()
     for path in sorted([*(ROOT / "migrations").rglob("*.py"), *DEMO.rglob("*")]):
-        if path.is_file():
+        if path.is_file() and "__pycache__" not in path.parts:
             digest.update(path.read_bytes())
     return CACHE / f"demo_{digest.hexdigest()[:12]}.db"
 

@@ -16,7 +16,6 @@ measured end to end when it is complete (its last visit is an end stage): from i
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from andon.analytics.conformance import order_columns, process_model
@@ -96,13 +95,7 @@ def sla_attainment(log: EventLog, spec: ProcessSpec, *, basis: Basis = "elapsed"
     }
 
 
-def stage_visits(
-    log: EventLog,
-    spec: ProcessSpec,
-    basis: Basis = "elapsed",
-    *,
-    materialise: Callable[[ir.Table], ir.Table] | None = None,
-) -> ir.Table:
+def stage_visits(log: EventLog, spec: ProcessSpec, basis: Basis = "elapsed") -> ir.Table:
     """One row per visit of a stage of ``spec``, with the verdicts :func:`sla_attainment` counts.
 
     Columns: ``case_id``, ``visit_no`` (1 for the case's first visit), ``stage`` (the key),
@@ -110,10 +103,6 @@ def stage_visits(
     visit was over, as the module docstring defines), ``target_seconds`` (null for a stage
     without SLA), ``measured`` and ``within`` (a measured visit kept its target). Events of
     activities that are no stage of ``spec`` are ignored.
-
-    ``materialise`` (business basis): a function storing the visits before their verdicts
-    as a table (a temporary table), for a caller that reads the result many times; then
-    the verdicts come from joining the few breached visits back to it. The rows are the same.
     """
     import ibis
 
@@ -167,16 +156,6 @@ def stage_visits(
         b_case=breaches[CASE],
         b_at=breaches[TIMESTAMP],
     ).select("b_case", "b_stage", "b_at")
-    if materialise is not None:
-        # The visits are a table now: the few visits with a breach, joined back to them.
-        visits = materialise(visits)
-        hit = visits.join(breaches, _breach_predicates(visits, breaches))
-        hit = hit.select(CASE, "visit_no").distinct().mutate(breached=ibis.literal(True))
-        visits = visits.left_join(hit, [CASE, "visit_no"]).select(visits, hit.breached)
-        return visits.mutate(
-            measured=visits.next_entered_at.notnull(),
-            within=~visits.breached.fill_null(False),
-        )
     hit = visits.left_join(breaches, _breach_predicates(visits, breaches))
     # One pass: each visit with its breaches, folded back to one row per visit (joining the
     # verdicts back to ``visits`` would compute the visits' windows twice).

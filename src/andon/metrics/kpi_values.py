@@ -48,10 +48,7 @@ or mean with nothing to measure has value None ("no data"), never 0; counts are 
 
 from __future__ import annotations
 
-import contextlib
-import uuid
-import weakref
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
@@ -154,16 +151,14 @@ def kpi_values(
     if by_line:
         found = fetch_rows(table.select("line").distinct())
         lines = sorted({str(row["line"]) for row in found if row["line"] is not None})
-    touched = None
     if periods is not None and source.kpi != "wip":
         # Only items with an event in the periods' span can count there (a visit or item
-        # ends at an event, and every count is of events), so only those items' rows are
-        # read. wip also counts items idle through a period.
-        touched = _touching(table, spans)
-    scope = _Scope(_derived(log), source, touched)
+        # ends at an event, and every count is of events), so the windows over each item's
+        # history run on those items alone. wip also counts items idle through a period.
+        table = _touching(table, spans)
     bounds = _bounds_table(spans)
     labels = _stage_labels(source.stage, specs)
-    aggregates = _COMPUTE[source.kpi](scope, bounds, by_line, labels, source, specs or {})
+    aggregates = _COMPUTE[source.kpi](table, bounds, by_line, labels, source, specs or {})
     empty = _EMPTY[source.kpi]
     return [
         PeriodValue(span.period.key, line, *aggregates.get((span.period.key, line), empty))
@@ -294,127 +289,6 @@ def _span(period: Period, zone: ZoneInfo) -> _Span:
     return _Span(period, start, end)
 
 
-# The item's own columns, the same on every event of it (the log reads them from the item).
-_ITEM_COLUMNS = ("line", "product", "process_key", "item_status")
-_FILTERS = (("process_key", "process"), ("line", "line"), ("product", "product"))
-
-
-class _Derived:
-    """Tables derived from one log that several KPIs read — stage entries, items, SLA visits —
-    built once per log and, on DuckDB, materialised, so computing a dozen metrics over the
-    same log runs the window functions over its history once, not once per metric.
-
-    Each is derived from the whole log; a KPI narrows it to its filters and items afterwards,
-    which gives the same rows as deriving from the narrowed log, because every window runs
-    per item and the filter columns are the item's own. Elsewhere (PostgreSQL) the
-    expressions are reused as they are and the database computes them per query.
-    """
-
-    def __init__(self, table: ir.Table) -> None:
-        self.table = table
-        self.engine = backend_name(table)
-        self._tables: dict[tuple[str, ...], ir.Table] = {}
-        self._names: list[str] = []
-
-    def get(self, key: tuple[str, ...], build: Callable[[], ir.Table]) -> ir.Table:
-        found = self._tables.get(key)
-        if found is None:
-            found = build()
-            if self.engine == "duckdb":
-                found = self._materialised(found)
-            self._tables[key] = found
-        return found
-
-    def materialised(self, expr: ir.Table) -> ir.Table:
-        """``expr`` stored as a temporary table on DuckDB (elsewhere, ``expr`` itself)."""
-        return self._materialised(expr) if self.engine == "duckdb" else expr
-
-    def _materialised(self, expr: ir.Table) -> ir.Table:
-        import ibis
-
-        backend: Any = ibis.get_backend(expr)
-        name = f"_kpi_{uuid.uuid4().hex[:12]}"
-        table = backend.create_table(name, expr, temp=True)
-        self._names.append(name)
-        self._backend = backend
-        return table
-
-    def release(self) -> None:
-        """Drop the materialised tables (the log is gone; so may be its connection)."""
-        names, self._names = self._names, []
-        for name in names:
-            # A fresh log's connection closes with it; then its temporary tables are gone.
-            with contextlib.suppress(Exception):
-                self._backend.con.execute(f'DROP TABLE IF EXISTS temp.main."{name}"')
-
-
-# Derived tables by the identity of the EventLog object they came from (not its value: the
-# same table name may hold other rows later); an entry goes when its log is collected.
-_DERIVED: dict[int, _Derived] = {}
-
-
-def _derived(log: EventLog) -> _Derived:
-    found = _DERIVED.get(id(log))
-    if found is None:
-        found = _DERIVED[id(log)] = _Derived(log.table)
-        weakref.finalize(log, _forget, id(log))
-    return found
-
-
-def _forget(log_id: int) -> None:
-    derived = _DERIVED.pop(log_id, None)
-    if derived is not None:
-        derived.release()
-
-
-@dataclass(frozen=True)
-class _Scope:
-    """What one KPI reads: the log's events and derived tables narrowed to the source's
-    filters and, when only some periods are computed, to the items ``touched`` there."""
-
-    derived: _Derived
-    source: KpiSource
-    touched: ir.Table | None
-
-    @property
-    def engine(self) -> str:
-        return self.derived.engine
-
-    def narrowed(self, table: ir.Table) -> ir.Table:
-        for column, field in _FILTERS:
-            wanted = getattr(self.source, field)
-            if wanted is not None:
-                table = table.filter(table[column] == wanted)
-        if self.touched is not None:
-            table = table.semi_join(self.touched, CASE)
-        return table
-
-    def events(self) -> ir.Table:
-        return self.narrowed(self.derived.table)
-
-    def entries(self) -> ir.Table:
-        return self.narrowed(self._all_entries())
-
-    def items(self, labels: list[str] | None) -> ir.Table:
-        key = ("items", repr(labels))
-        return self.narrowed(self.derived.get(key, lambda: _items(self._all_entries(), labels)))
-
-    def _all_entries(self) -> ir.Table:
-        return self.derived.get(("entries",), lambda: _entries(self.derived.table))
-
-    def visits(self, process_key: str, spec: ProcessSpec) -> ir.Table:
-        def build() -> ir.Table:
-            table = self.derived.table
-            of_process = table.filter(table.process_key == process_key)
-            log = EventLog(of_process, "kpi_values")
-            visits = stage_visits(log, spec, "business", materialise=self.derived.materialised)
-            items = of_process.select(CASE, *_ITEM_COLUMNS).distinct()
-            return visits.join(items, CASE)
-
-        key = ("visits", process_key, spec.model_dump_json())
-        return self.narrowed(self.derived.get(key, build))
-
-
 @dataclass(frozen=True)
 class _Bounds:
     """The periods to compute as a table (``period``, ``p_start``, ``p_end``); ``disjoint``:
@@ -454,13 +328,14 @@ def _filtered(table: ir.Table, source: KpiSource) -> ir.Table:
 
 
 def _touching(table: ir.Table, spans: Sequence[_Span]) -> ir.Table:
-    """The items (``case_id``) with an event from the first span's start to the last's end."""
+    """Every event of the items with an event from the first span's start to the last's end."""
     import ibis
 
     low = ibis.literal(min(s.start_at for s in spans), "timestamp('UTC')")
     high = ibis.literal(max(s.end_at for s in spans), "timestamp('UTC')")
     stamp = table[TIMESTAMP]
-    return table.filter((stamp >= low) & (stamp < high)).select(CASE).distinct()
+    touched = table.filter((stamp >= low) & (stamp < high)).select(CASE).distinct()
+    return table.semi_join(touched, CASE)
 
 
 def _stage_labels(stage: str | None, specs: Mapping[str, ProcessSpec] | None) -> list[str] | None:
@@ -481,7 +356,7 @@ def _on_bounds(rows: ir.Table, at: str, bounds: _Bounds) -> ir.Table:
         # With periods that do not overlap, the one holding an instant is the last to start
         # at or before it, if it has not ended: an as-of join (a merge of two sorted inputs)
         # finds it, where a join on two inequalities compares every row with every period
-        # (ten times slower on a year of days).
+        # (ten times slower over a year of days at 10M events).
         joined = rows.asof_join(periods, rows[at] >= periods.p_start)
         return joined.filter(joined[at] < joined.p_end)
     return rows.join(periods, [rows[at] >= periods.p_start, rows[at] < periods.p_end])
@@ -499,9 +374,7 @@ def _entries(table: ir.Table) -> ir.Table:
     """Stage entries with the end of their visit (``left_at``) and whether each re-enters."""
     import ibis
 
-    e = table.filter(table.kind.isin(ENTRY_KINDS)).select(
-        CASE, ACTIVITY, TIMESTAMP, ORDER, *_ITEM_COLUMNS
-    )
+    e = table.filter(table.kind.isin(ENTRY_KINDS))
     order = [e[TIMESTAMP], e[ORDER]]
     by_case = ibis.window(group_by=e[CASE], order_by=order)
     by_stage = ibis.window(group_by=[e[CASE], e[ACTIVITY]], order_by=order)
@@ -511,14 +384,13 @@ def _entries(table: ir.Table) -> ir.Table:
     )
 
 
-def _items(e: ir.Table, labels: list[str] | None) -> ir.Table:
-    """One row per item of the stage entries ``e``: its columns, created_at, done_at (null
-    while open), reworked."""
+def _items(table: ir.Table, labels: list[str] | None) -> ir.Table:
+    """One row per item: line, created_at, done_at (null while open), reworked."""
     import ibis
 
+    e = _entries(table)
     rework = e.reentry if labels is None else e.reentry & e[ACTIVITY].isin(labels)
-    # An item's line, product, process and status are the item's, the same on every row.
-    items = e.group_by([CASE, *_ITEM_COLUMNS]).aggregate(
+    items = e.group_by([CASE, "line"]).aggregate(
         created_at=e[TIMESTAMP].min(),
         last_at=e[TIMESTAMP].max(),
         done=(e.item_status == DONE_STATUS).any(),
@@ -555,14 +427,14 @@ def _counts(rows: list[dict[str, Any]], by_line: bool) -> _Aggregates:
 
 
 def _rework_rate(
-    scope: _Scope,
+    table: ir.Table,
     bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
     specs: Mapping[str, ProcessSpec],
 ) -> _Aggregates:
-    e = scope.entries()
+    e = _entries(table)
     if labels is not None:
         e = e.filter(e[ACTIVITY].isin(labels))
     e = _on_bounds(e, TIMESTAMP, bounds)
@@ -575,14 +447,14 @@ def _rework_rate(
 
 
 def _first_pass_yield(
-    scope: _Scope,
+    table: ir.Table,
     bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
     specs: Mapping[str, ProcessSpec],
 ) -> _Aggregates:
-    items = scope.items(labels)
+    items = _items(table, labels)
     done = _on_bounds(items.filter(items.done), "done_at", bounds)
     rows = fetch_rows(
         done.group_by(_keys(by_line)).aggregate(
@@ -593,15 +465,15 @@ def _first_pass_yield(
 
 
 def _time_in_stage(
-    scope: _Scope,
+    table: ir.Table,
     bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
     specs: Mapping[str, ProcessSpec],
 ) -> _Aggregates:
-    engine = scope.engine
-    e = scope.entries()
+    engine = backend_name(table)
+    e = _entries(table)
     e = e.filter(e.left_at.notnull())
     if labels is not None:
         e = e.filter(e[ACTIVITY].isin(labels))
@@ -612,15 +484,15 @@ def _time_in_stage(
 
 
 def _cycle_time(
-    scope: _Scope,
+    table: ir.Table,
     bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
     specs: Mapping[str, ProcessSpec],
 ) -> _Aggregates:
-    engine = scope.engine
-    items = scope.items(None)
+    engine = backend_name(table)
+    items = _items(table, None)
     done = items.filter(items.done)
     done = done.mutate(us=epoch_us(done.done_at, engine) - epoch_us(done.created_at, engine))
     done = _on_bounds(done, "done_at", bounds)
@@ -631,27 +503,27 @@ def _cycle_time(
 
 
 def _throughput(
-    scope: _Scope,
+    table: ir.Table,
     bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
     specs: Mapping[str, ProcessSpec],
 ) -> _Aggregates:
-    items = scope.items(None)
+    items = _items(table, None)
     done = _on_bounds(items.filter(items.done), "done_at", bounds)
     return _counts(fetch_rows(done.group_by(_keys(by_line)).aggregate(count=done.count())), by_line)
 
 
 def _wip(
-    scope: _Scope,
+    table: ir.Table,
     bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
     specs: Mapping[str, ProcessSpec],
 ) -> _Aggregates:
-    items = scope.items(None)
+    items = _items(table, None)
     periods = bounds.table
     open_at_end = items.join(
         periods,
@@ -665,28 +537,30 @@ def _wip(
 
 
 def _sla_attainment(
-    scope: _Scope,
+    table: ir.Table,
     bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
     specs: Mapping[str, ProcessSpec],
 ) -> _Aggregates:
-    table = scope.events()
     keys = sorted(str(r["process_key"]) for r in fetch_rows(table.select("process_key").distinct()))
     missing = [key for key in keys if key not in specs]
     if missing:
         raise InvalidInput.for_field(
             "specs", f"sla_attainment needs the definition of process {', '.join(missing)}"
         )
+    item_lines = table.select(CASE, "line").distinct()
     totals: dict[tuple[str, str | None], list[int]] = {}
     for key in keys:
         spec = specs[key]
-        visits = scope.visits(key, spec)
+        of_process = EventLog(table.filter(table.process_key == key), "kpi_values")
+        visits = stage_visits(of_process, spec, "business")
         visits = visits.filter(visits.measured & visits.target_seconds.notnull())
         if source.stage is not None:
             stage_keys = [s.key for s in spec.stages if source.stage in (s.key, s.name)]
             visits = visits.filter(visits.stage.isin(stage_keys or [source.stage]))
+        visits = visits.join(item_lines, CASE)
         visits = _on_bounds(visits, "next_entered_at", bounds)
         rows = fetch_rows(
             visits.group_by(_keys(by_line)).aggregate(
@@ -701,14 +575,13 @@ def _sla_attainment(
 
 
 def _exception_count(
-    scope: _Scope,
+    table: ir.Table,
     bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
     specs: Mapping[str, ProcessSpec],
 ) -> _Aggregates:
-    table = scope.events()
     raised = table.filter(table.kind == EXCEPTION_KIND)
     if source.category is not None:
         raised = raised.filter(raised.category == source.category)
