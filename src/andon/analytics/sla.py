@@ -156,21 +156,32 @@ def stage_visits(log: EventLog, spec: ProcessSpec, basis: Basis = "elapsed") -> 
         b_case=breaches[CASE],
         b_at=breaches[TIMESTAMP],
     ).select("b_case", "b_stage", "b_at")
-    hit = visits.left_join(
-        breaches,
-        [
-            visits[CASE] == breaches.b_case,
-            visits.stage == breaches.b_stage,
-            breaches.b_at >= visits.entered_at,
-            breaches.b_at < visits.next_entered_at,
-        ],
-    )
-    hit = hit.group_by([CASE, "visit_no"]).aggregate(breached=hit.b_at.notnull().any())
-    visits = visits.left_join(hit, [CASE, "visit_no"]).select(visits, hit.breached)
+    hit = visits.left_join(breaches, _breach_predicates(visits, breaches))
+    # One pass: each visit with its breaches, folded back to one row per visit (joining the
+    # verdicts back to ``visits`` would compute the visits' windows twice).
+    # Every row of a visit holds the same visit columns, so any aggregate keeps them (max;
+    # ``any`` for flags, as PostgreSQL has no max of booleans).
+    kept = {
+        c: hit[c].any() if visits.schema()[c].is_boolean() else hit[c].max()
+        for c in visits.columns
+        if c not in (CASE, "visit_no")
+    }
+    visits = hit.group_by([CASE, "visit_no"]).aggregate(**kept, breached=hit.b_at.notnull().any())
     return visits.mutate(
         measured=visits.next_entered_at.notnull(),
         within=~visits.breached.fill_null(False),
     )
+
+
+def _breach_predicates(visits: ir.Table, breaches: ir.Table) -> list[ir.BooleanValue]:
+    """A breach of the visit's stage recorded while the item was in it (a visit without an
+    end has none: it is not measured)."""
+    return [
+        visits[CASE] == breaches.b_case,
+        visits.stage == breaches.b_stage,
+        breaches.b_at >= visits.entered_at,
+        breaches.b_at < visits.next_entered_at,
+    ]
 
 
 def _process_attainment(

@@ -52,6 +52,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -288,7 +289,16 @@ def _span(period: Period, zone: ZoneInfo) -> _Span:
     return _Span(period, start, end)
 
 
-def _bounds_table(spans: Sequence[_Span]) -> ir.Table:
+@dataclass(frozen=True)
+class _Bounds:
+    """The periods to compute as a table (``period``, ``p_start``, ``p_end``); ``disjoint``:
+    no two of them overlap, so an instant is in at most one."""
+
+    table: ir.Table
+    disjoint: bool
+
+
+def _bounds_table(spans: Sequence[_Span]) -> _Bounds:
     import ibis
     import pyarrow as pa
 
@@ -300,7 +310,10 @@ def _bounds_table(spans: Sequence[_Span]) -> ir.Table:
             "p_end": pa.array([s.end_at for s in spans], stamp),
         }
     )
-    return ibis.memtable(arrow)
+    # Spans come sorted by start; days, weeks and months tile time, and shifts may not
+    # overlap on the wall clock, but the check costs nothing.
+    disjoint = all(a.end_at <= b.start_at for a, b in pairwise(spans))
+    return _Bounds(ibis.memtable(arrow), disjoint)
 
 
 def _filtered(table: ir.Table, source: KpiSource) -> ir.Table:
@@ -336,10 +349,17 @@ def _stage_labels(stage: str | None, specs: Mapping[str, ProcessSpec] | None) ->
     return sorted(labels)
 
 
-def _on_bounds(rows: ir.Table, at: str, bounds: ir.Table) -> ir.Table:
+def _on_bounds(rows: ir.Table, at: str, bounds: _Bounds) -> ir.Table:
     """``rows`` with the ``period`` holding ``rows[at]``; rows in no period drop out."""
-    joined = rows.join(bounds, [rows[at] >= bounds.p_start, rows[at] < bounds.p_end])
-    return joined
+    periods = bounds.table
+    if bounds.disjoint and backend_name(rows) == "duckdb":
+        # With periods that do not overlap, the one holding an instant is the last to start
+        # at or before it, if it has not ended: an as-of join (a merge of two sorted inputs)
+        # finds it, where a join on two inequalities compares every row with every period
+        # (ten times slower over a year of days at 10M events).
+        joined = rows.asof_join(periods, rows[at] >= periods.p_start)
+        return joined.filter(joined[at] < joined.p_end)
+    return rows.join(periods, [rows[at] >= periods.p_start, rows[at] < periods.p_end])
 
 
 def _keys(by_line: bool) -> list[str]:
@@ -408,7 +428,7 @@ def _counts(rows: list[dict[str, Any]], by_line: bool) -> _Aggregates:
 
 def _rework_rate(
     table: ir.Table,
-    bounds: ir.Table,
+    bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
@@ -428,7 +448,7 @@ def _rework_rate(
 
 def _first_pass_yield(
     table: ir.Table,
-    bounds: ir.Table,
+    bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
@@ -446,7 +466,7 @@ def _first_pass_yield(
 
 def _time_in_stage(
     table: ir.Table,
-    bounds: ir.Table,
+    bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
@@ -465,7 +485,7 @@ def _time_in_stage(
 
 def _cycle_time(
     table: ir.Table,
-    bounds: ir.Table,
+    bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
@@ -484,7 +504,7 @@ def _cycle_time(
 
 def _throughput(
     table: ir.Table,
-    bounds: ir.Table,
+    bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
@@ -497,18 +517,19 @@ def _throughput(
 
 def _wip(
     table: ir.Table,
-    bounds: ir.Table,
+    bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
     specs: Mapping[str, ProcessSpec],
 ) -> _Aggregates:
     items = _items(table, None)
+    periods = bounds.table
     open_at_end = items.join(
-        bounds,
+        periods,
         [
-            items.created_at < bounds.p_end,
-            items.done_at.isnull() | (items.done_at >= bounds.p_end),
+            items.created_at < periods.p_end,
+            items.done_at.isnull() | (items.done_at >= periods.p_end),
         ],
     )
     rows = fetch_rows(open_at_end.group_by(_keys(by_line)).aggregate(count=open_at_end.count()))
@@ -517,7 +538,7 @@ def _wip(
 
 def _sla_attainment(
     table: ir.Table,
-    bounds: ir.Table,
+    bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
@@ -555,7 +576,7 @@ def _sla_attainment(
 
 def _exception_count(
     table: ir.Table,
-    bounds: ir.Table,
+    bounds: _Bounds,
     by_line: bool,
     labels: list[str] | None,
     source: KpiSource,
