@@ -415,3 +415,21 @@ def test_the_area_filter_keeps_the_area_and_plant_wide_metrics(system: Context) 
     assert keys(None) == ["near_misses", "spills"]
     assert keys("WH") == ["near_misses", "spills"]
     assert keys("ASM") == ["spills"]
+
+
+def test_the_page_keeps_the_history_of_crossings_and_review_decisions(
+    client: TestClient, system: Context
+) -> None:
+    from andon.reviews import service as reviews
+
+    key = with_values(system)
+    meeting, _ = reviews.open_meeting(system, "2026-W41")
+    reviews.add_decision(system, meeting.id, key, "Hold a <stand-down> on Monday.")
+    make_user(system, "sam", Role.SAFETY)
+    sign_in(client, "sam")
+    html = client.get(f"/metrics/{key}").text
+    decisions = html[html.index('id="decisions"') :]
+    assert re.search(r"<th scope=\"row\">2026-W40</th><td>Critical</td>", decisions)
+    assert f'href="/actions/{metric_actions(system, key)[0].id}"' in decisions
+    said = '<a href="/reviews/2026-W41">2026-W41</a>: Hold a &lt;stand-down&gt; on Monday.'
+    assert said in decisions

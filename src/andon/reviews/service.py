@@ -166,6 +166,22 @@ def recent_weeks(today: date, count: int = 8) -> list[str]:
     return found
 
 
+def decisions_about(
+    ctx: Context, metric_key: str, *, limit: int = 20
+) -> list[tuple[str, DecisionOut]]:
+    """The review decisions about one metric, newest first, each with its meeting's week."""
+    with ctx.read() as session:
+        authorize(ctx.actor, Action.METRIC_READ)
+        rows = session.execute(
+            select(ReviewMeeting.week, ReviewDecision)
+            .join(ReviewMeeting, ReviewMeeting.id == ReviewDecision.meeting_id)
+            .where(ReviewDecision.metric_key == metric_key)
+            .order_by(ReviewDecision.created_at.desc(), ReviewDecision.id.desc())
+            .limit(limit)
+        )
+        return [(week, DecisionOut.model_validate(d, from_attributes=True)) for week, d in rows]
+
+
 def list_meetings(ctx: Context, *, limit: int = 60) -> list[MeetingOut]:
     """The reviews held, newest week first."""
     with ctx.read() as session:

@@ -22,6 +22,7 @@ from andon.metrics import board, service
 from andon.metrics.board import MetricPage, SqdcBoard, Tile, series_label
 from andon.metrics.definition import Baseline
 from andon.metrics.definition_yaml import load_definition_yaml
+from andon.reviews import service as reviews
 from andon.web import csrf, flash
 from andon.web.control_charts import Annotation, Band, control_chart, sparkline
 from andon.web.forms import errors_from, read_form, text
@@ -215,6 +216,9 @@ def _metric_page(
     form_values: dict[str, dict[str, str]] = {"redefine": {"yaml": service.export_metric(ctx, key)}}
     if form_name:
         form_values[form_name] = values or {}
+    series = page.line or ""
+    crossings = [c for c in service.list_crossings(ctx, key, limit=200) if c.line == series][:20]
+    decisions = reviews.decisions_about(ctx, key)
     signals = [] if page.chart is None else [p for p in page.chart.points if p.signals]
     noise = 0 if page.chart is None else sum(1 for p in page.chart.points if not p.signals)
     return render(
@@ -241,6 +245,8 @@ def _metric_page(
             "form_errors": {form_name: errors or {}} if form_name else {},
             "form_values": form_values,
             "yaml_errors": yaml_errors or [],
+            "crossings": crossings,
+            "decisions": decisions,
         },
         status_code=status_code,
     )
