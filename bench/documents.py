@@ -27,8 +27,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -39,8 +38,8 @@ from sqlalchemy import func, insert, select, text
 from andon.accounts import service as accounts
 from andon.accounts.models import RoleGrant, User
 from andon.accounts.schemas import GrantIn, UserCreate
-from andon.core import migrations, security
-from andon.core.database import Database, create_db_engine
+from andon.core import security
+from andon.core.database import Database
 from andon.core.permissions import Role, system_actor
 from andon.core.uow import Context
 from andon.documents import service as documents
@@ -64,6 +63,7 @@ from andon.plant import service as plant
 from andon.plant.models import Area
 from andon.plant.schemas import AreaCreate, EnterpriseCreate, LineCreate, SiteCreate
 from bench import _pg
+from bench._databases import postgresql_database, sqlite_database
 
 RESULTS = Path(__file__).resolve().parent / "results" / "documents.json"
 
@@ -690,30 +690,6 @@ def measure_matrix(db: Database) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------
 # Databases and the command
-
-
-@contextmanager
-def sqlite_database() -> Iterator[Database]:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        engine = create_db_engine(url)
-        migrations.upgrade(engine)
-        engine.dispose()
-        db = Database(url)
-        try:
-            yield db
-        finally:
-            db.dispose()
-
-
-@contextmanager
-def postgresql_database(label: str) -> Iterator[Database]:
-    with _pg.scratch_database(label) as url:
-        db = Database(url)
-        try:
-            yield db
-        finally:
-            db.dispose()
 
 
 def run_case(name: str, measure: Callable[[Database], dict[str, Any]]) -> dict[str, Any]:

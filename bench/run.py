@@ -119,7 +119,7 @@ def foundation() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bench import analytics, documents, metric_values, metrics, work
+    from bench import analytics, documents, metric_values, metrics, sqdc_board, work
 
     choices = ("foundation", "work", *work.CASES, "analytics", "documents", "metrics")
     parser = argparse.ArgumentParser(
@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     if "metrics" in chosen:
         metric_values.main()
         metrics.main([])
+        sqdc_board.main()
 
 
 if __name__ == "__main__":

@@ -20,8 +20,7 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,14 +30,14 @@ from andon.accounts import service as accounts
 from andon.accounts.schemas import GrantIn, UserCreate
 from andon.actions.schemas import ActionCreate
 from andon.actions.service import open_action
-from andon.core import migrations
-from andon.core.database import Database, create_db_engine
+from andon.core.database import Database
 from andon.core.permissions import Role, system_actor
 from andon.core.uow import Context
 from andon.metrics import board, service
 from andon.metrics.definition import MetricDefinition, parse_definition
 from andon.metrics.series import PeriodValue
 from bench import _pg
+from bench._databases import postgresql_database, sqlite_database
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sqdc_board.json"
 ZONE = ZoneInfo("America/Chicago")
@@ -187,30 +186,6 @@ def measure(db: Database) -> dict[str, Any]:
     return result
 
 
-@contextmanager
-def sqlite_database() -> Iterator[Database]:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        engine = create_db_engine(url)
-        migrations.upgrade(engine)
-        engine.dispose()
-        db = Database(url)
-        try:
-            yield db
-        finally:
-            db.dispose()
-
-
-@contextmanager
-def postgresql_database() -> Iterator[Database]:
-    with _pg.scratch_database("sqdc") as url:
-        db = Database(url)
-        try:
-            yield db
-        finally:
-            db.dispose()
-
-
 def run(opener: Callable[[], Any]) -> dict[str, Any] | str:
     try:
         with opener() as db:
@@ -228,7 +203,7 @@ def main() -> None:
     }
     out["sqlite"] = run(sqlite_database)
     print(f"sqlite: {json.dumps(out['sqlite'])}", flush=True)
-    out["postgresql"] = run(postgresql_database)
+    out["postgresql"] = run(lambda: postgresql_database("sqdc"))
     print(f"postgresql: {json.dumps(out['postgresql'])}", flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
