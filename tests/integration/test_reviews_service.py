@@ -116,15 +116,20 @@ def test_open_and_overdue_actions_of_each_metric_with_owners(plant: Context) -> 
         )
         return action.id
 
+    # The plant's near-miss values cross a band: its action is already open.
+    crossing = [
+        a.id for a in metric(service.build_pack(plant, WEEK, zone=ZONE), "near_misses").open_actions
+    ]
     late = open_("Walk the area", TODAY - timedelta(days=2))
     soon = open_("Brief the shift", TODAY + timedelta(days=5), owner_user=None, owner_role="safety")
     done = open_("Old one", TODAY - timedelta(days=9))
     actions.close_action(plant, done, note="done")
     m = metric(service.build_pack(plant, WEEK, zone=ZONE), "near_misses")
-    assert [(a.id, a.owner_user, a.owner_role) for a in m.open_actions] == [
+    assert [(a.id, a.owner_user, a.owner_role) for a in m.open_actions if a.id not in crossing] == [
         (late, "sue", None),
         (soon, None, "safety"),
     ]
+    assert {a.id for a in m.open_actions} >= set(crossing)
     assert m.overdue_actions == [late]
     assert metric(service.build_pack(plant, WEEK, zone=ZONE), "scrap_cost").open_actions == []
 
@@ -173,7 +178,8 @@ def test_meeting_records_attendance_decisions_actions_and_closes(plant: Context)
     }
     pack = service.build_pack(plant, WEEK, zone=ZONE)
     assert [a.id for a in pack.review_actions] == [action.id]
-    assert [a.id for a in metric(pack, "near_misses").open_actions] == [action.id]
+    # The review's action beside the one the near-miss values' crossing opened.
+    assert action.id in [a.id for a in metric(pack, "near_misses").open_actions]
     closed = service.close_meeting(plant, meeting.id, notes="Good week", version=attended.version)
     assert (closed.status, closed.notes) == ("closed", "Good week")
     before = counts(plant)
