@@ -10,6 +10,7 @@ and a test (or a screen reader, through the ``<title>``) can read it back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
@@ -62,7 +63,7 @@ def control_chart(
     a dotted vertical line at its period with its label (periods not on the chart are left
     out). No points draws an empty frame that says so.
     """
-    left, right, top, bottom = 56, 16, 16, 40
+    left, right, top, bottom = 56, 52, 16, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     points = chart.points
     parts = [_open(width, height, title)]
@@ -89,6 +90,12 @@ def control_chart(
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
         f'stroke="{GRID}"/>'
     )
+    for tick in _ticks(lo, hi):
+        parts.append(
+            f'<line class="grid" x1="{left}" y1="{y(tick):.1f}" x2="{left + plot_w}" '
+            f'y2="{y(tick):.1f}" stroke="{GRID}" stroke-width="0.5"/>'
+        )
+        parts.append(_text(left + plot_w + 4, y(tick) + 4, fmt(tick), "start", MUTED))
     parts.append(_hline("center", y(chart.center), left, plot_w, CENTER, ""))
     parts.append(_text(left - 6, y(chart.center) + 4, fmt(chart.center), "end", CENTER))
     if chart.ucl is not None and chart.lcl is not None:
@@ -98,7 +105,8 @@ def control_chart(
         parts.append(_text(left - 6, y(chart.lcl) + 4, fmt(chart.lcl), "end", LIMIT))
     else:
         for name, limits in (("ucl", [p.ucl for p in points]), ("lcl", [p.lcl for p in points])):
-            parts.append(_steps(name, [(x(i), y(v)) for i, v in enumerate(limits)], step))
+            corners = [(x(i), y(v)) for i, v in enumerate(limits)]
+            parts.append(_steps(name, corners, step, left, left + plot_w))
 
     index = {p.period: i for i, p in enumerate(points)}
     for note in annotations:
@@ -158,6 +166,16 @@ def sparkline(
     return "".join(parts)
 
 
+def _ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+    """Round values between ``lo`` and ``hi`` for gridlines: a 1, 2 or 5 step of a power of
+    ten giving about ``count`` lines."""
+    raw = (hi - lo) / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step) * step
+    return [first + i * step for i in range(count + 2) if first + i * step <= hi]
+
+
 def _range(chart: Chart, bands: Sequence[Band]) -> tuple[float, float]:
     figures = [chart.center]
     for p in chart.points:
@@ -197,12 +215,16 @@ def _hline(name: str, y: float, left: float, plot_w: float, colour: str, dash: s
     )
 
 
-def _steps(name: str, corners: list[tuple[float, float]], step: float) -> str:
-    """Limits that change per point, as a step line centred on each point."""
+def _steps(
+    name: str, corners: list[tuple[float, float]], step: float, first: float, last: float
+) -> str:
+    """Limits that change per point, as a step line centred on each point, kept inside the
+    plot (``first``..``last``)."""
     half = step / 2 if len(corners) > 1 else 0
     path: list[str] = []
     for px, py in corners:
-        path += [f"{px - half:.1f},{py:.1f}", f"{px + half:.1f},{py:.1f}"]
+        a, b = max(px - half, first), min(px + half, last)
+        path += [f"{a:.1f},{py:.1f}", f"{b:.1f},{py:.1f}"]
     return (
         f'<polyline class="{name}" points="{" ".join(path)}" fill="none" stroke="{LIMIT}" '
         'stroke-dasharray="6 4"/>'

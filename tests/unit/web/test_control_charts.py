@@ -31,7 +31,7 @@ def test_a_point_beyond_the_limits_is_drawn_as_a_signal_with_its_reason():
 
 def test_p_chart_limits_vary_per_point_as_a_step_line():
     observations = [
-        Observation(f"2026-11-{d:02d}", c / n, n)
+        Observation(f"2026-11-{d:02d}", c, n)
         for d, (c, n) in enumerate([(5, 50), (6, 100), (4, 40), (7, 80)], start=1)
     ]
     chart = apply_limits(compute_limits("p", observations), observations, ["WE1"])
@@ -84,3 +84,22 @@ def test_sparkline_breaks_at_missing_values_and_marks_the_latest():
 def test_sparkline_of_nothing_is_an_empty_frame():
     root = _tree(sparkline([None, None], title="none"))
     assert root.findall(f"{SVG}polyline") == []
+
+
+def test_gridlines_fall_on_round_values_and_limits_stay_inside_the_plot():
+    observations = [
+        Observation(f"2026-11-{d:02d}", c, n)
+        for d, (c, n) in enumerate([(5, 50), (6, 100), (4, 40), (7, 80)], start=1)
+    ]
+    chart = apply_limits(compute_limits("p", observations), observations, ["WE1"])
+    root = _tree(control_chart(chart, title="Rework", unit="%", percent=True, width=880))
+    labels = [t.text for t in root.findall(f"{SVG}text") if t.text and t.text.endswith(" %")]
+    assert "10.0 %" in labels
+    assert "20.0 %" in labels
+    frame = root.find(f"{SVG}rect")
+    left = float(frame.get("x"))
+    right = left + float(frame.get("width"))
+    ucl = root.find(f".//{SVG}polyline[@class='ucl']").get("points").split()
+    xs = [float(pt.split(",")[0]) for pt in ucl]
+    assert min(xs) >= left
+    assert max(xs) <= right
