@@ -73,7 +73,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_action_links")),
-        sa.UniqueConstraint("action_id", "kind", "ref", name=op.f("uq_action_links_action_id_kind_ref")),
+        sa.UniqueConstraint(
+            "action_id", "kind", "ref", name=op.f("uq_action_links_action_id_kind_ref")
+        ),
     )
     with op.batch_alter_table("action_links", schema=None) as batch_op:
         batch_op.create_index("ix_action_links_kind_ref", ["kind", "ref"], unique=False)
