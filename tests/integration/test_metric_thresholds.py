@@ -412,3 +412,15 @@ def test_a_metric_split_by_line_without_a_whole_series_is_judged_per_line_only(
     later = service.evaluate_metric(quinn, "rework", zone=ZONE, at=NOW + timedelta(days=1))
     assert [(s.line, s.status) for s in later.statuses] == [("L1", "ok"), ("L2", "no_data")]
     assert later.no_data_told == []  # L2's band waits two weeks for its first value
+
+
+def test_the_board_counts_a_crossings_action_on_its_own_line_only(
+    system: Context, quinn: Context
+) -> None:
+    from andon.metrics import board
+
+    service.define_metric(system, by_line(sqdc="quality"), reason="new")
+    service.compute_metric(quinn, "rework", zone=ZONE, source=Constant({"L1": 0.1, "L2": 0.5}))
+    tiles = {t.line: t for t in board.sqdc_board(system, zone=ZONE).tiles}
+    assert (tiles["L1"].status, tiles["L1"].open_actions) == ("ok", 0)
+    assert (tiles["L2"].status, tiles["L2"].open_actions) == ("critical", 1)

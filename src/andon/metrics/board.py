@@ -15,11 +15,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from andon.actions import service as actions
-from andon.actions.schemas import ActionFilters, ActionLink, ActionOut
+from andon.actions.models import ActionItem
+from andon.actions.schemas import UNFINISHED, ActionFilters, ActionLink, ActionOut
 from andon.core.clock import utcnow
 from andon.core.errors import Conflict, NotFound
 from andon.core.permissions import Action, authorize
@@ -28,7 +29,13 @@ from andon.documents.models import Document, DocumentRevision
 from andon.metrics import service, store
 from andon.metrics.definition import KpiSource, MetricDefinition, Threshold, parse_definition
 from andon.metrics.evaluation import finished
-from andon.metrics.models import Metric, MetricLimits, MetricValue, MetricVersion
+from andon.metrics.models import (
+    Metric,
+    MetricCrossing,
+    MetricLimits,
+    MetricValue,
+    MetricVersion,
+)
 from andon.metrics.periods import period_containing
 from andon.metrics.series import PeriodValue
 from andon.metrics.spc import Chart
@@ -170,12 +177,18 @@ def sqdc_board(
             [(m.id, s) for m, d, s in shown if _window_short(d, recent.get((m.id, s), []))],
         )
         areas = sorted(set(session.scalars(select(Area.code).distinct()).all()))
+        by_series = _open_crossing_actions(session, [m.id for m, _ in defined])
     counts = actions.open_counts(ctx, "metric", [m.key for m, _ in defined])
     tiles: list[Tile] = []
     for metric, defn, series in shown:
         rows = recent.get((metric.id, series), [])
         seen = measured.get((metric.id, series), sum(1 for r in rows if r.value is not None))
-        tiles.append(_tile(metric, defn, series, rows, seen, counts.get(metric.key, 0), now, zone))
+        # A crossing's action belongs to its line: the other lines' tiles leave it out.
+        elsewhere = sum(
+            n for (metric_id, s), n in by_series.items() if metric_id == metric.id and s != series
+        )
+        open_here = max(counts.get(metric.key, 0) - elsewhere, 0)
+        tiles.append(_tile(metric, defn, series, rows, seen, open_here, now, zone))
     by_letter: dict[str, list[Tile]] = defaultdict(list)
     for tile in tiles:
         by_letter[tile.sqdc or ""].append(tile)
@@ -188,6 +201,19 @@ def sqdc_board(
         lines=sorted({series for _, series in recent} - {""}),
         judged_at=now,
     )
+
+
+def _open_crossing_actions(session: Session, ids: Sequence[int]) -> dict[tuple[int, str], int]:
+    """Unfinished actions opened by threshold crossings, per metric and series (line)."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(MetricCrossing.metric_id, MetricCrossing.line, func.count(distinct(ActionItem.id)))
+        .join(ActionItem, ActionItem.id == MetricCrossing.action_id)
+        .where(MetricCrossing.metric_id.in_(ids), ActionItem.status.in_(UNFINISHED))
+        .group_by(MetricCrossing.metric_id, MetricCrossing.line)
+    )
+    return {(metric_id, line): int(n) for metric_id, line, n in rows}
 
 
 def _current_definitions(session: Session) -> list[tuple[Metric, MetricDefinition]]:
