@@ -194,7 +194,10 @@ def show(key: KeyArgument, as_json: JsonOption = False) -> None:
     typer.echo("latest values:")
     echo_table(
         ("PERIOD", "LINE", "VALUE", "COUNT", "N"),
-        ((v.period, v.line, v.value, v.count, v.n) for v in shown.latest_values),
+        (
+            (v.period, v.line, None if v.value is None else f"{v.value:.4g}", v.count, v.n)
+            for v in shown.latest_values
+        ),
     )
     typer.echo("status:")
     echo_table(
