@@ -188,19 +188,10 @@ def _business_visits(log: EventLog, spec: ProcessSpec, t: ir.Table, labels: list
     rows as it read). The breaches, few, are matched to the visits of the cases that have
     one (the windows run again on those cases alone) and the breached visits looked up by key.
     """
-    import ibis
 
-    breaches = log.table.filter(log.table.kind == STAGE_BREACH_KIND)
-    breaches = breaches.mutate(
-        b_stage=breaches[ACTIVITY].cases(*labels, else_=ibis.null("string")),
-        b_case=breaches[CASE],
-        b_at=breaches[TIMESTAMP],
-    ).select("b_case", "b_stage", "b_at")
     visits = _visits_from_starts(spec, t)
-    of_breached = t.semi_join(breaches, t[CASE] == breaches.b_case)
-    some = _visits_from_starts(spec, of_breached)
-    hit = some.join(breaches, _breach_predicates(some, breaches))
-    breached = hit.select(_h_case=hit[CASE], _h_visit=hit.visit_no).distinct()
+    hit = _breached_from_starts(log, spec, t, labels)
+    breached = hit.select(_h_case=hit[CASE], _h_visit=hit.visit_no)
     marked = visits.left_join(
         breached, [visits[CASE] == breached._h_case, visits.visit_no == breached._h_visit]
     )
@@ -209,6 +200,41 @@ def _business_visits(log: EventLog, spec: ProcessSpec, t: ir.Table, labels: list
         measured=marked.next_entered_at.notnull(),
         within=~marked.breached,
     )
+
+
+def breached_visits(log: EventLog, spec: ProcessSpec) -> ir.Table:
+    """The visits of ``stage_visits(log, spec, "business")`` with a breach (``within``
+    false; all measured): ``case_id``, ``visit_no``, ``stage``, ``entered_at``,
+    ``next_entered_at``. Andon's own log (``events="all"``) on DuckDB; reads only the items
+    with a ``stage_breached`` event, so it costs a fraction of the visits themselves.
+    """
+    import ibis
+
+    model = process_model(spec)
+    t = log.table.filter(log.table.kind.isin(STAGE_ENTRY_KINDS))
+    labels = [(ibis.literal(label), ibis.literal(key)) for label, key in model.stage_of.items()]
+    t = t.mutate(stage=t[ACTIVITY].cases(*labels, else_=ibis.null("string")))
+    t = t.filter(t.stage.notnull()).mutate(entered_at=t[TIMESTAMP])
+    return _breached_from_starts(log, spec, t, labels)
+
+
+def _breached_from_starts(
+    log: EventLog, spec: ProcessSpec, t: ir.Table, labels: list[Any]
+) -> ir.Table:
+    """One row per visit of the stage entries ``t`` with a breach during it (see
+    :func:`breached_visits`); the visits are built for the items with a breach alone."""
+    import ibis
+
+    breaches = log.table.filter(log.table.kind == STAGE_BREACH_KIND)
+    breaches = breaches.mutate(
+        b_stage=breaches[ACTIVITY].cases(*labels, else_=ibis.null("string")),
+        b_case=breaches[CASE],
+        b_at=breaches[TIMESTAMP],
+    ).select("b_case", "b_stage", "b_at")
+    of_breached = t.semi_join(breaches, t[CASE] == breaches.b_case)
+    some = _visits_from_starts(spec, of_breached)
+    hit = some.join(breaches, _breach_predicates(some, breaches))
+    return hit.select(CASE, "visit_no", "stage", "entered_at", "next_entered_at").distinct()
 
 
 def _visits_from_starts(spec: ProcessSpec, t: ir.Table) -> ir.Table:

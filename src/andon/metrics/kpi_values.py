@@ -60,7 +60,7 @@ from andon.analytics.conformance import process_model
 from andon.analytics.log import ACTIVITY, CASE, ORDER, TIMESTAMP, EventLog
 from andon.analytics.ordering import backend_name, epoch_us
 from andon.analytics.results import fetch_rows
-from andon.analytics.sla import STAGE_BREACH_KIND, STAGE_ENTRY_KINDS, stage_visits
+from andon.analytics.sla import STAGE_ENTRY_KINDS, breached_visits, stage_visits
 from andon.calendars.hours import Shift, validate_shifts
 from andon.core.errors import FieldError, InvalidInput
 from andon.metrics.definition import KpiSource
@@ -653,9 +653,8 @@ def _breached_visits(
     counted = _sla_stages(spec, stage_keys)
     if not counted:
         return []
-    hit = table.filter(table.kind == STAGE_BREACH_KIND).select(CASE).distinct()
-    visits = stage_visits(EventLog(table.semi_join(hit, CASE), "kpi_values"), spec, "business")
-    visits = visits.filter(visits.measured & ~visits.within & visits.stage.isin(counted))
+    visits = breached_visits(EventLog(table, "kpi_values"), spec)
+    visits = visits.filter(visits.stage.isin(counted))
     if by_line:
         visits = visits.join(table.select(CASE, "line").distinct(), CASE)
     visits = _on_bounds(visits, "next_entered_at", bounds)
