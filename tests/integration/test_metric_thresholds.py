@@ -86,6 +86,22 @@ def quinn(system: Context) -> Context:
     )
 
 
+def store_unjudged(system: Context, key: str, value: float) -> None:
+    """Store last week's value without judging it, as values were before thresholds existed."""
+    from andon.metrics import store
+
+    with system.atomic() as tx:
+        metric = store.metric_by_key(tx.session, key)
+        store.put_values(
+            tx.session,
+            metric,
+            [(LAST_WEEK, "", value, None, None)],
+            source="manual",
+            zone=ZONE,
+            now=NOW,
+        )
+
+
 def count(db: Database, model: Any, *where: Any) -> int:
     with db.read_session() as s:
         return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
@@ -159,18 +175,7 @@ def test_two_threads_judging_one_crossing_open_exactly_one_action(
     service.define_metric(system, scrap(), reason="new")
     # Values stored without judging them (as before thresholds existed), then judged twice
     # at once.
-    with system.atomic() as tx:
-        from andon.metrics import store
-
-        metric = store.metric_by_key(tx.session, "scrap_cost")
-        store.put_values(
-            tx.session,
-            metric,
-            [(LAST_WEEK, "", 25.0, None, None)],
-            source="manual",
-            zone=ZONE,
-            now=NOW,
-        )
+    store_unjudged(system, "scrap_cost", 25.0)
     barrier = threading.Barrier(2)
     results: list[list[int]] = []
     errors: list[BaseException] = []
@@ -368,18 +373,7 @@ def test_the_worker_computes_and_judges_every_metric(
 ) -> None:
     service.define_metric(system, scrap(), reason="new")
     service.define_metric(system, scrap(key="other_scrap", no_data_after="1w"), reason="new")
-    with system.atomic() as tx:
-        from andon.metrics import store
-
-        metric = store.metric_by_key(tx.session, "scrap_cost")
-        store.put_values(
-            tx.session,
-            metric,
-            [(LAST_WEEK, "", 30.0, None, None)],
-            source="manual",
-            zone=ZONE,
-            now=NOW,
-        )
+    store_unjudged(system, "scrap_cost", 30.0)
     later = NOW + timedelta(weeks=2)
     first = run_worker(db, settings, interval_seconds=0, once=True, now_fn=lambda: later)
     assert (first.metric_runs, first.metrics_computed, first.metric_actions) == (1, 2, 1)
