@@ -24,7 +24,7 @@ test: install wheel-check ## Lint, type-check, check the wheel and run the whole
 	$(BIN)/ruff format --check src tests bench migrations scripts hatch_build.py
 	$(BIN)/mypy
 	$(BIN)/mypy scripts/check_wheel.py
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -p no:cacheprovider --durations=15
 
 wheel-check: install ## Build the wheel, install it in a scratch venv, migrate, load the demo and serve from it
 	$(BIN)/python scripts/check_wheel.py
