@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from andon.core.uow import Context
 from andon.demo.plant import load_demo
 from andon.demo.work import HistoryOptions
@@ -21,6 +23,11 @@ def _signals_after(system: Context, key: str, line: str | None, day: str) -> lis
     return [p.period for p in drawn.points if p.signals and p.period >= day]
 
 
+# SQLite only, by exception: this checks the demo's content, and loading 1,800 items is most of
+# a minute per database. The simulated history is the same event for event on both databases
+# (test_demo_work.py::test_same_seed_and_end_give_the_same_event_log), and the metric
+# computation itself runs on both in test_metrics_service.py and test_kpi_values_andon.py.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_demo_metrics_find_the_material_change_on_line_2(system: Context) -> None:
     # One load for every check: the history is the slow part.
     summary = load_demo(system, HISTORY)
