@@ -295,7 +295,8 @@ def _action_for(
     if band.action is not None:
         title = band.action.title + (f" ({on})" if line else "")
     else:
-        title = f"{metric.name}: {crossing.level} threshold crossed on {on}"
+        where = f" on {on}" if line or defn.by_line else ""  # "all lines" only where split
+        title = f"{metric.name}: {crossing.level} threshold crossed{where}"
     limits = " and ".join(
         f"{side} {limit:g}"
         for side, limit in (("above", band.above), ("below", band.below))
