@@ -290,3 +290,35 @@ def test_a_period_at_the_end_of_the_calendar_is_refused_by_field(
         downtime.line_oee(system, floor.line.id, "month", periods=[key])
 
     assert caught.value.errors[0].loc == ("period",)
+
+
+def test_an_oee_metric_recomputes_only_the_days_new_downtime_touches(
+    system: Context, monday: Floor
+) -> None:
+    from andon.metrics import service
+    from andon.metrics.definition import parse_definition
+
+    defn = parse_definition(
+        {
+            "key": "oee_l1",
+            "name": "OEE L1",
+            "unit": "%",
+            "direction": "higher_is_better",
+            "kind": "lagging",
+            "owner": "supervisor",
+            "source": {"kpi": "oee", "line": monday.line.code},
+            "period": "day",
+            "chart": "xmr",
+        }
+    )
+    service.define_metric(system, defn, reason="new")
+    first = service.compute_metric(system, "oee_l1", zone=CHICAGO)
+    assert first.full is True
+    assert service.compute_metric(system, "oee_l1", zone=CHICAGO).periods == []
+    # Downtime entered late for Wednesday, no work event at all: Wednesday alone.
+    downtime.record_downtime(system, monday.line.id, entry(2 * 1440 + 60, 2 * 1440 + 90))
+    again = service.compute_metric(system, "oee_l1", zone=CHICAGO)
+    assert (again.full, again.periods) == (False, ["2026-11-25"])
+    # A changed ideal cycle time may move every day.
+    downtime.set_ideal_cycle_time(system, IdealCycleTimeSet(product="PH-100", seconds=500.0))
+    assert service.compute_metric(system, "oee_l1", zone=CHICAGO).full is True

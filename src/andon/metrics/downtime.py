@@ -534,3 +534,40 @@ def _downtime(
     intervals: list[Interval] = [(a, b if b is not None else max(a, now)) for a, b in stops]
     intervals.extend((a, b) for a, b in entries)
     return intervals
+
+
+def oee_inputs_changed(session: Session, since: datetime, now: datetime) -> list[datetime] | None:
+    """Instants whose periods OEE inputs other than work events changed after ``since``:
+    downtime entered, line stops made or ended (a stop still in force changes the time up to
+    ``now``), each stretch as its start, its end and every day between, so every period it
+    touches is found. ``None`` when an ideal cycle time changed: every period may move."""
+    changed_cycle = session.scalar(
+        select(func.count()).select_from(IdealCycleTime).where(IdealCycleTime.updated_at > since)
+    )
+    if changed_cycle:
+        return None
+    spans: list[tuple[datetime, datetime]] = list(
+        session.execute(
+            select(DowntimeEntry.started_at, DowntimeEntry.ended_at).where(
+                DowntimeEntry.created_at > since
+            )
+        ).tuples()
+    )
+    stops = session.execute(
+        select(LineStop.stopped_at, LineStop.restarted_at).where(
+            or_(
+                LineStop.stopped_at > since,
+                LineStop.restarted_at > since,
+                LineStop.restarted_at.is_(None),
+            )
+        )
+    )
+    spans += [(began, ended or now) for began, ended in stops]
+    instants: list[datetime] = []
+    for began, ended in spans:
+        at = began
+        while at < ended:
+            instants.append(at)
+            at += timedelta(days=1)
+        instants.append(ended)
+    return instants

@@ -28,6 +28,7 @@ from andon.metrics.definition import (
     parse_definition,
 )
 from andon.metrics.definition_yaml import dump_definition_yaml
+from andon.metrics.downtime import oee_inputs_changed
 from andon.metrics.evaluation import Evaluation, SeriesStatus, evaluate, statuses
 from andon.metrics.manual_csv import read_manual_csv
 from andon.metrics.models import (
@@ -356,10 +357,15 @@ def compute_metric(
                 session, metric.watermark, upto or 0, [(lo, hi) for lo, hi, _ in unseen]
             )
             seen = sorted(event_id for event_id, _ in late)
-            if not late:
+            changed: list[datetime] | None = [at for _, at in late]
+            if defn.source.kpi == "oee" and metric.computed_at is not None:
+                # Downtime, stops and cycle times carry no event id: read what changed since.
+                extra = oee_inputs_changed(session, metric.computed_at, now)
+                changed = None if extra is None else [at for _, at in late] + extra
+            if changed is not None and not changed:
                 judged = evaluate(ctx, tx, metric, defn, zone=zone, now=now)
                 return _judged(Computed(key, False, [], 0, 0, metric.watermark), judged)
-            periods = periods_to_recompute(defn, [at for _, at in late], zone)
+            periods = None if changed is None else periods_to_recompute(defn, changed, zone)
         found = source(session, defn, zone, periods)
         if periods is not None:
             wanted = {p.key for p in periods}

@@ -206,15 +206,16 @@ def periods_to_recompute(
 ) -> set[Period] | None:
     """The periods new events at ``timestamps`` change (``None``: every period).
 
-    Everything for shift periods (only the calendar places an instant in a shift), for
-    ``wip`` (an item's creation or completion counts at the end of every later period) and
-    for OEE (downtime entries and line stops change it and carry no event id).
+    Everything for shift periods (only the calendar places an instant in a shift) and for
+    ``wip`` (an item's creation or completion counts at the end of every later period). For
+    OEE the caller adds the instants of downtime and stops changed since the last compute
+    (:func:`andon.metrics.downtime.oee_inputs_changed`).
     """
     from andon.metrics.kpi_values import affected_periods
 
     source = defn.source
     if defn.period == "shift" or not isinstance(source, KpiSource):
         return None
-    if source.kpi in ("wip", "oee"):
+    if source.kpi == "wip":
         return None
     return affected_periods(timestamps, defn.period, zone)
