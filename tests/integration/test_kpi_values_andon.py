@@ -123,11 +123,12 @@ SOURCES = [
 ]
 
 
+# The postgres engine reads Andon's events in place: only Andon on PostgreSQL has it.
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgresql", marks=pytest.mark.postgresql)], indirect=True
+)
 def test_postgres_engine_computes_in_place_the_duckdb_values(
     system: Context, db_url: str, floor: Floor
 ) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("the postgres engine reads Andon's events in place on PostgreSQL only")
-
     for source in SOURCES:
         assert week(db_url, system, "postgres", **source) == week(db_url, system, **source)
