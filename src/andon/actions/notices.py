@@ -50,19 +50,9 @@ def assigned(session: Session, action: ActionItem, now: datetime) -> int:
         f"priority {action.priority}, due {action.due_on.isoformat()}.\n"
         f"{action.description}\n/actions/{action.id}\n"
     )
-    return recipients.notify(
-        session,
-        who,
-        key=f"action:{action.id}:assigned:{action.version}",
-        subject=f"[Andon] Action for you, due {action.due_on.isoformat()}: {action.title}",
-        body=body,
-        payload=_payload("action_assigned", session, action, now),
-        urgent=False,
-        calendar=_calendar(session, now),
-        now=now,
-        source_type="action",
-        source_id=action.id,
-    )
+    key = f"action:{action.id}:assigned:{action.version}"
+    subject = f"[Andon] Action for you, due {action.due_on.isoformat()}: {action.title}"
+    return _notify(session, action, who, "action_assigned", key, subject, body, now)
 
 
 def overdue(session: Session, action: ActionItem, now: datetime) -> int:
@@ -81,13 +71,29 @@ def overdue(session: Session, action: ActionItem, now: datetime) -> int:
         f"it was opened by {action.created_by}.\nClose it or agree a new date: "
         f"/actions/{action.id}\n"
     )
+    key = f"action:{action.id}:overdue:{due}"
+    subject = f"[Andon] Action overdue since {due}: {action.title}"
+    return _notify(session, action, who, "action_overdue", key, subject, body, now)
+
+
+def _notify(
+    session: Session,
+    action: ActionItem,
+    who: recipients.Recipients,
+    event: str,
+    key: str,
+    subject: str,
+    body: str,
+    now: datetime,
+) -> int:
+    """Queue one notice about ``action`` to ``who``: not urgent, so quiet hours hold it."""
     return recipients.notify(
         session,
         who,
-        key=f"action:{action.id}:overdue:{due}",
-        subject=f"[Andon] Action overdue since {due}: {action.title}",
+        key=key,
+        subject=subject,
         body=body,
-        payload=_payload("action_overdue", session, action, now),
+        payload=_payload(event, session, action, now),
         urgent=False,
         calendar=_calendar(session, now),
         now=now,
