@@ -21,6 +21,14 @@ from andon.documents.models import (  # noqa: F401
     DocumentSignature,
     TrainingAssignment,
 )
+from andon.improvement.models import (  # noqa: F401
+    Capa,
+    CapaChange,
+    EffectivenessCheck,
+    RcaCause,
+    RcaLink,
+    RootCauseAnalysis,
+)
 from andon.metrics.models import (  # noqa: F401
     Metric,
     MetricCrossing,

@@ -36,6 +36,9 @@ class ActionItem(Versioned, Base):
     # crossing): the unique constraint keeps one open action per key, however many writers
     # race. Cleared when it is done or cancelled, so the key may open a new one later.
     open_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Set when another room owns how the action finishes (``capa``: a CAPA closes only with
+    # an effectiveness check): closing or cancelling it here is refused, pointing there.
+    held_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("open_key"),

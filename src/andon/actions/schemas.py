@@ -10,7 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from andon.core.permissions import Role
 from andon.core.schemas import Description, Input, Output, VersionedUpdate
 
-LinkKind = Literal["metric", "exception", "work_item", "document", "review", "rca", "capa"]
+LinkKind = Literal[
+    "metric",
+    "exception",
+    "work_item",
+    "document",
+    "review",
+    "rca",
+    "capa",
+    "risk",
+    "postmortem",
+    "decision",
+]
 LINK_KINDS: tuple[str, ...] = LinkKind.__args__  # type: ignore[attr-defined]
 Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITIES: tuple[str, ...] = Priority.__args__  # type: ignore[attr-defined]
@@ -108,6 +119,9 @@ class ActionOut(Output):
     close_note: str | None
     escalated_at: datetime | None
     version: int
+    held_by: str | None = Field(
+        default=None, description="The room that finishes this action (capa), if not this one."
+    )
     links: list[ActionLinkOut]
 
 

@@ -41,9 +41,17 @@ MAX_KEY = 200
 
 
 def open_action(
-    ctx: Context, data: ActionCreate, *, dedupe_key: str | None = None, at: datetime | None = None
+    ctx: Context,
+    data: ActionCreate,
+    *,
+    dedupe_key: str | None = None,
+    at: datetime | None = None,
+    held_by: str | None = None,
 ) -> tuple[ActionOut, bool]:
     """Open an action and notify its owner; returns it and whether it was created.
+
+    With ``held_by`` (a room's name, e.g. ``capa``) the action is finished only by that room:
+    ``close_action``/``cancel_action`` refuse it unless called with ``holder=held_by``.
 
     With ``dedupe_key``, at most one open action per key exists, ever: when one is open the
     call returns it (and False) and writes nothing. Two writers racing with the same key are
@@ -72,6 +80,7 @@ def open_action(
             created_by=ctx.actor.username,
             created_at=now,
             open_key=dedupe_key,
+            held_by=held_by,
         )
         try:
             # A savepoint: a concurrent writer may hold the key; on PostgreSQL this insert
@@ -262,9 +271,13 @@ def close_action(
     note: str,
     version: int | None = None,
     at: datetime | None = None,
+    holder: str | None = None,
 ) -> ActionOut:
-    """Mark the action done with a note on what was done: its owner or ``action.manage``."""
-    return _finish(ctx, action_id, "done", ActionClose(note=note, version=version), at)
+    """Mark the action done with a note on what was done: its owner or ``action.manage``.
+
+    An action held by another room (``held_by``) is closed only by that room (``holder``).
+    """
+    return _finish(ctx, action_id, "done", ActionClose(note=note, version=version), at, holder)
 
 
 def cancel_action(
@@ -274,18 +287,30 @@ def cancel_action(
     note: str,
     version: int | None = None,
     at: datetime | None = None,
+    holder: str | None = None,
 ) -> ActionOut:
-    """Cancel the action, saying why: ``action.manage`` only."""
-    return _finish(ctx, action_id, "cancelled", ActionClose(note=note, version=version), at)
+    """Cancel the action, saying why: ``action.manage`` only (held actions: their room)."""
+    return _finish(ctx, action_id, "cancelled", ActionClose(note=note, version=version), at, holder)
 
 
 def _finish(
-    ctx: Context, action_id: int, status: str, data: ActionClose, at: datetime | None
+    ctx: Context,
+    action_id: int,
+    status: str,
+    data: ActionClose,
+    at: datetime | None,
+    holder: str | None,
 ) -> ActionOut:
     with ctx.write() as tx:
         if status == "cancelled":
             authorize(ctx.actor, Action.ACTION_MANAGE)
         action = _for_change(tx, action_id, data.version)
+        if action.held_by is not None and action.held_by != holder:
+            raise Conflict(
+                f"action {action_id} belongs to a {action.held_by.upper()}: it is "
+                f"{'closed' if status == 'done' else 'cancelled'} there, "
+                "where its effectiveness is checked"
+            )
         before = snapshot(action, FIELDS)
         action.status = status
         action.closed_at = at or utcnow()
@@ -403,6 +428,7 @@ def _outs(session: Session, actions: list[ActionItem]) -> list[ActionOut]:
             close_note=a.close_note,
             escalated_at=a.escalated_at,
             version=a.version,
+            held_by=a.held_by,
             links=links[a.id],
         )
         for a in actions

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from andon.actions import service
 from andon.actions.schemas import (
+    LINK_KINDS,
     ActionClose,
     ActionCreate,
     ActionDetailOut,
@@ -110,5 +111,5 @@ def _link(text: str) -> ActionLink:
     except ValueError:
         raise InvalidInput.for_field(
             "link",
-            "KIND:REF with KIND one of metric, exception, work_item, document, review, rca, capa",
+            f"KIND:REF with KIND one of {', '.join(LINK_KINDS)}",
         ) from None

@@ -50,7 +50,8 @@ def new(
             "--link",
             metavar="KIND:REF",
             help="What it is about, repeatable: metric:KEY, exception:ID, work_item:ID, "
-            "document:NUMBER, review:WEEK, rca:ID, capa:ID.",
+            "document:NUMBER, review:WEEK, rca:ID, capa:ID, risk:ID, postmortem:ID, "
+            "decision:ID.",
         ),
     ] = None,
     description: Annotated[str, typer.Option("--description", help="More detail.")] = "",

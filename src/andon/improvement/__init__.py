@@ -1,0 +1,2 @@
+"""Improvement: root-cause analysis, CAPA and its effectiveness check, postmortems, risks,
+decisions."""
