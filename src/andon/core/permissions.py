@@ -55,6 +55,13 @@ class Action(StrEnum):
     ACTION_READ = "action.read"
     ACTION_CREATE = "action.create"
     ACTION_MANAGE = "action.manage"
+    IMPROVEMENT_READ = "improvement.read"
+    RCA_MANAGE = "rca.manage"
+    CAPA_MANAGE = "capa.manage"
+    POSTMORTEM_WRITE = "postmortem.write"
+    POSTMORTEM_PUBLISH = "postmortem.publish"
+    RISK_MANAGE = "risk.manage"
+    DECISION_RECORD = "decision.record"
 
 
 EVERYONE = frozenset(Role)
@@ -121,6 +128,20 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.ACTION_CREATE: DOERS,
     # Reassigning, cancelling and closing other people's actions.
     Action.ACTION_MANAGE: OVERSIGHT,
+    # Root-cause work is done in the open: everyone sees RCAs, CAPAs, published postmortems,
+    # the risk register and the decision log (draft postmortems: their writers, see below).
+    Action.IMPROVEMENT_READ: EVERYONE,
+    # Leading an RCA and owning CAPAs is for the people accountable for the standard; an
+    # operator contributes through exceptions, comments and containment actions.
+    Action.RCA_MANAGE: OVERSIGHT,
+    Action.CAPA_MANAGE: OVERSIGHT,
+    Action.POSTMORTEM_WRITE: OVERSIGHT,
+    # Publishing makes a postmortem read-only and plant-wide: after a review by a manager
+    # or the quality or safety lead.
+    Action.POSTMORTEM_PUBLISH: MANAGERS | {Role.QUALITY, Role.SAFETY},
+    Action.RISK_MANAGE: MANAGERS | {Role.QUALITY, Role.SAFETY},
+    # Recording how the plant decided something is for those with decision rights.
+    Action.DECISION_RECORD: MANAGERS | {Role.QUALITY, Role.SAFETY},
 }
 
 
