@@ -35,8 +35,8 @@ def load(
         typer.Option(
             min=0, max=50_000, help="Work items to simulate; 0 sets up the process, no history."
         ),
-    ] = 3000,
-    days: Annotated[int, typer.Option(min=1, max=366, help="Days of history.")] = 30,
+    ] = 3600,
+    days: Annotated[int, typer.Option(min=1, max=366, help="Days of history.")] = 42,
     seed: Annotated[int, typer.Option(help="Same seed and end, same history.")] = 2026,
     end: Annotated[
         str | None,
@@ -45,7 +45,7 @@ def load(
         ),
     ] = None,
 ) -> None:
-    """Create the demo plant, its users, the assembly process and a month of simulated work.
+    """Create the demo plant, its users, the assembly process and six weeks of simulated work.
 
     Acme Manufacturing: Chicago and Charlotte, one user per role; the history (items, checks,
     rework, exceptions, escalations, one line stop) runs on Chicago's three assembly lines and

@@ -12,6 +12,7 @@ from importlib.resources.abc import Traversable
 
 DOCUMENTS = files("andon.demo").joinpath("documents")
 CHANGES = DOCUMENTS.joinpath("changes")
+CAPA = DOCUMENTS.joinpath("capa")
 
 
 def demo_document_texts() -> list[tuple[str, str]]:
@@ -24,6 +25,12 @@ def demo_change_texts() -> list[tuple[str, str]]:
     a safety change to the lockout/tagout SOP, a quality change to the assembly SOP and an
     editorial fix. Each number is also among :func:`demo_document_texts`."""
     return _texts(CHANGES)
+
+
+def demo_capa_texts() -> list[tuple[str, str]]:
+    """The revisions the demo's CAPA made (the torque verification added to SOP-ASM-001),
+    as (number, Markdown text); each follows that document's change in ``changes``."""
+    return _texts(CAPA)
 
 
 def _texts(folder: Traversable) -> list[tuple[str, str]]:

@@ -10,6 +10,9 @@ window so the history's moves find the revisions that were in force when they ha
   before the history;
 - the change to SOP-ASM-001 took effect a third of the way in; the operator acknowledged it
   some days later (moves in between are marked untrained), the supervisor never did;
+- the CAPA revision of SOP-ASM-001 (torque verification at shift start) took effect at a
+  shift start about 16 days before the end, when the work history's QA gate at Assemble
+  was published (see ``andon.demo.work``); the operator acknowledged it the next morning;
 - the safety change to SOP-SAF-001 waits in review: quality signed, safety has not;
 - a few first-issue trainings of the operator and the supervisor are left undone: overdue.
 """
@@ -23,7 +26,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from andon.core.uow import Context
-from andon.demo.document_files import demo_change_texts, demo_document_texts
+from andon.demo.document_files import demo_capa_texts, demo_change_texts, demo_document_texts
+from andon.demo.work import torque_fix_at
 from andon.documents import service, signoffs
 from andon.documents.assignments import DUE
 from andon.documents.models import Document, TrainingAssignment
@@ -90,6 +94,15 @@ def load_documents(
     signoffs.acknowledge(people["operator"], CHANGED_SOP, password, at=operator_reads)
     summary.acknowledgements += 1
     summary.revisions += 2
+
+    fix_at = torque_fix_at(end_at)
+    if change_at < fix_at < end_at:
+        for number, text in demo_capa_texts():
+            _issue(people, password, owners[number], text, fix_at)
+            next_morning = fix_at + timedelta(hours=18)
+            signoffs.acknowledge(people["operator"], number, password, at=next_morning)
+            summary.acknowledgements += 1
+            summary.revisions += 1
 
     author = _author(owners[SAFETY_CHANGE], safety_change=True)
     drafted = end_at - timedelta(days=3)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 from sqlalchemy import ColumnElement, func, select
@@ -79,15 +80,47 @@ STAGE_SHARE = {
 }
 SHARE_SIGMA = 0.3
 STUCK = 0.02
-FIRST_INSPECTION_FAILS = 0.10
 REINSPECTION_FAILS = 0.15
+# Why a first inspection fails, as independent causes: a main-bolt torque out of limits, or
+# a leak or a dent. Together one in ten, as the plant's rework rate has long been.
+TORQUE_FAILS = 0.06
+OTHER_FAILS = 0.04
+FIRST_INSPECTION_FAILS = TORQUE_FAILS + OTHER_FAILS
+# The torque story the improvement demo traces (an RCA, a CAPA, its effectiveness check):
+# 27 days before the end, line 1's nutrunner drifts out of calibration (nothing verified it
+# between the yearly calibrations) and over-torques main bolts, so first inspections on
+# line 1 fail on torque far more often. 16 days before the end the CAPA takes effect: the
+# nutrunner is recalibrated, SOP-ASM-001 gains a torque verification at shift start (a
+# signed revision) and the assembly process a QA gate at Assemble (a new process version)
+# whose checklist verifies the tool and a test joint before an item leaves Assemble. Items
+# started on that version reach Inspect with torque already verified: torque failures there
+# all but vanish, on every line.
+TORQUE_LINE = 0  # index into the area's lines, like STOPPED_LINE
+TORQUE_DRIFT_DAYS_BEFORE_END = 27
+TORQUE_FIX_DAYS_BEFORE_END = 16
+# Chicago's zone (``andon.demo.plant.SITES``): the CAPA takes effect at a shift start there.
+SITE_ZONE = ZoneInfo("America/Chicago")
+TORQUE_FAILS_DRIFTING = 0.16  # added to TORQUE_FAILS on the drifting line
+TORQUE_FAILS_GATED = 0.01  # replaces TORQUE_FAILS for items that passed the QA gate
+GATE_AUDIT_FAILS = 0.03  # the gate's test joint out of limits: re-torqued, checked again
+QA_GATE = (
+    {
+        "key": "tool_calibration",
+        "text": "Nutrunner calibration tag in date (checked at shift start)",
+    },
+    {
+        "key": "torque_audit",
+        "text": "Torque audit on test joint TJ-1 with the calibrated wrench",
+        "measured": {"unit": "Nm", "min": 10.5, "max": 12.5},
+    },
+)
 # Two weeks before the end, one line switches to pump housings cast by a new supplier, whose
 # seal faces leak more often: first inspections on that line fail about two and a half times
 # as often from then on. Nothing else changes, so the rework metric of that line shows a
 # real shift (a signal on its control chart) and the other lines stay in control.
 MATERIAL_CHANGE_LINE = 1  # index into the area's lines, like STOPPED_LINE
 MATERIAL_CHANGE_DAYS_BEFORE_END = 14
-FIRST_INSPECTION_FAILS_AFTER_CHANGE = 0.25
+LEAK_FAILS_AFTER_CHANGE = 0.15  # added to OTHER_FAILS: first inspections fail 0.25 in all
 
 PRODUCTS = (
     ("PH-100", "Pump housing PH-100", 34),
@@ -172,6 +205,16 @@ REWORK_NOTES = (
 )
 
 
+def torque_fix_at(end_at: datetime) -> datetime:
+    """When the torque CAPA takes effect: the early shift's start (06:00 in Chicago) on the
+    first weekday after the day ``TORQUE_FIX_DAYS_BEFORE_END`` days before ``end_at``."""
+    day = (end_at - timedelta(days=TORQUE_FIX_DAYS_BEFORE_END)).astimezone(SITE_ZONE).date()
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(6), tzinfo=SITE_ZONE).astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class HistoryOptions:
     """How much history to simulate, and when it ends (an aware instant; None: now, to the hour).
@@ -179,8 +222,8 @@ class HistoryOptions:
     The same seed and end give the same history, on SQLite and PostgreSQL alike.
     """
 
-    items: int = 3000
-    days: int = 30
+    items: int = 3600
+    days: int = 42
     seed: int = 2026
     end_at: datetime | None = None
     sweep_minutes: int = 15
@@ -405,12 +448,19 @@ class _Simulation:
         self.material_change_line = (
             self.lines[MATERIAL_CHANGE_LINE].id if len(self.lines) > MATERIAL_CHANGE_LINE else None
         )
+        self.torque_drift_at = end_at - timedelta(days=TORQUE_DRIFT_DAYS_BEFORE_END)
+        self.torque_fix_at = torque_fix_at(end_at)
+        self.torque_line = self.lines[TORQUE_LINE].id if self.lines else None
+        # The process version with the QA gate at Assemble, once published.
+        self.gated_version_id: int | None = None
 
     def run(self) -> None:
         arrivals = self._arrivals(_rng(self.options.seed, "arrivals"))
         for index, arrives_at in enumerate(arrivals):
             self._spawn(self._item(index, arrives_at, _rng(self.options.seed, "item", index)))
         self._spawn(self._sweeps())
+        if self.start_at < self.torque_fix_at < self.end_at:
+            self._spawn(self._torque_fix())
         if self.stop is not None:
             self._spawn(self._line_stop(self.stop))
         while self._queue:
@@ -531,6 +581,48 @@ class _Simulation:
             note = rng.choice(("On it.", "Talked to the line lead.", "Extra hands sent over."))
             escalations.acknowledge(self.people[who], escalation_id, note=note, at=at)
 
+    # The torque CAPA --------------------------------------------------------------------
+
+    def _torque_fix(self) -> Process:
+        """The CAPA's process change: the QA gate at Assemble, published as a new version."""
+        yield self.torque_fix_at
+        document = yaml.safe_load(PROCESS_FILE.read_text(encoding="utf-8"))
+        for stage in document["stages"]:
+            if stage["key"] == "assemble":
+                stage["checklist"] = [dict(check) for check in QA_GATE]
+        published = processes.publish(
+            self.people["ops-manager"],
+            document,
+            reason="CAPA: torque verified at Assemble before an item leaves it (QA gate), "
+            "after line 1's rework spike from an uncalibrated nutrunner",
+            source=yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
+            at=self.torque_fix_at,
+        )
+        self.gated_version_id = published.version.id
+
+    def _gate(self, item: WorkItem, rng: random.Random, at: datetime) -> Steps:
+        """The Assemble QA gate: a failed torque audit is re-torqued and checked again."""
+        while True:
+            fails = rng.random() < GATE_AUDIT_FAILS
+            torque = (
+                rng.uniform(12.6, 13.2) if fails else min(max(rng.gauss(11.5, 0.25), 10.7), 12.3)
+            )
+            run = checks.record_checklist(
+                self.people["operator"],
+                item.id,
+                ChecklistRecord(
+                    results=[
+                        CheckResultIn(key="tool_calibration", passed=True),
+                        CheckResultIn(key="torque_audit", passed=True, value=round(torque, 2)),
+                    ]
+                ),
+                at=at,
+            )
+            if run.passed:
+                return at
+            at = self._after(item.line_id, at, rng.uniform(8, 20) * 60)
+            yield at
+
     # The stop-the-line event -------------------------------------------------------------
 
     def _line_stop(self, stop: _Stop) -> Process:
@@ -647,6 +739,8 @@ class _Simulation:
         yield at
         if stage == "inspect":
             return (yield from self._inspect(item, rng, at))
+        if stage == "assemble" and self._gated(item):
+            at = yield from self._gate(item, rng, at)
         # Planning is the supervisor's; everything else in the assembly area, the operator's.
         who = "supervisor" if stage in ("intake", "plan") else "operator"
         target = self.spec.targets(stage)[0]
@@ -655,9 +749,12 @@ class _Simulation:
 
     def _inspect(self, item: WorkItem, rng: random.Random, at: datetime) -> Steps:
         """Record the checklist; a failure sends the item to rework by itself."""
-        odds = REINSPECTION_FAILS if item.rework_count else self._first_inspection_fails(item, at)
+        if item.rework_count:
+            fails = "torque" if rng.random() < REINSPECTION_FAILS else None
+        else:
+            fails = self._first_inspection_fails(item, at, rng)
         run = checks.record_checklist(
-            self.people["quality"], item.id, _checklist(rng, rng.random() < odds), at=at
+            self.people["quality"], item.id, _checklist(rng, fails), at=at
         )
         if not run.passed:
             if rng.random() < 0.3:
@@ -674,9 +771,27 @@ class _Simulation:
         )
         return at
 
-    def _first_inspection_fails(self, item: WorkItem, at: datetime) -> float:
-        changed = item.line_id == self.material_change_line and at >= self.material_change_at
-        return FIRST_INSPECTION_FAILS_AFTER_CHANGE if changed else FIRST_INSPECTION_FAILS
+    def _first_inspection_fails(
+        self, item: WorkItem, at: datetime, rng: random.Random
+    ) -> str | None:
+        """What a first inspection fails on (torque, leak or dent), or None when it passes."""
+        torque = TORQUE_FAILS_GATED if self._gated(item) else TORQUE_FAILS
+        if item.line_id == self.torque_line and self.torque_drift_at <= at < self.torque_fix_at:
+            torque += TORQUE_FAILS_DRIFTING
+        other = OTHER_FAILS
+        if item.line_id == self.material_change_line and at >= self.material_change_at:
+            other += LEAK_FAILS_AFTER_CHANGE
+        draw = rng.random()
+        if draw < torque:
+            return "torque"
+        if draw < torque + other:
+            return "leak" if rng.random() < 0.75 else "visual"
+        return None
+
+    def _gated(self, item: WorkItem) -> bool:
+        return (
+            self.gated_version_id is not None and item.process_version_id == self.gated_version_id
+        )
 
     # Incidents ---------------------------------------------------------------------------
 
@@ -937,18 +1052,17 @@ def _instant(act: Callable[[WorkItem, random.Random, datetime], float]) -> Incid
     return steps
 
 
-def _checklist(rng: random.Random, fails: bool) -> ChecklistRecord:
-    """Inspection results; a failure is mostly torque out of limits, else a leak or a dent."""
+def _checklist(rng: random.Random, fails: str | None) -> ChecklistRecord:
+    """Inspection results failing on ``fails``: torque out of limits (mostly over-torqued),
+    a leak or a dent; all within limits when None."""
     torque = min(max(rng.gauss(11.5, 0.3), 10.6), 12.4)
     visual = leak = True
-    if fails:
-        mode = rng.choices(("torque", "leak", "visual"), weights=(6, 3, 1))[0]
-        if mode == "torque":
-            torque = rng.uniform(9.4, 10.4) if rng.random() < 0.4 else rng.uniform(12.6, 13.6)
-        elif mode == "leak":
-            leak = False
-        else:
-            visual = False
+    if fails == "torque":
+        torque = rng.uniform(9.4, 10.4) if rng.random() < 0.25 else rng.uniform(12.6, 13.6)
+    elif fails == "leak":
+        leak = False
+    elif fails == "visual":
+        visual = False
     return ChecklistRecord(
         results=[
             CheckResultIn(key="visual", passed=visual, note="" if visual else "Dent on the volute"),

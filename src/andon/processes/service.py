@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from andon.core.clock import utcnow
 from andon.core.errors import Conflict, NotFound
 from andon.core.permissions import Action, authorize, authorize_somewhere
 from andon.core.schemas import MAX_ID
@@ -28,12 +30,18 @@ class Published:
 
 
 def publish(
-    ctx: Context, spec: ProcessSpec | dict[str, Any], *, reason: str, source: str = ""
+    ctx: Context,
+    spec: ProcessSpec | dict[str, Any],
+    *,
+    reason: str,
+    source: str = "",
+    at: datetime | None = None,
 ) -> Published:
     """Publish ``spec`` as the next version of its process (creating the process if new).
 
     Items already running keep the version they started on. Publishing a document equal
     to the current version is refused: it would add a version that changes nothing.
+    ``at`` places the publication in time (a simulated history); default now.
     """
     if not isinstance(spec, ProcessSpec):
         spec = parse_spec(spec)
@@ -67,6 +75,7 @@ def publish(
             spec_digest=digest_of(document),
             source=source,
             reason=reason,
+            published_at=at or utcnow(),
             published_by=ctx.actor.username,
         )
         session.add(version)
