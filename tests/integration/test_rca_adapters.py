@@ -50,6 +50,15 @@ def test_api_opens_verifies_and_closes_an_rca_and_names_the_field_it_refuses(
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed"
     assert client.get(base, headers=headers).json()["root_causes"] == ["Seal worn"]
+    report = client.get(
+        "/api/v1/improvement/exceptions?since=2026-11-02&until=2026-11-29", headers=headers
+    )
+    assert report.json()["weeks"] == ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"]
+    backwards = client.get(
+        "/api/v1/improvement/exceptions?since=2026-11-29&until=2026-11-02", headers=headers
+    )
+    assert backwards.status_code == 422
+    assert "until" in json.dumps(backwards.json())
 
 
 def test_cli_opens_an_rca_asks_why_and_shows_it_as_json(db: Database, system: Context) -> None:

@@ -99,7 +99,8 @@ def why_tree(problem: str, causes: Sequence[Cause], *, title: str = "Why-tree") 
     next_y = [16.0]
 
     def height_of(lines: Sequence[str], extra: int) -> float:
-        return (len(lines) + extra) * LINE_H + 2 * NODE_PAD
+        # The heading ("Why 1.2"), the wrapped text, and the verified or root mark.
+        return (1 + len(lines) + extra) * LINE_H + 2 * NODE_PAD
 
     def place(
         key: int, label: str, text: str, depth: int, cause: Cause | None, seen: set[int]
@@ -233,7 +234,8 @@ def fishbone(problem: str, causes: Sequence[Cause], *, title: str = "Fishbone") 
         if cause.category in on_bone:
             on_bone[cause.category].append(cause)
     rows = max([len(v) for v in on_bone.values()] + [1])
-    bone_w, head_w = 250, 200
+    # Each column: room for a cause's 30 characters left of its bone, then the bone.
+    bone_w, head_w = 290, 200
     half = 46 + rows * LINE_H * 1.2
     width = 24 + 3 * bone_w + head_w
     height = int(2 * half + 40)
@@ -260,8 +262,8 @@ def fishbone(problem: str, causes: Sequence[Cause], *, title: str = "Fishbone") 
     for n, bone in enumerate(BONES):
         above = n < 3
         column = n % 3
-        x_end = 24 + (column + 1) * bone_w - 20
-        x_start = x_end - 70
+        x_start = 24 + column * bone_w + 210
+        x_end = x_start + 60
         y_edge = 24 if above else height - 24
         parts.append(f'<g class="fishbone-bone" data-bone="{bone}">')
         parts.append(
