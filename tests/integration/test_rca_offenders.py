@@ -99,6 +99,7 @@ def test_categories_are_ranked_with_their_impact(system: Context, plant: tuple[i
     assert quality.stop_minutes == pytest.approx(30.0)
     assert quality.weekly == (3, 0)
     assert quality.products == (("PH-100", 2), ("PH-200", 1))
+    assert quality.lines == (("CHI/ASM/L1", 3),)
     assert (material.count, material.items, material.weekly) == (1, 0, (0, 1))
     assert material.business_hours == pytest.approx(2.0)
     assert material.stop_minutes == pytest.approx(120.0)

@@ -23,7 +23,7 @@ class Offender:
     business_seconds: float  # see open_seconds: time open, on the line's calendar
     stop_seconds: float  # line stops its exceptions caused, wall time
     weekly: tuple[int, ...]  # exceptions raised per week of the period
-    lines: tuple[tuple[str, int], ...] = ()  # (line code, count), largest first
+    lines: tuple[tuple[str, int], ...] = ()  # (SITE/AREA/LINE, count), largest first
     products: tuple[tuple[str, int], ...] = ()  # (product, count), largest first
     causes: tuple[tuple[str, int], ...] = ()  # (verified root cause, RCAs naming it)
 

@@ -54,7 +54,7 @@ from andon.improvement.impact import (
     week_starts,
 )
 from andon.improvement.models import RcaCause, RcaLink, RootCauseAnalysis
-from andon.plant.models import Area, Line
+from andon.plant.models import Area, Line, Site
 from andon.work.exceptions import known_categories
 from andon.work.models import LineStop, PlantException, WorkItem
 from andon.work.visibility import restrict
@@ -140,7 +140,14 @@ def offenders(
             scoped(select(cat, week, func.count())).group_by(cat, week)
         ):
             weekly[key][min(int(index), len(weeks) - 1)] += n
-        codes = dict(session.execute(select(Line.id, Line.code)).all())
+        # Line codes repeat across sites and areas: name each line by its full path.
+        codes = dict(
+            session.execute(
+                select(Line.id, Site.code + "/" + Area.code + "/" + Line.code)
+                .join(Area, Area.id == Line.area_id)
+                .join(Site, Site.id == Area.site_id)
+            ).all()
+        )
         lines: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for key, line, n in session.execute(
             scoped(select(cat, PlantException.line_id, func.count())).group_by(
