@@ -139,6 +139,7 @@ def link(
     ref: Annotated[str, typer.Argument(metavar="KIND:REF", help="e.g. exception:12.")],
     note: Annotated[str, typer.Option("--note")] = "",
     as_user: AsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Link an exception, work item, audit entry or metric signal to an RCA."""
     from andon.cli.actions import _acting
@@ -146,7 +147,10 @@ def link(
 
     found = _link(ref)
     with _acting(as_user) as ctx:
-        add_link(ctx, rca_id, found.model_copy(update={"note": note}))
+        added = add_link(ctx, rca_id, found.model_copy(update={"note": note}))
+    if as_json:
+        echo_json(added.model_dump(mode="json"))
+        return
     typer.echo(f"Linked {found.kind}:{found.ref} to RCA {rca_id}.")
 
 
@@ -186,6 +190,7 @@ def verify(
     ] = None,
     attachment: Annotated[int | None, typer.Option("--attachment", metavar="ID")] = None,
     as_user: AsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Verify a cause with evidence."""
     from andon.cli.actions import _acting
@@ -194,7 +199,10 @@ def verify(
 
     data = CauseVerify(evidence=evidence, evidence_query=query, evidence_attachment_id=attachment)
     with _acting(as_user) as ctx:
-        verify_cause(ctx, rca_id, cause_id, data)
+        cause = verify_cause(ctx, rca_id, cause_id, data)
+    if as_json:
+        echo_json(cause.model_dump(mode="json"))
+        return
     typer.echo(f"Verified cause {cause_id} of RCA {rca_id}.")
 
 
@@ -204,13 +212,17 @@ def root(
     cause_id: CauseArgument,
     unset: Annotated[bool, typer.Option("--unset", help="No longer a root cause.")] = False,
     as_user: AsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Name a verified cause a root cause (--unset: no longer one)."""
     from andon.cli.actions import _acting
     from andon.improvement.rca import set_root
 
     with _acting(as_user) as ctx:
-        set_root(ctx, rca_id, cause_id, root=not unset)
+        cause = set_root(ctx, rca_id, cause_id, root=not unset)
+    if as_json:
+        echo_json(cause.model_dump(mode="json"))
+        return
     state = "is no longer" if unset else "is now"
     typer.echo(f"Cause {cause_id} {state} a root cause of RCA {rca_id}.")
 
@@ -227,6 +239,7 @@ def contain(
         typer.Option("--due", metavar="YYYY-MM-DD", formats=["%Y-%m-%d"], help="Due date."),
     ],
     as_user: AsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Open a containment action (in the actions room, linked rca:ID)."""
     from andon.cli.actions import _acting
@@ -243,6 +256,9 @@ def contain(
     )
     with _acting(as_user) as ctx:
         done = add_containment(ctx, rca_id, data)
+    if as_json:
+        echo_json(done.model_dump(mode="json"))
+        return
     typer.echo(f"Opened containment action {done.action_id} for RCA {rca_id}.")
 
 
@@ -251,6 +267,7 @@ def close(
     rca_id: IdArgument,
     note: Annotated[str | None, typer.Option("--note")] = None,
     as_user: AsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Close an RCA: needs a verified root cause, and its CAPAs finished."""
     from andon.cli.actions import _acting
@@ -260,6 +277,9 @@ def close(
     with _acting(as_user) as ctx:
         version = get_rca(ctx, rca_id).version
         closed = close_rca(ctx, rca_id, RcaClose(version=version, reason=note))
+    if as_json:
+        echo_json(closed.model_dump(mode="json"))
+        return
     typer.echo(f"Closed RCA {closed.id}: {closed.title}.")
 
 
