@@ -29,6 +29,7 @@ from andon.api import (
     plant,
     problems,
     processes,
+    rca,
     reviews,
     training,
     work,
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(actions.router)
     app.include_router(metrics.router)
     app.include_router(reviews.router)
+    app.include_router(rca.router)
+    app.include_router(rca.reports)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

@@ -26,6 +26,7 @@ from andon.processes.spec import Severity
 from andon.web import csrf, flash
 from andon.web.audit_pages import entry_rows
 from andon.web.forms import FormInvalid, build, errors_from, read_form, text
+from andon.web.rca_pages import start_href
 from andon.web.session import PageCtx
 from andon.web.templating import render
 from andon.work import exceptions, line_stops
@@ -273,6 +274,10 @@ def pareto_page(request: Request, ctx: PageCtx) -> Response:
             "labels": labels,
             "total": sum(b.count for b in bars),
             "chart": pareto_chart(bars, labels),
+            # Each category bar (and row) opens the new-RCA form for that category and period.
+            "rca_hrefs": {bar.key: start_href(bar.key, values) for bar in bars}
+            if values["by"] == "category" and ctx.actor.can(Action.RCA_MANAGE)
+            else {},
             "by_options": PARETO_BY,
             "line_options": [("", "All lines")]
             + [(str(i), f"{ln.code} · {ln.name}") for i, ln in line_by_id.items()],

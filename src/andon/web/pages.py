@@ -26,6 +26,7 @@ from andon.web import (
     oee_pages,
     plant_pages,
     process_pages,
+    rca_pages,
     review_pages,
     token_pages,
     training_pages,
@@ -65,6 +66,7 @@ def install(app: FastAPI) -> None:
         action_pages,
         metric_pages,
         review_pages,
+        rca_pages,
     ):
         app.include_router(module.router)
 
