@@ -186,7 +186,8 @@ def check_effectiveness(
     else:
         p_value, statistic = _mann_whitney(kind, b, a, lower)
         details["u"] = statistic
-    assert wb.value is not None and wa.value is not None
+    assert wb.value is not None
+    assert wa.value is not None
     better = wa.value < wb.value if lower else wa.value > wb.value
     verdict: Verdict = (
         "effective" if p_value is not None and p_value < alpha and better else "not_effective"
@@ -207,7 +208,8 @@ def _with_data(kind: ChartKind, values: Sequence[PeriodValue]) -> list[PeriodVal
 def _plotted(kind: ChartKind, v: PeriodValue) -> float:
     """The per-period value the test ranks: the rate for p and u, the count for c."""
     if kind in ("p", "u"):
-        assert v.count is not None and v.n
+        assert v.count is not None
+        assert v.n
         return v.count / v.n
     if kind == "c" and v.count is not None:
         return v.count
@@ -226,7 +228,10 @@ def _summary(kind: ChartKind, values: Sequence[PeriodValue]) -> Window:
 
 
 def _two_proportion(before: Window, after: Window, lower: bool) -> tuple[float | None, float]:
-    assert before.count is not None and before.sample and after.count is not None and after.sample
+    assert before.count is not None
+    assert before.sample
+    assert after.count is not None
+    assert after.sample
     p1, p2 = before.count / before.sample, after.count / after.sample
     pooled = (before.count + after.count) / (before.sample + after.sample)
     se = math.sqrt(pooled * (1 - pooled) * (1 / before.sample + 1 / after.sample))
