@@ -47,6 +47,7 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
     "action": ("andon.cli.actions", "app"),
     "metric": ("andon.cli.metrics", "app"),
     "review": ("andon.cli.reviews", "app"),
+    "capa": ("andon.cli.capa", "app"),
 }
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("andon.cli.serve", "serve"),

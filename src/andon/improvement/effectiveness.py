@@ -28,6 +28,7 @@ from scipy import stats
 from andon.core.errors import InvalidInput
 from andon.metrics.series import PeriodValue
 from andon.metrics.spc import (
+    Chart,
     ChartKind,
     Limits,
     Observation,
@@ -193,6 +194,25 @@ def check_effectiveness(
         "effective" if p_value is not None and p_value < alpha and better else "not_effective"
     )
     return Check(verdict, method, wb, wa, p_value, signals, details)
+
+
+def window_chart(
+    kind: ChartKind,
+    before: Sequence[PeriodValue],
+    after: Sequence[PeriodValue],
+    *,
+    rules: Sequence[str] = ("western-electric",),
+    limits: Limits | None = None,
+) -> Chart | None:
+    """Both windows on one control chart, against the limits the check uses (frozen before
+    the change, else from the before window); ``None`` when no limits can be had."""
+    b, a = _with_data(kind, before), _with_data(kind, after)
+    if limits is None or limits.kind != kind:
+        try:
+            limits = compute_limits(kind, _observations(kind, b))
+        except InvalidInput:
+            return None
+    return apply_limits(limits, _observations(kind, [*b, *a]), parse_rules(rules))
 
 
 def _with_data(kind: ChartKind, values: Sequence[PeriodValue]) -> list[PeriodValue]:

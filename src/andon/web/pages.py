@@ -17,6 +17,7 @@ from andon.web import (
     auth_pages,
     board_pages,
     calendar_pages,
+    capa_pages,
     document_edit_pages,
     document_pages,
     document_sign_pages,
@@ -65,6 +66,7 @@ def install(app: FastAPI) -> None:
         action_pages,
         metric_pages,
         review_pages,
+        capa_pages,
     ):
         app.include_router(module.router)
 
