@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -289,9 +290,17 @@ def _verdict(found: CheckOut) -> list[str]:
         f"After:  {found.after.n} periods, {value(found.after.value)}",
         f"p-value: {p}",
     ]
-    lines += [
-        f"Signal {s['period']} {s['rule']} ({s['direction']}): {s['reason']}" for s in found.signals
-    ]
+    if found.signals:
+        better = sum(1 for s in found.signals if s["direction"] == "better")
+        worse = sum(1 for s in found.signals if s["direction"] == "worse")
+        rules = Counter(s["rule"] for s in found.signals)
+        lines.append(
+            f"Signals: {len(found.signals)} on the after window ({better} better, {worse} worse): "
+            + ", ".join(f"{rule} ×{n}" for rule, n in sorted(rules.items()))
+            + f"; first {found.signals[0]['period']}: {found.signals[0]['reason']}"
+        )
+    else:
+        lines.append("Signals: none on the after window")
     lines += ["", found.method]
     return lines
 
@@ -312,6 +321,10 @@ def _describe(capa: CapaOut) -> list[str]:
     for c in capa.changes:
         when = c.effective_at.strftime("%Y-%m-%d %H:%MZ") if c.effective_at else "not yet"
         lines.append(f"Change:   {c.kind} {c.ref} (effective {when})")
+    if a.closed_at is not None:
+        label = "Closed" if a.status == "done" else "Cancelled"
+        lines.append(f"{label}:   {a.closed_at:%Y-%m-%d %H:%MZ} by {a.closed_by}")
+        lines.append(f"Note:     {a.close_note}")
     if capa.check is not None:
         lines += ["", *_verdict(capa.check)]
     if capa.closed_on is not None and capa.closed_on.id != (capa.check and capa.check.id):
