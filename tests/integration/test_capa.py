@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,11 +22,13 @@ from andon.core.errors import InvalidInput
 from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.improvement import capa as service
-from andon.improvement.capa_schemas import CapaCreate
+from andon.improvement.capa_schemas import CapaCreate, ChangeLink
 from andon.improvement.models import RcaCause, RootCauseAnalysis
+from andon.improvement.recurrence import next_exceptions
 from andon.metrics.definition import parse_definition
 from andon.metrics.service import define_metric, import_values
-from tests.factories import bearer, make_user
+from andon.work.models import PlantException
+from tests.factories import bearer, make_plant, make_user
 from tests.integration.test_cli import andon
 from tests.integration.test_web_pages import csrf_token, sign_in
 
@@ -263,3 +265,44 @@ def test_capa_pages_show_the_verdict_and_refuse_closing_with_a_message(
         f"/capa/{capa_id}/close", data={"note": "done", "csrf_token": token}, follow_redirects=True
     )
     assert "The check it was closed on" in closed.text
+
+
+def test_the_next_exceptions_after_a_fix_against_the_same_time_before(system: Context) -> None:
+    *_, line = make_plant(system)
+    since = datetime(2025, 3, 15, 6, tzinfo=UTC)
+    hours = [-100, -30, -5, 10, 20, 40]  # three before the fix, three after
+    with system.write() as tx:
+        for i, h in enumerate(hours):
+            tx.session.add(
+                PlantException(
+                    line_id=line.id,
+                    category="torque" if i != 1 else "paint",
+                    severity="minor",
+                    description=f"e{i}",
+                    raised_at=since + timedelta(hours=h),
+                    raised_by="op",
+                )
+            )
+    found = next_exceptions(system, category="torque", line_id=line.id, since=since, count=2)
+    assert [e.description for e in found.after] == ["e3", "e4"]
+    # The after window ends with the 2nd exception (20 h): the same 20 h before hold e2 only.
+    assert found.after_end == since + timedelta(hours=20, microseconds=1)
+    assert [e.description for e in found.before] == ["e2"]
+    assert found.after[0].line == "L1"
+    # No calendar: every hour works, so 20 h is 20/24 of a business day.
+    assert found.after_business_days == pytest.approx(20 / 24, abs=1e-6)
+    assert found.after_rate == pytest.approx(2 / (20 / 24), rel=1e-6)
+
+
+def test_the_date_comes_from_the_latest_linked_change(system: Context, metrics: None) -> None:
+    capa_id = _open(system, "scrap", effective_on=None)
+    with pytest.raises(InvalidInput) as undated:
+        service.run_check(system, capa_id, zone=UTC_ZONE)
+    assert _field(undated) == "effective_on"
+    linked = service.link_change(system, capa_id, ChangeLink(kind="metric_version", ref="scrap/1"))
+    (change,) = linked.changes
+    assert change.effective_at is not None
+    found = service.run_check(system, capa_id, zone=UTC_ZONE)
+    assert found.effective_on == change.effective_at.astimezone(UTC).date()
+    # The threshold change is today: no finished period after it yet.
+    assert (found.verdict, found.after.n) == ("not_enough_data", 0)

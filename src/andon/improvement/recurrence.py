@@ -90,7 +90,7 @@ def next_exceptions(
                 ).order_by(PlantException.raised_at, PlantException.id)
             )
         )
-        codes = dict(session.execute(select(Line.id, Line.code)).tuples().all())
+        codes: dict[int, str] = dict(session.execute(select(Line.id, Line.code)).all())
         calendar = _calendar(session, line_id)
         return Recurrence(
             category=category,
