@@ -137,7 +137,7 @@ def test_open_capas_are_checked_again_when_their_metric_gets_values(
     assert len(service.list_checks(system, capa_id)) == 2
 
 
-def test_dangling_references_are_refused_on_their_field_and_the_held_action_stays(
+def test_api_refuses_dangling_references_and_closes_the_held_action_only_through_the_capa(
     client: TestClient, system: Context, metrics: None
 ) -> None:
     headers = bearer(system, "qe", Role.QUALITY)
@@ -190,6 +190,15 @@ def test_dangling_references_are_refused_on_their_field_and_the_held_action_stay
     close = client.post(f"/api/v1/capa/{capa['id']}/close", json={"note": "x"}, headers=headers)
     assert close.status_code == 422
     assert [e["loc"][-1] for e in close.json()["errors"]] == ["check"]
+    body = {"metric_key": "scrap", "effective_on": EFFECTIVE.isoformat(), "window_days": 14}
+    checked = client.post(f"/api/v1/capa/{capa['id']}/check", json=body, headers=headers)
+    assert checked.status_code == 201, checked.text
+    assert checked.json()["verdict"] == "effective"
+    close = client.post(f"/api/v1/capa/{capa['id']}/close", json={"note": "x"}, headers=headers)
+    assert close.json()["action"]["status"] == "done"
+    assert close.json()["closed_on"]["id"] == checked.json()["id"]
+    loose = client.post("/api/v1/capa/check", json={**body, "metric_key": "nope"}, headers=headers)
+    assert loose.status_code == 404
 
 
 def test_cli_check_prints_the_fixed_contract_on_imported_values(
@@ -225,6 +234,29 @@ def test_cli_check_prints_the_fixed_contract_on_imported_values(
     assert data["after"] == {"n": 14, "value": pytest.approx(x2 / 1400)}
     assert data["p_value"] == pytest.approx(stats.norm.cdf(z), rel=1e-9)
     assert all(s["direction"] == "better" for s in data["signals"])
+    opened = andon(
+        db.url, "capa", "new", "--title", "Fix", "--owner", "quality", "--due", "2099-01-01"
+    )
+    assert opened.exit_code == 0, opened.stderr
+    recorded = andon(
+        db.url,
+        "capa",
+        "check",
+        "1",
+        "--metric",
+        "scrap",
+        "--effective-at",
+        EFFECTIVE.isoformat(),
+        "--window-days",
+        "14",
+        "--json",
+    )
+    assert recorded.exit_code == 0, recorded.stderr
+    kept = json.loads(recorded.stdout)
+    assert kept["id"] is not None
+    assert {k: kept[k] for k in ("verdict", "before", "after", "p_value")} == {
+        k: data[k] for k in ("verdict", "before", "after", "p_value")
+    }
     unknown = andon(db.url, "capa", "check", "--metric", "nope", "--effective-at", "2025-03-15")
     assert unknown.exit_code == 1
     assert unknown.stderr.strip() == "error: no metric 'nope'"
