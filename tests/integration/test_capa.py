@@ -164,6 +164,7 @@ def test_api_refuses_dangling_references_and_closes_the_held_action_only_through
         ({"rca_id": 999_999}, "rca_id"),
         ({"rca_id": rca_id, "cause_id": cause_id}, "cause_id"),
         ({"metric_key": "nope"}, "metric_key"),
+        ({"metric_key": "scrap", "metric_line": "L9"}, "metric_line"),
     ):
         refused = client.post("/api/v1/capa", json={**body, **extra}, headers=headers)
         assert refused.status_code == 422, refused.text

@@ -49,7 +49,7 @@ from andon.improvement.models import (
 )
 from andon.metrics import store
 from andon.metrics.definition import KpiSource, MetricDefinition
-from andon.metrics.evaluation import finished
+from andon.metrics.evaluation import finished, series_of
 from andon.metrics.models import Metric, MetricLimits, MetricValue, MetricVersion
 from andon.metrics.series import PeriodValue
 from andon.metrics.spc import Chart, Limits
@@ -139,11 +139,21 @@ def _check_refs(session: Session, data: CapaCreate) -> int | None:
                 "cause_id", f"cause {cause.id} belongs to RCA {cause.rca_id}, not RCA {rca_id}"
             )
         rca_id = cause.rca_id
-    if data.metric_key is not None:
-        try:
-            store.metric_by_key(session, data.metric_key)
-        except NotFound:
-            raise InvalidInput.for_field("metric_key", f"no metric {data.metric_key!r}") from None
+    if data.metric_key is None:
+        if data.metric_line is not None:
+            raise InvalidInput.for_field("metric_line", "a line needs the metric_key it splits")
+        return rca_id
+    try:
+        metric = store.metric_by_key(session, data.metric_key)
+    except NotFound:
+        raise InvalidInput.for_field("metric_key", f"no metric {data.metric_key!r}") from None
+    if data.metric_line is not None:
+        defn = store.current_definition(session, metric)
+        if not defn.by_line and data.metric_line not in series_of(session, metric, defn):
+            raise InvalidInput.for_field(
+                "metric_line",
+                f"{metric.key} is not split by line and has no line {data.metric_line}",
+            )
     return rca_id
 
 
