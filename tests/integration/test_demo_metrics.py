@@ -31,7 +31,7 @@ def _signals_after(system: Context, key: str, line: str | None, day: str) -> lis
 # (test_demo_work.py::test_same_seed_and_end_give_the_same_event_log), and the metric
 # computation itself runs on both in test_metrics_service.py and test_kpi_values_andon.py.
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_demo_metrics_find_the_torque_drift_its_fix_and_the_material_change(system: Context) -> None:
+def test_demo_metrics_find_the_torque_drift_its_fix_and_the_new_material(system: Context) -> None:
     # One load for every check: the history is the slow part.
     summary = load_demo(system, HISTORY)
     assert summary.metrics is not None

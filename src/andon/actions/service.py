@@ -181,6 +181,15 @@ def get_action(ctx: Context, action_id: int) -> ActionDetailOut:
         )
 
 
+def actions_by_id(session: Session, ids: list[int]) -> dict[int, ActionOut]:
+    """The actions with these ids, by id, read in ``session`` (for rooms that hold actions,
+    such as CAPAs, listing many at once); the caller has authorized the read."""
+    if not ids:
+        return {}
+    rows = list(session.scalars(select(ActionItem).where(ActionItem.id.in_(ids))))
+    return {a.id: a for a in _outs(session, rows)}
+
+
 def is_owner(ctx: Context, action: ActionOut) -> bool:
     """Whether the actor owns the action: it is theirs, or its role is one they hold."""
     if action.owner_user is not None:

@@ -18,6 +18,7 @@ from andon.api import (
     analytics,
     audit,
     calendars,
+    capa,
     docs,
     documents,
     exceptions,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(reviews.router)
     app.include_router(rca.router)
     app.include_router(rca.reports)
+    app.include_router(capa.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

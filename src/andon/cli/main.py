@@ -48,6 +48,7 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
     "metric": ("andon.cli.metrics", "app"),
     "review": ("andon.cli.reviews", "app"),
     "rca": ("andon.cli.rca", "app"),
+    "capa": ("andon.cli.capa", "app"),
 }
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("andon.cli.serve", "serve"),

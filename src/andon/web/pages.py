@@ -17,6 +17,7 @@ from andon.web import (
     auth_pages,
     board_pages,
     calendar_pages,
+    capa_pages,
     document_edit_pages,
     document_pages,
     document_sign_pages,
@@ -67,6 +68,7 @@ def install(app: FastAPI) -> None:
         metric_pages,
         review_pages,
         rca_pages,
+        capa_pages,
     ):
         app.include_router(module.router)
 

@@ -6,8 +6,9 @@ the outbox), then ``sweep_documents`` (revisions taking effect, tasks for newcom
 training reminders and escalations), then ``sweep_actions`` (overdue actions escalated once),
 then, every ``ANDON_METRICS_INTERVAL_SECONDS``, ``compute_all`` (every metric recomputed for
 the periods with new events and judged against its thresholds: one action per standing
-crossing, the owner told once when a series has no data), then ``deliver_due`` until nothing
-more is due. All are
+crossing, the owner told once when a series has no data) and ``recheck_open_capas`` (the
+effectiveness check of every open CAPA whose metric got new values), then ``deliver_due``
+until nothing more is due. All are
 safe to repeat: a tier or a reminder fires once, a notification has a de-duplication key and
 is claimed before it is sent, so a worker that is restarted, or runs beside another, never
 notifies twice.
@@ -32,6 +33,7 @@ from andon.core.permissions import system_actor
 from andon.core.uow import Context
 from andon.documents.rules import document_rules
 from andon.documents.sweeps import DocumentSweepReport, sweep_documents
+from andon.improvement.capa import recheck_open_capas
 from andon.metrics.service import Computed, compute_all
 from andon.metrics.sources import PlantSource
 from andon.notifications.service import deliver_due
@@ -69,6 +71,7 @@ class WorkerStats:
     metric_crossings: int = 0
     metric_actions: int = 0
     metric_errors: int = 0
+    capas_rechecked: int = 0
 
 
 @dataclass
@@ -156,6 +159,12 @@ def _cycle(
             # own, and one that fails leaves the others done (its error is counted).
             computed = compute_all(ctx, zone=settings.zone, source=PlantSource(), at=now_fn())
             stats.metric_runs += 1
+        except Exception as exc:
+            failure = failure or exc
+        try:
+            # After the values: a CAPA's verdict follows the data it rests on.
+            rechecked = recheck_open_capas(ctx, zone=settings.zone, now=now_fn())
+            stats.capas_rechecked += len(rechecked.checked)
         except Exception as exc:
             failure = failure or exc
     sent = retried = dead = 0
