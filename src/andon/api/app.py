@@ -18,6 +18,7 @@ from andon.api import (
     analytics,
     audit,
     calendars,
+    decisions,
     docs,
     documents,
     exceptions,
@@ -27,6 +28,7 @@ from andon.api import (
     metrics,
     oee,
     plant,
+    postmortems,
     problems,
     processes,
     reviews,
@@ -101,6 +103,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(actions.router)
     app.include_router(metrics.router)
     app.include_router(reviews.router)
+    app.include_router(postmortems.router)
+    app.include_router(decisions.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
