@@ -47,6 +47,8 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
     "action": ("andon.cli.actions", "app"),
     "metric": ("andon.cli.metrics", "app"),
     "review": ("andon.cli.reviews", "app"),
+    "postmortem": ("andon.cli.postmortems", "app"),
+    "decision": ("andon.cli.decisions", "app"),
 }
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("andon.cli.serve", "serve"),
