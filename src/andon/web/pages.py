@@ -17,6 +17,7 @@ from andon.web import (
     auth_pages,
     board_pages,
     calendar_pages,
+    decision_pages,
     document_edit_pages,
     document_pages,
     document_sign_pages,
@@ -25,6 +26,7 @@ from andon.web import (
     metric_pages,
     oee_pages,
     plant_pages,
+    postmortem_pages,
     process_pages,
     review_pages,
     token_pages,
@@ -65,6 +67,8 @@ def install(app: FastAPI) -> None:
         action_pages,
         metric_pages,
         review_pages,
+        postmortem_pages,
+        decision_pages,
     ):
         app.include_router(module.router)
 
