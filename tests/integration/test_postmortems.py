@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from andon.accounts.service import actor_for
+from andon.actions.schemas import ActionCreate
+from andon.actions.service import open_action
 from andon.core.errors import Conflict, InvalidInput, PermissionDenied
 from andon.core.permissions import Role
 from andon.core.uow import Context
@@ -204,6 +206,18 @@ def test_postmortem_from_a_line_stop_is_prefilled_reviewed_by_another_and_read_o
     published = postmortems.publish_postmortem(reviewer, pm.id)
 
     assert (published.status, published.published_by) == ("published", "quinn")
+    follow_up, _ = open_action(
+        writer,
+        ActionCreate.model_validate(
+            {
+                "title": "Kanban card for M8 bolts",
+                "owner_user": "wanda",
+                "due_on": "2026-12-01",
+                "links": [{"kind": "postmortem", "ref": str(pm.id)}],
+            }
+        ),
+    )
+    assert postmortems.get_postmortem(operator, pm.id).follow_ups == [follow_up.id]
     assert postmortems.get_postmortem(operator, pm.id).timeline[0].title == "Bin found empty"
     with pytest.raises(Conflict):
         postmortems.update_postmortem(

@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from andon.accounts.models import User
+from andon.actions.models import ActionLink as ActionLinkRow
 from andon.actions.schemas import ActionFilters, ActionLink, ActionOut
 from andon.actions.service import list_actions
 from andon.core.audit import snapshot
@@ -165,7 +166,7 @@ def create_postmortem(
             "create",
             after={**snapshot(pm, FIELDS), "timeline_entries": len(timeline)},
         )
-        return _detail(session, ctx, pm)
+        return _detail(session, pm)
 
 
 def list_postmortems(
@@ -192,7 +193,7 @@ def get_postmortem(ctx: Context, postmortem_id: int) -> PostmortemDetailOut:
     authorize_somewhere(ctx.actor, Action.IMPROVEMENT_READ)
     with ctx.read() as session:
         pm = _get(session, ctx.actor, postmortem_id)
-        return _detail(session, ctx, pm)
+        return _detail(session, pm)
 
 
 def update_postmortem(
@@ -224,7 +225,7 @@ def update_postmortem(
             after=snapshot(pm, FIELDS),
             reason=data.reason,
         )
-        return _detail(session, ctx, pm)
+        return _detail(session, pm)
 
 
 def add_entry(ctx: Context, postmortem_id: int, data: EntryIn) -> EntryOut:
@@ -531,7 +532,7 @@ def _names_in(session: Session, texts: Any) -> list[str]:
     return names
 
 
-def _detail(session: Session, ctx: Context, pm: Postmortem) -> PostmortemDetailOut:
+def _detail(session: Session, pm: Postmortem) -> PostmortemDetailOut:
     out = _outs(session, [pm])[0]
     texts = {name: getattr(pm, name) for name in NARRATIVE}
     prompts = blameless_prompts(texts, _names_in(session, texts.values()))
@@ -539,7 +540,13 @@ def _detail(session: Session, ctx: Context, pm: Postmortem) -> PostmortemDetailO
         **out.model_dump(),
         timeline=[EntryOut.model_validate(e) for e in _entries(session, pm)],
         prompts=[PromptOut.model_validate(p, from_attributes=True) for p in prompts],
-        follow_ups=[a.id for a in follow_ups(ctx, pm.id)],
+        follow_ups=list(
+            session.scalars(
+                select(ActionLinkRow.action_id)
+                .where(ActionLinkRow.kind == "postmortem", ActionLinkRow.ref == str(pm.id))
+                .order_by(ActionLinkRow.action_id)
+            )
+        ),
     )
 
 

@@ -164,8 +164,6 @@ def _detail_page(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    from andon.actions.service import get_action
-
     pm = service.get_postmortem(ctx, postmortem_id)
     writer = _may(ctx, Action.POSTMORTEM_WRITE)
     reviewer = _may(ctx, Action.POSTMORTEM_PUBLISH) and pm.created_by != ctx.actor.username
@@ -175,7 +173,7 @@ def _detail_page(
         {
             "section": "improvement",
             "pm": pm,
-            "follow_ups": [get_action(ctx, action_id) for action_id in pm.follow_ups],
+            "follow_ups": service.follow_ups(ctx, pm.id),
             "status_names": STATUS_NAMES,
             "kind_names": KIND_NAMES,
             "entry_kinds": [(k, k.replace("_", " ")) for k in ENTRY_KINDS],
