@@ -68,6 +68,9 @@ def test_postmortem_pages_from_line_stop_to_published_and_found(
     assert "Publish</button>" not in client.get(path).text
 
     sign_in(client, "quinn")
+    review = client.get(path).text
+    assert "Publish</button>" in review
+    assert "Return to draft" in review
     published = client.post(
         f"{path}/publish", data={"version": "", "csrf_token": csrf_token(client, path)}
     )

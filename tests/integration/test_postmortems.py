@@ -170,13 +170,17 @@ def test_postmortem_from_a_line_stop_is_prefilled_reviewed_by_another_and_read_o
         minutes_after_monday(55),
     )
     assert (pm.impact_items, pm.impact_hours) == (4, 0.42)
+    # From an hour before the stop: the moves and the exception that led up to it.
     assert [e.kind for e in pm.timeline] == [
+        "move",
+        "exception",
         "line_stop",
         "exception",
         "line_restart",
         "line_restart",
         "line_restart",
     ]
+    assert pm.timeline[0].title == "3 items moved into Plan"
     with pytest.raises(PermissionDenied):
         postmortems.get_postmortem(operator, pm.id)
 
@@ -218,7 +222,7 @@ def test_postmortem_from_a_line_stop_is_prefilled_reviewed_by_another_and_read_o
         ),
     )
     assert postmortems.get_postmortem(operator, pm.id).follow_ups == [follow_up.id]
-    assert postmortems.get_postmortem(operator, pm.id).timeline[0].title == "Bin found empty"
+    assert postmortems.get_postmortem(operator, pm.id).timeline[2].title == "Bin found empty"
     with pytest.raises(Conflict):
         postmortems.update_postmortem(
             writer, pm.id, PostmortemUpdate(version=published.version, title="Changed")

@@ -10,7 +10,7 @@ read-only.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, text
@@ -65,12 +65,15 @@ FIELDS = (
 )
 NARRATIVE = ("summary", "what_happened", "why", "changes")
 ENTRY_FIELDS = ("at", "kind", "title", "ref", "note")
+LEAD_IN = timedelta(hours=1)
+"""The copied timeline starts this long before the incident: what led up to it."""
 
 
 def create_postmortem(
     ctx: Context, data: PostmortemCreate, *, at: datetime | None = None
 ) -> PostmortemDetailOut:
-    """A new draft with its timeline copied from the plant's record of the window.
+    """A new draft with its timeline copied from the plant's record of the window (and of
+    the hour before it, ``LEAD_IN``: what led up to the incident).
 
     From a line stop: the line, the window (stop to restart, or to now while it is stopped),
     the items affected (work items open on the line when it stopped) and the hours lost (stop
@@ -124,7 +127,7 @@ def create_postmortem(
         timeline = collect_timeline(
             session,
             ctx.actor,
-            started_at=values["started_at"],
+            started_at=values["started_at"] - LEAD_IN,
             ended_at=values["ended_at"],
             line_id=values["line_id"],
             item_ids=items,
