@@ -53,6 +53,10 @@ def test_postmortem_from_a_line_stop_through_review_to_search(
         headers=writer,
     ).json()
     assert [p["phrase"] for p in edited["prompts"]] == ["Wanda", "should have"]
+    unsaved = client.post(
+        "/api/v1/postmortems/prompts", json={"texts": {"why": "Human error."}}, headers=writer
+    ).json()
+    assert [(p["field"], p["phrase"]) for p in unsaved] == [("why", "Human error")]
     assert client.post(f"/api/v1/postmortems/{pm['id']}/submit", json={}, headers=writer).is_success
     own = client.post(f"/api/v1/postmortems/{pm['id']}/publish", json={}, headers=writer)
     assert own.status_code == 403

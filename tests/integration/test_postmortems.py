@@ -14,6 +14,7 @@ from andon.core.errors import Conflict, InvalidInput, PermissionDenied
 from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.improvement import postmortems
+from andon.improvement import timeline as timeline_module
 from andon.improvement.postmortem_schemas import EntryIn, PostmortemCreate, PostmortemUpdate
 from andon.improvement.timeline import build_timeline
 from andon.work import exceptions, line_stops
@@ -73,7 +74,7 @@ def make_incident(system: Context) -> Incident:
 
 
 def test_timeline_lists_a_windows_events_in_order_and_counts_untracked_moves(
-    system: Context,
+    system: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     incident = make_incident(system)
 
@@ -124,6 +125,16 @@ def test_timeline_lists_a_windows_events_in_order_and_counts_untracked_moves(
     assert all(f"work item {incident.late.id}" in e.title for e in escalations)
     assert {e.line for e in timeline} == {"L1"}
     assert timeline.truncated is False
+    monkeypatch.setattr(timeline_module, "MAX_ENTRIES", 3)
+    capped = build_timeline(
+        system,
+        started_at=minutes_after_monday(5),
+        ended_at=minutes_after_monday(120),
+        line_id=incident.floor.line.id,
+        item_ids=[incident.tracked.id],
+    )
+    assert list(capped) == list(timeline)[:3]
+    assert capped.truncated is True
 
 
 def test_timeline_window_excludes_what_happened_outside_it(system: Context) -> None:
@@ -204,6 +215,21 @@ def test_postmortem_from_a_line_stop_is_prefilled_reviewed_by_another_and_read_o
         )
     assert dangling.value.errors[0].loc == ("rca_id",)
 
+    stop_entry = next(e for e in edited.timeline if e.kind == "line_stop")
+    annotated = postmortems.update_entry(
+        writer,
+        pm.id,
+        stop_entry.id,
+        EntryIn(at=stop_entry.at, kind="line_stop", title=stop_entry.title, note="cord at st. 3"),
+    )
+    assert (annotated.note, annotated.source) == ("cord at st. 3", "record")
+    first_move = edited.timeline[0]
+    postmortems.remove_entry(writer, pm.id, first_move.id)
+
+    postmortems.submit_postmortem(writer, pm.id)
+    with pytest.raises(Conflict, match="under review"):
+        postmortems.add_entry(writer, pm.id, EntryIn(at=minutes_after_monday(26), title="x"))
+    postmortems.return_postmortem(reviewer, pm.id, reason="Say where the bin is")
     postmortems.submit_postmortem(writer, pm.id)
     with pytest.raises(PermissionDenied, match="another person reviews it"):
         postmortems.publish_postmortem(writer, pm.id)
@@ -222,7 +248,7 @@ def test_postmortem_from_a_line_stop_is_prefilled_reviewed_by_another_and_read_o
         ),
     )
     assert postmortems.get_postmortem(operator, pm.id).follow_ups == [follow_up.id]
-    assert postmortems.get_postmortem(operator, pm.id).timeline[2].title == "Bin found empty"
+    assert postmortems.get_postmortem(operator, pm.id).timeline[1].title == "Bin found empty"
     with pytest.raises(Conflict):
         postmortems.update_postmortem(
             writer, pm.id, PostmortemUpdate(version=published.version, title="Changed")
