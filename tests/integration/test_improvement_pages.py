@@ -27,6 +27,7 @@ def test_postmortem_pages_from_line_stop_to_published_and_found(
     sign_in(client, "wanda")
     form = client.get(f"/postmortems/new?line_stop={stop.id}")
     assert f'value="{stop.id}"' in form.text
+    assert 'value="Line L1 stop: conveyor &lt;jam&gt;"' in form.text
     created = client.post(
         "/postmortems/new",
         data={

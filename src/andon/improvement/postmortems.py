@@ -10,6 +10,7 @@ read-only.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -170,6 +171,39 @@ def create_postmortem(
             after={**snapshot(pm, FIELDS), "timeline_entries": len(timeline)},
         )
         return _detail(session, pm)
+
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What a new postmortem's form shows of the line stop it starts from."""
+
+    line_stop_id: int
+    line_id: int
+    line: str
+    reason: str
+    stopped_at: datetime
+    restarted_at: datetime | None
+    suggested_title: str
+
+
+def line_stop_facts(ctx: Context, line_stop_id: int) -> IncidentFacts:
+    """The line stop a postmortem is about to be written for (``work.read`` on its line)."""
+    authorize_somewhere(ctx.actor, Action.POSTMORTEM_WRITE)
+    with ctx.read() as session:
+        stop = session.get(LineStop, line_stop_id)
+        if stop is None:
+            raise NotFound(f"no line stop with id {line_stop_id}")
+        line, scope = line_scope(session, stop.line_id)
+        authorize(ctx.actor, Action.WORK_READ, scope)
+        return IncidentFacts(
+            line_stop_id=stop.id,
+            line_id=line.id,
+            line=line.code,
+            reason=stop.reason,
+            stopped_at=stop.stopped_at,
+            restarted_at=stop.restarted_at,
+            suggested_title=f"Line {line.code} stop: {' '.join(stop.reason.split())[:150]}",
+        )
 
 
 def list_postmortems(

@@ -110,6 +110,7 @@ def _new_page(
     values: dict[str, str],
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    facts: service.IncidentFacts | None = None,
 ) -> Response:
     return render(
         request,
@@ -117,6 +118,7 @@ def _new_page(
         {
             "section": "improvement",
             "values": values,
+            "facts": facts,
             "errors": errors or {},
             "kinds": [(k, KIND_NAMES[k]) for k in KINDS],
         },
@@ -128,10 +130,15 @@ def _new_page(
 def new_page(request: Request, ctx: PageCtx) -> Response:
     authorize_somewhere(ctx.actor, Action.POSTMORTEM_WRITE)
     values = {"kind": "other"}
+    facts = None
     line_stop = request.query_params.get("line_stop", "")
+    item = request.query_params.get("item", "")
     if line_stop.isdigit():
-        values.update(kind="line_stop", line_stop_id=line_stop)
-    return _new_page(request, values)
+        facts = service.line_stop_facts(ctx, int(line_stop))
+        values.update(kind="line_stop", line_stop_id=line_stop, title=facts.suggested_title)
+    elif item.isdigit():
+        values.update(kind="missed_shipment", work_item_id=item)
+    return _new_page(request, values, facts=facts)
 
 
 @router.post("/postmortems/new")
