@@ -47,6 +47,13 @@ def test_postmortem_from_a_line_stop_through_review_to_search(
     )
     assert dangling.status_code == 422
     assert dangling.json()["errors"][0]["loc"] == ["body", "rca_id"]
+    untitled = client.patch(
+        f"/api/v1/postmortems/{pm['id']}",
+        json={"version": pm["version"], "title": None},
+        headers=writer,
+    )
+    assert untitled.status_code == 422
+    assert untitled.json()["errors"][0]["loc"] == ["body", "title"]
     edited = client.patch(
         f"/api/v1/postmortems/{pm['id']}",
         json={"version": pm["version"], "what_happened": "Wanda should have cleared the die."},

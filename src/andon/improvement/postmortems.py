@@ -65,6 +65,7 @@ FIELDS = (
     "version",
 )
 NARRATIVE = ("summary", "what_happened", "why", "changes")
+REQUIRED = ("title", "started_at", "ended_at", *NARRATIVE)
 ENTRY_FIELDS = ("at", "kind", "title", "ref", "note")
 LEAD_IN = timedelta(hours=1)
 """The copied timeline starts this long before the incident: what led up to it."""
@@ -243,6 +244,9 @@ def update_postmortem(
         pm = _draft(tx, postmortem_id, data.version)
         if not changes:
             raise InvalidInput.for_field("title", "nothing to change")
+        for name in REQUIRED:
+            if name in changes and changes[name] is None:
+                raise InvalidInput.for_field(name, "may be changed but not removed")
         if "rca_id" in changes:
             rca_id = changes["rca_id"] or None
             if rca_id is not None and session.get(RootCauseAnalysis, rca_id) is None:
