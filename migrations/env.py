@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from andon.core.config import get_settings
 from andon.core.database import create_db_engine
 from andon.documents.models import FTS_TABLE, SEARCH_INDEX, SEARCH_VECTOR_COLUMN
+from andon.improvement import postmortem_models
 from andon.models import metadata
 
 config = context.config
@@ -24,10 +25,14 @@ def _modelled(name: str | None, type_: str, _parents: object) -> bool:
     # The full-text indexes (SQLite's FTS5 tables, PostgreSQL's expression index) are made
     # by hand in 0008, not modelled.
     if type_ == "index":
-        return name != SEARCH_INDEX
+        return name not in (SEARCH_INDEX, postmortem_models.SEARCH_INDEX)
     if type_ == "column":
         return name != SEARCH_VECTOR_COLUMN
-    return not (type_ == "table" and name is not None and name.startswith(FTS_TABLE))
+    return not (
+        type_ == "table"
+        and name is not None
+        and name.startswith((FTS_TABLE, postmortem_models.FTS_TABLE))
+    )
 
 
 def run_migrations() -> None:

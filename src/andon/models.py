@@ -21,6 +21,7 @@ from andon.documents.models import (  # noqa: F401
     DocumentSignature,
     TrainingAssignment,
 )
+from andon.improvement.decision_models import Decision, DecisionLink  # noqa: F401
 from andon.improvement.models import (  # noqa: F401
     Capa,
     CapaChange,
@@ -28,6 +29,11 @@ from andon.improvement.models import (  # noqa: F401
     RcaCause,
     RcaLink,
     RootCauseAnalysis,
+)
+from andon.improvement.postmortem_models import (  # noqa: F401
+    Postmortem,
+    PostmortemEntry,
+    PostmortemSearch,
 )
 from andon.metrics.models import (  # noqa: F401
     Metric,

@@ -19,6 +19,7 @@ from andon.api import (
     audit,
     calendars,
     capa,
+    decisions,
     docs,
     documents,
     exceptions,
@@ -28,6 +29,7 @@ from andon.api import (
     metrics,
     oee,
     plant,
+    postmortems,
     problems,
     processes,
     rca,
@@ -106,6 +108,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(rca.router)
     app.include_router(rca.reports)
     app.include_router(capa.router)
+    app.include_router(postmortems.router)
+    app.include_router(decisions.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

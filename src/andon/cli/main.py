@@ -49,6 +49,8 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
     "review": ("andon.cli.reviews", "app"),
     "rca": ("andon.cli.rca", "app"),
     "capa": ("andon.cli.capa", "app"),
+    "postmortem": ("andon.cli.postmortems", "app"),
+    "decision": ("andon.cli.decisions", "app"),
 }
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("andon.cli.serve", "serve"),

@@ -18,6 +18,7 @@ from andon.web import (
     board_pages,
     calendar_pages,
     capa_pages,
+    decision_pages,
     document_edit_pages,
     document_pages,
     document_sign_pages,
@@ -26,6 +27,7 @@ from andon.web import (
     metric_pages,
     oee_pages,
     plant_pages,
+    postmortem_pages,
     process_pages,
     rca_pages,
     review_pages,
@@ -69,6 +71,8 @@ def install(app: FastAPI) -> None:
         review_pages,
         rca_pages,
         capa_pages,
+        postmortem_pages,
+        decision_pages,
     ):
         app.include_router(module.router)
 
