@@ -150,3 +150,6 @@ def test_a_pareto_bar_starts_a_prefilled_rca_whose_page_draws_its_causes(
     assert 'data-bone="material"' in page
     assert "Seal &lt;worn&gt;" in page
     assert f'href="/exceptions/{raised[0]}"' in page
+    # The timeline of the window is filled in from the plant's record.
+    timeline = page[page.index('id="timeline-heading"') : page.index('id="causes-heading"')]
+    assert f"Exception {raised[0]} raised on work item {item.id}: quality" in timeline

@@ -80,6 +80,7 @@ def build_timeline(
     ended_at: datetime,
     line_id: int | None = None,
     item_ids: Sequence[int] = (),
+    count_moves: bool = True,
 ) -> Timeline:
     """Everything that happened from ``started_at`` to ``ended_at`` (both included),
     on ``line_id`` when given (else plant-wide, within the lines the actor may see).
@@ -89,7 +90,9 @@ def build_timeline(
     at the first of them). Document revisions count when their document applies to the
     line (its line, its area's code, or plant-wide); process versions count everywhere, as
     a process is not tied to a line. Audit entries (other changes to the line and to the
-    listed items) need ``audit.read`` and are left out without it.
+    listed items) need ``audit.read`` and are left out without it. ``count_moves=False``
+    leaves the counted moves out (an RCA's weeks-long window: the moves of its items and
+    everything else, without hourly traffic).
     """
     authorize_somewhere(ctx.actor, Action.IMPROVEMENT_READ)
     with ctx.read() as session:
@@ -100,6 +103,7 @@ def build_timeline(
             ended_at=ended_at,
             line_id=line_id,
             item_ids=item_ids,
+            count_moves=count_moves,
         )
 
 
@@ -111,6 +115,7 @@ def collect_timeline(
     ended_at: datetime,
     line_id: int | None = None,
     item_ids: Sequence[int] = (),
+    count_moves: bool = True,
 ) -> Timeline:
     """``build_timeline`` inside a session a use case already holds (a postmortem being
     created copies the timeline in its own transaction); checks the same reads."""
@@ -132,7 +137,7 @@ def collect_timeline(
     window = _Window(actor, session, started_at, ended_at, line, items)
     entries = [
         *window.item_moves(),
-        *window.counted_moves(),
+        *(window.counted_moves() if count_moves else ()),
         *window.exceptions(),
         *window.line_stops(),
         *window.escalations(),

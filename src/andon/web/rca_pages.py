@@ -33,6 +33,7 @@ from andon.improvement.rca_schemas import (
     RcaLinkIn,
     RcaLinkOut,
 )
+from andon.improvement.timeline import MAX_ITEMS, build_timeline
 from andon.plant import service as plant
 from andon.plant.models import Line
 from andon.web import csrf, flash
@@ -385,6 +386,15 @@ def _detail_page(
 ) -> Response:
     detail = rca.get_rca(ctx, rca_id)
     problem = detail.what
+    items = [int(link.ref) for link in detail.links if link.kind == "work_item"][:MAX_ITEMS]
+    timeline = build_timeline(
+        ctx,
+        started_at=detail.started_at,
+        ended_at=detail.ended_at or utcnow(),
+        line_id=detail.line_id,
+        item_ids=items,
+        count_moves=False,
+    )
     numbers = {c.id: n for n, c in enumerate(detail.causes, start=1)}
     return render(
         request,
@@ -399,6 +409,7 @@ def _detail_page(
                 diagrams.fishbone(problem, detail.causes, title=f"Fishbone of RCA #{detail.id}")
             ),
             "cause_numbers": numbers,
+            "timeline": timeline,
             "link_href": link_href,
             "link_kinds": LINK_KINDS,
             "category_names": CATEGORY_NAMES,
