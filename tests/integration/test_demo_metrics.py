@@ -11,6 +11,7 @@ import pytest
 from andon.core.uow import Context
 from andon.demo.plant import load_demo
 from andon.demo.work import HistoryOptions
+from andon.improvement import capa
 from andon.metrics import service as metrics
 
 # Friday 27 Nov 2026, noon in Chicago. Line 1's nutrunner drifts from 31 Oct; the torque
@@ -51,6 +52,20 @@ def test_demo_metrics_find_the_torque_drift_its_fix_and_the_new_material(system:
         after = [p for p in drawn.points if p.period >= "2026-11-13" and p.value is not None]
         assert all(p.value < drawn.center for p in after if p.signals), (line, after)
         assert sum(p.value for p in after) / len(after) < drawn.center, (line, after)
+    # The torque CAPA's effectiveness check, computed from that history: rework on line 1
+    # after the change is really lower, so it is effective and the CAPA closed on it.
+    improved = summary.improvement
+    assert improved is not None
+    assert (improved.rcas, improved.capas, improved.verdict) == (1, 2, "effective")
+    corrective = capa.list_capas(system, status="done")
+    assert [c.kind for c in corrective] == ["corrective"]
+    check = corrective[0].closed_on
+    assert check is not None
+    assert check.before.value is not None
+    assert check.after.value is not None
+    assert check.after.value < check.before.value / 2
+    assert check.p_value is not None
+    assert check.p_value < 0.001
     # Half a year of hand-entered weeks; scrap cost rises in the weeks of the change.
     assert metrics.show_metric(system, "near_misses").metric.source == "manual"
     scrap = metrics.chart(system, "scrap_cost")

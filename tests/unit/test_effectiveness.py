@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from andon.improvement.effectiveness import check_effectiveness, split_windows
+from andon.improvement.effectiveness import check_effectiveness, combine_lines, split_windows
 from andon.metrics.series import PeriodValue
 from andon.metrics.spc import Limits
 
@@ -154,3 +154,21 @@ def test_swapping_the_direction_swaps_better_and_worse(before, after):
     assert not (lower.verdict == "effective" and higher.verdict == "effective")
     flips = [(a.better, b.better) for a, b in zip(lower.signals, higher.signals, strict=True)]
     assert all(b is None if a is None else b is (not a) for a, b in flips)
+
+
+def test_lines_combine_into_the_plant_series_by_the_charts_rule() -> None:
+    per_line = [
+        PeriodValue("2026-11-02", "L1", 0.2, 2, 10),
+        PeriodValue("2026-11-02", "L2", 0.1, 3, 30),
+        PeriodValue("2026-11-03", "L1", None, None, None),
+        PeriodValue("2026-11-03", "L2", 0.25, 1, 4),
+    ]
+    pooled = combine_lines("p", per_line)
+    assert [(v.period, v.count, v.n) for v in pooled] == [
+        ("2026-11-02", 5, 40),
+        ("2026-11-03", 1, 4),
+    ]
+    assert pooled[0].value == 5 / 40
+    counts = [PeriodValue("2026-W45", "L1", 3), PeriodValue("2026-W45", "L2", 4)]
+    assert [v.value for v in combine_lines("c", counts)] == [7]
+    assert [v.value for v in combine_lines("xmr", counts)] == [3.5]

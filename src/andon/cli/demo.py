@@ -104,6 +104,15 @@ def load(
             )
             for key, error in counted.errors.items():
                 typer.echo(f"warning: metric {key} was not computed: {error}", err=True)
+        improved = summary.improvement
+        if improved is not None:
+            verdict = (
+                f" (its check: {improved.verdict.replace('_', ' ')})" if improved.verdict else ""
+            )
+            typer.echo(
+                f"Recorded {improved.rcas} root-cause analysis, {improved.capas} CAPAs{verdict}, "
+                f"{improved.postmortems} postmortem and {improved.decisions} decisions."
+            )
         typer.echo(f"Done in {seconds:.1f} s.")
     else:
         typer.echo(

@@ -17,6 +17,7 @@ from andon.core.errors import NotFound
 from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.demo.documents_history import DocumentsSummary, load_documents
+from andon.demo.improvement import ImprovementSummary, load_improvement
 from andon.demo.metrics_history import MetricsSummary, load_metrics
 from andon.demo.oee import OeeSummary, load_oee
 from andon.demo.work import DEFAULT_HISTORY, HistoryOptions, HistorySummary, load_history
@@ -127,6 +128,7 @@ class DemoSummary:
     documents: DocumentsSummary | None = None
     oee: OeeSummary | None = None
     metrics: MetricsSummary | None = None
+    improvement: ImprovementSummary | None = None
 
 
 def load_demo(ctx: Context, history: HistoryOptions | None = DEFAULT_HISTORY) -> DemoSummary:
@@ -159,6 +161,9 @@ def load_demo(ctx: Context, history: HistoryOptions | None = DEFAULT_HISTORY) ->
             # In the assembly site's zone, as `make demo` serves it (ANDON_TIMEZONE).
             zone = ZoneInfo(plant.find_site_by_code(ctx, ASSEMBLY_SITE).timezone)
             summary.metrics = load_metrics(people, end_at=end_at, seed=history.seed, zone=zone)
+            summary.improvement = load_improvement(
+                people, start_at=start_at, end_at=end_at, zone=zone
+            )
         return summary
 
 

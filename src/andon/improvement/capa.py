@@ -37,6 +37,7 @@ from andon.improvement.capa_schemas import (
 from andon.improvement.effectiveness import (
     Check,
     check_effectiveness,
+    combine_lines,
     split_windows,
     window_chart,
 )
@@ -84,10 +85,12 @@ class Rechecked:
 # --- open, list, read --------------------------------------------------------------------------
 
 
-def open_capa(ctx: Context, data: CapaCreate) -> CapaOut:
+def open_capa(ctx: Context, data: CapaCreate, *, at: datetime | None = None) -> CapaOut:
     """Open a CAPA: its action (held by the CAPA, linked ``capa:ID`` and ``rca:ID``) and its
     row, in one transaction. The RCA, the cause (which must belong to that RCA; a cause alone
-    names its RCA) and the metric must exist: refused on the field otherwise."""
+    names its RCA) and the metric must exist: refused on the field otherwise. ``at`` places
+    it in time (the demo's history); default now."""
+    now = at or utcnow()
     with ctx.atomic() as tx:
         authorize(ctx.actor, Action.CAPA_MANAGE)
         session = tx.session
@@ -107,6 +110,7 @@ def open_capa(ctx: Context, data: CapaCreate) -> CapaOut:
                 }
             ),
             held_by=HOLDER,
+            at=now,
         )
         capa = Capa(
             action_id=action.id,
@@ -118,6 +122,7 @@ def open_capa(ctx: Context, data: CapaCreate) -> CapaOut:
             effective_on=data.effective_on,
             window_days=data.window_days,
             created_by=ctx.actor.username,
+            created_at=now,
         )
         session.add(capa)
         session.flush()
@@ -199,7 +204,9 @@ def list_checks(ctx: Context, capa_id: int) -> list[CheckOut]:
 # --- changes -----------------------------------------------------------------------------------
 
 
-def link_change(ctx: Context, capa_id: int, data: ChangeLink) -> CapaOut:
+def link_change(
+    ctx: Context, capa_id: int, data: ChangeLink, *, at: datetime | None = None
+) -> CapaOut:
     """Link a change the CAPA produced; it must exist (refused on ``ref`` otherwise). Its
     ``effective_at`` is read from it: the revision's, the version's publication, the
     metric version's creation."""
@@ -223,6 +230,7 @@ def link_change(ctx: Context, capa_id: int, data: ChangeLink) -> CapaOut:
             ref=data.ref,
             effective_at=effective_at,
             added_by=ctx.actor.username,
+            added_at=at or utcnow(),
         )
         session.add(change)
         session.flush()
@@ -422,8 +430,14 @@ def _windows(
     zone: ZoneInfo,
     now: datetime,
 ) -> tuple[list[PeriodValue], list[PeriodValue]]:
-    rows = finished(store.values(session, metric, line=line or ""), defn, zone, now)
+    # A metric split by line has no whole-source series: without a line, its lines combine.
+    combined = defn.by_line and line is None
+    rows = finished(
+        store.values(session, metric, line=None if combined else line or ""), defn, zone, now
+    )
     series = [PeriodValue(r.period, line, r.value, r.count, r.n) for r in rows]
+    if combined:
+        series = combine_lines(defn.chart, series)
     return split_windows(series, effective_on, window_days)
 
 
@@ -484,7 +498,7 @@ def _as_out(
 # --- close, cancel -----------------------------------------------------------------------------
 
 
-def close_capa(ctx: Context, capa_id: int, *, note: str) -> CapaOut:
+def close_capa(ctx: Context, capa_id: int, *, note: str, at: datetime | None = None) -> CapaOut:
     """Close the CAPA and its action. Refused (on ``check``) without an effectiveness check,
     or when the latest one's verdict is not ``effective``."""
     with ctx.atomic() as tx:
@@ -502,7 +516,7 @@ def close_capa(ctx: Context, capa_id: int, *, note: str) -> CapaOut:
                 f"the latest effectiveness check (#{latest.id}) says "
                 f"{latest.verdict.replace('_', ' ')}: a CAPA closes on an effective check",
             )
-        close_action(ctx, capa.action_id, note=note, holder=HOLDER)
+        close_action(ctx, capa.action_id, note=note, holder=HOLDER, at=at)
         tx.audit("capa", capa.id, "close", after={"check": latest.id}, reason=note)
         return _capa_out(session, capa)
 

@@ -109,6 +109,31 @@ class Check:
         }
 
 
+def combine_lines(kind: ChartKind, values: Sequence[PeriodValue]) -> list[PeriodValue]:
+    """One whole-plant series from the per-line values of a metric split by line, in period
+    order: per period, the pooled rate for p and u (Σcount / Σn), the total for c (events
+    add up across lines), the mean of the lines' values for XmR (a measurement per line,
+    each line one reading). Lines with no data that period are left out of it."""
+    periods: dict[str, list[PeriodValue]] = {}
+    for v in values:
+        if v.value is not None:
+            periods.setdefault(v.period, []).append(v)
+    combined = []
+    for period in sorted(periods, key=period_start):
+        found = periods[period]
+        if kind in ("p", "u"):
+            count = sum(v.count or 0.0 for v in found)
+            n = sum(v.n or 0.0 for v in found)
+            combined.append(PeriodValue(period, None, count / n if n else None, count, n))
+        elif kind == "c":
+            total = sum(v.value or 0.0 for v in found)
+            combined.append(PeriodValue(period, None, total, total))
+        else:
+            mean = sum(v.value or 0.0 for v in found) / len(found)
+            combined.append(PeriodValue(period, None, mean))
+    return combined
+
+
 def split_windows(
     values: Sequence[PeriodValue], effective_on: date, window_days: int = WINDOW_DAYS
 ) -> tuple[list[PeriodValue], list[PeriodValue]]:
