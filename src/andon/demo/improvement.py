@@ -156,7 +156,7 @@ def _torque_rca(
         ),
         at=opened_at,
     )
-    rca.add_containment(
+    contained = rca.add_containment(
         quality,
         opened.id,
         ContainmentCreate(
@@ -167,6 +167,13 @@ def _torque_rca(
             due_on=opened_at.date() + timedelta(days=1),
         ),
         at=opened_at,
+    )
+    actions.close_action(
+        people["supervisor"],
+        contained.action_id,
+        note="Both shifts audit every housing's main bolts with CW-2 before it leaves "
+        "Assemble; 14 over-torqued housings caught and re-built on the first day.",
+        at=opened_at + timedelta(hours=20),
     )
     step = timedelta(hours=3)
     at = opened_at + step
