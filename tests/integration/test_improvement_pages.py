@@ -25,6 +25,8 @@ def test_postmortem_pages_from_line_stop_to_published_and_found(
     make_user(system, "wanda", Role.SUPERVISOR)
     make_user(system, "quinn", Role.QUALITY)
     sign_in(client, "wanda")
+    board = client.get(f"/board/lines/{floor.line.id}").text
+    assert f'href="/postmortems/new?line_stop={stop.id}"' in board
     form = client.get(f"/postmortems/new?line_stop={stop.id}")
     assert f'value="{stop.id}"' in form.text
     assert 'value="Line L1 stop: conveyor &lt;jam&gt;"' in form.text
