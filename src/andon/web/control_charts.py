@@ -237,9 +237,10 @@ def _steps(
 
 
 def _annotation(x: float, top: float, plot_h: float, note: Annotation, row: int = 0) -> str:
+    underline = ' text-decoration="underline"' if note.href is not None else ""
     label = (
         f'<text x="{x + 3:.1f}" y="{top + 11 + 12 * row}" font-size="10" '
-        f'fill="{ANNOTATION}">{escape(_short(note.label))}</text>'
+        f'fill="{ANNOTATION}"{underline}>{escape(_short(note.label))}</text>'
     )
     if note.href is not None:
         label = f"<a href={quoteattr(note.href)}>{label}</a>"
