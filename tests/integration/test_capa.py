@@ -22,8 +22,10 @@ from andon.core.errors import InvalidInput
 from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.improvement import capa as service
+from andon.improvement import rca
 from andon.improvement.capa_schemas import CapaCreate, ChangeLink
 from andon.improvement.models import RcaCause, RootCauseAnalysis
+from andon.improvement.rca_schemas import CauseCreate, CauseVerify, RcaCreate
 from andon.improvement.recurrence import next_exceptions
 from andon.metrics.definition import parse_definition
 from andon.metrics.service import define_metric, import_values
@@ -339,3 +341,86 @@ def test_the_date_comes_from_the_latest_linked_change(system: Context, metrics: 
     assert found.effective_on == change.effective_at.astimezone(UTC).date()
     # The threshold change is today: no finished period after it yet.
     assert (found.verdict, found.after.n) == ("not_enough_data", 0)
+
+
+def _rca_with_a_root_cause(system: Context, line_id: int) -> tuple[int, int]:
+    make_user(system, "lead", Role.QUALITY)
+    opened = rca.open_rca(
+        system,
+        RcaCreate(
+            title="Loose bolts",
+            what="Bolts found loose at final inspection",
+            started_at=datetime(2025, 3, 1, tzinfo=UTC),
+            line_id=line_id,
+            category="torque",
+            owner_user="lead",
+        ),
+    )
+    cause = rca.add_cause(system, opened.id, CauseCreate(text="The nutrunner drifted"))
+    rca.verify_cause(system, opened.id, cause.id, CauseVerify(evidence="Calibration log"))
+    rca.set_root(system, opened.id, cause.id)
+    return opened.id, cause.id
+
+
+def test_rca_page_opens_a_capa_per_root_cause_and_shows_its_verdict_and_the_next_exceptions(
+    client: TestClient, system: Context, metrics: None
+) -> None:
+    *_, line = make_plant(system)
+    rca_id, cause_id = _rca_with_a_root_cause(system, line.id)
+    make_user(system, "viewer", Role.VIEWER)
+    capa_id = _open(system, "scrap", rca_id=rca_id, cause_id=cause_id)
+    service.run_check(system, capa_id, zone=UTC_ZONE)
+    # Midnight of the effective day in the app's zone (Chicago, CDT): three before, one after.
+    since = datetime(2025, 3, 15, 5, tzinfo=UTC)
+    with system.write() as tx:
+        for i, hours in enumerate([-50, -20, -2, 30]):
+            tx.session.add(
+                PlantException(
+                    line_id=line.id,
+                    category="torque",
+                    severity="minor",
+                    description=f"loose bolt {i}",
+                    raised_at=since + timedelta(hours=hours),
+                    raised_by="op",
+                )
+            )
+    sign_in(client, "lead")
+    page = client.get(f"/rca/{rca_id}").text
+    assert f'href="/capa/new?rca={rca_id}&amp;cause={cause_id}"' in page
+    assert "Open a CAPA for this cause" in page
+    row = page[page.index(f'href="/capa/{capa_id}"') :].split("</tr>")[0]
+    assert "Poka-yoke the torque fixture" in row
+    assert ">open<" in row
+    assert "2099-01-01" in row
+    assert ">Effective<" in row
+    assert "The next 20: torque exceptions" in page
+    assert "After the change: 1 exception(s)" in page
+    assert "loose bolt 3" in page
+    assert "loose bolt 2" not in page  # before the change: counted, not listed
+    client.cookies.clear()
+    sign_in(client, "viewer")
+    seen = client.get(f"/rca/{rca_id}").text
+    assert "Open a CAPA for this cause" not in seen
+    assert ">Effective<" in seen
+
+
+def test_metric_page_marks_the_capas_checked_on_it(
+    client: TestClient, system: Context, metrics: None
+) -> None:
+    make_user(system, "qe", Role.QUALITY)
+    capa_id = _open(system, "scrap")
+    service.run_check(system, capa_id, zone=UTC_ZONE)
+    elsewhere = _open(system, "flat")
+    sign_in(client, "qe")
+    page = client.get("/metrics/scrap").text
+    marker = page[page.index('<g class="annotation" data-period="2025-03-15">') :]
+    marker = marker[: marker.index("</g>")]
+    assert f'<a href="/capa/{capa_id}">' in marker
+    assert f"CAPA {capa_id}</text>" in marker
+    listed = page[page.index(">CAPAs checked on this metric</h3>") :].split("</ul>")[0]
+    assert f'<a href="/capa/{capa_id}">CAPA {capa_id}</a>' in listed
+    assert "change effective 2025-03-15" in listed
+    assert "<strong>Effective</strong>" in listed
+    assert f"/capa/{elsewhere}" not in listed
+    assert [c.id for c in service.capas_for_metric(system, "scrap")] == [capa_id]
+    assert service.capas_for_metric(system, "scrap", "L1") == []

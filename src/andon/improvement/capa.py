@@ -181,6 +181,31 @@ def list_capas(
         return [_capa_out(session, c, actions[c.action_id]) for c in capas]
 
 
+def capas_for_metric(ctx: Context, metric_key: str, line: str | None = None) -> list[CapaOut]:
+    """The CAPAs whose check measures ``metric_key`` on the series ``line`` (``None`` or ''
+    is the whole metric), oldest first: what a metric's page annotates."""
+    with ctx.read() as session:
+        authorize(ctx.actor, Action.IMPROVEMENT_READ)
+        query = select(Capa).where(Capa.metric_key == metric_key)
+        if line:
+            query = query.where(Capa.metric_line == line)
+        else:
+            query = query.where(Capa.metric_line.is_(None))
+        capas = list(session.scalars(query.order_by(Capa.id).limit(100)))
+        actions = actions_by_id(session, [c.action_id for c in capas])
+        return [_capa_out(session, c, actions[c.action_id]) for c in capas]
+
+
+def effective_date(capa: CapaOut, zone: ZoneInfo) -> date | None:
+    """The plant date the CAPA's change took effect, as its next check takes it: the date
+    given on the CAPA, else that of its latest linked change in effect; ``None`` without
+    either."""
+    if capa.effective_on is not None:
+        return capa.effective_on
+    dates = [c.effective_at for c in capa.changes if c.effective_at is not None]
+    return to_local(max(dates), zone).date() if dates else None
+
+
 def get_capa(ctx: Context, capa_id: int) -> CapaOut:
     """One CAPA with its action, changes, latest check and the check it was closed on."""
     with ctx.read() as session:
@@ -672,9 +697,11 @@ __all__ = [
     "HOLDER",
     "Rechecked",
     "cancel_capa",
+    "capas_for_metric",
     "check_chart",
     "check_metric",
     "close_capa",
+    "effective_date",
     "exception_category",
     "get_capa",
     "link_change",

@@ -15,6 +15,12 @@ CapaKind = Literal["corrective", "preventive"]
 CAPA_KINDS: tuple[str, ...] = ("corrective", "preventive")
 ChangeKind = Literal["document_revision", "process_version", "metric_version"]
 CHANGE_KINDS: tuple[str, ...] = ("document_revision", "process_version", "metric_version")
+# A check's verdict in words, as every page shows it.
+VERDICT_WORDS = {
+    "effective": "Effective",
+    "not_effective": "Not effective",
+    "not_enough_data": "Not enough data",
+}
 MetricKey = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 LineCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 ChangeRef = Annotated[

@@ -18,8 +18,15 @@ from andon.core.errors import AndonError
 from andon.core.permissions import Action, Role
 from andon.core.uow import Context
 from andon.improvement import capa as service
-from andon.improvement.capa_schemas import CAPA_KINDS, CHANGE_KINDS, CapaCreate, CapaOut, ChangeLink
-from andon.improvement.recurrence import Recurrence, next_exceptions
+from andon.improvement.capa_schemas import (
+    CAPA_KINDS,
+    CHANGE_KINDS,
+    VERDICT_WORDS,
+    CapaCreate,
+    CapaOut,
+    ChangeLink,
+)
+from andon.improvement.recurrence import next_exceptions
 from andon.web import csrf, flash
 from andon.web.control_charts import Annotation, control_chart
 from andon.web.forms import FormInvalid, build, errors_from, read_form, text
@@ -31,11 +38,6 @@ Form = Annotated[FormData, Depends(read_form)]
 
 TABS = [("unfinished", "Open"), ("done", "Closed"), ("cancelled", "Cancelled")]
 ROLE_OPTIONS = [(r.value, r.value.replace("_", " ")) for r in Role]
-VERDICT_WORDS = {
-    "effective": "Effective",
-    "not_effective": "Not effective",
-    "not_enough_data": "Not enough data",
-}
 CHANGE_NAMES = {
     "document_revision": "Document revision",
     "process_version": "Process version",
@@ -170,7 +172,6 @@ def _detail_page(
             "capa": capa,
             "chart_svg": _chart(ctx, capa, zone),
             "recurrence": recurrence,
-            "rate": _rate,
             "verdicts": VERDICT_WORDS,
             "change_names": CHANGE_NAMES,
             "change_kinds": [(k, CHANGE_NAMES[k]) for k in CHANGE_KINDS],
@@ -182,11 +183,6 @@ def _detail_page(
         },
         status_code=status_code,
     )
-
-
-def _rate(found: Recurrence, which: str) -> str:
-    value = found.before_rate if which == "before" else found.after_rate
-    return "—" if value is None else f"{value:.2f}"
 
 
 def _chart(ctx: Context, capa: CapaOut, zone: Any) -> Markup | None:

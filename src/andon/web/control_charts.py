@@ -38,10 +38,12 @@ class Band:
 
 @dataclass(frozen=True)
 class Annotation:
-    """Something that happened at a period: a revision taking effect, a process version."""
+    """Something that happened at a period: a revision taking effect, a process version, a
+    CAPA's change; with ``href``, its label links to its page."""
 
     period: str
     label: str
+    href: str | None = None
 
 
 def control_chart(
@@ -109,9 +111,12 @@ def control_chart(
             parts.append(_steps(name, corners, step, left, left + plot_w))
 
     index = {p.period: i for i, p in enumerate(points)}
+    stacked: dict[str, int] = {}
     for note in annotations:
         if note.period in index:
-            parts.append(_annotation(x(index[note.period]), top, plot_h, note))
+            # Notes at the same period stack their labels, one line each, instead of overlapping.
+            row = stacked[note.period] = stacked.get(note.period, -1) + 1
+            parts.append(_annotation(x(index[note.period]), top, plot_h, note, row))
 
     path = " ".join(f"{x(i):.1f},{y(p.value):.1f}" for i, p in enumerate(points))
     parts.append(f'<polyline class="series" points="{path}" fill="none" stroke="{MUTED}"/>')
@@ -231,12 +236,18 @@ def _steps(
     )
 
 
-def _annotation(x: float, top: float, plot_h: float, note: Annotation) -> str:
+def _annotation(x: float, top: float, plot_h: float, note: Annotation, row: int = 0) -> str:
+    underline = ' text-decoration="underline"' if note.href is not None else ""
+    label = (
+        f'<text x="{x + 3:.1f}" y="{top + 11 + 12 * row}" font-size="10" '
+        f'fill="{ANNOTATION}"{underline}>{escape(_short(note.label))}</text>'
+    )
+    if note.href is not None:
+        label = f"<a href={quoteattr(note.href)}>{label}</a>"
     return (
         f'<g class="annotation" data-period={quoteattr(note.period)}>'
         f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" stroke="{ANNOTATION}" '
-        f'stroke-dasharray="1 3"/><text x="{x + 3:.1f}" y="{top + 11}" font-size="10" '
-        f'fill="{ANNOTATION}">{escape(_short(note.label))}</text>'
+        f'stroke-dasharray="1 3"/>{label}'
         f"<title>{escape(note.period)}: {escape(note.label)}</title></g>"
     )
 

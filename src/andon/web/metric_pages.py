@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -18,10 +21,13 @@ from andon.core.config import Settings
 from andon.core.errors import AndonError, InvalidInput
 from andon.core.permissions import Action
 from andon.core.uow import Context
+from andon.improvement import capa as capas
+from andon.improvement.capa_schemas import VERDICT_WORDS, CapaOut
 from andon.metrics import board, service
 from andon.metrics.board import MetricPage, SqdcBoard, Tile, series_label
 from andon.metrics.definition import Baseline
 from andon.metrics.definition_yaml import load_definition_yaml
+from andon.metrics.periods import period_containing
 from andon.reviews import service as reviews
 from andon.web import csrf, flash
 from andon.web.control_charts import Annotation, Band, control_chart, sparkline
@@ -172,7 +178,32 @@ def _defined_message(done: service.Defined) -> str:
 # --- one metric ---------------------------------------------------------------------------------
 
 
-def _chart_svg(page: MetricPage) -> Markup:
+@dataclass(frozen=True)
+class CapaMark:
+    """A CAPA checked on the metric's series, and the period its change took effect in."""
+
+    capa: CapaOut
+    effective_on: date | None
+    period: str | None
+
+
+def _capa_marks(ctx: Context, page: MetricPage, zone: ZoneInfo) -> list[CapaMark]:
+    """The CAPAs whose check measures this series, with the period of their date (none for
+    shift periods, whose hours the calendar holds)."""
+    if not ctx.actor.can(Action.IMPROVEMENT_READ):
+        return []
+    found = []
+    for capa in capas.capas_for_metric(ctx, page.metric.key, page.line or None):
+        on = capas.effective_date(capa, zone)
+        period = None
+        if on is not None and page.definition.period != "shift":
+            start = datetime.combine(on, time(), tzinfo=zone)
+            period = period_containing(page.definition.period, start, zone).key
+        found.append(CapaMark(capa, on, period))
+    return found
+
+
+def _chart_svg(page: MetricPage, marks: Sequence[CapaMark] = ()) -> Markup:
     defn = page.definition
     percent = defn.unit.strip() == "%"
     if page.chart is None:
@@ -186,6 +217,11 @@ def _chart_svg(page: MetricPage) -> Markup:
         )
     bands = [Band(b.level, b.above, b.below) for _, b in page.bands]
     notes = [Annotation(m.period, m.label) for m in page.markers]
+    notes += [
+        Annotation(m.period, f"CAPA {m.capa.id}", f"/capa/{m.capa.id}")
+        for m in marks
+        if m.period is not None
+    ]
     title = f"{defn.name} ({series_label(page.line)}): {CHART_NAMES[defn.chart]}"
     return Markup(  # noqa: S704 - control_chart escapes every text
         control_chart(
@@ -211,6 +247,7 @@ def _metric_page(
     yaml_errors: list[str] | None = None,
 ) -> Response:
     page = board.metric_page(ctx, key, line=line, zone=_zone(request))
+    marks = _capa_marks(ctx, page, _zone(request))
     defn = page.definition
     manual = defn.source == "manual"
     form_values: dict[str, dict[str, str]] = {"redefine": {"yaml": service.export_metric(ctx, key)}}
@@ -229,7 +266,9 @@ def _metric_page(
             "page": page,
             "defn": defn,
             "metric": page.metric,
-            "svg": _chart_svg(page),
+            "svg": _chart_svg(page, marks),
+            "capa_marks": marks,
+            "verdicts": VERDICT_WORDS,
             "signals": signals,
             "noise": noise,
             "manual": manual,

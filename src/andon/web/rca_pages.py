@@ -18,7 +18,8 @@ from andon.core.config import Settings
 from andon.core.errors import AndonError
 from andon.core.permissions import Action, Role
 from andon.core.uow import Context
-from andon.improvement import diagrams, offenders, rca
+from andon.improvement import capa, diagrams, offenders, rca
+from andon.improvement.capa_schemas import VERDICT_WORDS, CapaOut
 from andon.improvement.impact import SORTS
 from andon.improvement.rca_schemas import (
     LINK_KINDS,
@@ -33,6 +34,7 @@ from andon.improvement.rca_schemas import (
     RcaLinkIn,
     RcaLinkOut,
 )
+from andon.improvement.recurrence import Recurrence, next_exceptions
 from andon.improvement.timeline import MAX_ITEMS, build_timeline
 from andon.plant import service as plant
 from andon.plant.models import Line
@@ -396,6 +398,7 @@ def _detail_page(
         count_moves=False,
     )
     numbers = {c.id: n for n, c in enumerate(detail.causes, start=1)}
+    capas = sorted(capa.list_capas(ctx, rca_id=rca_id), key=lambda c: c.id)
     return render(
         request,
         "rca/detail.html",
@@ -417,12 +420,33 @@ def _detail_page(
             "parent_options": [("", "The problem statement (a first why)")]
             + [(str(c.id), f"Cause {numbers[c.id]}: {c.text[:60]}") for c in detail.causes],
             "roles": ROLE_OPTIONS,
+            "capas": capas,
+            "verdicts": VERDICT_WORDS,
+            "recurrence": _recurrence(ctx, detail.category, detail.line_id, capas, request),
+            "may_open_capa": ctx.actor.can(Action.CAPA_MANAGE) and detail.status == "open",
             "may_manage": ctx.actor.can(Action.RCA_MANAGE) and detail.status == "open",
             "form_errors": {form_name: errors or {}},
             "form_values": {form_name: values or {}},
         },
         status_code=status_code,
     )
+
+
+def _recurrence(
+    ctx: Context,
+    category: str | None,
+    line_id: int | None,
+    capas: list[CapaOut],
+    request: Request,
+) -> Recurrence | None:
+    """The next 20 exceptions of the RCA's category (on its line) after its earliest CAPA
+    took effect; ``None`` without a category or a CAPA with a date."""
+    zone = _settings(request).zone
+    dates = [d for c in capas if (d := capa.effective_date(c, zone)) is not None]
+    if category is None or not dates:
+        return None
+    since = _midnight(min(dates), zone)
+    return next_exceptions(ctx, category=category, line_id=line_id, since=since)
 
 
 @router.get("/rca/{rca_id:int}")

@@ -66,6 +66,29 @@ def test_bands_annotations_and_escaping():
     assert root.find(f"{SVG}title").text == "<Time> & more"
 
 
+def test_annotations_at_one_period_stack_and_a_linked_one_is_a_link():
+    chart = _xmr([10, 11, 9, 10, 11, 9, 10, 11, 9, 10])
+    svg = control_chart(
+        chart,
+        title="t",
+        unit="",
+        annotations=[
+            Annotation("2026-11-05", "SOP-ASM-002 rev 3 takes effect"),
+            Annotation("2026-11-05", "CAPA 4", "/capa/4"),
+        ],
+    )
+    notes = _tree(svg).findall(f".//{SVG}g[@class='annotation']")
+    assert len(notes) == 2
+    plain, linked = notes
+    assert plain.find(f"{SVG}a") is None
+    link = linked.find(f"{SVG}a")
+    assert link is not None
+    assert link.get("href") == "/capa/4"
+    assert link.find(f"{SVG}text").text == "CAPA 4"
+    rows = [float(n.find(f".//{SVG}text").get("y")) for n in notes]
+    assert rows[1] == rows[0] + 12
+
+
 def test_an_empty_chart_says_so():
     chart = _xmr([10, 12])
     empty = type(chart)(
