@@ -29,6 +29,7 @@ from andon.improvement.models import (  # noqa: F401
     RcaLink,
     RootCauseAnalysis,
 )
+from andon.improvement.risk_models import Risk  # noqa: F401
 from andon.metrics.models import (  # noqa: F401
     Metric,
     MetricCrossing,
