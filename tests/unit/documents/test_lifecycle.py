@@ -177,7 +177,7 @@ def test_safety_change_without_a_risk_is_refused_at_submission() -> None:
     draft = Revision(1, S.DRAFT, 1, V1, Change("guard", safety_impact=True, risk="  "))
     with pytest.raises(InvalidInput) as invalid:
         submit(draft)
-    assert [e.loc for e in invalid.value.errors] == [("risk",)]
+    assert [e.loc for e in invalid.value.errors] == [("risk_id",)]
 
 
 def test_safety_change_without_a_risk_is_refused_when_starting_a_revision() -> None:
