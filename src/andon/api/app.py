@@ -30,6 +30,7 @@ from andon.api import (
     problems,
     processes,
     reviews,
+    risks,
     training,
     work,
 )
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(actions.router)
     app.include_router(metrics.router)
     app.include_router(reviews.router)
+    app.include_router(risks.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

@@ -47,6 +47,7 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
     "action": ("andon.cli.actions", "app"),
     "metric": ("andon.cli.metrics", "app"),
     "review": ("andon.cli.reviews", "app"),
+    "risk": ("andon.cli.risks", "app"),
 }
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("andon.cli.serve", "serve"),

@@ -602,3 +602,10 @@ def _detail(ctx: Context, session: Session, risk: Risk, today: date) -> RiskDeta
         mitigations=mitigations,
         documents=documents,
     )
+
+
+def export_xlsx(ctx: Context, filters: RiskFilters | None = None, *, today: date) -> bytes:
+    """The risks matching ``filters`` (as ``list_risks`` orders them) as an XLSX workbook."""
+    from andon.improvement.risk_export import risks_xlsx_bytes
+
+    return risks_xlsx_bytes(list_risks(ctx, filters, today=today), today)

@@ -49,9 +49,12 @@ def link_href(link: ActionLinkOut) -> str | None:
         "document": "/documents/{}",
         "metric": "/metrics/{}",
         "exception": "/exceptions/{}",
+        "risk": "/risks/{}",
     }
     pattern = pages.get(link.kind)
-    if pattern is None or (link.kind in {"work_item", "exception"} and not link.ref.isdigit()):
+    if pattern is None or (
+        link.kind in {"work_item", "exception", "risk"} and not link.ref.isdigit()
+    ):
         return None
     return pattern.format(link.ref)
 

@@ -27,6 +27,7 @@ from andon.web import (
     plant_pages,
     process_pages,
     review_pages,
+    risk_pages,
     token_pages,
     training_pages,
     work_item_pages,
@@ -65,6 +66,7 @@ def install(app: FastAPI) -> None:
         action_pages,
         metric_pages,
         review_pages,
+        risk_pages,
     ):
         app.include_router(module.router)
 
