@@ -63,7 +63,7 @@ def test_invalid_scores_are_refused_with_the_field(system: Context, safety: Cont
 
 
 def test_the_safety_gate_holds_a_change_until_its_mitigations_are_done(
-    system: Context, safety: Context
+    client: TestClient, system: Context, safety: Context
 ) -> None:
     make_plant(system)
     author = system.as_actor(actor_for(make_user(system, "author", Role.QUALITY)))
@@ -91,6 +91,10 @@ def test_the_safety_gate_holds_a_change_until_its_mitigations_are_done(
     assert view.revision.change["risk"] == "RSK-1"  # the signed record names the entry
     assert view.waiting_for
     assert [d.revision for d in risks.get_risk(system, risk_id).documents] == [2]
+    sign_in(client, "se")
+    page = client.get(f"/documents/{LOTO}?revision=2").text
+    assert "cannot take effect while its risk's mitigations are unfinished" in page
+    assert 'href="/risks/1">RSK-1</a>' in page
 
     close_action(officer, block.id, note="Blocks fitted")
     assert service.take_effect_due(system)[0].status == "effective"
