@@ -206,3 +206,67 @@ def test_pages_show_the_register_and_refuse_a_bad_score(
     detail = client.get(f"/risks/{risk_id}").text
     assert "RSK-1: Ram falls" in detail
     assert f'action="/risks/{risk_id}/mitigations"' in detail
+
+
+def test_a_metric_verification_judges_the_latest_finished_value(
+    system: Context, safety: Context
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from andon.improvement.risk_schemas import RiskVerify
+    from andon.metrics import service as metrics
+    from andon.metrics.definition import parse_definition
+
+    definition = {
+        "key": "near_misses",
+        "name": "Near misses",
+        "unit": "count",
+        "direction": "lower_is_better",
+        "kind": "leading",
+        "owner": "quality",
+        "source": "manual",
+        "period": "week",
+        "chart": "xmr",
+        "rules": ["WE1"],
+        "baseline": {"points": 3},
+    }
+    metrics.define_metric(system, parse_definition(definition), reason="new")
+    csv = "period,value\n2026-W40,10\n2026-W41,12\n2026-W42,9\n"
+    metrics.import_values(system, "near_misses", csv, zone=ZoneInfo("UTC"))
+    with pytest.raises(InvalidInput) as dangling:
+        _risk(
+            safety,
+            verification={
+                "method": "metric",
+                "metric_key": "nope",
+                "metric_comparison": "le",
+                "metric_threshold": 9,
+            },
+        )
+    assert dangling.value.errors[0].loc == ("verification.metric_key",)
+    risk_id = _risk(
+        safety,
+        verification={
+            "method": "metric",
+            "metric_key": "near_misses",
+            "metric_comparison": "le",
+            "metric_threshold": 9,
+        },
+    )
+    met = risks.verify_risk(safety, risk_id, RiskVerify(), zone=ZoneInfo("UTC"))
+    assert (met.verification_state, met.verification_value) == ("met", 9.0)
+    risks.edit_risk(
+        safety,
+        risk_id,
+        RiskUpdate(
+            version=met.version,
+            verification={
+                "method": "metric",
+                "metric_key": "near_misses",
+                "metric_comparison": "lt",
+                "metric_threshold": 9,
+            },
+        ),
+    )
+    missed = risks.verify_risk(safety, risk_id, RiskVerify(), zone=ZoneInfo("UTC"))
+    assert missed.verification_state == "not_met"

@@ -15,7 +15,7 @@ from andon.actions.schemas import PRIORITIES
 from andon.core.clock import to_local, utcnow
 from andon.core.config import Settings
 from andon.core.errors import AndonError
-from andon.core.permissions import Action, Role
+from andon.core.permissions import Action, Role, authorize
 from andon.core.uow import Context
 from andon.improvement import risk_matrix, risks
 from andon.improvement.risk_models import RISK_STATUSES
@@ -151,6 +151,7 @@ def _options() -> dict[str, Any]:
 
 @router.get("/risks/new")
 def new_page(request: Request, ctx: PageCtx) -> Response:
+    authorize(ctx.actor, Action.RISK_MANAGE)
     return _new_page(request, {"owner": ctx.actor.username if ctx.actor.user_id else ""})
 
 
@@ -275,6 +276,8 @@ def edit(request: Request, ctx: PageCtx, risk_id: int, form: Form) -> Response:
     values = {name: text(form, name) for name in (*RISK_FIELDS, "version", "reason")}
     try:
         data = _risk_data(values)
+        if data["status"] is None:
+            del data["status"]  # "(from the scores)": keep the status it has
         data["version"] = int(values["version"]) if values["version"].isdigit() else 0
         data["reason"] = values["reason"] or None
         risks.edit_risk(ctx, risk_id, build(RiskUpdate, data), today=_today(request))
