@@ -161,14 +161,16 @@ def test_cli_new_list_and_refusal(db: Database, system: Context, tmp_path: Path)
         "Ram falls",
         "--owner",
         "safety",
-        "--inherent",
-        "3x5",
         "--check-every",
         "30",
         "--json",
     )
     assert made.exit_code == 0, made.output
-    assert json.loads(made.stdout)["inherent_score"] == 15
+    assert json.loads(made.stdout)["status"] == "to_assess"
+    scored = json.loads(
+        andon(db.url, "risk", "edit", "RSK-1", "--inherent", "3x5", "--json").stdout
+    )
+    assert (scored["inherent_score"], scored["status"]) == (15, "open")
     refused = andon(db.url, "risk", "edit", "RSK-1", "--residual", "4x5")
     assert refused.exit_code != 0
     assert "residual_likelihood" in refused.output

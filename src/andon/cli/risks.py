@@ -206,8 +206,6 @@ def edit(
         }
         if metric is not None or check_every is not None:
             given["verification"] = _verification(metric, check_every)
-        if current.status == "to_assess" and inherent is not None and status is None:
-            given["status"] = "open"
         data = RiskUpdate(version=current.version, reason=reason, **given)
         found = risks.edit_risk(ctx, risk_id, data, today=_today())
     _echo_risk(found, as_json, "Changed")

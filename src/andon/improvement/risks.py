@@ -1,4 +1,5 @@
-"""Risk register use cases: add, edit, score, review, verify, mitigate, list, heat map.
+"""Risk register use cases: add, edit (and score), review, verify, mitigate, list, heat map,
+export.
 
 Who may do what: ``improvement.read`` reads the register; ``risk.manage`` adds, edits,
 scores, reviews and verifies risks and opens their mitigations (actions in the actions room,
@@ -117,8 +118,9 @@ def edit_risk(
     today: date | None = None,
     at: datetime | None = None,
 ) -> RiskDetailOut:
-    """Change the fields given (scoring is an edit of the four scores). ``data.version`` is
-    the version the change is based on: a risk changed since is refused (409)."""
+    """Change the fields given (scoring is an edit of the four scores; a risk ``to_assess``
+    that gets an inherent score becomes ``open`` unless a status is given). ``data.version``
+    is the version the change is based on: a risk changed since is refused (409)."""
     now = at or utcnow()
     today = today or now.date()
     given = data.model_fields_set - {"version", "reason"}
@@ -143,6 +145,8 @@ def edit_risk(
             risk.owner_user_id = _owner(session, data.owner)
         if "verification" in given:
             _set_verification(session, risk, data.verification, today)
+        if risk.status == "to_assess" and "status" not in given and risk.inherent_likelihood:
+            risk.status = "open"  # scored now: assessed
         _check(risk)
         risk.updated_at = now
         session.flush()
@@ -150,30 +154,6 @@ def edit_risk(
             "risk", risk.id, "edit", before=before, after=snapshot(risk, FIELDS), reason=data.reason
         )
         return _detail(ctx, session, risk, today)
-
-
-def score_risk(
-    ctx: Context,
-    risk_id: int,
-    *,
-    version: int,
-    inherent: tuple[int, int] | None = None,
-    residual: tuple[int, int] | None = None,
-    reason: str | None = None,
-    today: date | None = None,
-) -> RiskDetailOut:
-    """Score a risk (likelihood, severity) on the inherent and/or residual scale; a risk
-    still ``to_assess`` becomes ``open`` once it has an inherent score."""
-    fields: dict[str, Any] = {"version": version, "reason": reason}
-    if inherent is not None:
-        fields["inherent_likelihood"], fields["inherent_severity"] = inherent
-    if residual is not None:
-        fields["residual_likelihood"], fields["residual_severity"] = residual
-    with ctx.read() as session:
-        status = _get(session, risk_id).status
-    if status == "to_assess" and inherent is not None:
-        fields["status"] = "open"
-    return edit_risk(ctx, risk_id, RiskUpdate(**fields), today=today)
 
 
 def review_risk(
