@@ -109,7 +109,8 @@ def test_a_change_names_a_register_entry_not_free_text(system: Context) -> None:
     for risk, message in (("RSK-9", "no risk RSK-9"), ("the ram falls", "risk register entry")):
         with pytest.raises(InvalidInput, match=message) as refused:
             service.import_markdown(author, text.replace("risk: RSK-1", f"risk: {risk}"))
-        assert refused.value.errors[0].loc == ("risk",)
+        assert refused.value.errors[0].loc == ("front_matter", "risk")
+        assert refused.value.errors[0].msg.startswith("line 11: ")
 
 
 def test_api_adds_scores_maps_and_exports(client: TestClient, system: Context) -> None:

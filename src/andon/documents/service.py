@@ -94,7 +94,21 @@ def import_markdown(
     number — that document's next draft (or its open draft, rewritten). ``at`` dates a new
     document or revision (default: now), for loading a history."""
     file = parse_markdown(text, types=rules.types)
-    return write_file(ctx, file, stated=_stated_header(text), plan=plan, rules=rules, at=at)
+    try:
+        return write_file(ctx, file, stated=_stated_header(text), plan=plan, rules=rules, at=at)
+    except InvalidInput as exc:
+        raise _in_front_matter(exc, text) from None
+
+
+def _in_front_matter(exc: InvalidInput, text: str) -> InvalidInput:
+    """A refusal of the file's ``risk`` (not in the register) located as the parser locates
+    front-matter errors: ``front_matter.risk`` with its line."""
+    if [e.loc for e in exc.errors] != [("risk",)]:
+        return exc
+    head = text.split("\n---", 1)[0].splitlines()
+    line = next((i for i, t in enumerate(head, start=1) if t.startswith("risk:")), None)
+    msg = f"line {line}: {exc.errors[0].msg}" if line else exc.errors[0].msg
+    return InvalidInput(f"front_matter.risk: {msg}", [FieldError(("front_matter", "risk"), msg)])
 
 
 def write_file(
