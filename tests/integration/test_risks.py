@@ -96,6 +96,11 @@ def test_the_safety_gate_holds_a_change_until_its_mitigations_are_done(
     assert "cannot take effect while its risk's mitigations are unfinished" in page
     assert 'href="/risks/1">RSK-1</a>' in page
 
+    shown = client.get(
+        f"/api/v1/documents/{LOTO}?revision=2", headers=bearer(system, "vw", Role.VIEWER)
+    )
+    assert shown.json()["risk"]["reference"] == "RSK-1"
+    assert "Fit a ram block" in shown.json()["waiting_for"][0]
     close_action(officer, block.id, note="Blocks fitted")
     assert service.take_effect_due(system)[0].status == "effective"
     assert queries.show(system, LOTO).revision.number == 2

@@ -261,6 +261,13 @@ class RevisionRef(Output):
     title: str
 
 
+class LinkedRiskOut(Output):
+    id: int
+    reference: str
+    title: str
+    status: str
+
+
 class RevisionOut(Output):
     """One revision with its document, change record, plan and signatures."""
 
@@ -284,6 +291,14 @@ class RevisionOut(Output):
     plan: dict[str, Any]
     review_round: int
     missing_approvals: dict[str, int] = Field(description="Role → approvals still needed.")
+    risk: LinkedRiskOut | None = Field(
+        default=None, description="The risk register entry the change links."
+    )
+    waiting_for: list[str] = Field(
+        default_factory=list,
+        description="A change with safety impact in flight: its risk's unfinished "
+        "mitigations, which hold it from taking effect.",
+    )
     signatures: list[SignatureOut]
     revisions: list[RevisionRef]
     content: dict[str, Any]
