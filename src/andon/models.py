@@ -35,6 +35,7 @@ from andon.improvement.postmortem_models import (  # noqa: F401
     PostmortemEntry,
     PostmortemSearch,
 )
+from andon.improvement.risk_models import Risk  # noqa: F401
 from andon.metrics.models import (  # noqa: F401
     Metric,
     MetricCrossing,

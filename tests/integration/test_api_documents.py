@@ -20,6 +20,7 @@ from andon.core.uow import Context
 from andon.demo.document_files import demo_change_texts, demo_document_texts
 from andon.documents.models import DocumentAttachment, DocumentRevision, DocumentSignature
 from tests.factories import PASSWORD, bearer, make_plant, make_user
+from tests.integration.risk_plant import make_risk
 
 TEXTS = dict(demo_document_texts())
 CHANGES = dict(demo_change_texts())
@@ -42,6 +43,7 @@ class People:
 def people(system: Context) -> People:
     _, site, area, _ = make_plant(system)
     make_user(system, "safety", Role.SAFETY)  # the owner the demo files name
+    make_risk(system, "safety")  # RSK-1, which the demo's safety change links
     return People(
         author=bearer(system, "author", Role.QUALITY, Role.SAFETY),
         quality=bearer(system, "qe", Role.QUALITY),
@@ -102,6 +104,7 @@ def test_a_safety_change_takes_effect_with_two_approvals(
         "revision": 2,
         "status": "draft",
         "effective_on": None,
+        "waiting": None,
     }
     client.post(f"{API}/{LOTO}/submit", json={}, headers=people.author)
 

@@ -453,7 +453,7 @@ def test_audit_export_refuses_an_instant_without_offset(db: Database) -> None:
 # --- schema and tamper detection on a database of the test's own --------------------------
 
 
-HEAD = "0015"
+HEAD = "0016"
 
 
 def test_db_downgrade_to_base_then_upgrade_round_trip(fresh_db_url: str) -> None:

@@ -16,6 +16,7 @@ from andon.demo.document_files import demo_change_texts, demo_document_texts
 from andon.documents.markdown_io import parse_markdown
 from andon.documents.models import Document, DocumentSignature
 from tests.factories import PASSWORD, make_plant, make_user
+from tests.integration.risk_plant import make_risk
 from tests.integration.test_cli import andon
 
 TEXTS = dict(demo_document_texts())
@@ -27,6 +28,7 @@ LOTO = "SOP-SAF-001"
 def people(system: Context) -> None:
     _, site, area, _ = make_plant(system)
     make_user(system, "safety", Role.SAFETY)  # the owner named in the demo files
+    make_risk(system, "safety")  # RSK-1, which the demo's safety change links
     make_user(system, "quality", Role.QUALITY)
     make_user(system, "author", Role.QUALITY, Role.SAFETY)
     make_user(system, "qe", Role.QUALITY)

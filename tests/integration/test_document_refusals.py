@@ -21,6 +21,7 @@ from andon.documents import queries, service
 from andon.documents.markdown_io import parse_markdown
 from andon.documents.models import Document, DocumentRevision, DocumentSignature
 from tests.factories import PASSWORD, make_plant, make_user
+from tests.integration.risk_plant import make_risk
 
 TEXTS = dict(demo_document_texts())
 CHANGES = dict(demo_change_texts())
@@ -42,6 +43,7 @@ def people(system: Context) -> People:
     make_plant(system)  # the areas the demo documents name
     for owner in ("safety", "supervisor"):
         make_user(system, owner, Role.SAFETY)
+    make_risk(system, "safety")  # RSK-1, which the demo's safety change links
 
     def ctx(username: str, *roles: Role) -> Context:
         return system.as_actor(actor_for(make_user(system, username, *roles)))
@@ -260,11 +262,10 @@ def test_a_safety_change_without_a_risk_is_refused_on_revise(
         system,
         InvalidInput,
         422,
-        lambda: service.revise(
-            people.author, CHANGEOVER, reason="new guard", safety_impact=True, risk="  "
-        ),
+        lambda: service.revise(people.author, CHANGEOVER, reason="new guard", safety_impact=True),
     )
     assert "safety impact must name a risk" in str(error)
+    assert [e.loc for e in error.errors] == [("risk_id",)]
 
 
 def test_someone_who_edited_the_draft_cannot_approve_it(system: Context) -> None:

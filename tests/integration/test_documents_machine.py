@@ -46,6 +46,7 @@ from andon.documents.models import (
 )
 from andon.documents.store import document_file
 from tests.factories import PASSWORD, make_user
+from tests.integration.risk_plant import make_risk
 
 CAST: dict[str, tuple[Role, ...]] = {
     "author": (Role.QUALITY, Role.SAFETY),  # may write, and holds both approving roles
@@ -90,7 +91,7 @@ def _markdown(
     if training is not None:
         front.append(f"training: {str(training).lower()}")
     if risk:
-        front.append(f"risk: the {word} moves while it is cleared")
+        front.append("risk: RSK-1")  # the register entry the machine starts with
     return (
         "---\n"
         + "\n".join(front)
@@ -156,6 +157,7 @@ def _snapshot(session: Session) -> tuple[Any, ...]:
 
 def _lifecycle_machine(system: Context) -> type[RuleBasedStateMachine]:
     users = {name: make_user(system, name, *roles) for name, roles in CAST.items()}
+    make_risk(system, next(iter(CAST)))  # RSK-1, which safety changes link
     people = {name: system.as_actor(actor_for(user)) for name, user in users.items()}
     roles_of = {user.id: {r.value for r in CAST[name]} for name, user in users.items()}
     names_of = {user.id: (user.username, user.display_name) for user in users.values()}
@@ -348,7 +350,7 @@ def _lifecycle_machine(system: Context) -> type[RuleBasedStateMachine]:
             which=PICK,
             reason=st.sampled_from(["", "new press fitted", "new press fitted"]),
             safety=SAFETY,
-            risk=st.sampled_from([None, "", "the new ram is heavier", "the new ram is heavier"]),
+            risk=st.sampled_from([None, None, 1, 1]),
             training=st.none() | st.booleans(),
         )
         def revise(
@@ -357,7 +359,7 @@ def _lifecycle_machine(system: Context) -> type[RuleBasedStateMachine]:
             which: int,
             reason: str,
             safety: bool | None,
-            risk: str | None,
+            risk: int | None,
             training: bool | None,
         ) -> None:
             self.attempt(
@@ -367,7 +369,7 @@ def _lifecycle_machine(system: Context) -> type[RuleBasedStateMachine]:
                     reason=reason,
                     safety_impact=safety,
                     training=training,
-                    risk=risk,
+                    risk_id=risk,
                 )
             )
 
@@ -544,7 +546,7 @@ def test_the_machine_walks_a_safety_change_to_supersession(system: Context) -> N
         lambda: machine.approve("qe2", 0, right=True, role=None, days=None),
         lambda: machine.approve("se", 0, right=True, role=None, days=None),
         lambda: machine.acknowledge("op", 0, right=True),
-        lambda: machine.revise("qe1", 0, "new ram", safety=True, risk="heavier", training=True),
+        lambda: machine.revise("qe1", 0, "new ram", safety=True, risk=1, training=True),
         lambda: machine.save_draft("qe1", 0, stale=True, word="ram", safety=True, risk=True),
         lambda: machine.save_draft("qe1", 0, stale=False, word="ram", safety=True, risk=True),
         lambda: machine.submit("qe1", 0, sign=None, days=2),

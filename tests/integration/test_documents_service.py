@@ -18,6 +18,7 @@ from andon.documents.models import Document, DocumentSignature, TrainingAssignme
 from andon.plant import service as plant
 from andon.plant.schemas import AreaCreate
 from tests.factories import PASSWORD, make_plant, make_user
+from tests.integration.risk_plant import make_risk
 
 TEXTS = dict(demo_document_texts())
 CHANGES = dict(demo_change_texts())
@@ -40,6 +41,7 @@ def people(system: Context) -> People:
         plant.create_area(system, AreaCreate(site_id=site.id, name=name, code=code))
     for name in ("safety", "quality", "supervisor", "ops-manager"):
         make_user(system, name, Role.QUALITY if name == "quality" else Role.SAFETY)
+    make_risk(system, "safety")  # RSK-1, which the demo's safety change links
 
     def ctx(username: str, *roles: Role, **scope: int) -> Context:
         return system.as_actor(actor_for(make_user(system, username, *roles, **scope)))

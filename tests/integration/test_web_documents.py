@@ -18,6 +18,7 @@ from andon.demo.document_files import demo_change_texts, demo_document_texts
 from andon.documents import queries, service
 from andon.documents.models import DocumentRevision, DocumentSignature
 from tests.factories import PASSWORD, make_plant, make_user
+from tests.integration.risk_plant import make_risk
 from tests.integration.test_web_pages import csrf_token, sign_in
 
 TEXTS = dict(demo_document_texts())
@@ -38,6 +39,7 @@ def plant(system: Context) -> Plant:
     _, _, _, line = make_plant(system)
     for name in ("safety", "quality", "supervisor", "ops-manager"):
         make_user(system, name, Role.QUALITY if name == "quality" else Role.SAFETY)
+    make_risk(system, "safety")  # RSK-1, which the demo's safety change links
     make_user(system, "op", Role.OPERATOR)
 
     def ctx(username: str, *roles: Role) -> Context:

@@ -34,6 +34,7 @@ from andon.api import (
     processes,
     rca,
     reviews,
+    risks,
     training,
     work,
 )
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(capa.router)
     app.include_router(postmortems.router)
     app.include_router(decisions.router)
+    app.include_router(risks.router)
     pages.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(

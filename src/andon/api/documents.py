@@ -205,7 +205,7 @@ def create_document(ctx: Ctx, data: DocumentIn, rules: Rules) -> object:
         'The body is the file as `text/markdown`, or JSON `{"markdown": "..."}`. '
         "The front matter names `type`, `title`, `owner` and optionally `number`, `area`, "
         "`review_interval_months`, and for a change `reason`, `safety_impact`, `training`, "
-        "`risk`. Errors name the field and the line."
+        "`risk` (a risk register reference, `RSK-12`). Errors name the field and the line."
     ),
     openapi_extra={
         "requestBody": {
@@ -355,7 +355,7 @@ def revise(ctx: Ctx, number: Number, data: ReviseIn, rules: Rules) -> object:
         reason=data.reason,
         safety_impact=data.safety_impact,
         training=data.training,
-        risk=data.risk,
+        risk_id=data.risk_id,
         plan=data.plan.to_dict() if data.plan else None,
         rules=rules,
     ).to_json()

@@ -180,7 +180,13 @@ def revise(
         typer.Option("--training/--no-training", help="Whether readers must be trained again."),
     ] = None,
     risk: Annotated[
-        str | None, typer.Option("--risk", help="The risk the change addresses or brings.")
+        str | None,
+        typer.Option(
+            "--risk",
+            metavar="RSK-ID",
+            help="The risk register entry the change addresses (RSK-12 or 12; see "
+            "`andon risk list`).",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -188,7 +194,11 @@ def revise(
     (without --as, the document's owner). Edit it with `andon doc export` and `andon doc
     import`; the effective revision stays in force."""
     from andon.documents import service
+    from andon.documents.content import parse_risk_reference
 
+    risk_id = parse_risk_reference(risk) if risk is not None else None
+    if risk is not None and risk_id is None:
+        raise typer.BadParameter(f"RSK-12 or 12, not {risk!r}", param_hint="--risk")
     with _acting(username or _document_owner(number)) as (ctx, rules):
         outcome = service.revise(
             ctx,
@@ -196,7 +206,7 @@ def revise(
             reason=reason,
             safety_impact=safety_impact,
             training=training,
-            risk=risk,
+            risk_id=risk_id,
             rules=rules,
         )
     _echo_outcome(outcome, as_json, "New draft")
@@ -602,6 +612,8 @@ def _echo_outcome(
         line += "; still needs approval by " + ", ".join(
             f"{role}" + (f" ×{n}" if n > 1 else "") for role, n in sorted(view.missing.items())
         )
+    if outcome.waiting:
+        line += f"; waiting: {outcome.waiting}"
     typer.echo(line + ".")
 
 

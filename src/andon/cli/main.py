@@ -51,6 +51,7 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
     "capa": ("andon.cli.capa", "app"),
     "postmortem": ("andon.cli.postmortems", "app"),
     "decision": ("andon.cli.decisions", "app"),
+    "risk": ("andon.cli.risks", "app"),
 }
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("andon.cli.serve", "serve"),

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from andon.actions.service import close_action
 from andon.core.uow import Context
 from andon.demo.document_files import demo_capa_texts, demo_change_texts, demo_document_texts
 from andon.demo.work import torque_fix_at
@@ -32,6 +33,8 @@ from andon.documents import service, signoffs
 from andon.documents.assignments import DUE
 from andon.documents.models import Document, TrainingAssignment
 from andon.documents.service import Outcome
+from andon.improvement import risks
+from andon.improvement.risk_schemas import MitigationCreate, RiskCreate, Verification
 
 # Owners who cannot author their own documents: an author may not approve their own revision,
 # and the demo has one quality and one safety user, so the operations manager writes these.
@@ -49,6 +52,7 @@ UNASKED = (("operator", "SOP-KIT-001"), ("quality", "WI-INS-004"))
 CHANGED_SOP = "SOP-ASM-001"  # the change with training, taking effect inside the history
 EDITORIAL = "CHK-ASM-002"
 SAFETY_CHANGE = "SOP-SAF-001"  # left waiting for the safety approval
+DEMO_RISK = "RSK-1"  # the reference its change file names: the first risk of a new register
 
 
 @dataclass
@@ -106,7 +110,9 @@ def load_documents(
 
     author = _author(owners[SAFETY_CHANGE], safety_change=True)
     drafted = end_at - timedelta(days=3)
-    service.import_markdown(people[author], changes[SAFETY_CHANGE], at=drafted)
+    reference = _ram_risk(people["safety"], at=drafted - timedelta(days=14))
+    text = changes[SAFETY_CHANGE].replace(f"risk: {DEMO_RISK}\n", f"risk: {reference}\n", 1)
+    service.import_markdown(people[author], text, at=drafted)
     service.submit(people[author], SAFETY_CHANGE, password=password, at=drafted)
     waiting = service.approve(
         people["quality"], SAFETY_CHANGE, password, at=drafted + timedelta(hours=20)
@@ -115,6 +121,45 @@ def load_documents(
     summary.revisions += 1
     summary.waiting = [SAFETY_CHANGE]
     return summary
+
+
+def _ram_risk(safety: Context, *, at: datetime) -> str:
+    """The register entry the lockout change links, scored, with its one mitigation done (so
+    the change is held only by its missing safety approval); returns its reference."""
+    risk = risks.add_risk(
+        safety,
+        RiskCreate(
+            title="Cover press ram falls when the air is bled with the ram raised",
+            area="ASM",
+            cause="Air bled from the cover press with the ram up during a jam clearance",
+            consequence="Crushed hand or arm of the person clearing the jam",
+            inherent_likelihood=3,
+            inherent_severity=5,
+            residual_likelihood=1,
+            residual_severity=5,
+            owner="safety",
+            status="mitigating",
+            verification=Verification(method="check", check_interval_days=30),
+            review_on=(at + timedelta(days=180)).date(),
+        ),
+        at=at,
+        today=at.date(),
+    )
+    block = risks.add_mitigation(
+        safety,
+        risk.id,
+        MitigationCreate(
+            title="Fit a ram block to each cover press",
+            owner_user="safety",
+            due_on=(at + timedelta(days=7)).date(),
+            priority="high",
+        ),
+        at=at,
+    )
+    close_action(
+        safety, block.id, note="Ram blocks fitted on CHI L1 and L2", at=at + timedelta(days=5)
+    )
+    return risk.reference
 
 
 def _owner(text: str) -> str:

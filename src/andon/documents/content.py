@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -56,9 +57,30 @@ class Content:
     references: tuple[str, ...] = ()
 
 
+RISK_PREFIX = "RSK-"
+_RISK_REFERENCE = re.compile(r"^\s*(?:RSK-?)?(\d{1,9})\s*$", re.IGNORECASE)
+
+
+def risk_reference(risk_id: int) -> str:
+    """How a change record names a risk register entry: ``RSK-12``."""
+    return f"{RISK_PREFIX}{risk_id}"
+
+
+def parse_risk_reference(text: str) -> int | None:
+    """The register id a reference names (``RSK-12``, ``rsk12`` or ``12``), or None when the
+    text is not a reference (the free-text risk of a revision from before the register)."""
+    found = _RISK_REFERENCE.match(text)
+    return int(found.group(1)) if found else None
+
+
 @dataclass(frozen=True)
 class Change:
-    """The change record a revision carries; ``None`` means the file did not state it."""
+    """The change record a revision carries; ``None`` means the file did not state it.
+
+    ``risk`` names the risk register entry the change links, as its reference (``RSK-12``),
+    which the signatures cover with the rest; revisions from before the register kept the
+    free text they were signed with (their link is ``DocumentRevision.risk_id``).
+    """
 
     reason: str | None = None
     safety_impact: bool | None = None

@@ -194,9 +194,28 @@ DEFAULT_POLICY = ApprovalPolicy()
 
 
 def validate_change(change: Change) -> None:
-    """Refuses a change with safety impact that names no risk."""
+    """Refuses a change with safety impact that links no risk register entry."""
     if change.safety_impact and not (change.risk or "").strip():
-        raise InvalidInput.for_field("risk", "a change with safety impact must name a risk")
+        raise InvalidInput.for_field(
+            "risk_id", "a change with safety impact must name a risk (a risk register entry)"
+        )
+
+
+class MitigationsUnfinished(Conflict):
+    """A change with safety impact waits for its risk's mitigations before taking effect."""
+
+    def __init__(self, detail: str, waiting_for: Sequence[str]) -> None:
+        super().__init__(detail)
+        self.waiting_for = tuple(waiting_for)
+
+
+def waiting_message(number: int, risk: str | None, waiting_for: Sequence[str]) -> str:
+    """Why revision ``number`` waits: its risk's unfinished mitigations, named."""
+    named = f"its risk {risk}" if risk else "its risk"
+    return (
+        f"revision {number} has safety impact and cannot take effect while the mitigations "
+        f"of {named} are unfinished: " + "; ".join(waiting_for)
+    )
 
 
 def is_current(signature: Signature, revision: Revision) -> bool:
@@ -452,10 +471,13 @@ def take_effect(
     today: date,
     doc_type: str,
     policy: ApprovalPolicy = DEFAULT_POLICY,
+    unfinished_mitigations: Sequence[str] = (),
 ) -> tuple[Revision, ...]:
     """The document's revisions after revision ``number`` takes effect: it becomes effective
     and the one in force until now superseded, in the same step. Refused before its effective
-    date (``today`` is the date at the document's site) or without every required approval."""
+    date (``today`` is the date at the document's site), without every required approval,
+    and — for a change with safety impact — while ``unfinished_mitigations`` (of the risk it
+    links) is not empty: ``MitigationsUnfinished`` names them."""
     revisions = tuple(revisions)
     i = _index(revisions, number)
     revision = revisions[i]
@@ -470,6 +492,11 @@ def take_effect(
     if missing:
         roles = ", ".join(f"{role.value} ×{n}" for role, n in sorted(missing.items()))
         raise Conflict(f"revision {number} still needs approvals: {roles}")
+    if revision.change.safety_impact and unfinished_mitigations:
+        raise MitigationsUnfinished(
+            waiting_message(number, revision.change.risk, unfinished_mitigations),
+            unfinished_mitigations,
+        )
     previous = effective_revision(revisions)
     out = list(revisions)
     if previous is not None:

@@ -76,6 +76,13 @@ class DocumentRevision(Versioned, Base):
     # The rest of it: quality impact, affected processes and lines, rollout plan, questions.
     plan: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     review_round: Mapped[int] = mapped_column(nullable=False, default=0)
+    # The risk register entry a change with safety impact links (``change["risk"]`` holds its
+    # reference, signed with the content); the gate holds the revision until its risk's
+    # mitigations are finished. Revisions from before the register link the entry made from
+    # their free-text risk (migration 0015), their signed text unchanged.
+    risk_id: Mapped[int | None] = mapped_column(
+        ForeignKey("risks.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
     effective_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

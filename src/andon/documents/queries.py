@@ -21,6 +21,7 @@ from andon.documents.lifecycle import Status
 from andon.documents.markdown_io import render_markdown
 from andon.documents.models import Document, DocumentRevision, DocumentSignature
 from andon.documents.redline import Redline, redline, revision_text
+from andon.documents.risk_link import LinkedRisk, gate_of, linked_risk
 from andon.documents.rules import DEFAULT_RULES, DocumentRules
 from andon.documents.store import (
     document_file,
@@ -49,6 +50,11 @@ class RevisionView:
     """Ids of the signatures that still hold (signed this content, in this review round)."""
     missing: dict[str, int] = field(default_factory=dict)
     """Role → approvals still needed, while the revision is in review."""
+    risk: LinkedRisk | None = None
+    """The risk register entry the change links."""
+    waiting_for: tuple[str, ...] = ()
+    """A change in flight with safety impact: its risk's unfinished mitigations, which hold
+    it from taking effect."""
 
     def to_json(self) -> dict[str, Any]:
         d, r = self.document, self.revision
@@ -70,6 +76,17 @@ class RevisionView:
             "ended_at": r.ended_at.isoformat() if r.ended_at else None,
             "content_sha256": r.content_sha256,
             "change": dict(r.change),
+            "risk": (
+                {
+                    "id": self.risk.id,
+                    "reference": self.risk.reference,
+                    "title": self.risk.title,
+                    "status": self.risk.status,
+                }
+                if self.risk
+                else None
+            ),
+            "waiting_for": list(self.waiting_for),
             "plan": {k: v for k, v in r.plan.items() if k not in kept_in_plan(r.plan)},
             "review_round": r.review_round,
             "missing_approvals": self.missing,
@@ -127,6 +144,8 @@ def _view(
         document_file(session, document, row),
         frozenset(current),
         missing,
+        linked_risk(session, row),
+        tuple(gate_of(session, row)) if row.status in lifecycle.OPEN_STATUSES else (),
     )
 
 

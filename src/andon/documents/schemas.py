@@ -17,6 +17,7 @@ from andon.documents.content import (
     Header,
     Image,
     Step,
+    risk_reference,
 )
 from andon.documents.content import Role as DocumentRole
 from andon.documents.plan import ChangePlan
@@ -95,10 +96,16 @@ class ChangeIn(Input):
     reason: Text | None = None
     safety_impact: bool | None = None
     training: bool | None = Field(default=None, description="Readers must acknowledge it.")
-    risk: Text | None = Field(default=None, description="Required when safety_impact is true.")
+    risk_id: int | None = Field(
+        default=None,
+        ge=1,
+        description="The risk register entry the change addresses; required when "
+        "safety_impact is true. The record signs its reference (RSK-12).",
+    )
 
     def to_change(self) -> Change:
-        return Change(self.reason, self.safety_impact, self.training, self.risk)
+        risk = risk_reference(self.risk_id) if self.risk_id is not None else None
+        return Change(self.reason, self.safety_impact, self.training, risk)
 
 
 class PlanIn(ChangePlan):
@@ -202,7 +209,9 @@ class ReviseIn(Input):
     reason: Text
     safety_impact: bool | None = None
     training: bool | None = None
-    risk: Text | None = None
+    risk_id: int | None = Field(
+        default=None, ge=1, description="The risk register entry; required with safety impact."
+    )
     plan: PlanIn | None = None
 
 
@@ -215,6 +224,11 @@ class OutcomeOut(Output):
     revision: int
     status: Status
     effective_on: date | None = None
+    waiting: str | None = Field(
+        default=None,
+        description="Why an approved revision due today did not take effect: the unfinished "
+        "mitigations of its risk (a change with safety impact).",
+    )
 
 
 class DocumentRowOut(Output):
@@ -247,6 +261,13 @@ class RevisionRef(Output):
     title: str
 
 
+class LinkedRiskOut(Output):
+    id: int
+    reference: str
+    title: str
+    status: str
+
+
 class RevisionOut(Output):
     """One revision with its document, change record, plan and signatures."""
 
@@ -270,6 +291,14 @@ class RevisionOut(Output):
     plan: dict[str, Any]
     review_round: int
     missing_approvals: dict[str, int] = Field(description="Role → approvals still needed.")
+    risk: LinkedRiskOut | None = Field(
+        default=None, description="The risk register entry the change links."
+    )
+    waiting_for: list[str] = Field(
+        default_factory=list,
+        description="A change with safety impact in flight: its risk's unfinished "
+        "mitigations, which hold it from taking effect.",
+    )
     signatures: list[SignatureOut]
     revisions: list[RevisionRef]
     content: dict[str, Any]

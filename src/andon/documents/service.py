@@ -27,11 +27,13 @@ from andon.documents.content import (
     change_dict,
     content_dict,
     content_sha256,
+    risk_reference,
 )
 from andon.documents.lifecycle import Status
 from andon.documents.markdown_io import parse_markdown
 from andon.documents.models import Document, DocumentRevision
 from andon.documents.plan import checked_plan
+from andon.documents.risk_link import gate_of, link_risk
 from andon.documents.rules import DEFAULT_RULES, DocumentRules
 from andon.documents.signing import check_password, signer_for
 from andon.documents.store import (
@@ -57,14 +59,20 @@ class Outcome:
     revision: int
     status: str
     effective_on: date | None = None
+    waiting: str | None = None
+    """Why an approved revision due to take effect did not: its risk's unfinished
+    mitigations (a change with safety impact)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "number": self.number,
             "revision": self.revision,
             "status": self.status,
             "effective_on": self.effective_on.isoformat() if self.effective_on else None,
         }
+        if self.waiting is not None:
+            out["waiting"] = self.waiting
+        return out
 
 
 def _outcome(document: Document, row: DocumentRevision) -> Outcome:
@@ -86,7 +94,21 @@ def import_markdown(
     number — that document's next draft (or its open draft, rewritten). ``at`` dates a new
     document or revision (default: now), for loading a history."""
     file = parse_markdown(text, types=rules.types)
-    return write_file(ctx, file, stated=_stated_header(text), plan=plan, rules=rules, at=at)
+    try:
+        return write_file(ctx, file, stated=_stated_header(text), plan=plan, rules=rules, at=at)
+    except InvalidInput as exc:
+        raise _in_front_matter(exc, text) from None
+
+
+def _in_front_matter(exc: InvalidInput, text: str) -> InvalidInput:
+    """A refusal of the file's ``risk`` (not in the register) located as the parser locates
+    front-matter errors: ``front_matter.risk`` with its line."""
+    if [e.loc for e in exc.errors] != [("risk",)]:
+        return exc
+    head = text.split("\n---", 1)[0].splitlines()
+    line = next((i for i, t in enumerate(head, start=1) if t.startswith("risk:")), None)
+    msg = f"line {line}: {exc.errors[0].msg}" if line else exc.errors[0].msg
+    return InvalidInput(f"front_matter.risk: {msg}", [FieldError(("front_matter", "risk"), msg)])
 
 
 def write_file(
@@ -149,6 +171,8 @@ def create_document(
         if session.scalar(select(Document.id).where(Document.number == number)) is not None:
             raise Conflict(f"number: {number} is taken")
         lifecycle.validate_change(file.change)
+        change, risk_id = link_risk(session, file.change)
+        file = replace(file, change=change)
         document = Document(
             number=number,
             type=header.type,
@@ -165,7 +189,7 @@ def create_document(
         )
         session.add(document)
         session.flush()
-        row = _new_revision(session, document, 1, author_id, file, stated, plan, now)
+        row = _new_revision(session, document, 1, author_id, file, stated, plan, now, risk_id)
         tx.audit("document", document.id, "create", after=_document_audit(document))
         tx.audit("document_revision", row.id, "create", after=_revision_audit(document, row))
         return _outcome(document, row)
@@ -215,6 +239,8 @@ def save_draft(
                 f"(version {row.version}, yours {version}); reload and retry"
             )
         before = revision_value(row)
+        change, risk_id = link_risk(session, file.change, row=row)
+        file = replace(file, change=change)
         sha = content_sha256(file)
         after = lifecycle.edit(before, sha, ctx.actor.user_id)
         lifecycle.validate_change(file.change)
@@ -222,6 +248,7 @@ def save_draft(
         row.title = file.header.title
         row.content = content_dict(file.content)
         row.change = change_dict(file.change)
+        row.risk_id = risk_id
         if plan is not None:
             plan = lines_exist(session, checked_plan(plan))
             row.plan = {**plan, **kept_in_plan(row.plan)}
@@ -279,7 +306,7 @@ def revise(
     reason: str | None = None,
     safety_impact: bool | None = None,
     training: bool | None = None,
-    risk: str | None = None,
+    risk_id: int | None = None,
     file: DocumentFile | None = None,
     stated: list[str] | None = None,
     plan: dict[str, Any] | None = None,
@@ -287,7 +314,9 @@ def revise(
     at: datetime | None = None,
 ) -> Outcome:
     """A new draft from the effective revision (its text copied, or ``file`` when given), with
-    the change record. The effective revision stays in force until the draft takes effect."""
+    the change record; ``risk_id`` links the risk register entry a change with safety impact
+    addresses (the record signs its reference, ``RSK-12``). The effective revision stays in
+    force until the draft takes effect."""
     authorize_somewhere(ctx.actor, Action.DOCUMENT_AUTHOR)
     author_id = _person(ctx)
     now = at or utcnow()
@@ -302,7 +331,10 @@ def revise(
             base = document_file(session, document, current)
             stated = stated or current.plan.get("front_matter", list(HEADER_FIELDS))
             change = Change(
-                reason=reason, safety_impact=safety_impact, training=training, risk=risk
+                reason=reason,
+                safety_impact=safety_impact,
+                training=training,
+                risk=risk_reference(risk_id) if risk_id is not None else None,
             )
             file = replace(base, change=change)
         else:
@@ -314,8 +346,14 @@ def revise(
         if not (file.change.reason or "").strip():
             raise InvalidInput.for_field("reason", "a change says why it is made")
         values = [revision_value(r) for r in revisions]
+        linked, linked_id = link_risk(
+            session, file.change, field="risk_id" if risk_id is not None else "risk"
+        )
+        file = replace(file, change=linked)
         draft = lifecycle.start_revision(values, author_id, content_sha256(file), file.change)
-        row = _new_revision(session, document, draft.number, author_id, file, stated, plan, now)
+        row = _new_revision(
+            session, document, draft.number, author_id, file, stated, plan, now, linked_id
+        )
         if current is not None and not plan:
             # The rollout plan of the last change is not this one's; the scope lines stay.
             row.plan = {**row.plan, "lines": current.plan.get("lines", [])}
@@ -332,6 +370,7 @@ def _new_revision(
     stated: list[str] | None,
     plan: dict[str, Any] | None,
     at: datetime,
+    risk_id: int | None = None,
 ) -> DocumentRevision:
     plan = lines_exist(session, checked_plan(plan))
     row = DocumentRevision(
@@ -343,6 +382,7 @@ def _new_revision(
         content=content_dict(file.content),
         content_sha256=content_sha256(file),
         change=change_dict(file.change),
+        risk_id=risk_id,
         plan={
             **(plan or {}),
             "front_matter": stated if stated is not None else list(HEADER_FIELDS),
@@ -422,6 +462,12 @@ def approve(
             and row.effective_on
             and row.effective_on <= rules.today(now)
         ):
+            waiting_for = gate_of(session, row)
+            if waiting_for:
+                # Approved all the same: it waits for the mitigations, then the sweep (or the
+                # next approval path) makes it effective.
+                message = lifecycle.waiting_message(row.number, row.change.get("risk"), waiting_for)
+                return replace(_outcome(document, row), waiting=message)
             _take_effect(tx, document, row.number, now, rules)
         return _outcome(document, row)
 
@@ -531,7 +577,10 @@ def _open_change(
 def take_effect_due(
     ctx: Context, *, rules: DocumentRules = DEFAULT_RULES, now: datetime | None = None
 ) -> list[Outcome]:
-    """Every approved revision whose effective date has come takes effect (the worker's job)."""
+    """Every approved revision whose effective date has come takes effect (the worker's job).
+
+    A change with safety impact whose risk has unfinished mitigations stays approved: its
+    outcome says why (``waiting``), and the next sweep after they are finished applies it."""
     now = now or utcnow()
     today = rules.today(now)
     with ctx.read() as session:
@@ -558,7 +607,13 @@ def take_effect_due(
                 )
             )
             if still == Status.APPROVED.value:
-                done.append(_take_effect(tx, document, revision, now, rules))
+                try:
+                    done.append(_take_effect(tx, document, revision, now, rules))
+                except lifecycle.MitigationsUnfinished as held:
+                    # Nothing was written: the rules refuse before any row changes.
+                    done.append(
+                        Outcome(number, revision, Status.APPROVED.value, waiting=held.detail)
+                    )
     return done
 
 
@@ -569,7 +624,15 @@ def _take_effect(
     rows = load_revisions(session, document)
     signatures = load_signatures(session, [r.id for r in rows])
     values = [revision_value(r, signatures[r.id]) for r in rows]
-    after = lifecycle.take_effect(values, number, rules.today(at), document.type, rules.policy)
+    target_row = next(r for r in rows if r.number == number)
+    after = lifecycle.take_effect(
+        values,
+        number,
+        rules.today(at),
+        document.type,
+        rules.policy,
+        unfinished_mitigations=gate_of(session, target_row),
+    )
     previous: DocumentRevision | None = None
     target: DocumentRevision | None = None
     for row, old, new in zip(rows, values, after, strict=True):

@@ -51,6 +51,9 @@ class DocumentSweepReport:
     training_reminders: int = 0
     training_escalations: int = 0
     notifications: int = 0
+    held: tuple[str, ...] = ()
+    """Approved revisions due that did not take effect, each with why (a change with safety
+    impact whose risk has unfinished mitigations)."""
 
 
 def sweep_documents(
@@ -66,13 +69,14 @@ def sweep_documents(
         ctx, rules=rules, now=now
     )
     return DocumentSweepReport(
-        took_effect=len(took),
+        took_effect=sum(1 for o in took if o.waiting is None),
         newcomer_tasks=newcomers,
         review_reminders=review_reminders,
         review_escalations=review_escalations,
         training_reminders=training_reminders,
         training_escalations=training_escalations,
         notifications=review_sent + training_sent,
+        held=tuple(f"{o.number}: {o.waiting}" for o in took if o.waiting is not None),
     )
 
 

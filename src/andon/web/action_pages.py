@@ -49,12 +49,14 @@ def link_href(link: ActionLinkOut) -> str | None:
         "document": "/documents/{}",
         "metric": "/metrics/{}",
         "exception": "/exceptions/{}",
+        "rca": "/rca/{}",
         "capa": "/capa/{}",
+        "risk": "/risks/{}",
+        "postmortem": "/postmortems/{}",
+        "decision": "/decisions/{}",
     }
     pattern = pages.get(link.kind)
-    if pattern is None or (
-        link.kind in {"work_item", "exception", "capa"} and not link.ref.isdigit()
-    ):
+    if pattern is None or (link.kind not in {"document", "metric"} and not link.ref.isdigit()):
         return None
     return pattern.format(link.ref)
 

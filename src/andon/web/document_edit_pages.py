@@ -28,6 +28,7 @@ from andon.web.document_forms import (
     file_from_markdown,
     file_from_values,
     plan_from_values,
+    risk_options,
     uploaded_markdown,
     values_from_file,
     values_from_form,
@@ -64,6 +65,7 @@ def _form_page(
             "yes_no": YES_NO,
             "areas": _areas(ctx),
             "lines": _lines(ctx),
+            "risk_options": risk_options(ctx, values.risk),
         },
         status_code=status_code,
     )

@@ -13,6 +13,7 @@ from typing import Any
 from starlette.datastructures import FormData, UploadFile
 
 from andon.core.errors import FieldError, InvalidInput
+from andon.core.uow import Context
 from andon.documents.content import (
     CRITICAL_KINDS,
     DOCUMENT_TYPES,
@@ -23,8 +24,11 @@ from andon.documents.content import (
     Image,
     Role,
     Step,
+    parse_risk_reference,
+    risk_reference,
 )
 from andon.documents.markdown_io import check_exportable, parse_markdown
+from andon.improvement.risks import risk_choices
 from andon.web.forms import text
 
 MIN_STEP_BLOCKS = 3
@@ -122,7 +126,7 @@ def values_from_form(form: FormData) -> AuthoringValues:
         reason=text(form, "reason"),
         safety_impact=text(form, "safety_impact"),
         training=text(form, "training"),
-        risk=text(form, "risk"),
+        risk=text(form, "risk_id"),
         quality_impact=text(form, "quality_impact") == "yes",
         lines=lines,
         markdown=_raw(form, "markdown"),
@@ -169,11 +173,30 @@ def values_from_file(file: DocumentFile, plan: dict[str, Any], version: int) -> 
         reason=change.reason or "",
         safety_impact=_yes_no(change.safety_impact),
         training=_yes_no(change.training),
-        risk=change.risk or "",
+        risk=_risk_choice(change.risk),
         quality_impact=bool(plan.get("quality_impact")),
         lines=[int(i) for i in plan.get("lines", [])],
         version=str(version),
     )
+
+
+def _risk_choice(risk: str | None) -> str:
+    """The select's value for a stored risk: the register id of a reference, or the free
+    text of a draft from before the register (kept while it is not changed)."""
+    if not risk:
+        return ""
+    found = parse_risk_reference(risk)
+    return str(found) if found is not None else risk
+
+
+def risk_options(ctx: Context, current: str = "") -> list[tuple[str, str]]:
+    """The risks a change may link (every risk not closed), for a select; the current value
+    is kept as an option when it is not among them."""
+    options = [("", "No risk")] + [(str(i), label) for i, label in risk_choices(ctx)]
+    if current and current not in {value for value, _ in options}:
+        label = current if not current.isdigit() else risk_reference(int(current))
+        options.append((current, f"{label} (as written)"))
+    return options
 
 
 def uploaded_markdown(form: FormData) -> str | None:
@@ -272,7 +295,7 @@ def file_from_values(
             reason=values.reason or None,
             safety_impact=_flag(values.safety_impact),
             training=_flag(values.training),
-            risk=values.risk or None,
+            risk=risk_reference(int(values.risk)) if values.risk.isdigit() else values.risk or None,
         ),
     )
     try:

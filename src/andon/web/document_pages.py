@@ -27,6 +27,7 @@ from andon.documents.signoffs import questions_of
 from andon.documents.store import EDITORS
 from andon.plant import service as plant
 from andon.web import csrf
+from andon.web.document_forms import risk_options
 from andon.web.files import file_response
 from andon.web.forms import errors_from
 from andon.web.session import PageCtx
@@ -149,6 +150,9 @@ def show_page(
             "attachments": attachments.list_attachments(ctx, view.document.number),
             "form_errors": form_errors or {},
             "form_values": form_values or {},
+            "risk_options": risk_options(ctx)
+            if available_actions(ctx.actor, view).get("revise")
+            else [],
         },
         status_code=status_code,
     )

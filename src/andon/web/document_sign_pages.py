@@ -223,7 +223,7 @@ def revise(request: Request, ctx: PageCtx, number: str, form: Form) -> Response:
             reason=text(form, "reason") or None,
             safety_impact=flags.get(text(form, "safety_impact")),
             training=flags.get(text(form, "training")),
-            risk=text(form, "risk") or None,
+            risk_id=int(text(form, "risk_id")) if text(form, "risk_id").isdigit() else None,
             rules=rules,
         )
 

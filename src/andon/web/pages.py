@@ -32,6 +32,7 @@ from andon.web import (
     process_pages,
     rca_pages,
     review_pages,
+    risk_pages,
     token_pages,
     training_pages,
     work_item_pages,
@@ -75,6 +76,7 @@ def install(app: FastAPI) -> None:
         capa_pages,
         postmortem_pages,
         decision_pages,
+        risk_pages,
     ):
         app.include_router(module.router)
 

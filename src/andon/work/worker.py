@@ -193,6 +193,8 @@ def _cycle(
     stats.metric_crossings += sum(c.new_crossings for c in computed)
     stats.metric_actions += sum(len(c.actions_opened) for c in computed)
     stats.metric_errors += sum(1 for c in computed if c.error is not None)
+    for held in documents.held:
+        log.info("document waits: %s", held)
     for c in computed:
         if c.error is not None:
             log.warning("metric %s was not computed: %s", c.key, c.error)

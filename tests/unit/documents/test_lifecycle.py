@@ -16,6 +16,7 @@ from andon.documents.lifecycle import (
     Change,
     LifecycleAction,
     Meaning,
+    MitigationsUnfinished,
     Revision,
     Signer,
     Status,
@@ -177,7 +178,7 @@ def test_safety_change_without_a_risk_is_refused_at_submission() -> None:
     draft = Revision(1, S.DRAFT, 1, V1, Change("guard", safety_impact=True, risk="  "))
     with pytest.raises(InvalidInput) as invalid:
         submit(draft)
-    assert [e.loc for e in invalid.value.errors] == [("risk",)]
+    assert [e.loc for e in invalid.value.errors] == [("risk_id",)]
 
 
 def test_safety_change_without_a_risk_is_refused_when_starting_a_revision() -> None:
@@ -308,3 +309,22 @@ def test_acknowledgement_only_on_the_effective_revision_and_once() -> None:
         acknowledge(acked, OLLIE, AT)
     with pytest.raises(Refused):
         acknowledge(in_review(), OLLIE, AT)
+
+
+def test_safety_change_waits_for_its_risks_unfinished_mitigations() -> None:
+    approved = approve(
+        approve(in_review(SAFETY_CHANGE), QUINN, Role.QUALITY, AT, SOP), SAM, Role.SAFETY, AT, SOP
+    )
+    open_ones = ['action #4 "Fit a ram block" (open, due 2026-12-10)']
+    with pytest.raises(MitigationsUnfinished, match="Fit a ram block") as held:
+        take_effect([approved], 1, date(2026, 12, 7), SOP, unfinished_mitigations=open_ones)
+    assert held.value.status == 409
+    assert held.value.waiting_for == tuple(open_ones)
+    (done,) = take_effect([approved], 1, date(2026, 12, 7), SOP, unfinished_mitigations=())
+    assert done.status is S.EFFECTIVE
+
+
+def test_a_change_without_safety_impact_is_not_held_by_mitigations() -> None:
+    approved = approve(in_review(), QUINN, Role.QUALITY, AT, SOP)
+    (done,) = take_effect([approved], 1, date(2026, 12, 7), SOP, unfinished_mitigations=["x"])
+    assert done.status is S.EFFECTIVE
