@@ -111,7 +111,8 @@ def load(
             )
             typer.echo(
                 f"Recorded {improved.rcas} root-cause analysis, {improved.capas} CAPAs{verdict}, "
-                f"{improved.postmortems} postmortem and {improved.decisions} decisions."
+                f"{improved.postmortems} postmortem, {improved.decisions} decisions and "
+                f"{improved.risks} more risks in the register."
             )
         typer.echo(f"Done in {seconds:.1f} s.")
     else:

@@ -10,12 +10,16 @@
   from the data — effective because the history after the change has less rework — then
   closed on it. A preventive CAPA is still open, so the RCA is too.
 - A postmortem of the safety stop, published after review; three decisions.
+- The risk register: a dozen risks across the plant's areas (the lockout change's ram risk
+  comes with the documents), scored inherent and residual on the 5×5 matrix, with their
+  mitigations as actions (some done, some open, one overdue), verified by a metric against
+  a threshold or by a recurring check, one still to assess and one accepted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,7 +36,7 @@ from andon.demo.work import (
     TORQUE_LINE,
     torque_fix_at,
 )
-from andon.improvement import capa, decisions, postmortems, rca
+from andon.improvement import capa, decisions, postmortems, rca, risks
 from andon.improvement.capa_schemas import CapaCreate, ChangeLink
 from andon.improvement.decision_schemas import DecisionCreate, OptionIn
 from andon.improvement.postmortem_schemas import PostmortemCreate, PostmortemUpdate
@@ -43,6 +47,12 @@ from andon.improvement.rca_schemas import (
     RcaCreate,
     RcaLinkIn,
     RcaUpdate,
+)
+from andon.improvement.risk_schemas import (
+    MitigationCreate,
+    RiskCreate,
+    RiskVerify,
+    Verification,
 )
 from andon.metrics import service as metrics
 from andon.plant import service as plant
@@ -63,7 +73,7 @@ class ImprovementSummary:
     verdict: str | None = None
     postmortems: int = 0
     decisions: int = 0
-    errors: list[str] = field(default_factory=list)
+    risks: int = 0
 
 
 def load_improvement(
@@ -88,6 +98,7 @@ def load_improvement(
     if len(lines) > STOPPED_LINE and _postmortem(people, lines[STOPPED_LINE], end_at):
         summary.postmortems += 1
     summary.decisions += _decisions(people, rca_id, end_at, zone)
+    summary.risks += _risks(people, end_at, zone)
     return summary
 
 
@@ -440,3 +451,239 @@ def _decisions(
     for data in recorded:
         decisions.record_decision(manager, data)
     return len(recorded)
+
+
+@dataclass(frozen=True)
+class _DemoRisk:
+    title: str
+    area: str
+    owner: str
+    cause: str
+    consequence: str
+    inherent: tuple[int, int] | None  # likelihood, severity
+    residual: tuple[int, int] | None = None
+    status: str | None = None
+    # (title, owner role, due in days from the end (negative: past), done)
+    mitigations: tuple[tuple[str, str, int, bool], ...] = ()
+    verification: Verification | None = None
+    verified: str | None = None  # "met" / "not_met" for a check; "metric" to evaluate
+
+
+MONTHLY = Verification(method="check", check_interval_days=30)
+QUARTERLY = Verification(method="check", check_interval_days=91)
+DEMO_RISKS = (
+    _DemoRisk(
+        "Nutrunner drifts out of calibration between yearly calibrations",
+        "ASM",
+        "quality",
+        "Transducers drift; nothing checked them between calibrations",
+        "Over- or under-torqued main bolts: leaks in the field, rework, recalls",
+        (4, 4),
+        (2, 4),
+        "mitigating",
+        (
+            ("Shift-start torque verification in SOP-ASM-001 with a QA gate", "quality", -16, True),
+            (
+                "Monthly test-joint check of every nutrunner on the calibration plan",
+                "quality",
+                21,
+                False,
+            ),
+        ),
+        Verification(
+            method="metric",
+            metric_key="exceptions_quality",
+            metric_comparison="le",
+            metric_threshold=45,
+        ),
+        "metric",
+    ),
+    _DemoRisk(
+        "Forklift and pedestrian collision at the dock door",
+        "WH",
+        "safety",
+        "Forklifts and people share the dock aisle; the pedestrian lane is not physically "
+        "separated",
+        "Serious injury or fatality",
+        (3, 5),
+        (2, 5),
+        "mitigating",
+        (
+            (
+                "Install a barrier rail along the pedestrian lane at the dock",
+                "ops_manager",
+                12,
+                False,
+            ),
+            ("Blue-spot warning lights on all forklifts", "safety", -20, True),
+        ),
+        MONTHLY,
+        "met",
+    ),
+    _DemoRisk(
+        "Oil spill on the station 3 walkway",
+        "ASM",
+        "safety",
+        "Hydraulic press PR-3 weeps oil onto the walkway",
+        "Slip and fall; lost-time injury",
+        (3, 3),
+        (2, 2),
+        "mitigating",
+        (("Replace PR-3's leaking cylinder seal", "supervisor", -3, False),),
+        Verification(
+            method="metric", metric_key="near_misses", metric_comparison="ge", metric_threshold=1
+        ),
+        "metric",
+    ),
+    _DemoRisk(
+        "Light curtain bypass at the cover press",
+        "ASM",
+        "safety",
+        "A maintenance key can mute the light curtain in production mode",
+        "Crushed hand at the pinch point",
+        (2, 5),
+        (1, 5),
+        "mitigating",
+        (("Remove the bypass key; the safety PLC monitors the mute input", "safety", -10, True),),
+        MONTHLY,
+        "met",
+    ),
+    _DemoRisk(
+        "New casting supplier's seal faces leak more often",
+        "ASM",
+        "quality",
+        "The supplier changed on line 2 without a first-article inspection of the seal faces",
+        "Rework at Inspect, scrap, late shipments",
+        (4, 3),
+        None,
+        "open",
+        (("Supplier containment: 100% seal-face check at goods receipt", "quality", 5, False),),
+        Verification(
+            method="metric", metric_key="scrap_cost", metric_comparison="le", metric_threshold=3500
+        ),
+        "metric",
+    ),
+    _DemoRisk(
+        "Single main air compressor for the whole assembly area",
+        "ASM",
+        "ops-manager",
+        "One compressor feeds every pneumatic tool; no standby unit",
+        "All three lines stop for the length of a repair",
+        (2, 4),
+        None,
+        "open",
+        (("Quote a standby compressor with automatic changeover", "ops_manager", 30, False),),
+        QUARTERLY,
+    ),
+    _DemoRisk(
+        "Kit lists fall out of step with BOM revisions",
+        "WH",
+        "supervisor",
+        "Kit lists are copied by hand when engineering revises a bill of materials",
+        "Wrong or missing parts at Assemble; rework and waits for parts",
+        (3, 2),
+        (1, 2),
+        "mitigating",
+        (("Generate kit lists from the ERP BOM, no manual copy", "ops_manager", 45, False),),
+        MONTHLY,
+        "not_met",
+    ),
+    _DemoRisk(
+        "CMM out of calibration",
+        "QLAB",
+        "quality",
+        "The CMM's yearly calibration slipped past its due date last year",
+        "Good parts rejected or bad parts released",
+        (2, 3),
+        (1, 3),
+        "mitigating",
+        (("Put the CMM calibration on the document review calendar", "quality", -30, True),),
+        QUARTERLY,
+        "met",
+    ),
+    _DemoRisk(
+        "Customer drawing revisions missed on rush orders",
+        "ASM",
+        "supervisor",
+        "Rush orders skip the planning check of the customer's drawing revision",
+        "A whole order built to the wrong revision",
+        (2, 4),
+        (1, 4),
+        "accepted",
+    ),
+    _DemoRisk(
+        "Heat stress at the leak-test booth in summer",
+        "QLAB",
+        "safety",
+        "The booth has no ventilation; summer temperatures reach 35 °C",
+        "Heat exhaustion; errors in the leak test",
+        (2, 3),
+        None,
+        "open",
+        (("Fit a spot cooler to the leak-test booth before May", "ops_manager", 120, False),),
+        QUARTERLY,
+    ),
+    _DemoRisk(
+        "Cyber attack on the line PLCs through the plant network",
+        "ASM",
+        "ops-manager",
+        "The PLCs sit on the office network without segmentation",
+        "Lines stop; safety functions tampered with",
+        None,
+    ),
+)
+
+
+def _risks(people: Mapping[str, Context], end_at: datetime, zone: ZoneInfo) -> int:
+    """The register beyond the lockout change's ram risk (added with the documents)."""
+    safety = people["safety"]
+    today = end_at.astimezone(zone).date()
+    added_at = end_at - timedelta(days=60)
+    for i, entry in enumerate(DEMO_RISKS):
+        at = added_at + timedelta(hours=4 * i)
+        inherent = entry.inherent or (None, None)
+        residual = entry.residual or (None, None)
+        risk = risks.add_risk(
+            safety,
+            RiskCreate(
+                title=entry.title,
+                area=entry.area,
+                cause=entry.cause,
+                consequence=entry.consequence,
+                inherent_likelihood=inherent[0],
+                inherent_severity=inherent[1],
+                residual_likelihood=residual[0],
+                residual_severity=residual[1],
+                owner=entry.owner,
+                status=entry.status,
+                verification=entry.verification,
+                review_on=today + timedelta(days=30 + 20 * i),
+            ),
+            at=at,
+            today=at.date(),
+        )
+        for title, role, due_in, done in entry.mitigations:
+            action = risks.add_mitigation(
+                safety,
+                risk.id,
+                MitigationCreate(
+                    title=title, owner_role=role, due_on=today + timedelta(days=due_in)
+                ),
+                at=at,
+            )
+            if done:
+                actions.close_action(
+                    safety, action.id, note="Done and checked on the floor", at=end_at
+                )
+        if entry.verified == "metric":
+            risks.verify_risk(safety, risk.id, RiskVerify(), zone=zone, today=today, at=end_at)
+        elif entry.verified is not None:
+            risks.verify_risk(
+                safety,
+                risk.id,
+                RiskVerify(result=entry.verified, note="Walked the area with the owner"),
+                zone=zone,
+                today=today,
+                at=end_at,
+            )
+    return len(DEMO_RISKS)
