@@ -10,9 +10,10 @@ from fastapi.testclient import TestClient
 from andon.core.clock import utcnow
 from andon.core.permissions import Role
 from andon.core.uow import Context
-from andon.improvement import capa, rca
+from andon.improvement import capa, rca, risks
 from andon.improvement.capa_schemas import CapaCreate
 from andon.improvement.rca_schemas import RcaCreate
+from andon.improvement.risk_schemas import RiskCreate
 from andon.work import exceptions
 from andon.work.schemas import ExceptionRaise
 from tests.factories import make_floor, make_user, new_item
@@ -48,6 +49,17 @@ def test_hub_shows_offenders_open_rcas_and_overdue_capas(
             rca_id=opened.id,
         ),
     )
+    risk = risks.add_risk(
+        system,
+        RiskCreate(
+            title="Seal <press> pinch point",
+            owner="quinn",
+            inherent_likelihood=4,
+            inherent_severity=5,
+            residual_likelihood=2,
+            residual_severity=5,
+        ),
+    )
     make_user(system, "vic", Role.VIEWER)
     sign_in(client, "vic")
 
@@ -62,3 +74,6 @@ def test_hub_shows_offenders_open_rcas_and_overdue_capas(
     assert f'href="/capa/{late.id}"' in text
     assert "1 overdue" in text
     assert "not checked yet" in text
+    assert f'href="/risks/{risk.id}"' in text
+    assert "Seal &lt;press&gt; pinch point" in text
+    assert "residual 10 (high)" in text
