@@ -11,7 +11,7 @@ module splits them into the two windows, tests, and returns a verdict with its n
 - A u, c or XmR chart is tested with the Mann–Whitney U test on the per-period values (no
   assumption of normality), one-sided in the better direction.
 
-Assumptions (see docs/capa.md): the periods are independent of one another, the process was
+Assumptions (see docs/improvement.md): the periods are independent of one another, the process was
 stable before the change, and nothing else changed in the two windows.
 """
 
