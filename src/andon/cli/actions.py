@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from andon.cli.context import operator_context, read_settings
+from andon.cli.context import acting_as, operator_context, read_settings
 from andon.cli.tables import echo_json, echo_table
 
 if TYPE_CHECKING:
     from andon.actions.schemas import ActionLink, ActionOut
-    from andon.core.uow import Context
 
 app = typer.Typer(
     help="Actions with an owner and a due date: open, list, show, comment, close, cancel.",
@@ -73,7 +70,7 @@ def new(
         priority=priority,
         links=[_link(text) for text in link or []],
     )
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         action, _ = open_action(ctx, data)
     if as_json:
         echo_json(action.model_dump(mode="json"))
@@ -125,7 +122,7 @@ def list_(
         owner_role=Role(owner) if owner in roles else None,
         limit=500,
     )
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         found = list_actions(ctx, filters)
     if as_json:
         echo_json([a.model_dump(mode="json") for a in found])
@@ -190,7 +187,7 @@ def comment(
     from andon.actions.schemas import CommentCreate
     from andon.actions.service import comment_action
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         comment_action(ctx, action_id, CommentCreate(body=text))
     typer.echo(f"Commented on action {action_id}.")
 
@@ -202,7 +199,7 @@ def close(
     """Mark an action done, saying what was done: its owner, or a manager of actions."""
     from andon.actions.service import close_action
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         action = close_action(ctx, action_id, note=note)
     if as_json:
         echo_json(action.model_dump(mode="json"))
@@ -217,7 +214,7 @@ def cancel(
     """Cancel an action, saying why: a manager of actions (quality, safety, leads)."""
     from andon.actions.service import cancel_action
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         action = cancel_action(ctx, action_id, note=note)
     if as_json:
         echo_json(action.model_dump(mode="json"))
@@ -226,23 +223,6 @@ def cancel(
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-@contextmanager
-def _acting(username: str | None) -> Iterator[Context]:
-    """The context of the person named (the local operator when None)."""
-    from andon.accounts.service import actor_for, find_user
-
-    with operator_context() as ctx:
-        if username is None:
-            yield ctx
-            return
-        user = find_user(ctx, username)
-        if not user.active:
-            from andon.core.errors import Conflict
-
-            raise Conflict(f"{user.username} is disabled; nothing was done")
-        yield ctx.as_actor(actor_for(user))
 
 
 def _link(text: str) -> ActionLink:

@@ -4,18 +4,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from andon.cli.context import operator_context, read_settings
+from andon.cli.context import acting_as, operator_context, read_settings
 from andon.cli.tables import echo_json, echo_table
 
 if TYPE_CHECKING:
-    from andon.core.uow import Context
     from andon.improvement.capa_schemas import CapaOut, CheckOut
 
 app = typer.Typer(
@@ -101,7 +98,7 @@ def new(
         effective_on=effective_at.date() if effective_at else None,
         window_days=window_days or 28,
     )
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         capa = open_capa(ctx, data)
     if as_json:
         echo_json(capa.model_dump(mode="json"))
@@ -178,7 +175,7 @@ def link(
     from andon.improvement.capa import link_change
     from andon.improvement.capa_schemas import ChangeLink
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         capa = link_change(ctx, capa_id, ChangeLink(kind=kind, ref=ref))
     if as_json:
         echo_json(capa.model_dump(mode="json"))
@@ -230,7 +227,7 @@ def check(
                 "the line of a CAPA's check is the CAPA's (set with capa new --line)",
                 param_hint="--line",
             )
-        with _acting(as_user) as ctx:
+        with acting_as(as_user) as ctx:
             found = run_check(
                 ctx,
                 capa_id,
@@ -252,7 +249,7 @@ def close(
     """Close a CAPA and its action: only when its latest check says effective."""
     from andon.improvement.capa import close_capa
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         capa = close_capa(ctx, capa_id, note=note)
     if as_json:
         echo_json(capa.model_dump(mode="json"))
@@ -267,7 +264,7 @@ def cancel(
     """Cancel a CAPA and its action, saying why."""
     from andon.improvement.capa import cancel_capa
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         capa = cancel_capa(ctx, capa_id, note=note)
     if as_json:
         echo_json(capa.model_dump(mode="json"))
@@ -330,20 +327,3 @@ def _describe(capa: CapaOut) -> list[str]:
     if capa.closed_on is not None and capa.closed_on.id != (capa.check and capa.check.id):
         lines.append(f"Closed on check #{capa.closed_on.id}: {capa.closed_on.verdict}")
     return lines
-
-
-@contextmanager
-def _acting(username: str | None) -> Iterator[Context]:
-    """The context of the person named (the local operator when None)."""
-    from andon.accounts.service import actor_for, find_user
-
-    with operator_context() as ctx:
-        if username is None:
-            yield ctx
-            return
-        user = find_user(ctx, username)
-        if not user.active:
-            from andon.core.errors import Conflict
-
-            raise Conflict(f"{user.username} is disabled; nothing was done")
-        yield ctx.as_actor(actor_for(user))

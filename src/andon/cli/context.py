@@ -64,6 +64,24 @@ def operator_context(settings: Settings | None = None) -> Iterator[Context]:
 
 
 @contextmanager
+def acting_as(username: str | None) -> Iterator[Context]:
+    """The context of the person named with ``--as`` (the local operator when None): what
+    they may do is checked as for them; a disabled user does nothing."""
+    from andon.accounts.service import actor_for, find_user
+
+    with operator_context() as ctx:
+        if username is None:
+            yield ctx
+            return
+        user = find_user(ctx, username)
+        if not user.active:
+            from andon.core.errors import Conflict
+
+            raise Conflict(f"{user.username} is disabled; nothing was done")
+        yield ctx.as_actor(actor_for(user))
+
+
+@contextmanager
 def migration_engine(settings: Settings | None = None) -> Iterator[Engine]:
     """A bare engine for Alembic, disposed afterwards."""
     from andon.core.database import create_db_engine

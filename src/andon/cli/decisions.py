@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from andon.cli.context import operator_context, read_settings
+from andon.cli.context import acting_as, operator_context, read_settings
 from andon.cli.tables import echo_json, echo_table, instant
 
 if TYPE_CHECKING:
-    from andon.core.uow import Context
     from andon.improvement.decision_schemas import DecisionDetailOut, DecisionOut
 
 app = typer.Typer(
@@ -81,7 +78,7 @@ def new(
             "rcas": rca or [],
         }
     )
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         found = record_decision(ctx, data)
     if as_json:
         echo_json(found.model_dump(mode="json"))
@@ -141,7 +138,7 @@ def reopen(
     from andon.improvement.decision_schemas import DecisionReopen
     from andon.improvement.decisions import reopen_decision
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         found = reopen_decision(ctx, decision_id, DecisionReopen(reason=reason, title=title))
     if as_json:
         echo_json(found.model_dump(mode="json"))
@@ -172,7 +169,7 @@ def settle(
         decided_on=decided_on.date(),
         revisit_on=revisit_on.date() if revisit_on else None,
     )
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         found = settle_decision(ctx, decision_id, data)
     if as_json:
         echo_json(found.model_dump(mode="json"))
@@ -181,22 +178,6 @@ def settle(
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-@contextmanager
-def _acting(username: str | None) -> Iterator[Context]:
-    from andon.accounts.service import actor_for, find_user
-
-    with operator_context() as ctx:
-        if username is None:
-            yield ctx
-            return
-        user = find_user(ctx, username)
-        if not user.active:
-            from andon.core.errors import Conflict
-
-            raise Conflict(f"{user.username} is disabled; nothing was done")
-        yield ctx.as_actor(actor_for(user))
 
 
 def _option(text: str) -> dict[str, str]:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from andon.cli.context import operator_context
+from andon.cli.context import acting_as
 from andon.cli.tables import echo_json, echo_table, instant
 
 if TYPE_CHECKING:
-    from andon.core.uow import Context
     from andon.improvement.postmortem_schemas import PostmortemDetailOut
 
 app = typer.Typer(
@@ -69,7 +66,7 @@ def new(
             "summary": summary,
         }
     )
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         pm = create_postmortem(ctx, data)
     if as_json:
         echo_json(pm.model_dump(mode="json"))
@@ -91,7 +88,7 @@ def list_(
     """List postmortems, newest incident first (drafts: for their writers only)."""
     from andon.improvement.postmortems import list_postmortems
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         found = list_postmortems(ctx, status=status)
     if as_json:
         echo_json([p.model_dump(mode="json") for p in found])
@@ -108,7 +105,7 @@ def show(postmortem_id: IdArgument, as_user: AsOption = None, as_json: JsonOptio
     """A postmortem with its timeline, blameless prompts and follow-up actions."""
     from andon.improvement.postmortems import get_postmortem
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         pm = get_postmortem(ctx, postmortem_id)
     if as_json:
         echo_json(pm.model_dump(mode="json"))
@@ -164,7 +161,7 @@ def edit(
     entries = [_entry(text) for text in add_entry or []]
     if not changes_given and not entries:
         raise typer.BadParameter("give something to change", param_hint="--title")
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         if changes_given:
             current = get_postmortem(ctx, postmortem_id)
             update_postmortem(
@@ -190,7 +187,7 @@ def submit(
     """Send a draft for review (it needs "what happened")."""
     from andon.improvement.postmortems import submit_postmortem
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         pm = submit_postmortem(ctx, postmortem_id)
     if as_json:
         echo_json(pm.model_dump(mode="json"))
@@ -205,7 +202,7 @@ def publish(
     """Publish a postmortem under review: a reviewer who is not its author."""
     from andon.improvement.postmortems import publish_postmortem
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         pm = publish_postmortem(ctx, postmortem_id)
     if as_json:
         echo_json(pm.model_dump(mode="json"))
@@ -222,7 +219,7 @@ def search(
     """Search the published postmortems."""
     from andon.improvement.postmortems import search_postmortems
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         hits = search_postmortems(ctx, query)
     if as_json:
         echo_json([h.model_dump(mode="json") for h in hits])
@@ -235,23 +232,6 @@ def search(
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-@contextmanager
-def _acting(username: str | None) -> Iterator[Context]:
-    """The context of the person named (the local operator when None)."""
-    from andon.accounts.service import actor_for, find_user
-
-    with operator_context() as ctx:
-        if username is None:
-            yield ctx
-            return
-        user = find_user(ctx, username)
-        if not user.active:
-            from andon.core.errors import Conflict
-
-            raise Conflict(f"{user.username} is disabled; nothing was done")
-        yield ctx.as_actor(actor_for(user))
 
 
 def _instant(text: str | None, hint: str) -> datetime | None:

@@ -66,13 +66,13 @@ def new(
     as_json: JsonOption = False,
 ) -> None:
     """Open an RCA with its problem statement (what, where, when, how much)."""
-    from andon.cli.actions import _acting
+    from andon.cli.context import acting_as
     from andon.cli.lines import find_line
     from andon.improvement.rca import open_rca
     from andon.improvement.rca_schemas import RcaCreate
 
     zone = read_settings().zone
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         data = RcaCreate(
             title=title,
             what=what,
@@ -142,11 +142,11 @@ def link(
     as_json: JsonOption = False,
 ) -> None:
     """Link an exception, work item, audit entry or metric signal to an RCA."""
-    from andon.cli.actions import _acting
+    from andon.cli.context import acting_as
     from andon.improvement.rca import add_link
 
     found = _link(ref)
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         added = add_link(ctx, rca_id, found.model_copy(update={"note": note}))
     if as_json:
         echo_json(added.model_dump(mode="json"))
@@ -167,11 +167,11 @@ def why(
     as_json: JsonOption = False,
 ) -> None:
     """Add a why under the problem or under a cause (two under one cause: a branch)."""
-    from andon.cli.actions import _acting
+    from andon.cli.context import acting_as
     from andon.improvement.rca import add_cause
     from andon.improvement.rca_schemas import CauseCreate
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         cause = add_cause(ctx, rca_id, CauseCreate(text=text, parent_id=parent, category=category))
     if as_json:
         echo_json(cause.model_dump(mode="json"))
@@ -193,12 +193,12 @@ def verify(
     as_json: JsonOption = False,
 ) -> None:
     """Verify a cause with evidence."""
-    from andon.cli.actions import _acting
+    from andon.cli.context import acting_as
     from andon.improvement.rca import verify_cause
     from andon.improvement.rca_schemas import CauseVerify
 
     data = CauseVerify(evidence=evidence, evidence_query=query, evidence_attachment_id=attachment)
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         cause = verify_cause(ctx, rca_id, cause_id, data)
     if as_json:
         echo_json(cause.model_dump(mode="json"))
@@ -215,10 +215,10 @@ def root(
     as_json: JsonOption = False,
 ) -> None:
     """Name a verified cause a root cause (--unset: no longer one)."""
-    from andon.cli.actions import _acting
+    from andon.cli.context import acting_as
     from andon.improvement.rca import set_root
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         cause = set_root(ctx, rca_id, cause_id, root=not unset)
     if as_json:
         echo_json(cause.model_dump(mode="json"))
@@ -242,7 +242,7 @@ def contain(
     as_json: JsonOption = False,
 ) -> None:
     """Open a containment action (in the actions room, linked rca:ID)."""
-    from andon.cli.actions import _acting
+    from andon.cli.context import acting_as
     from andon.core.permissions import Role
     from andon.improvement.rca import add_containment
     from andon.improvement.rca_schemas import ContainmentCreate
@@ -254,7 +254,7 @@ def contain(
         owner_role=Role(owner) if owner in roles else None,
         due_on=due.date(),
     )
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         done = add_containment(ctx, rca_id, data)
     if as_json:
         echo_json(done.model_dump(mode="json"))
@@ -270,11 +270,11 @@ def close(
     as_json: JsonOption = False,
 ) -> None:
     """Close an RCA: needs a verified root cause, and its CAPAs finished."""
-    from andon.cli.actions import _acting
+    from andon.cli.context import acting_as
     from andon.improvement.rca import close_rca, get_rca
     from andon.improvement.rca_schemas import RcaClose
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         version = get_rca(ctx, rca_id).version
         closed = close_rca(ctx, rca_id, RcaClose(version=version, reason=note))
     if as_json:

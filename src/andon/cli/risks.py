@@ -3,19 +3,16 @@ mitigate, export."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from andon.cli.context import operator_context, read_settings
+from andon.cli.context import acting_as, operator_context, read_settings
 from andon.cli.tables import echo_json, echo_table
 
 if TYPE_CHECKING:
-    from andon.core.uow import Context
     from andon.improvement.risk_schemas import RiskDetailOut, RiskFilters
 
 app = typer.Typer(
@@ -85,7 +82,7 @@ def new(
         "review_on": review_on.date() if review_on else None,
         **_scores(inherent, residual),
     }
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         risk = risks.add_risk(ctx, RiskCreate(**fields), today=_today())
     _echo_risk(risk, as_json, "Added")
 
@@ -189,7 +186,7 @@ def edit(
     from andon.improvement.risk_schemas import RiskUpdate
 
     risk_id = _id(risk)
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         current = risks.get_risk(ctx, risk_id)
         given: dict[str, Any] = {
             k: v
@@ -226,7 +223,7 @@ def review(
     from andon.improvement import risks
     from andon.improvement.risk_schemas import RiskReview
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         found = risks.review_risk(
             ctx, _id(risk), RiskReview(next_review_on=next_review.date(), note=note), today=_today()
         )
@@ -248,7 +245,7 @@ def verify(
     from andon.improvement import risks
     from andon.improvement.risk_schemas import RiskVerify
 
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         found = risks.verify_risk(
             ctx,
             _id(risk),
@@ -289,7 +286,7 @@ def mitigate(
         due_on=due.date(),
         priority=priority,
     )
-    with _acting(as_user) as ctx:
+    with acting_as(as_user) as ctx:
         action = risks.add_mitigation(ctx, _id(risk), data)
     if as_json:
         echo_json(action.model_dump(mode="json"))
@@ -318,22 +315,6 @@ def export(
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-@contextmanager
-def _acting(username: str | None) -> Iterator[Context]:
-    from andon.accounts.service import actor_for, find_user
-
-    with operator_context() as ctx:
-        if username is None:
-            yield ctx
-            return
-        user = find_user(ctx, username)
-        if not user.active:
-            from andon.core.errors import Conflict
-
-            raise Conflict(f"{user.username} is disabled; nothing was done")
-        yield ctx.as_actor(actor_for(user))
 
 
 def _id(text: str) -> int:

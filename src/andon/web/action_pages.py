@@ -25,7 +25,7 @@ from andon.core.errors import AndonError
 from andon.core.permissions import Action, Role
 from andon.core.uow import Context
 from andon.web import csrf, flash
-from andon.web.forms import FormInvalid, build, errors_from, read_form, text
+from andon.web.forms import FormInvalid, build, errors_from, read_form, refusal, text
 from andon.web.session import PageCtx
 from andon.web.templating import render
 
@@ -212,9 +212,7 @@ def detail_page(request: Request, ctx: PageCtx, action_id: int) -> Response:
 
 
 def _done(request: Request, action_id: int, message: str) -> Response:
-    response = RedirectResponse(f"/actions/{action_id}", status_code=303)
-    flash.put(request, response, message)
-    return response
+    return flash.redirect(request, f"/actions/{action_id}", message)
 
 
 def _refused(
@@ -225,12 +223,8 @@ def _refused(
     exc: Exception,
     values: dict[str, str],
 ) -> Response:
-    if isinstance(exc, FormInvalid):
-        return _detail_page(request, ctx, action_id, form_name, exc.errors, values, 422)
-    assert isinstance(exc, AndonError)
-    if exc.status in (401, 403, 404):
-        raise exc
-    return _detail_page(request, ctx, action_id, form_name, errors_from(exc), values, exc.status)
+    errors, status = refusal(exc)
+    return _detail_page(request, ctx, action_id, form_name, errors, values, status)
 
 
 @router.post("/actions/{action_id}/update")

@@ -29,7 +29,7 @@ from andon.improvement.capa_schemas import (
 from andon.improvement.recurrence import next_exceptions
 from andon.web import csrf, flash
 from andon.web.control_charts import Annotation, control_chart
-from andon.web.forms import FormInvalid, build, errors_from, read_form, text
+from andon.web.forms import FormInvalid, build, errors_from, read_form, refusal, text
 from andon.web.session import PageCtx
 from andon.web.templating import render
 
@@ -222,9 +222,7 @@ def detail_page(request: Request, ctx: PageCtx, capa_id: int) -> Response:
 
 
 def _done(request: Request, capa_id: int, message: str) -> Response:
-    response = RedirectResponse(f"/capa/{capa_id}", status_code=303)
-    flash.put(request, response, message)
-    return response
+    return flash.redirect(request, f"/capa/{capa_id}", message)
 
 
 def _refused(
@@ -235,12 +233,8 @@ def _refused(
     exc: Exception,
     values: dict[str, str],
 ) -> Response:
-    if isinstance(exc, FormInvalid):
-        return _detail_page(request, ctx, capa_id, form_name, exc.errors, values, 422)
-    assert isinstance(exc, AndonError)
-    if exc.status in (401, 403, 404):
-        raise exc
-    return _detail_page(request, ctx, capa_id, form_name, errors_from(exc), values, exc.status)
+    errors, status = refusal(exc)
+    return _detail_page(request, ctx, capa_id, form_name, errors, values, status)
 
 
 @router.post("/capa/{capa_id}/check")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from andon.core.clock import to_local, utcnow
@@ -17,7 +17,7 @@ from andon.core.uow import Context
 from andon.improvement import decisions as service
 from andon.improvement.decision_schemas import DecisionCreate, DecisionReopen, DecisionSettle
 from andon.web import csrf, flash
-from andon.web.forms import FormInvalid, build, errors_from, read_form, text
+from andon.web.forms import FormInvalid, build, errors_from, read_form, refusal, text
 from andon.web.session import PageCtx
 from andon.web.templating import render
 
@@ -154,9 +154,7 @@ def detail_page(request: Request, ctx: PageCtx, decision_id: int) -> Response:
 
 
 def _done(request: Request, decision_id: int, message: str) -> Response:
-    response = RedirectResponse(f"/decisions/{decision_id}", status_code=303)
-    flash.put(request, response, message)
-    return response
+    return flash.redirect(request, f"/decisions/{decision_id}", message)
 
 
 def _refused(
@@ -167,12 +165,8 @@ def _refused(
     exc: Exception,
     values: dict[str, str],
 ) -> Response:
-    if isinstance(exc, FormInvalid):
-        return _detail_page(request, ctx, decision_id, form_name, exc.errors, values, 422)
-    assert isinstance(exc, AndonError)
-    if exc.status in (401, 403, 404):
-        raise exc
-    return _detail_page(request, ctx, decision_id, form_name, errors_from(exc), values, exc.status)
+    errors, status = refusal(exc)
+    return _detail_page(request, ctx, decision_id, form_name, errors, values, status)
 
 
 @router.post("/decisions/{decision_id}/reopen")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
 from itsdangerous import BadSignature, URLSafeSerializer
 
 COOKIE = "andon_flash"
@@ -33,6 +34,13 @@ def put(request: Request, response: Response, text: str, kind: str = "ok") -> No
         secure=request.url.scheme == "https",
         path="/",
     )
+
+
+def redirect(request: Request, url: str, text: str) -> Response:
+    """See Other to ``url``, showing ``text`` there: where a form that worked leads."""
+    response = RedirectResponse(url, status_code=303)
+    put(request, response, text)
+    return response
 
 
 def read(request: Request) -> Flash | None:

@@ -49,6 +49,19 @@ def build(model: type[M], data: dict[str, Any]) -> M:
         raise FormInvalid(errors) from None
 
 
+def refusal(exc: Exception) -> tuple[dict[str, str], int]:
+    """The field errors and status a refused form is shown again with: the form's own errors
+    (422) or the domain error's. Sign-in, permission and not-found errors are raised again,
+    for the error page rather than a form."""
+    if isinstance(exc, FormInvalid):
+        return exc.errors, 422
+    if not isinstance(exc, AndonError):
+        raise exc
+    if exc.status in (401, 403, 404):
+        raise exc
+    return errors_from(exc), exc.status
+
+
 def errors_from(error: AndonError) -> dict[str, str]:
     """A service's refusal as field messages (InvalidInput) or one form-level message."""
     if isinstance(error, InvalidInput) and error.errors:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from andon.core.clock import to_local
@@ -24,7 +24,7 @@ from andon.improvement.postmortem_schemas import (
     PostmortemUpdate,
 )
 from andon.web import csrf, flash
-from andon.web.forms import FormInvalid, build, errors_from, read_form, text
+from andon.web.forms import FormInvalid, build, errors_from, read_form, refusal, text
 from andon.web.session import PageCtx
 from andon.web.templating import render
 
@@ -200,9 +200,7 @@ def detail_page(request: Request, ctx: PageCtx, postmortem_id: int) -> Response:
 
 
 def _done(request: Request, postmortem_id: int, message: str) -> Response:
-    response = RedirectResponse(f"/postmortems/{postmortem_id}", status_code=303)
-    flash.put(request, response, message)
-    return response
+    return flash.redirect(request, f"/postmortems/{postmortem_id}", message)
 
 
 def _refused(
@@ -213,13 +211,8 @@ def _refused(
     exc: Exception,
     values: dict[str, str],
 ) -> Response:
-    if isinstance(exc, FormInvalid):
-        return _detail_page(request, ctx, postmortem_id, form_name, exc.errors, values, 422)
-    assert isinstance(exc, AndonError)
-    if exc.status in (401, 403, 404):
-        raise exc
-    errors = errors_from(exc)
-    return _detail_page(request, ctx, postmortem_id, form_name, errors, values, exc.status)
+    errors, status = refusal(exc)
+    return _detail_page(request, ctx, postmortem_id, form_name, errors, values, status)
 
 
 @router.post("/postmortems/{postmortem_id}/edit")

@@ -40,7 +40,7 @@ from andon.plant import service as plant
 from andon.plant.models import Line
 from andon.web import csrf, flash
 from andon.web.control_charts import sparkline
-from andon.web.forms import FormInvalid, build, errors_from, read_form, text
+from andon.web.forms import FormInvalid, build, errors_from, read_form, refusal, text
 from andon.web.session import PageCtx
 from andon.web.templating import render
 from andon.work.exceptions import known_categories
@@ -455,9 +455,7 @@ def detail_page(request: Request, ctx: PageCtx, rca_id: int) -> Response:
 
 
 def _done(request: Request, rca_id: int, message: str, anchor: str = "") -> Response:
-    response = RedirectResponse(f"/rca/{rca_id}{anchor}", status_code=303)
-    flash.put(request, response, message)
-    return response
+    return flash.redirect(request, f"/rca/{rca_id}{anchor}", message)
 
 
 def _refused(
@@ -468,12 +466,8 @@ def _refused(
     exc: Exception,
     values: dict[str, str],
 ) -> Response:
-    if isinstance(exc, FormInvalid):
-        return _detail_page(request, ctx, rca_id, form_name, exc.errors, values, 422)
-    assert isinstance(exc, AndonError)
-    if exc.status in (401, 403, 404):
-        raise exc
-    return _detail_page(request, ctx, rca_id, form_name, errors_from(exc), values, exc.status)
+    errors, status = refusal(exc)
+    return _detail_page(request, ctx, rca_id, form_name, errors, values, status)
 
 
 @router.post("/rca/{rca_id:int}/links")

@@ -28,7 +28,7 @@ from andon.improvement.risk_schemas import (
     RiskVerify,
 )
 from andon.web import csrf, flash
-from andon.web.forms import FormInvalid, build, errors_from, read_form, text
+from andon.web.forms import FormInvalid, build, errors_from, read_form, refusal, text
 from andon.web.session import PageCtx
 from andon.web.templating import render
 
@@ -250,9 +250,7 @@ def detail_page(request: Request, ctx: PageCtx, risk_id: int) -> Response:
 
 
 def _done(request: Request, risk_id: int, message: str) -> Response:
-    response = RedirectResponse(f"/risks/{risk_id}", status_code=303)
-    flash.put(request, response, message)
-    return response
+    return flash.redirect(request, f"/risks/{risk_id}", message)
 
 
 def _refused(
@@ -263,12 +261,8 @@ def _refused(
     exc: Exception,
     values: dict[str, str],
 ) -> Response:
-    if isinstance(exc, FormInvalid):
-        return _detail_page(request, ctx, risk_id, form_name, exc.errors, values, 422)
-    assert isinstance(exc, AndonError)
-    if exc.status in (401, 403, 404):
-        raise exc
-    return _detail_page(request, ctx, risk_id, form_name, errors_from(exc), values, exc.status)
+    errors, status = refusal(exc)
+    return _detail_page(request, ctx, risk_id, form_name, errors, values, status)
 
 
 @router.post("/risks/{risk_id}/edit")
