@@ -25,7 +25,7 @@ from andon.core.clock import to_local, utcnow
 from andon.core.errors import AndonError, Conflict, InvalidInput, NotFound
 from andon.core.permissions import Action, authorize
 from andon.core.uow import Context
-from andon.documents.models import Document, DocumentRevision
+from andon.improvement import changes
 from andon.improvement.capa_schemas import (
     CapaCreate,
     CapaOut,
@@ -51,10 +51,9 @@ from andon.improvement.models import (
 from andon.metrics import store
 from andon.metrics.definition import KpiSource, MetricDefinition
 from andon.metrics.evaluation import finished, series_of
-from andon.metrics.models import Metric, MetricLimits, MetricValue, MetricVersion
+from andon.metrics.models import Metric, MetricLimits, MetricValue
 from andon.metrics.series import PeriodValue
 from andon.metrics.spc import Chart, Limits
-from andon.processes.models import Process, ProcessVersion
 
 log = logging.getLogger("andon.capa")
 
@@ -269,31 +268,18 @@ def link_change(
 
 
 def _change_effective_at(session: Session, data: ChangeLink) -> datetime | None:
-    name, _, number_text = data.ref.rpartition("/")
-    number = int(number_text)
+    name, _, number = data.ref.rpartition("/")
     if data.kind == "document_revision":
-        revision = session.scalar(
-            select(DocumentRevision)
-            .join(Document, Document.id == DocumentRevision.document_id)
-            .where(Document.number == name, DocumentRevision.number == number)
-        )
+        revision = changes.revision_by_ref(session, data.ref)
         if revision is None:
             raise InvalidInput.for_field("ref", f"no revision {number} of document {name!r}")
         return revision.effective_at
     if data.kind == "process_version":
-        version = session.scalar(
-            select(ProcessVersion)
-            .join(Process, Process.id == ProcessVersion.process_id)
-            .where(Process.key == name, ProcessVersion.number == number)
-        )
+        version = changes.process_version_by_ref(session, data.ref)
         if version is None:
             raise InvalidInput.for_field("ref", f"no version {number} of process {name!r}")
         return version.published_at
-    metric_version = session.scalar(
-        select(MetricVersion)
-        .join(Metric, Metric.id == MetricVersion.metric_id)
-        .where(Metric.key == name, MetricVersion.version == number)
-    )
+    metric_version = changes.metric_version_by_ref(session, data.ref)
     if metric_version is None:
         raise InvalidInput.for_field("ref", f"no version {number} of metric {name!r}")
     return metric_version.created_at

@@ -18,7 +18,7 @@ from andon.core.audit import snapshot
 from andon.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from andon.core.permissions import Action, Role, authorize_somewhere
 from andon.core.uow import Context
-from andon.documents.models import Document, DocumentRevision
+from andon.improvement import changes
 from andon.improvement.decision_models import Decision, DecisionLink
 from andon.improvement.decision_schemas import (
     ChainLinkOut,
@@ -34,7 +34,6 @@ from andon.improvement.decision_schemas import (
 )
 from andon.improvement.models import RootCauseAnalysis
 from andon.metrics.models import Metric
-from andon.processes.models import Process, ProcessVersion
 
 FIELDS = (
     "title",
@@ -292,29 +291,13 @@ def _links(session: Session, data: DecisionLinks) -> list[tuple[str, str]]:
             raise _bad(("metrics", i), f"no metric with key {key!r}")
         out.append(("metric", key))
     for i, ref in enumerate(data.document_revisions):
-        number, _, rev = ref.rpartition("/")
-        found = None
-        if number and rev.isdigit():
-            found = session.scalar(
-                select(DocumentRevision.id)
-                .join(Document, Document.id == DocumentRevision.document_id)
-                .where(Document.number == number, DocumentRevision.number == int(rev))
-            )
-        if found is None:
+        if changes.revision_by_ref(session, ref) is None:
             raise _bad(
                 ("document_revisions", i), f"no document revision {ref!r} (write NUMBER/REVISION)"
             )
         out.append(("document_revision", ref))
     for i, ref in enumerate(data.process_versions):
-        key, _, number = ref.rpartition("/")
-        found = None
-        if key and number.isdigit():
-            found = session.scalar(
-                select(ProcessVersion.id)
-                .join(Process, Process.id == ProcessVersion.process_id)
-                .where(Process.key == key, ProcessVersion.number == int(number))
-            )
-        if found is None:
+        if changes.process_version_by_ref(session, ref) is None:
             raise _bad(("process_versions", i), f"no process version {ref!r} (write KEY/VERSION)")
         out.append(("process_version", ref))
     for i, rca_id in enumerate(data.rcas):
