@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from sqlalchemy import select
 
 from andon.actions import service as actions
 from andon.actions.schemas import ActionCreate, ActionLink
+from andon.core.errors import Conflict
 from andon.core.uow import Context
 from andon.demo.work import (
     AREA,
@@ -90,7 +92,7 @@ def load_improvement(
     drift_at = end_at - timedelta(days=TORQUE_DRIFT_DAYS_BEFORE_END)
     fix_at = torque_fix_at(end_at)
     rca_id: int | None = None
-    if start_at + timedelta(days=10) < drift_at and len(lines) > TORQUE_LINE:
+    if start_at + timedelta(days=10) < drift_at and _has_limits(quality, lines):
         rca_id = _torque_rca(people, lines[TORQUE_LINE], drift_at, fix_at, zone)
         summary.rcas += 1
         summary.verdict = _torque_capas(people, rca_id, lines[TORQUE_LINE], fix_at, end_at, zone)
@@ -100,6 +102,17 @@ def load_improvement(
     summary.decisions += _decisions(people, rca_id, end_at, zone)
     summary.risks += _risks(people, end_at, zone)
     return summary
+
+
+def _has_limits(ctx: Context, lines: list[Line]) -> bool:
+    """Whether the torque line's rework chart exists: a history without items has none."""
+    if len(lines) <= TORQUE_LINE:
+        return False
+    try:
+        metrics.chart(ctx, METRIC, line=lines[TORQUE_LINE].code)
+    except Conflict:
+        return False
+    return True
 
 
 def _assembly_lines(ctx: Context) -> list[Line]:
@@ -676,7 +689,10 @@ def _risks(people: Mapping[str, Context], end_at: datetime, zone: ZoneInfo) -> i
                     safety, action.id, note="Done and checked on the floor", at=end_at
                 )
         if entry.verified == "metric":
-            risks.verify_risk(safety, risk.id, RiskVerify(), zone=zone, today=today, at=end_at)
+            # A short history may hold no finished period of the metric yet: refused before
+            # anything is written, and the risk is simply not verified yet.
+            with contextlib.suppress(Conflict):
+                risks.verify_risk(safety, risk.id, RiskVerify(), zone=zone, today=today, at=end_at)
         elif entry.verified is not None:
             risks.verify_risk(
                 safety,
