@@ -18,7 +18,7 @@ from sqlalchemy import select
 from andon.core.audit import AuditEntry
 from andon.core.clock import utcnow
 from andon.core.database import Database
-from andon.core.errors import InvalidInput
+from andon.core.errors import Conflict, InvalidInput
 from andon.core.permissions import Role
 from andon.core.uow import Context
 from andon.improvement import capa as service
@@ -117,6 +117,8 @@ def test_an_effective_check_closes_the_capa_and_its_action(
     assert closed.closed_on is not None
     assert closed.closed_on.id == found.id
     assert closed.metric_key == "scrap"
+    with pytest.raises(Conflict, match="its changes are settled"):
+        service.link_change(system, capa_id, ChangeLink(kind="metric_version", ref="scrap/1"))
     with db.read_session() as s:
         actions = s.scalars(
             select(AuditEntry.action).where(

@@ -231,13 +231,17 @@ def list_checks(ctx: Context, capa_id: int) -> list[CheckOut]:
 def link_change(
     ctx: Context, capa_id: int, data: ChangeLink, *, at: datetime | None = None
 ) -> CapaOut:
-    """Link a change the CAPA produced; it must exist (refused on ``ref`` otherwise). Its
+    """Link a change the CAPA produced, while it is unfinished; the change must exist
+    (refused on ``ref`` otherwise). Its
     ``effective_at`` is read from it: the revision's, the version's publication, the
     metric version's creation."""
     with ctx.write() as tx:
         authorize(ctx.actor, Action.CAPA_MANAGE)
         session = tx.session
         capa = _get(session, capa_id)
+        action = session.get(ActionItem, capa.action_id)
+        if action is not None and action.status not in UNFINISHED:
+            raise Conflict(f"CAPA {capa.id} is {action.status}: its changes are settled")
         effective_at = _change_effective_at(session, data)
         known = session.scalar(
             select(CapaChange).where(
