@@ -18,6 +18,8 @@ from andon.accounts.service import actor_for
 from andon.core.permissions import Role
 from andon.demo.document_files import demo_document_texts
 from andon.documents import service, signoffs
+from andon.improvement import risks
+from andon.improvement.risk_schemas import RiskCreate
 from andon.plant import service as plant
 from andon.plant.schemas import AreaCreate, EnterpriseCreate, LineCreate, SiteCreate
 from andon.processes import service as processes
@@ -56,6 +58,17 @@ def floor(live_server: LiveServer) -> dict[str, Any]:
         "olga": make_user(system, "olga", Role.OPERATOR, site_id=site.id, area_id=area.id),
     }
     make_user(system, "supervisor", Role.SUPERVISOR, site_id=site.id)  # the SOP's owner
+    # A change with safety impact links its risk in the register.
+    risk = risks.add_risk(
+        system,
+        RiskCreate(
+            title="Pinched O-ring: leak of pressurised fluid",
+            area="ASM",
+            owner="sasha",
+            inherent_likelihood=2,
+            inherent_severity=4,
+        ),
+    )
     as_ = {name: system.as_actor(actor_for(user)) for name, user in people.items()}
     text = dict(demo_document_texts())["SOP-ASM-001"].replace("SOP-ASM-001", SOP)
     service.import_markdown(as_["dora"], text)
@@ -72,7 +85,7 @@ def floor(live_server: LiveServer) -> dict[str, Any]:
     item = new_item(system, Floor(site, area, line, PROCESS))
     for stage in ("plan", "kit", "assemble"):
         item = move_item(system, item.id, ItemMove(to=stage, version=item.version))
-    return {"item_id": item.id}
+    return {"item_id": item.id, "risk": f"{risk.reference} {risk.title}"}
 
 
 def sign(page: Page, form: str, button: str) -> None:
@@ -87,7 +100,7 @@ def test_a_safety_change_from_draft_to_the_floor(page: Page, floor: dict[str, An
     page.get_by_label("Reason for the change").fill("Seat the O-ring with the installation cone")
     page.get_by_label("Safety impact").select_option("yes")
     page.get_by_label("Training needed").select_option("yes")
-    page.get_by_label(re.compile("^Risk")).fill("Pinched O-ring: leak of pressurised fluid")
+    page.get_by_label(re.compile("^Risk")).select_option(label=floor["risk"])
     page.get_by_role("button", name="Start revision").click()
     page.wait_for_url(re.compile(f"/documents/{SOP}/edit$"))  # straight to the new draft
     page.locator("#step-1-text").fill("Seat the O-ring in its groove with the installation cone.")
