@@ -166,6 +166,7 @@ def test_postmortem_from_a_line_stop_is_prefilled_reviewed_by_another_and_read_o
     writer = system.as_actor(actor_for(make_user(system, "wanda", Role.OPS_MANAGER)))
     reviewer = system.as_actor(actor_for(make_user(system, "quinn", Role.QUALITY)))
     operator = system.as_actor(actor_for(make_user(system, "otto", Role.OPERATOR)))
+    make_user(system, "safety", Role.SAFETY)
 
     pm = postmortems.create_postmortem(
         writer,
@@ -201,9 +202,10 @@ def test_postmortem_from_a_line_stop_is_prefilled_reviewed_by_another_and_read_o
         PostmortemUpdate(
             version=pm.version,
             what_happened="Otto failed to check the bolt bin; operator error.",
-            changes="Kanban card for M8 bolts at the station.",
+            changes="Kanban card for M8 bolts at the station; safety checked the guard.",
         ),
     )
+    # "safety" is a user here too, but also a role: the function, not a person to blame.
     assert [p.phrase for p in edited.prompts] == ["Otto", "failed to", "operator error"]
     note = postmortems.add_entry(
         writer, pm.id, EntryIn(at=minutes_after_monday(25), title="Bin found empty", note="photo")

@@ -24,7 +24,15 @@ from andon.actions.service import list_actions
 from andon.core.audit import snapshot
 from andon.core.clock import utcnow
 from andon.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from andon.core.permissions import PLANT_WIDE, Action, Actor, Scope, authorize, authorize_somewhere
+from andon.core.permissions import (
+    PLANT_WIDE,
+    Action,
+    Actor,
+    Role,
+    Scope,
+    authorize,
+    authorize_somewhere,
+)
 from andon.core.uow import Context, Transaction
 from andon.improvement.blameless import Prompt, blameless_prompts
 from andon.improvement.models import RootCauseAnalysis
@@ -564,12 +572,17 @@ def _names_in(session: Session, texts: Any) -> list[str]:
         return []
     names: list[str] = []
     chosen = sorted(grams)[:2000]
+    # A name that is also a role's ("quality", "safety", "ops-manager": demo usernames) is the
+    # word a blameless text uses for the function, not for a person: it is not flagged.
+    roles = {r.value for r in Role}
     for username, display in session.execute(
         select(User.username, User.display_name).where(
             or_(func.lower(User.username).in_(chosen), func.lower(User.display_name).in_(chosen))
         )
     ):
-        names += [username, display]
+        for name in (username, display):
+            if name.lower() in grams and name.lower().replace("-", "_") not in roles:
+                names.append(name)
     return names
 
 
