@@ -132,7 +132,9 @@ def _torque_rca(
     # Opened the working day after the second signal: the team saw it at the tier meeting.
     seen = signals[1] if len(signals) > 1 else (signals or spike)[0]
     opened_at = datetime.fromisoformat(seen.period).replace(hour=9, tzinfo=zone) + timedelta(days=1)
-    spike_rate = sum(p.value for p in spike) / len(spike)
+    # What the team knew when it opened the RCA: the days up to the one before.
+    known = [p for p in spike if p.period < opened_at.date().isoformat()] or spike
+    spike_rate = sum(p.value for p in known) / len(known)
     with quality.read() as session:
         torque_exceptions = list(
             session.scalars(
@@ -167,7 +169,7 @@ def _torque_rca(
             location=f"{SITE}/{AREA}/{line.code}: built at Assemble station 2, found at Inspect",
             how_much=(
                 f"On {line.code} {spike_rate:.0%} of inspections a day failed on average from "
-                f"{drift_day} ({len(spike)} working days), against a centre line of "
+                f"{drift_day} ({len(known)} working days), against a centre line of "
                 f"{chart.center:.0%}; "
                 f"{len(torque_exceptions)} torque exceptions raised."
             ),
