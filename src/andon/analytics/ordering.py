@@ -100,7 +100,10 @@ def order_events(
     times = {AT_US: at_us}
     if log.interval:
         times[START_US] = epoch_us(table[START], engine).coalesce(at_us)
-    keyed = table.join(case_keys, CASE).select(CASE_KEY, ACTIVITY, ORDER, *attributes, **times)
+    # The activity is carried anyway: asked for as an attribute ("cases through a stage"),
+    # it must not come twice.
+    extra = [name for name in dict.fromkeys(attributes) if name != ACTIVITY]
+    keyed = table.join(case_keys, CASE).select(CASE_KEY, ACTIVITY, ORDER, *extra, **times)
 
     if log.interval:
         sort_keys = [keyed[START_US], keyed[AT_US], keyed[ORDER]]
