@@ -11,7 +11,8 @@
 - ``edges``: each case's directly-follows pairs with the wait between them (microseconds),
   for performance figures;
 - ``case_attributes``: the distinct (column, value as text, case) triples of the event
-  attributes the ordered log carries (and the activity), for attribute filters.
+  attributes the ordered log carries, for attribute filters; a filter on ``activity`` (the
+  cases through a stage) reads the variants instead.
 
 :func:`select_cases` applies :class:`~andon.analytics.filters.CaseFilters` to the cases and
 variants tables only; :func:`dfg_frequency` counts edges as variants times kept cases,
@@ -24,6 +25,8 @@ Each answer equals the unprepared path's (``apply_filters`` then ``discover_*``)
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +65,7 @@ from andon.analytics.ordering import (
     VARIANT,
     WAIT_SECONDS,
     CaseOrderedLog,
+    drop_stored,
     store,
 )
 from andon.core.errors import InvalidInput
@@ -190,7 +194,9 @@ def prepare(ordered: CaseOrderedLog) -> PreparedLog:
         engine,
     )
     attributes = tuple(name for name in events.columns if name not in _DERIVED)
-    case_attributes = store(_case_attributes(events, attributes), engine)
+    # A case went through an activity when its variant holds it: the activity needs no facts.
+    facts = _case_attributes(events, tuple(name for name in attributes if name != ACTIVITY))
+    case_attributes = store(facts, engine)
     return PreparedLog(
         cases=case_table,
         variants=variants,
@@ -204,27 +210,37 @@ def prepare(ordered: CaseOrderedLog) -> PreparedLog:
     )
 
 
+def release_prepared(prepared: PreparedLog) -> None:
+    """Drop the tables :func:`prepare` stored; ``prepared`` must not be used afterwards.
+    (A form read by :func:`open_prepared` holds no stored tables: closing its backend is all.)
+    """
+    for table in prepared.tables().values():
+        drop_stored(table, prepared.engine)
+
+
 def _case_attributes(events: ir.Table, attributes: tuple[str, ...]) -> ir.Table:
     import ibis
 
-    parts = []
-    for name in attributes:
-        value = events[name].cast("string")
+    def facts(name: str) -> ir.Table:
         part = events.select(
             **{
                 ATTRIBUTE: ibis.literal(name, type="string"),
-                VALUE: value,
+                VALUE: events[name].cast("string"),
                 CASE_KEY: events[CASE_KEY],
             }
         )
-        parts.append(part.filter(part[VALUE].notnull()))
-    return ibis.union(*parts, distinct=True)
+        return part.filter(part[VALUE].notnull())
+
+    if not attributes:
+        return facts(ACTIVITY).limit(0)
+    return ibis.union(*(facts(name) for name in attributes), distinct=True)
 
 
 def write_prepared(prepared: PreparedLog, directory: Path) -> None:
     """Write the prepared tables as Parquet files in ``directory`` (made if missing), each
     sorted by the columns filters read; strings are dictionary-encoded where that pays,
-    which is nearly always (activities, resources, attribute names).
+    which is nearly always (activities, resources, attribute names), and sorted integers
+    delta-encoded (Parquet's version 2 encodings, which DuckDB, Arrow and Spark read).
 
     The description file is written last: a directory without it is not a prepared form.
     """
@@ -251,7 +267,7 @@ def _write_parquet(expr: ir.Table, path: Path) -> None:
     # DuckDB keeps the query's order in the file (insertion order is preserved by default).
     backend.con.execute(
         f"COPY ({backend.compile(expr)}) TO '{target}' "
-        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+        "(FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION v2, ROW_GROUP_SIZE 122880)"
     )
 
 
@@ -304,6 +320,9 @@ def select_cases(prepared: PreparedLog, filters: CaseFilters) -> ir.Table:
     facts = prepared.case_attributes
     for column, values in filters.attributes.items():
         check_attribute(column, values, prepared.attributes)
+        if column == ACTIVITY:
+            kept = kept.semi_join(_variants_through(prepared, values), VARIANT_ID)
+            continue
         matching = facts.filter(facts[ATTRIBUTE] == column, facts[VALUE].isin(list(values)))
         kept = kept.semi_join(matching.select(CASE_KEY), CASE_KEY)
     if filters.start_activities:
@@ -321,6 +340,14 @@ def select_cases(prepared: PreparedLog, filters: CaseFilters) -> ir.Table:
         top = counts.order_by([ibis.desc(CASES), VARIANT_ID]).limit(filters.top_variants)
         kept = kept.semi_join(top.select(VARIANT_ID), VARIANT_ID)
     return kept
+
+
+def _variants_through(prepared: PreparedLog, activities: tuple[str, ...]) -> ir.Table:
+    import ibis
+
+    table = prepared.variants
+    holds = [table[ACTIVITIES].contains(activity) for activity in activities]
+    return table.filter(ibis.or_(*holds)).select(VARIANT_ID)
 
 
 def _variant_ids(prepared: PreparedLog, sequences: tuple[tuple[str, ...], ...]) -> ir.Table:
@@ -377,6 +404,22 @@ def variants(prepared: PreparedLog, kept: ir.Table, *, limit: int | None = None)
     )
 
 
+@contextmanager
+def kept_cases(prepared: PreparedLog, filters: CaseFilters) -> Iterator[ir.Table]:
+    """:func:`select_cases` run once into a temporary table, for several answers on the same
+    filters; the table is dropped on leaving."""
+    kept = store(
+        select_cases(prepared, filters).select(
+            CASE_KEY, VARIANT_ID, START_ACTIVITY, END_ACTIVITY, DURATION_US
+        ),
+        prepared.engine,
+    )
+    try:
+        yield kept
+    finally:
+        drop_stored(kept, prepared.engine)
+
+
 def documents(
     prepared: PreparedLog, filters: CaseFilters | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -385,8 +428,8 @@ def documents(
     :func:`andon.analytics.dataset_analyses.mine` returns them."""
     from andon.analytics.report import variants_json
 
-    kept = select_cases(prepared, filters or CaseFilters())
-    return {
-        "dfg": dfg_performance(prepared, kept).as_json(),
-        "variants": variants_json(variants(prepared, kept)),
-    }
+    with kept_cases(prepared, filters or CaseFilters()) as kept:
+        return {
+            "dfg": dfg_performance(prepared, kept).as_json(),
+            "variants": variants_json(variants(prepared, kept)),
+        }
