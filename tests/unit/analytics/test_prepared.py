@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from andon.analytics.prepared import (
     filterable_columns,
     open_prepared,
     prepare,
+    release_prepared,
     select_cases,
     write_prepared,
 )
@@ -225,13 +227,60 @@ def test_prepared_answer_on_a_real_log_equals_the_unprepared_one(
     assert answer == _today(log, REAL_FILTERS[name])
 
 
+INTERVAL_FILTERS = {
+    "time window, contained": CaseFilters(
+        time_from=datetime(2015, 3, 1, tzinfo=UTC),
+        time_to=datetime(2015, 6, 1, tzinfo=UTC),
+        time_mode="contained",
+    ),
+    "through a stage and top variants": CaseFilters(
+        attributes={"activity": ("send reminder",)}, top_variants=3
+    ),
+}
+
+
+@pytest.mark.parametrize("name", INTERVAL_FILTERS)
+def test_prepared_answer_on_a_real_interval_log_equals_the_unprepared_one(name: str) -> None:
+    from andon.analytics.engines import connect
+
+    log = read_log(data_file("interval_event_log.xes"), backend=connect("duckdb")).log
+    answer = _prepared_answer(_prepare(log), INTERVAL_FILTERS[name])
+    assert answer["variants"]["variants"]
+    assert answer == _today(log, INTERVAL_FILTERS[name])
+
+
+def test_answering_leaves_no_table_behind_and_release_drops_the_prepared_ones() -> None:
+    from andon.analytics.engines import connect
+
+    backend = connect("duckdb")
+
+    def tables() -> set[str]:
+        return {row[2] for row in backend.con.execute("SHOW ALL TABLES").fetchall()}
+
+    log = read_log(data_file("running-example.xes"), backend=backend).log
+    ordered = order_and_store(log, attributes=filterable_columns(log))
+    before = tables()
+    prepared = prepare(ordered)
+    assert len(tables() - before) == 5
+    documents(prepared, CaseFilters(top_variants=2))
+    assert len(tables() - before) == 5
+    release_prepared(prepared)
+    assert tables() == before
+
+
 @st.composite
 def small_logs(draw: st.DrawFn) -> tuple[list[tuple[Any, ...]], list[str | None]]:
+    """Rows for ``event_log``: point events, or (half the time) events with a start."""
     cases = draw(st.integers(1, 6))
+    interval = draw(st.booleans())
     rows: list[tuple[Any, ...]] = []
     for case in range(cases):
         for _ in range(draw(st.integers(1, 4))):
-            rows.append((f"k{case}", draw(st.sampled_from("abc")), draw(st.integers(0, 6))))
+            activity, end = draw(st.sampled_from("abc")), draw(st.integers(0, 6))
+            if interval:
+                rows.append((f"k{case}", activity, end - draw(st.integers(0, 3)), end))
+            else:
+                rows.append((f"k{case}", activity, end))
     resources = [draw(st.sampled_from(["r1", "r2", None])) for _ in rows]
     return rows, resources
 
