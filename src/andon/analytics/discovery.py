@@ -137,11 +137,11 @@ def edges_expr(ordered: CaseOrderedLog, *, performance: bool = False) -> ir.Tabl
     keys = {SOURCE: pairs[ACTIVITY], TARGET: pairs[NEXT_ACTIVITY]}
     metrics: dict[str, ir.Value] = {FREQUENCY: pairs.count()}
     if performance:
-        metrics |= _statistics(pairs[WAIT_SECONDS])
+        metrics |= wait_statistics(pairs[WAIT_SECONDS])
     return pairs.group_by(**keys).agg(**metrics)
 
 
-def _statistics(seconds: ir.NumericColumn) -> dict[str, ir.Value]:
+def wait_statistics(seconds: ir.NumericColumn) -> dict[str, ir.Value]:
     """Median, min and max as they are; sum, mean and stdev from exact sums (see
     ``_performance``).
 
@@ -184,7 +184,7 @@ def end_activities_expr(ordered: CaseOrderedLog) -> ir.Table:
 def variants_expr(ordered: CaseOrderedLog) -> ir.Table:
     """One row per variant: the activity sequence, its cases and their mean duration."""
     cases = ordered.cases
-    # The durations' exact integer sum, as in _statistics, so the mean is the same every run.
+    # The durations' exact integer sum, as in wait_statistics, so the mean is the same every run.
     return cases.group_by(VARIANT).agg(
         cases=cases.count(), duration_us=exact_micros(cases[LAST_US] - cases[FIRST_US]).sum()
     )
@@ -195,22 +195,31 @@ def discover_dfg(ordered: CaseOrderedLog, *, performance: bool = False) -> Dfg:
 
     An empty log gives an empty graph.
     """
-    rows = _rows(edges_expr(ordered, performance=performance))
-    edges = [
+    return dfg_from(
+        edges_expr(ordered, performance=performance),
+        start_activities_expr(ordered),
+        end_activities_expr(ordered),
+        performance=performance,
+    )
+
+
+def dfg_from(
+    edges: ir.Table, starts: ir.Table, ends: ir.Table, *, performance: bool = False
+) -> Dfg:
+    """The graph from the expressions of its parts, shaped as :func:`edges_expr`,
+    :func:`start_activities_expr` and :func:`end_activities_expr` give them (the
+    performance columns only with ``performance``)."""
+    edge_list = [
         Edge(
             row[SOURCE],
             row[TARGET],
             int(row[FREQUENCY]),
             _performance(row) if performance else None,
         )
-        for row in rows
+        for row in _rows(edges)
     ]
-    edges.sort(key=lambda e: (-e.frequency, e.source, e.target))
-    return Dfg(
-        edges,
-        _counts(start_activities_expr(ordered)),
-        _counts(end_activities_expr(ordered)),
-    )
+    edge_list.sort(key=lambda e: (-e.frequency, e.source, e.target))
+    return Dfg(edge_list, _counts(starts), _counts(ends))
 
 
 def discover_variants(ordered: CaseOrderedLog, *, limit: int | None = None) -> list[Variant]:
@@ -219,7 +228,13 @@ def discover_variants(ordered: CaseOrderedLog, *, limit: int | None = None) -> l
     ``share`` is the variant's cases over all cases of the (filtered) log. ``limit`` keeps
     the most frequent; None keeps all.
     """
-    rows = _rows(variants_expr(ordered))
+    return variants_from(variants_expr(ordered), limit=limit)
+
+
+def variants_from(expr: ir.Table, *, limit: int | None = None) -> list[Variant]:
+    """The variants from an expression shaped as :func:`variants_expr` gives it, ordered
+    and cut as :func:`discover_variants` promises."""
+    rows = _rows(expr)
     total = sum(int(row["cases"]) for row in rows)
     variants = [
         Variant(
@@ -239,7 +254,7 @@ def stage_times_expr(ordered: CaseOrderedLog) -> ir.Table:
     events = ordered.events.mutate(stage_seconds=stage_seconds(ordered))
     timed = events.filter(events.stage_seconds.notnull())
     return timed.group_by(ACTIVITY).agg(
-        occurrences=timed.count(), **_statistics(timed.stage_seconds)
+        occurrences=timed.count(), **wait_statistics(timed.stage_seconds)
     )
 
 
@@ -279,7 +294,7 @@ def discover_stage_times(ordered: CaseOrderedLog) -> dict[str, tuple[int, Perfor
 
 
 def _performance(row: dict[str, Any]) -> Performance:
-    """The statistics of one group from its exact sums (``_statistics``)."""
+    """The statistics of one group from its exact sums (``wait_statistics``)."""
     count, total, squares = int(row["timed"]), int(row["sum_us"]), int(row["sum_squares_us"])
     stdev = None
     if count > 1:

@@ -100,11 +100,24 @@ def filter_time_range(
     """
     if time_from is None and time_to is None:
         return ordered
+    cases = ordered.cases
+    conditions = time_conditions(cases, time_from, time_to, mode=mode)
+    return restrict_to_cases(ordered, cases.filter(conditions))
+
+
+def time_conditions(
+    cases: ir.Table,
+    time_from: datetime | None,
+    time_to: datetime | None,
+    *,
+    mode: TimeMode = "intersecting",
+) -> list[ir.BooleanValue]:
+    """The conditions on a cases table (with :data:`FIRST_US` and :data:`LAST_US`) that keep
+    the cases :func:`filter_time_range` keeps; a refused range raises InvalidInput."""
     lower = _microseconds(time_from, "time_from") if time_from is not None else None
     upper = _microseconds(time_to, "time_to") if time_to is not None else None
     if lower is not None and upper is not None and lower > upper:
         raise _refused("time_from", "the range ends before it starts")
-    cases = ordered.cases
     conditions: list[ir.BooleanValue] = []
     if mode == "contained":
         if lower is not None:
@@ -118,7 +131,7 @@ def filter_time_range(
             conditions.append(cases[FIRST_US] <= upper)
     else:
         raise _refused("time_mode", "choose contained or intersecting")
-    return restrict_to_cases(ordered, cases.filter(conditions))
+    return conditions
 
 
 def filter_attribute(
@@ -129,12 +142,17 @@ def filter_attribute(
     The column must have been carried by ``order_events(attributes=...)``.
     """
     events = ordered.events
-    if column not in events.columns:
+    check_attribute(column, values, events.columns)
+    matching = events.filter(events[column].cast("string").isin(list(values)))
+    return restrict_to_cases(ordered, matching.select(CASE_KEY).distinct())
+
+
+def check_attribute(column: str, values: tuple[str, ...], columns: Iterable[str]) -> None:
+    """Refuse an attribute filter on a column not among ``columns``, or with no values."""
+    if column not in columns:
         raise _refused("attribute", f"the log has no column {column!r}")
     if not values:
         raise _refused("attribute", f"no values given for {column!r}")
-    matching = events.filter(events[column].cast("string").isin(list(values)))
-    return restrict_to_cases(ordered, matching.select(CASE_KEY).distinct())
 
 
 def filter_start_activities(ordered: CaseOrderedLog, activities: tuple[str, ...]) -> CaseOrderedLog:
@@ -165,12 +183,17 @@ def filter_variants(
 
 def filter_top_variants(ordered: CaseOrderedLog, k: int) -> CaseOrderedLog:
     """Cases of the ``k`` most frequent variants; ties at the cut go by activity sequence."""
-    if k < 1:
-        raise _refused("top_variants", "must be at least 1")
+    check_top_variants(k)
     from andon.analytics.discovery import discover_variants
 
     kept = discover_variants(ordered, limit=k)
     return filter_variants(ordered, tuple(v.activities for v in kept))
+
+
+def check_top_variants(k: int) -> None:
+    """Refuse a top-k variants filter keeping fewer than one variant."""
+    if k < 1:
+        raise _refused("top_variants", "must be at least 1")
 
 
 def _microseconds(moment: datetime, name: str) -> int:

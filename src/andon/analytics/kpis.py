@@ -78,7 +78,7 @@ def case_duration_summary(ordered: CaseOrderedLog) -> DurationSummary:
     seconds = cases[DURATION_SECONDS]
     expr = cases.aggregate(
         # The mean from the durations' exact integer sum: the same to the last digit however
-        # the engine splits the work (see discovery._statistics).
+        # the engine splits the work (see discovery.wait_statistics).
         cases=cases.count(),
         duration_us=exact_micros(cases[LAST_US] - cases[FIRST_US]).sum(),
         median=seconds.median(),

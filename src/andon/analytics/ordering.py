@@ -100,7 +100,10 @@ def order_events(
     times = {AT_US: at_us}
     if log.interval:
         times[START_US] = epoch_us(table[START], engine).coalesce(at_us)
-    keyed = table.join(case_keys, CASE).select(CASE_KEY, ACTIVITY, ORDER, *attributes, **times)
+    # The activity is carried anyway: asked for as an attribute ("cases through a stage"),
+    # it must not come twice.
+    extra = [name for name in dict.fromkeys(attributes) if name != ACTIVITY]
+    keyed = table.join(case_keys, CASE).select(CASE_KEY, ACTIVITY, ORDER, *extra, **times)
 
     if log.interval:
         sort_keys = [keyed[START_US], keyed[AT_US], keyed[ORDER]]
@@ -251,17 +254,22 @@ def materialise(ordered: CaseOrderedLog) -> CaseOrderedLog:
 def release(ordered: CaseOrderedLog) -> None:
     """Drop what :func:`materialise` stored; the log must not be used afterwards."""
     for table in (ordered.events, ordered.cases, ordered.case_ids):
-        name = _forget_stored(table)
-        if name is not None:
-            backend = table._find_backend()
-            # Ibis' own drop_table renders an empty name with this sqlglot; plain SQL is safe
-            # here because the name is ours (a fixed prefix and a uuid).
-            cursor = backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
-            if ordered.engine == "postgres":
-                # DuckDB hands back its connection here; only PostgreSQL's is a cursor.
-                cursor.close()
-        elif ordered.engine == "pyspark" and hasattr(table, "release"):
-            table.release()
+        drop_stored(table, ordered.engine)
+
+
+def drop_stored(table: ir.Table, engine: str) -> None:
+    """Drop a table :func:`store` made (nothing for any other); it must not be used after."""
+    name = _forget_stored(table)
+    if name is not None:
+        backend = table._find_backend()
+        # Ibis' own drop_table renders an empty name with this sqlglot; plain SQL is safe
+        # here because the name is ours (a fixed prefix and a uuid).
+        cursor = backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
+        if engine == "postgres":
+            # DuckDB hands back its connection here; only PostgreSQL's is a cursor.
+            cursor.close()
+    elif engine == "pyspark" and hasattr(table, "release"):
+        table.release()
 
 
 # Stored table names by the id of the Ibis table that reads them. An id is only unique

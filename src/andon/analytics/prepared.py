@@ -1,0 +1,450 @@
+"""The prepared form of a log: its cases, variants and edges, so a filter touches cases, not events.
+
+:func:`prepare` turns a :class:`~andon.analytics.ordering.CaseOrderedLog` into five tables:
+
+- ``cases``: one row per case: its key and id, its variant, first and last time and duration
+  (integer microseconds), first and last activity, number of events;
+- ``variants``: one row per activity sequence; ``variant_id`` numbers the sequences in
+  code-point order, so it breaks ties between equally frequent variants as
+  :func:`~andon.analytics.discovery.discover_variants` does;
+- ``variant_edges``: each variant's directly-follows pairs and how often each occurs in it;
+- ``edges``: each case's directly-follows pairs with the wait between them (microseconds),
+  for performance figures;
+- ``case_attributes``: the distinct (column, value as text, case) triples of the event
+  attributes the ordered log carries, for attribute filters; a filter on ``activity`` (the
+  cases through a stage) reads the variants instead.
+
+:func:`select_cases` applies :class:`~andon.analytics.filters.CaseFilters` to the cases and
+variants tables only; :func:`dfg_frequency` counts edges as variants times kept cases,
+:func:`dfg_performance` reads the kept cases' edges, :func:`variants` groups the kept cases.
+Each answer equals the unprepared path's (``apply_filters`` then ``discover_*``) exactly.
+:func:`write_prepared` keeps the tables as Parquet, sorted by what filters read;
+:func:`open_prepared` reads them back.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from andon.analytics.discovery import (
+    FREQUENCY,
+    SOURCE,
+    TARGET,
+    Dfg,
+    Variant,
+    dfg_from,
+    exact_micros,
+    variants_from,
+    wait_statistics,
+)
+from andon.analytics.filters import (
+    CaseFilters,
+    check_attribute,
+    check_top_variants,
+    time_conditions,
+)
+from andon.analytics.log import ACTIVITY, CASE, ORDER, START, TIMESTAMP, EventLog
+from andon.analytics.ordering import (
+    AT_US,
+    CASE_KEY,
+    END_ACTIVITY,
+    EVENTS,
+    FIRST_US,
+    LAST_US,
+    MICROSECONDS,
+    NEXT_ACTIVITY,
+    POSITION,
+    STAGE_SECONDS,
+    START_ACTIVITY,
+    START_US,
+    VARIANT,
+    WAIT_SECONDS,
+    CaseOrderedLog,
+    drop_stored,
+    store,
+)
+from andon.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+# Columns of the prepared tables, beside those of ordering's cases table.
+VARIANT_ID = "variant_id"
+DURATION_US = "duration_us"
+ACTIVITIES = "activities"  # the variant's activity sequence, array<string>
+CASES = "cases"
+WAIT_US = "wait_us"
+ATTRIBUTE = "attribute"
+VALUE = "value"
+
+# Columns of an ordered events table that are derived, not the log's own.
+_DERIVED = frozenset(
+    {CASE_KEY, AT_US, START_US, POSITION, NEXT_ACTIVITY, WAIT_SECONDS, STAGE_SECONDS}
+)
+FORMAT_VERSION = 1
+META_FILE = "prepared.json"
+
+# Each table's file and the columns it is sorted by on disk: what filters and joins read
+# first, so DuckDB skips row groups whose ranges cannot match.
+_LAYOUT: dict[str, tuple[str, ...]] = {
+    "cases": (FIRST_US, CASE_KEY),
+    "variants": (VARIANT_ID,),
+    "variant_edges": (VARIANT_ID, SOURCE, TARGET),
+    "edges": (CASE_KEY, SOURCE, TARGET, WAIT_US),
+    "case_attributes": (ATTRIBUTE, VALUE, CASE_KEY),
+}
+
+
+@dataclass(frozen=True)
+class PreparedLog:
+    """The prepared tables of one log (see the module's docstring for their columns).
+
+    ``attributes`` are the columns ``case_attributes`` holds, the ones attribute filters
+    may name; ``engine`` the Ibis backend the tables live on.
+    """
+
+    cases: ir.Table
+    variants: ir.Table
+    variant_edges: ir.Table
+    edges: ir.Table
+    case_attributes: ir.Table
+    attributes: tuple[str, ...]
+    source: str
+    interval: bool
+    engine: str
+
+    def tables(self) -> dict[str, ir.Table]:
+        return {name: getattr(self, name) for name in _LAYOUT}
+
+
+def filterable_columns(log: EventLog) -> tuple[str, ...]:
+    """The columns of ``log`` worth preparing for attribute filters: the resource, the
+    lifecycle and every other attribute of text, integer or boolean type (a timestamp or a
+    measurement is not filtered by its exact text, and would make the case-level sets as
+    large as the events)."""
+    kept: list[str] = []
+    for name, dtype in log.table.schema().items():
+        if name in (CASE, ACTIVITY, TIMESTAMP, START, ORDER):
+            continue
+        if dtype.is_string() or dtype.is_integer() or dtype.is_boolean():
+            kept.append(name)
+    return tuple(kept)
+
+
+def prepare(ordered: CaseOrderedLog) -> PreparedLog:
+    """The prepared form of an (unfiltered) ordered log, stored on its backend.
+
+    Every column its events carry beyond the ordering's own becomes filterable, and so does
+    ``activity`` (a case "through a stage"). Null attribute values are left out, as an
+    attribute filter never keeps them.
+    """
+    import ibis
+
+    engine = ordered.engine
+    events = ordered.events
+    cases = ordered.cases
+    distinct = cases.group_by(VARIANT).agg(**{CASES: cases.count()})
+    numbered = distinct.mutate(
+        **{VARIANT_ID: ibis.row_number().over(order_by=distinct[VARIANT]).cast("int32")}
+    )
+    variants = store(
+        numbered.select(
+            VARIANT_ID,
+            CASES,
+            **{ACTIVITIES: numbered[VARIANT], EVENTS: numbered[VARIANT].length()},
+        ),
+        engine,
+    )
+    ids = variants.select(VARIANT_ID, ACTIVITIES)
+    keyed = cases.join(ids, cases[VARIANT] == ids[ACTIVITIES])
+    case_table = store(
+        keyed.select(
+            CASE_KEY,
+            CASE,
+            VARIANT_ID,
+            FIRST_US,
+            LAST_US,
+            START_ACTIVITY,
+            END_ACTIVITY,
+            EVENTS,
+            **{DURATION_US: keyed[LAST_US] - keyed[FIRST_US]},
+        ),
+        engine,
+    )
+    pairs = events.filter(events[NEXT_ACTIVITY].notnull())
+    # Back to the whole microseconds the wait was computed from (seconds = micros / 10^6).
+    wait_us = (pairs[WAIT_SECONDS] * MICROSECONDS).round().cast("int64")
+    edges = store(
+        pairs.select(
+            CASE_KEY,
+            **{SOURCE: pairs[ACTIVITY], TARGET: pairs[NEXT_ACTIVITY], WAIT_US: wait_us},
+        ),
+        engine,
+    )
+    # Every case of a variant has the same pairs: count them on one case of each.
+    sample = case_table.group_by(VARIANT_ID).agg(**{CASE_KEY: case_table[CASE_KEY].min()})
+    sampled = edges.join(sample, CASE_KEY)
+    variant_edges = store(
+        sampled.group_by(VARIANT_ID, SOURCE, TARGET).agg(**{FREQUENCY: sampled.count()}),
+        engine,
+    )
+    attributes = tuple(name for name in events.columns if name not in _DERIVED)
+    # A case went through an activity when its variant holds it: the activity needs no facts.
+    facts = _case_attributes(events, tuple(name for name in attributes if name != ACTIVITY))
+    case_attributes = store(facts, engine)
+    return PreparedLog(
+        cases=case_table,
+        variants=variants,
+        variant_edges=variant_edges,
+        edges=edges,
+        case_attributes=case_attributes,
+        attributes=attributes,
+        source=ordered.source,
+        interval=ordered.interval,
+        engine=engine,
+    )
+
+
+def release_prepared(prepared: PreparedLog) -> None:
+    """Drop the tables :func:`prepare` stored; ``prepared`` must not be used afterwards.
+    (A form read by :func:`open_prepared` holds no stored tables: closing its backend is all.)
+    """
+    for table in prepared.tables().values():
+        drop_stored(table, prepared.engine)
+
+
+def _case_attributes(events: ir.Table, attributes: tuple[str, ...]) -> ir.Table:
+    import ibis
+
+    def facts(name: str) -> ir.Table:
+        part = events.select(
+            **{
+                ATTRIBUTE: ibis.literal(name, type="string"),
+                VALUE: events[name].cast("string"),
+                CASE_KEY: events[CASE_KEY],
+            }
+        )
+        return part.filter(part[VALUE].notnull())
+
+    if not attributes:
+        return facts(ACTIVITY).limit(0)
+    return ibis.union(*(facts(name) for name in attributes), distinct=True)
+
+
+def write_prepared(prepared: PreparedLog, directory: Path) -> None:
+    """Write the prepared tables as Parquet files in ``directory`` (made if missing), each
+    sorted by the columns filters read; strings are dictionary-encoded where that pays,
+    which is nearly always (activities, resources, attribute names), and sorted integers
+    delta-encoded (Parquet's version 2 encodings, which DuckDB, Arrow and Spark read).
+
+    The description file is written last: a directory without it is not a prepared form.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / META_FILE).unlink(missing_ok=True)
+    for name, expr in prepared.tables().items():
+        _write_parquet(expr.order_by(list(_LAYOUT[name])), directory / f"{name}.parquet")
+    meta = {
+        "format": FORMAT_VERSION,
+        "source": prepared.source,
+        "interval": prepared.interval,
+        "attributes": list(prepared.attributes),
+    }
+    (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
+
+
+def _write_parquet(expr: ir.Table, path: Path) -> None:
+    backend: Any = expr._find_backend(use_default=True)
+    if backend.name != "duckdb":
+        expr.to_parquet(path)
+        return
+    target = str(path).replace("'", "''")
+    # DuckDB keeps the query's order in the file (insertion order is preserved by default).
+    backend.con.execute(
+        f"COPY ({backend.compile(expr)}) TO '{target}' "
+        "(FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION v2, ROW_GROUP_SIZE 122880)"
+    )
+
+
+def open_prepared(directory: Path, backend: Any = None) -> PreparedLog:
+    """The prepared form :func:`write_prepared` wrote in ``directory``, read (not copied)
+    from its files on ``backend`` (a new in-memory DuckDB connection when None).
+
+    InvalidInput when the directory holds no complete prepared form, or one of another
+    format version.
+    """
+    from andon.analytics.engines import connect
+
+    directory = Path(directory)
+    try:
+        meta = json.loads((directory / META_FILE).read_text("utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput.for_field(
+            "prepared", f"{directory} holds no prepared log (no {META_FILE})"
+        ) from None
+    if meta.get("format") != FORMAT_VERSION:
+        raise InvalidInput.for_field(
+            "prepared",
+            f"{directory} was prepared in format {meta.get('format')!r}; "
+            f"this Andon reads {FORMAT_VERSION}: prepare the log again",
+        )
+    backend = backend if backend is not None else connect("duckdb")
+    tables = {name: _read_parquet(backend, directory / f"{name}.parquet") for name in _LAYOUT}
+    return PreparedLog(
+        **tables,
+        attributes=tuple(meta["attributes"]),
+        source=str(meta["source"]),
+        interval=bool(meta["interval"]),
+        engine=str(backend.name),
+    )
+
+
+def _read_parquet(backend: Any, path: Path) -> ir.Table:
+    """A view of the file; on DuckDB without Ibis' read_parquet, which reads the schema
+    through Arrow (tens of milliseconds for five files, on every open)."""
+    if backend.name != "duckdb":
+        table: ir.Table = backend.read_parquet(str(path))
+        return table
+    from andon.analytics.engines import bind_table
+
+    name = f"andon_prepared_{uuid.uuid4().hex}"
+    source = str(path).replace("'", "''")
+    backend.con.execute(f"CREATE TEMPORARY VIEW \"{name}\" AS FROM read_parquet('{source}')")
+    return bind_table(backend, name, database=("temp", "main"))
+
+
+def select_cases(prepared: PreparedLog, filters: CaseFilters) -> ir.Table:
+    """The rows of ``prepared.cases`` that ``filters`` keep, as an unexecuted expression.
+
+    The same cases :func:`~andon.analytics.filters.apply_filters` keeps, refused the same
+    way: the top-k variants are counted among the cases the other filters kept.
+    """
+    import ibis
+
+    kept = prepared.cases
+    if filters.time_from is not None or filters.time_to is not None:
+        kept = kept.filter(
+            time_conditions(kept, filters.time_from, filters.time_to, mode=filters.time_mode)
+        )
+    facts = prepared.case_attributes
+    for column, values in filters.attributes.items():
+        check_attribute(column, values, prepared.attributes)
+        if column == ACTIVITY:
+            kept = kept.semi_join(_variants_through(prepared, values), VARIANT_ID)
+            continue
+        matching = facts.filter(facts[ATTRIBUTE] == column, facts[VALUE].isin(list(values)))
+        kept = kept.semi_join(matching.select(CASE_KEY), CASE_KEY)
+    if filters.start_activities:
+        kept = kept.filter(kept[START_ACTIVITY].isin(list(filters.start_activities)))
+    if filters.end_activities:
+        kept = kept.filter(kept[END_ACTIVITY].isin(list(filters.end_activities)))
+    if filters.variants:
+        kept = kept.semi_join(_variant_ids(prepared, filters.variants), VARIANT_ID)
+    if filters.exclude_variants:
+        kept = kept.anti_join(_variant_ids(prepared, filters.exclude_variants), VARIANT_ID)
+    if filters.top_variants is not None:
+        check_top_variants(filters.top_variants)
+        counts = kept.group_by(VARIANT_ID).agg(**{CASES: kept.count()})
+        # variant_id follows the activity sequence: it breaks ties as discover_variants does.
+        top = counts.order_by([ibis.desc(CASES), VARIANT_ID]).limit(filters.top_variants)
+        kept = kept.semi_join(top.select(VARIANT_ID), VARIANT_ID)
+    return kept
+
+
+def _variants_through(prepared: PreparedLog, activities: tuple[str, ...]) -> ir.Table:
+    import ibis
+
+    table = prepared.variants
+    holds = [table[ACTIVITIES].contains(activity) for activity in activities]
+    return table.filter(ibis.or_(*holds)).select(VARIANT_ID)
+
+
+def _variant_ids(prepared: PreparedLog, sequences: tuple[tuple[str, ...], ...]) -> ir.Table:
+    import ibis
+
+    table = prepared.variants
+    matches = [
+        table[ACTIVITIES] == ibis.literal(list(seq), type="array<string>") for seq in sequences
+    ]
+    return table.filter(ibis.or_(*matches)).select(VARIANT_ID)
+
+
+def dfg_frequency(prepared: PreparedLog, kept: ir.Table) -> Dfg:
+    """The directly-follows graph of the kept cases (:func:`select_cases`), without
+    performance: each variant's pair counts times its kept cases."""
+    per_variant = kept.group_by(VARIANT_ID).agg(**{CASES: kept.count()})
+    counted = prepared.variant_edges.join(per_variant, VARIANT_ID)
+    edges = counted.group_by(SOURCE, TARGET).agg(
+        **{FREQUENCY: (counted[FREQUENCY] * counted[CASES]).sum()}
+    )
+    return dfg_from(edges, *_ends(kept))
+
+
+def dfg_performance(prepared: PreparedLog, kept: ir.Table) -> Dfg:
+    """The directly-follows graph of the kept cases with the waits' statistics, from the
+    kept cases' edges (``andon mine dfg --performance``)."""
+    pairs = prepared.edges.semi_join(kept.select(CASE_KEY), CASE_KEY)
+    # The seconds exactly as ordering computes them, so medians and extremes are equal.
+    seconds = pairs[WAIT_US] / MICROSECONDS
+    edges = pairs.group_by(SOURCE, TARGET).agg(
+        **{FREQUENCY: pairs.count()}, **wait_statistics(seconds)
+    )
+    return dfg_from(edges, *_ends(kept), performance=True)
+
+
+def _ends(kept: ir.Table) -> tuple[ir.Table, ir.Table]:
+    starts = kept.group_by(**{ACTIVITY: kept[START_ACTIVITY]}).agg(**{CASES: kept.count()})
+    ends = kept.group_by(**{ACTIVITY: kept[END_ACTIVITY]}).agg(**{CASES: kept.count()})
+    return starts, ends
+
+
+def variants(prepared: PreparedLog, kept: ir.Table, *, limit: int | None = None) -> list[Variant]:
+    """The variants of the kept cases, as :func:`~andon.analytics.discovery.discover_variants`
+    gives them for the filtered log."""
+    per_variant = kept.group_by(VARIANT_ID).agg(
+        **{CASES: kept.count(), DURATION_US: exact_micros(kept[DURATION_US]).sum()}
+    )
+    named = per_variant.join(prepared.variants.select(VARIANT_ID, ACTIVITIES), VARIANT_ID)
+    return variants_from(
+        named.select(
+            **{VARIANT: named[ACTIVITIES], CASES: named[CASES]}, duration_us=named[DURATION_US]
+        ),
+        limit=limit,
+    )
+
+
+@contextmanager
+def kept_cases(prepared: PreparedLog, filters: CaseFilters) -> Iterator[ir.Table]:
+    """:func:`select_cases` run once into a temporary table, for several answers on the same
+    filters; the table is dropped on leaving."""
+    kept = store(
+        select_cases(prepared, filters).select(
+            CASE_KEY, VARIANT_ID, START_ACTIVITY, END_ACTIVITY, DURATION_US
+        ),
+        prepared.engine,
+    )
+    try:
+        yield kept
+    finally:
+        drop_stored(kept, prepared.engine)
+
+
+def documents(
+    prepared: PreparedLog, filters: CaseFilters | None = None
+) -> dict[str, dict[str, Any]]:
+    """The ``dfg`` (``andon mine dfg --performance --json``) and ``variants`` (``andon mine
+    variants --json``) documents of the log after ``filters``, as
+    :func:`andon.analytics.dataset_analyses.mine` returns them."""
+    from andon.analytics.report import variants_json
+
+    with kept_cases(prepared, filters or CaseFilters()) as kept:
+        return {
+            "dfg": dfg_performance(prepared, kept).as_json(),
+            "variants": variants_json(variants(prepared, kept)),
+        }

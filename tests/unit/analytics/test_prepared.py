@@ -1,0 +1,314 @@
+"""The prepared form answers every filter exactly as the unprepared path does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import hypothesis.strategies as st
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from andon.analytics.discovery import discover_dfg, discover_variants
+from andon.analytics.filters import CaseFilters
+from andon.analytics.log import EventLog
+from andon.analytics.ordering import order_and_store, release
+from andon.analytics.prepared import (
+    PreparedLog,
+    dfg_frequency,
+    documents,
+    filterable_columns,
+    open_prepared,
+    prepare,
+    release_prepared,
+    select_cases,
+    write_prepared,
+)
+from andon.analytics.report import prepare as order_and_filter
+from andon.analytics.report import variants_json
+from andon.analytics.sources import read_log
+from andon.core.errors import InvalidInput
+from tests.unit.analytics.conftest import data_file
+from tests.unit.analytics.mining_logs import at, event_log
+
+# Tricky on purpose: equal timestamps inside a case (source order decides) and across
+# cases, one-event cases, repeated activities, a case whose events arrive out of order,
+# and a resource that is sometimes missing.
+ROWS = [
+    ("c1", "a", 0), ("c1", "b", 1), ("c1", "c", 2),
+    ("c2", "a", 0), ("c2", "c", 1),
+    ("c3", "b", 3), ("c3", "b", 3), ("c3", "c", 4),
+    ("c4", "a", 5),
+    ("c5", "a", 6), ("c5", "b", 6), ("c5", "b", 6.5), ("c5", "c", 8),
+    ("c6", "c", 9),
+    ("c7", "a", 7), ("c7", "b", 8), ("c7", "c", 9),
+    ("c8", "b", 11), ("c8", "a", 10), ("c8", "c", 12),
+    ("c9", "a", 1), ("c9", "c", 2),
+]  # fmt: skip
+RESOURCES = [
+    "r1", "r2", None, "r1", "r3", "r2", "r2", None, "r4", "r1", None, "r2", "r3",
+    "r4", "r1", "r2", "r3", "r2", "r1", None, "r3", "r3",
+]  # fmt: skip
+SHIFTS = [1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 1, 2, 2, 2, 3, 3, 3, 1, 1]
+
+FILTERS = {
+    "nothing": CaseFilters(),
+    "time intersecting": CaseFilters(time_from=at(2), time_to=at(6)),
+    "time contained": CaseFilters(time_from=at(0), time_to=at(8), time_mode="contained"),
+    "time from only": CaseFilters(time_from=at(9)),
+    "time to only, contained": CaseFilters(time_to=at(4), time_mode="contained"),
+    "attribute": CaseFilters(attributes={"resource": ("r2", "r4")}),
+    "integer attribute": CaseFilters(attributes={"shift": ("3",)}),
+    "through a stage": CaseFilters(attributes={"activity": ("b",)}),
+    "start activity": CaseFilters(start_activities=("a", "c")),
+    "end activity": CaseFilters(end_activities=("c",)),
+    "variants": CaseFilters(variants=(("a", "c"), ("b", "b", "c"), ("x",))),
+    "excluded variants": CaseFilters(exclude_variants=(("a", "b", "c"),)),
+    "top variant": CaseFilters(top_variants=1),
+    "top variants with a tie": CaseFilters(top_variants=3),
+    "more top variants than there are": CaseFilters(top_variants=50),
+    "time, attribute and top variants": CaseFilters(
+        time_from=at(1), time_to=at(9), attributes={"resource": ("r1",)}, top_variants=2
+    ),
+    "ends, two attributes, excluded variant": CaseFilters(
+        start_activities=("a",),
+        end_activities=("c",),
+        attributes={"resource": ("r1", "r3"), "shift": ("2", "3")},
+        exclude_variants=(("a", "c"),),
+    ),
+    "nothing kept": CaseFilters(start_activities=("zzz",)),
+}
+
+
+def _log() -> EventLog:
+    return event_log(ROWS, extra={"resource": RESOURCES, "shift": SHIFTS})
+
+
+def _today(log: EventLog, filters: CaseFilters) -> dict[str, Any]:
+    """What the unprepared path answers: order, filter, discover."""
+    ordered = order_and_filter(log, filters=filters)
+    try:
+        return {
+            "dfg": discover_dfg(ordered, performance=True).as_json(),
+            "variants": variants_json(discover_variants(ordered)),
+            "frequency": discover_dfg(ordered).as_json(),
+        }
+    finally:
+        release(ordered)
+
+
+def _prepared_answer(prepared: PreparedLog, filters: CaseFilters) -> dict[str, Any]:
+    answer = documents(prepared, filters)
+    answer["frequency"] = dfg_frequency(prepared, select_cases(prepared, filters)).as_json()
+    return answer
+
+
+def _prepare(log: EventLog) -> PreparedLog:
+    return prepare(order_and_store(log, attributes=filterable_columns(log)))
+
+
+@pytest.fixture(scope="module")
+def generated() -> tuple[EventLog, PreparedLog]:
+    log = _log()
+    return log, _prepare(log)
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_prepared_answer_equals_the_unprepared_one(
+    name: str, generated: tuple[EventLog, PreparedLog]
+) -> None:
+    log, prepared = generated
+    assert _prepared_answer(prepared, FILTERS[name]) == _today(log, FILTERS[name])
+
+
+def test_answers_read_back_from_parquet_are_the_same(
+    generated: tuple[EventLog, PreparedLog], tmp_path: Path
+) -> None:
+    log, prepared = generated
+    write_prepared(prepared, tmp_path)
+    reopened = open_prepared(tmp_path)
+    assert reopened.attributes == ("activity", "resource", "shift")
+    for filters in FILTERS.values():
+        assert _prepared_answer(reopened, filters) == _today(log, filters)
+
+
+def test_parquet_files_are_sorted_for_filters_and_dictionary_encode_strings(
+    generated: tuple[EventLog, PreparedLog], tmp_path: Path
+) -> None:
+    write_prepared(generated[1], tmp_path)
+    cases = pq.read_table(tmp_path / "cases.parquet")
+    starts = cases.column("first_us").to_pylist()
+    assert starts == sorted(starts)
+    facts = pq.read_table(tmp_path / "case_attributes.parquet")
+    keys = list(zip(*(facts.column(c).to_pylist() for c in ("attribute", "value")), strict=True))
+    assert keys == sorted(keys)
+    column = pq.ParquetFile(tmp_path / "edges.parquet").metadata.row_group(0).column(1)
+    assert column.path_in_schema == "source"
+    assert any("DICTIONARY" in encoding for encoding in column.encodings)
+
+
+def test_variant_ids_follow_the_activity_sequences(
+    generated: tuple[EventLog, PreparedLog],
+) -> None:
+    rows = generated[1].variants.order_by("variant_id").to_pyarrow().to_pylist()
+    sequences = [tuple(row["activities"]) for row in rows]
+    assert sequences == sorted(sequences)
+    assert sum(row["cases"] for row in rows) == 9
+
+
+def test_a_column_that_was_not_prepared_is_refused(
+    generated: tuple[EventLog, PreparedLog],
+) -> None:
+    with pytest.raises(InvalidInput, match="no column 'line'"):
+        select_cases(generated[1], CaseFilters(attributes={"line": ("L1",)}))
+
+
+def test_refusals_are_those_of_the_unprepared_filters(
+    generated: tuple[EventLog, PreparedLog],
+) -> None:
+    with pytest.raises(InvalidInput, match="at least 1"):
+        select_cases(generated[1], CaseFilters(top_variants=0))
+    with pytest.raises(InvalidInput, match="ends before it starts"):
+        select_cases(generated[1], CaseFilters(time_from=at(5), time_to=at(1)))
+    with pytest.raises(InvalidInput, match="no values"):
+        select_cases(generated[1], CaseFilters(attributes={"resource": ()}))
+
+
+def test_interval_log_waits_and_variants_are_those_of_the_unprepared_path() -> None:
+    # Overlapping stages give negative waits, as in pm4py.
+    rows = [
+        ("i1", "a", 0, 2), ("i1", "b", 1, 3), ("i1", "c", 3, 5),
+        ("i2", "a", 0, 1), ("i2", "c", 2, 4),
+        ("i3", "b", 5, 5), ("i3", "c", 4, 9),
+    ]  # fmt: skip
+    log = event_log(rows)
+    prepared = _prepare(log)
+    for filters in (CaseFilters(), CaseFilters(time_from=at(3)), CaseFilters(top_variants=1)):
+        assert _prepared_answer(prepared, filters) == _today(log, filters)
+
+
+REAL_FILTERS = {
+    "time window": CaseFilters(
+        time_from=at(0).replace(year=2011, month=3, day=1),
+        time_to=at(0).replace(year=2012, month=1, day=1),
+    ),
+    "resource": CaseFilters(attributes={"resource": ("Resource10", "Resource21")}),
+    "start and end activity": CaseFilters(
+        start_activities=("Confirmation of receipt",),
+        end_activities=("T10 Determine necessity to stop indication",),
+    ),
+    "top variants": CaseFilters(top_variants=7),
+    "time, resource and top variants": CaseFilters(
+        time_from=at(0).replace(year=2011, month=6, day=1),
+        time_mode="contained",
+        attributes={"resource": ("Resource10",)},
+        top_variants=4,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def receipt() -> tuple[EventLog, PreparedLog]:
+    from andon.analytics.engines import connect
+
+    log = read_log(data_file("receipt.parquet"), backend=connect("duckdb")).log
+    return log, _prepare(log)
+
+
+@pytest.mark.parametrize("name", REAL_FILTERS)
+def test_prepared_answer_on_a_real_log_equals_the_unprepared_one(
+    name: str, receipt: tuple[EventLog, PreparedLog]
+) -> None:
+    log, prepared = receipt
+    answer = _prepared_answer(prepared, REAL_FILTERS[name])
+    assert answer["variants"]["variants"]  # each filter keeps some cases
+    assert answer == _today(log, REAL_FILTERS[name])
+
+
+INTERVAL_FILTERS = {
+    "time window, contained": CaseFilters(
+        time_from=datetime(2015, 3, 1, tzinfo=UTC),
+        time_to=datetime(2015, 6, 1, tzinfo=UTC),
+        time_mode="contained",
+    ),
+    "through a stage and top variants": CaseFilters(
+        attributes={"activity": ("send reminder",)}, top_variants=3
+    ),
+}
+
+
+@pytest.mark.parametrize("name", INTERVAL_FILTERS)
+def test_prepared_answer_on_a_real_interval_log_equals_the_unprepared_one(name: str) -> None:
+    from andon.analytics.engines import connect
+
+    log = read_log(data_file("interval_event_log.xes"), backend=connect("duckdb")).log
+    answer = _prepared_answer(_prepare(log), INTERVAL_FILTERS[name])
+    assert answer["variants"]["variants"]
+    assert answer == _today(log, INTERVAL_FILTERS[name])
+
+
+def test_answering_leaves_no_table_behind_and_release_drops_the_prepared_ones() -> None:
+    from andon.analytics.engines import connect
+
+    backend = connect("duckdb")
+
+    def tables() -> set[str]:
+        return {row[2] for row in backend.con.execute("SHOW ALL TABLES").fetchall()}
+
+    log = read_log(data_file("running-example.xes"), backend=backend).log
+    ordered = order_and_store(log, attributes=filterable_columns(log))
+    before = tables()
+    prepared = prepare(ordered)
+    assert len(tables() - before) == 5
+    documents(prepared, CaseFilters(top_variants=2))
+    assert len(tables() - before) == 5
+    release_prepared(prepared)
+    assert tables() == before
+
+
+@st.composite
+def small_logs(draw: st.DrawFn) -> tuple[list[tuple[Any, ...]], list[str | None]]:
+    """Rows for ``event_log``: point events, or (half the time) events with a start."""
+    cases = draw(st.integers(1, 6))
+    interval = draw(st.booleans())
+    rows: list[tuple[Any, ...]] = []
+    for case in range(cases):
+        for _ in range(draw(st.integers(1, 4))):
+            activity, end = draw(st.sampled_from("abc")), draw(st.integers(0, 6))
+            if interval:
+                rows.append((f"k{case}", activity, end - draw(st.integers(0, 3)), end))
+            else:
+                rows.append((f"k{case}", activity, end))
+    resources = [draw(st.sampled_from(["r1", "r2", None])) for _ in rows]
+    return rows, resources
+
+
+filter_parts = st.fixed_dictionaries(
+    {},
+    optional={
+        "time_from": st.integers(0, 6).map(at),
+        "time_to": st.integers(3, 9).map(at),
+        "time_mode": st.sampled_from(["contained", "intersecting"]),
+        "attributes": st.sampled_from([{"resource": ("r1",)}, {"activity": ("b", "c")}]),
+        "start_activities": st.sampled_from([("a",), ("b", "c")]),
+        "end_activities": st.sampled_from([("c",), ("a", "b")]),
+        "exclude_variants": st.sampled_from([(("a",),), (("a", "b"), ("c",))]),
+        "top_variants": st.integers(1, 3),
+    },
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log=small_logs(), parts=filter_parts)
+def test_random_filters_on_random_logs_answer_alike(
+    log: tuple[list[tuple[Any, ...]], list[str | None]], parts: dict[str, Any]
+) -> None:
+    rows, resources = log
+    filters = CaseFilters(**parts)
+    if filters.time_from and filters.time_to and filters.time_from > filters.time_to:
+        filters = CaseFilters(**(parts | {"time_to": filters.time_from}))
+    source = event_log(rows, extra={"resource": resources})
+    prepared = _prepare(source)
+    assert _prepared_answer(prepared, filters) == _today(source, filters)
