@@ -12,8 +12,8 @@ Andon's side: a scratch SQLite database and data directory, the app in-process (
 TestClient, no network), the log uploaded with ``wait=true`` (the import time, upload →
 ready, and the size of the kept-rows Parquet are recorded), then each filter of
 :data:`FILTERS` once as ``GET /api/v1/analytics/datasets/{id}/{dfg|variants|kpi}?...``. The
-filters differ from each other and the analysis cache is emptied before every request, so
-none is served from a previous answer.
+filters differ from each other and the app is new, so none is served from a previous answer
+(checked against the analysis cache's keys before every request).
 
 pm4py's side (a child process; pm4py is a test-only dependency): the same Parquet read with
 pandas and ``pm4py.format_dataframe`` before timing, then each filter with pm4py's filter
