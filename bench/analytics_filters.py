@@ -11,7 +11,7 @@ cached by size and seed.
 Andon's side: a scratch SQLite database and data directory, the app in-process (FastAPI's
 TestClient, no network), the log uploaded with ``wait=true`` (the import time, upload →
 ready, and the size of the kept-rows Parquet are recorded), then each filter of
-:data:`FILTERS` once as ``GET /api/v1/analytics/datasets/{id}/{dfg|variants|kpi}?...``. The
+:func:`filters` once as ``GET /api/v1/analytics/datasets/{id}/{dfg|variants|kpi}?...``. The
 filters differ from each other and the app is new, so none is served from a previous answer
 (checked against the analysis cache's keys before every request).
 
