@@ -10,7 +10,9 @@ the training matrix's data, written to bench/results/documents.json. Metric valu
 (bench/metric_values.py): every built-in KPI for every week of a 1M-event plant log, written
 to bench/results/metric_values.json. Metrics (bench/metrics.py): compute_all of every demo
 metric on the demo's database, one late event, and every demo KPI over 10M events on DuckDB,
-written to bench/results/metrics.json.
+written to bench/results/metrics.json. Interactive filters (bench/analytics_filters.py, issue
+17's baseline): 20 first-time filters through the API against pm4py on a DataFrame in memory,
+written to bench/results/analytics_filters.json.
 Figures are measured on whatever machine runs `make bench`; nothing here is asserted.
 
     python -m bench.run                      # everything
@@ -21,6 +23,8 @@ Figures are measured on whatever machine runs `make bench`; nothing here is asse
     python -m bench.run --only metrics       # KPI values per week (bench/metric_values.py) and
                                              # every demo metric, a late event, 10M events
                                              # (bench/metrics.py)
+    python -m bench.run --only filters       # 20 first-time filters, API vs pm4py, 100k
+                                             # events (bench/analytics_filters.py --events)
 """
 
 from __future__ import annotations
@@ -119,9 +123,17 @@ def foundation() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bench import analytics, documents, metric_values, metrics, sqdc_board, work
+    from bench import (
+        analytics,
+        analytics_filters,
+        documents,
+        metric_values,
+        metrics,
+        sqdc_board,
+        work,
+    )
 
-    choices = ("foundation", "work", *work.CASES, "analytics", "documents", "metrics")
+    choices = ("foundation", "work", *work.CASES, "analytics", "documents", "metrics", "filters")
     parser = argparse.ArgumentParser(
         prog="python -m bench.run",
         description=__doc__,
@@ -134,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
         "analytics",
         "documents",
         "metrics",
+        "filters",
     ]
     if "foundation" in chosen:
         foundation()
@@ -148,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
         metric_values.main()
         metrics.main([])
         sqdc_board.main()
+    if "filters" in chosen:
+        analytics_filters.main([])
 
 
 if __name__ == "__main__":
