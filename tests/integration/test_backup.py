@@ -93,12 +93,16 @@ def table_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def data_files(data_dir: Path) -> dict[str, str]:
-    """SHA-256 of the attachments and datasets under a data directory, by relative path."""
+    """SHA-256 of the attachments and datasets under a data directory, by relative path.
+
+    A dataset's prepared form (``<id>.prepared/``) is left out: it is derived from the kept
+    rows, not backed up, and prepared again on the first filter after a restore."""
     found = {}
     for folder in ("attachments", "analytics"):
         for path in sorted((data_dir / folder).rglob("*")):
             relative = path.relative_to(data_dir)
-            if path.is_file() and "imports" not in relative.parts:
+            derived = any(part.endswith(".prepared") for part in relative.parts)
+            if path.is_file() and "imports" not in relative.parts and not derived:
                 found[relative.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
 

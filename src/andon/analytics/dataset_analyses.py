@@ -8,6 +8,10 @@ most :data:`PLANT_TTL_SECONDS`.
 
 from __future__ import annotations
 
+import os
+import shutil
+import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from andon.analytics.analysis_cache import results
-from andon.analytics.dataset_store import Dataset, open_log, read_stored_report
+from andon.analytics.dataset_store import Dataset, open_log, prepared_path, read_stored_report
 from andon.core.errors import Conflict, InvalidInput
 from andon.core.uow import Context
 
@@ -23,11 +27,14 @@ if TYPE_CHECKING:
     from andon.analytics.conformance import IncompletePolicy
     from andon.analytics.filters import CaseFilters
     from andon.analytics.log import EventLog
+    from andon.analytics.ordering import CaseOrderedLog
     from andon.processes.spec import ProcessSpec
 
 PLANT_TTL_SECONDS = 30.0
 Analysis = Literal["dfg", "variants", "kpi"]
 ANALYSES: tuple[Analysis, ...] = ("dfg", "variants", "kpi")
+# What an upload's prepared form answers; KPIs still read the events.
+PREPARED_ANALYSES: tuple[Analysis, ...] = ("dfg", "variants")
 
 
 def mine(
@@ -95,6 +102,9 @@ def _compute(
     analyses: tuple[str, ...],
     filters: CaseFilters,
 ) -> dict[str, dict[str, Any]]:
+    if dataset.kind == "upload" and set(analyses) <= set(PREPARED_ANALYSES):
+        # Filters select cases in the prepared form: the events are not read again.
+        return _from_prepared(ctx, data_dir, dataset, analyses, filters)
     from andon.analytics.discovery import discover_dfg, discover_variants
     from andon.analytics.kpis import compute_kpis
     from andon.analytics.report import prepare, variants_json
@@ -111,6 +121,65 @@ def _compute(
         if "kpi" in analyses:
             out["kpi"] = compute_kpis(ordered, dfg=dfg).as_json()
     return {name: out[name] for name in analyses}
+
+
+def _from_prepared(
+    ctx: Context,
+    data_dir: Path,
+    dataset: Dataset,
+    analyses: tuple[str, ...],
+    filters: CaseFilters,
+) -> dict[str, dict[str, Any]]:
+    """The DFG and variants documents from the upload's prepared form (equal to the events'
+    answers, see tests/unit/analytics/test_prepared.py), preparing it first for an upload
+    that has none (imported before prepared forms, or restored from a backup)."""
+    import ibis
+
+    from andon.analytics.prepared import documents, open_prepared
+
+    directory = prepared_path(data_dir, dataset.id)
+    if not (directory / "prepared.json").exists():
+        _prepare_stored(ctx, data_dir, dataset, directory)
+    prepared = open_prepared(directory)
+    try:
+        found = documents(prepared, filters)
+    finally:
+        ibis.get_backend(prepared.cases).disconnect()
+    return {name: found[name] for name in analyses}
+
+
+_preparing = threading.Lock()
+
+
+def _prepare_stored(ctx: Context, data_dir: Path, dataset: Dataset, directory: Path) -> None:
+    """Prepare a stored upload once: concurrent requests wait for the first one's files."""
+    with _preparing:
+        if (directory / "prepared.json").exists():
+            return
+        from andon.analytics.prepared import filterable_columns
+        from andon.analytics.report import prepare
+
+        with _opened(ctx, data_dir, dataset) as event_log:
+            ordered = prepare(event_log, attributes=filterable_columns(event_log))
+            write_prepared_form(ordered, directory)
+
+
+def write_prepared_form(ordered: CaseOrderedLog, directory: Path) -> None:
+    """Prepare ``ordered`` (ordered carrying ``prepared.filterable_columns``) and write it to
+    ``directory`` in one step: built beside it and renamed, so a reader finds the whole
+    prepared form or none."""
+    from andon.analytics.prepared import prepare, release_prepared, write_prepared
+
+    building = directory.with_name(f".{directory.name}.{uuid.uuid4().hex}.part")
+    prepared = prepare(ordered)
+    try:
+        write_prepared(prepared, building)
+        if directory.exists():
+            shutil.rmtree(directory)
+        os.replace(building, directory)
+    finally:
+        release_prepared(prepared)
+        shutil.rmtree(building, ignore_errors=True)
 
 
 @contextmanager

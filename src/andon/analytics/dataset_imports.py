@@ -28,6 +28,7 @@ from andon.analytics.dataset_store import (
     Dataset,
     meta_path,
     parquet_path,
+    prepared_path,
     quarantine_path,
     report_path,
     root,
@@ -304,6 +305,8 @@ def _store(
     options: ImportOptions,
     dataset_id: str,
 ) -> Dataset:
+    from andon.analytics.dataset_analyses import write_prepared_form
+    from andon.analytics.prepared import filterable_columns
     from andon.analytics.readers import detect_format
     from andon.analytics.report import mine_report, prepare
     from andon.analytics.sources import ColumnMapping, read_log
@@ -337,8 +340,13 @@ def _store(
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
-    report = mine_report(prepare(loaded.log))
+    # Ordered once for the whole-log report and the prepared form, whose attribute filters
+    # need the filterable columns carried along.
+    ordered = prepare(loaded.log, attributes=filterable_columns(loaded.log))
+    report = mine_report(ordered)
     write_json(report_path(data_dir, dataset_id), report.as_json())
+    # Kept with the dataset: filters are answered from it (see dataset_analyses).
+    write_prepared_form(ordered, prepared_path(data_dir, dataset_id))
     from andon.analytics.log import STANDARD_COLUMNS
 
     dataset = Dataset(

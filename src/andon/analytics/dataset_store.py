@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,6 +87,11 @@ def parquet_path(data_dir: Path, dataset_id: str) -> Path:
 
 def report_path(data_dir: Path, dataset_id: str) -> Path:
     return root(data_dir) / f"{dataset_id}.report.json"
+
+
+def prepared_path(data_dir: Path, dataset_id: str) -> Path:
+    """The folder of the upload's prepared form (:mod:`andon.analytics.prepared`)."""
+    return root(data_dir) / f"{dataset_id}.prepared"
 
 
 def quarantine_path(data_dir: Path, dataset_id: str) -> Path:
@@ -219,6 +225,7 @@ def delete_dataset(ctx: Context, data_dir: Path, dataset_id: str) -> Dataset:
         quarantine_path(data_dir, dataset.id),
     ):
         path.unlink(missing_ok=True)
+    shutil.rmtree(prepared_path(data_dir, dataset.id), ignore_errors=True)
     analysis_cache.results.forget(dataset.id)
     return dataset
 
