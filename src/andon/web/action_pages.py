@@ -25,7 +25,7 @@ from andon.core.errors import AndonError
 from andon.core.permissions import Action, Role
 from andon.core.uow import Context
 from andon.web import csrf, flash
-from andon.web.forms import FormInvalid, build, errors_from, read_form, refusal, text
+from andon.web.forms import FormInvalid, build, errors_from, kind_refs, read_form, refusal, text
 from andon.web.session import PageCtx
 from andon.web.templating import render
 
@@ -161,16 +161,7 @@ def create(request: Request, ctx: PageCtx, form: Form) -> Response:
 
 
 def _links(raw: str) -> list[dict[str, str]]:
-    """``metric:rework-rate, work_item:42`` (commas, spaces or lines) → links."""
-    found = []
-    for part in raw.replace(",", " ").split():
-        kind, sep, ref = part.partition(":")
-        if not sep or kind not in LINK_KINDS or not ref:
-            raise FormInvalid(
-                {"links": f"write KIND:REF with KIND one of {', '.join(LINK_KINDS)}; not {part!r}"}
-            )
-        found.append({"kind": kind, "ref": ref})
-    return found
+    return kind_refs(raw, LINK_KINDS)
 
 
 def _detail_page(

@@ -49,6 +49,20 @@ def build(model: type[M], data: dict[str, Any]) -> M:
         raise FormInvalid(errors) from None
 
 
+def kind_refs(raw: str, kinds: tuple[str, ...], field: str = "links") -> list[dict[str, str]]:
+    """``metric:rework-rate, work_item:42`` (commas, spaces or lines) → ``{"kind", "ref"}``
+    links; a part that is not ``KIND:REF`` with one of ``kinds`` is refused on ``field``."""
+    found = []
+    for part in raw.replace(",", " ").split():
+        kind, sep, ref = part.partition(":")
+        if not sep or kind not in kinds or not ref:
+            raise FormInvalid(
+                {field: f"write KIND:REF with KIND one of {', '.join(kinds)}; not {part!r}"}
+            )
+        found.append({"kind": kind, "ref": ref})
+    return found
+
+
 def refusal(exc: Exception) -> tuple[dict[str, str], int]:
     """The field errors and status a refused form is shown again with: the form's own errors
     (422) or the domain error's. Sign-in, permission and not-found errors are raised again,

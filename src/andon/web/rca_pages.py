@@ -40,7 +40,7 @@ from andon.plant import service as plant
 from andon.plant.models import Line
 from andon.web import csrf, flash
 from andon.web.control_charts import sparkline
-from andon.web.forms import FormInvalid, build, errors_from, read_form, refusal, text
+from andon.web.forms import FormInvalid, build, errors_from, kind_refs, read_form, refusal, text
 from andon.web.session import PageCtx
 from andon.web.templating import render
 from andon.work.exceptions import known_categories
@@ -354,16 +354,7 @@ def _midnight(day: date, zone: Any) -> datetime:
 
 
 def _links(raw: str) -> list[dict[str, str]]:
-    """``exception:12 work_item:40 metric:rework-rate@2026-W48`` → links."""
-    found = []
-    for part in raw.replace(",", " ").split():
-        kind, sep, ref = part.partition(":")
-        if not sep or kind not in LINK_KINDS or not ref:
-            raise FormInvalid(
-                {"links": f"write KIND:REF with KIND one of {', '.join(LINK_KINDS)}; not {part!r}"}
-            )
-        found.append({"kind": kind, "ref": ref})
-    return found
+    return kind_refs(raw, LINK_KINDS)
 
 
 def link_href(link: RcaLinkOut) -> str | None:
