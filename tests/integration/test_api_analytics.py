@@ -517,11 +517,17 @@ def test_a_viewer_reads_analyses_but_may_not_upload_or_remove(
 def test_removing_a_dataset_deletes_its_files_and_is_audited(
     client: TestClient, lead: dict[str, str], running: str, settings: Settings, system: Context
 ) -> None:
+    from andon.analytics.prepared_cache import prepared_forms
     from andon.core.audit_queries import AuditFilter, list_entries
+
+    filtered = client.get(f"{API}/datasets/{running}/variants?top_variants=1", headers=lead)
+    assert filtered.status_code == 200
+    assert running in prepared_forms.held()  # a filter opened its prepared form
 
     response = client.delete(f"{API}/datasets/{running}", headers=lead)
 
     assert response.status_code == 204
+    assert running not in prepared_forms.held()
     assert client.get(f"{API}/datasets/{running}", headers=lead).status_code == 404
     assert list((settings.data_dir / "analytics").glob(f"{running}*")) == []
     actions = [

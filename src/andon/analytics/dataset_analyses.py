@@ -131,20 +131,17 @@ def _from_prepared(
     filters: CaseFilters,
 ) -> dict[str, dict[str, Any]]:
     """The DFG and variants documents from the upload's prepared form (equal to the events'
-    answers, see tests/unit/analytics/test_prepared.py), preparing it first for an upload
+    answers, see tests/unit/analytics/test_prepared.py), kept open in memory by
+    :data:`~andon.analytics.prepared_cache.prepared_forms`; preparing it first for an upload
     that has none (imported before prepared forms, or restored from a backup)."""
-    import ibis
-
-    from andon.analytics.prepared import documents, open_prepared
+    from andon.analytics.prepared import documents
+    from andon.analytics.prepared_cache import prepared_forms
 
     directory = prepared_path(data_dir, dataset.id)
     if not (directory / "prepared.json").exists():
         _prepare_stored(ctx, data_dir, dataset, directory)
-    prepared = open_prepared(directory)
-    try:
+    with prepared_forms.lease(dataset.id, directory) as prepared:
         found = documents(prepared, filters)
-    finally:
-        ibis.get_backend(prepared.cases).disconnect()
     return {name: found[name] for name in analyses}
 
 

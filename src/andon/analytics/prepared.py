@@ -272,18 +272,15 @@ def _write_parquet(expr: ir.Table, path: Path) -> None:
     )
 
 
-def open_prepared(directory: Path, backend: Any = None) -> PreparedLog:
-    """The prepared form :func:`write_prepared` wrote in ``directory``, read (not copied)
-    from its files on ``backend`` (a new in-memory DuckDB connection when None).
+def read_meta(directory: Path) -> dict[str, Any]:
+    """The description of the prepared form in ``directory``.
 
     InvalidInput when the directory holds no complete prepared form, or one of another
     format version.
     """
-    from andon.analytics.engines import connect
-
     directory = Path(directory)
     try:
-        meta = json.loads((directory / META_FILE).read_text("utf-8"))
+        meta: dict[str, Any] = json.loads((directory / META_FILE).read_text("utf-8"))
     except FileNotFoundError:
         raise InvalidInput.for_field(
             "prepared", f"{directory} holds no prepared log (no {META_FILE})"
@@ -294,15 +291,38 @@ def open_prepared(directory: Path, backend: Any = None) -> PreparedLog:
             f"{directory} was prepared in format {meta.get('format')!r}; "
             f"this Andon reads {FORMAT_VERSION}: prepare the log again",
         )
-    backend = backend if backend is not None else connect("duckdb")
-    tables = {name: _read_parquet(backend, directory / f"{name}.parquet") for name in _LAYOUT}
+    return meta
+
+
+def table_files(directory: Path) -> dict[str, Path]:
+    """Each prepared table's Parquet file in ``directory``, by table name."""
+    return {name: Path(directory) / f"{name}.parquet" for name in _LAYOUT}
+
+
+def prepared_from(tables: dict[str, ir.Table], meta: dict[str, Any], engine: str) -> PreparedLog:
+    """The PreparedLog of ``tables`` (one per name of :func:`table_files`) described by
+    ``meta`` (:func:`read_meta`)."""
     return PreparedLog(
         **tables,
         attributes=tuple(meta["attributes"]),
         source=str(meta["source"]),
         interval=bool(meta["interval"]),
-        engine=str(backend.name),
+        engine=engine,
     )
+
+
+def open_prepared(directory: Path, backend: Any = None) -> PreparedLog:
+    """The prepared form :func:`write_prepared` wrote in ``directory``, read (not copied)
+    from its files on ``backend`` (a new in-memory DuckDB connection when None).
+
+    InvalidInput as :func:`read_meta`.
+    """
+    from andon.analytics.engines import connect
+
+    meta = read_meta(directory)
+    backend = backend if backend is not None else connect("duckdb")
+    tables = {name: _read_parquet(backend, path) for name, path in table_files(directory).items()}
+    return prepared_from(tables, meta, str(backend.name))
 
 
 def _read_parquet(backend: Any, path: Path) -> ir.Table:
