@@ -520,9 +520,12 @@ def test_removing_a_dataset_deletes_its_files_and_is_audited(
     from andon.analytics.prepared_cache import prepared_forms
     from andon.core.audit_queries import AuditFilter, list_entries
 
+    deadline = time.monotonic() + 30
+    while running not in prepared_forms.held() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the import opens the new dataset's prepared form once it is ready
+    assert running in prepared_forms.held()
     filtered = client.get(f"{API}/datasets/{running}/variants?top_variants=1", headers=lead)
     assert filtered.status_code == 200
-    assert running in prepared_forms.held()  # a filter opened its prepared form
 
     response = client.delete(f"{API}/datasets/{running}", headers=lead)
 

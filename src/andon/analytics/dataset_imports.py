@@ -195,7 +195,22 @@ def start_import(
         _job_path(data_dir, job_id).unlink(missing_ok=True)
         shutil.rmtree(incoming, ignore_errors=True)
         raise
+    future.add_done_callback(lambda done: _open_prepared(data_dir, done))
     return job, future
+
+
+def _open_prepared(data_dir: Path, done: Future[Dataset]) -> None:
+    """Open a new dataset's prepared form in this process once its import is ready (whoever
+    waited for it has been told): the first filter on it then reads memory, not files."""
+    if done.cancelled() or done.exception() is not None:
+        return
+    from andon.analytics.prepared_cache import prepared_forms
+
+    dataset = done.result()
+    try:
+        prepared_forms.preload(dataset.id, prepared_path(data_dir, dataset.id))
+    except Exception:  # the first filter opens it instead, and reports what is wrong
+        log.exception("opening the prepared form of %s failed", dataset.id)
 
 
 def import_now(

@@ -3,10 +3,11 @@
 Each entry is one dataset's prepared tables (:mod:`andon.analytics.prepared`) loaded from
 their Parquet files into an in-memory DuckDB database of its own: filters then scan columns
 already decoded, sorted as on disk (DuckDB skips row groups by their ranges). The size of an
-entry is what DuckDB reports its tables hold (``duckdb_memory()``), and the entries together
-never hold more than :attr:`PreparedCache.max_bytes` (``ANDON_ANALYTICS_CACHE_MB``): the
-least recently used go first, and a form larger than the whole cap is not kept but read
-from its files for that request alone.
+entry is what DuckDB reports its tables hold (``duckdb_memory()``). The entries together never
+hold more than :attr:`PreparedCache.max_bytes` (``ANDON_ANALYTICS_CACHE_MB``), nor more than
+:data:`MAX_ENTRIES` datasets: the least recently used go first, and a form larger than the
+whole cap is not kept but read from its files for that request alone. A new upload's form is
+loaded as soon as its import is ready (:meth:`PreparedCache.preload`).
 
 Requests share an entry safely: each gets a cursor of its own (DuckDB's connections to one
 database run queries side by side; what a request stores, such as its kept cases, is a
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     import ibis.expr.schema as sch
 
 DEFAULT_MAX_BYTES = 1024 * 2**20
+# Each entry is a DuckDB database with its own threads and buffers beyond its tables: a
+# server keeps a few busy datasets open, not every small one it ever filtered.
+MAX_ENTRIES = 16
 
 
 @dataclass
@@ -66,6 +70,7 @@ class PreparedCache:
     """Open prepared forms by dataset, at most ``max_bytes`` of them in memory."""
 
     max_bytes: int = DEFAULT_MAX_BYTES
+    max_entries: int = MAX_ENTRIES
     lock: threading.Lock = field(default_factory=threading.Lock)
     entries: OrderedDict[tuple[str, str], _Entry] = field(default_factory=OrderedDict)
     # One load at a time per dataset: concurrent first requests wait for it, not redo it.
@@ -104,6 +109,13 @@ class PreparedCache:
             yield entry.bind(ibis.duckdb.from_connection(cursor))
         finally:
             cursor.close()
+            self._release(entry)
+
+    def preload(self, dataset_id: str, directory: Path) -> None:
+        """Load the prepared form in ``directory`` now if it fits, so the dataset's first
+        filter does not wait for it (after an import)."""
+        entry = self._acquire((dataset_id, str(Path(directory).resolve())), Path(directory))
+        if entry is not None:
             self._release(entry)
 
     def forget(self, dataset_id: str) -> None:
@@ -163,7 +175,7 @@ class PreparedCache:
     def _evict(self, keep: tuple[str, str]) -> None:
         total = sum(entry.size for entry in self.entries.values())
         for key in list(self.entries):
-            if total <= self.max_bytes:
+            if total <= self.max_bytes and len(self.entries) <= self.max_entries:
                 break
             if key != keep:
                 total -= self.entries[key].size

@@ -150,3 +150,12 @@ def test_threads_filtering_one_form_get_the_answers_of_one_thread(
         assert answer == expected[name], name
     assert cache.held() == ["one"]
     assert all(entry.users == 0 for entry in cache.entries.values())
+
+
+def test_no_more_datasets_than_the_entry_limit_stay_open(forms: tuple[Path, Path]) -> None:
+    cache = PreparedCache(max_entries=1)
+    cache.preload("one", forms[0])
+    assert cache.held() == ["one"]
+    cache.preload("two", forms[1])
+    assert cache.held() == ["two"]
+    assert all(entry.users == 0 for entry in cache.entries.values())
