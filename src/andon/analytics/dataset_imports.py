@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from andon.analytics.dataset_store import (
     UPLOAD_ID,
@@ -38,6 +38,9 @@ from andon.core.clock import utcnow, zone_named
 from andon.core.errors import AndonError, Conflict, FieldError, InvalidInput, NotFound
 from andon.core.permissions import Action, authorize_somewhere
 from andon.core.uow import Context
+
+if TYPE_CHECKING:
+    from andon.analytics.log import EventLog
 
 log = logging.getLogger("andon.analytics")
 
@@ -320,10 +323,7 @@ def _store(
     options: ImportOptions,
     dataset_id: str,
 ) -> Dataset:
-    from andon.analytics.dataset_analyses import write_prepared_form
-    from andon.analytics.prepared import filterable_columns
     from andon.analytics.readers import detect_format
-    from andon.analytics.report import mine_report, prepare
     from andon.analytics.sources import ColumnMapping, read_log
 
     quarantine = quarantine_path(data_dir, dataset_id)
@@ -355,13 +355,9 @@ def _store(
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
-    # Ordered once for the whole-log report and the prepared form, whose attribute filters
-    # need the filterable columns carried along.
-    ordered = prepare(loaded.log, attributes=filterable_columns(loaded.log))
-    report = mine_report(ordered)
-    write_json(report_path(data_dir, dataset_id), report.as_json())
-    # Kept with the dataset: filters are answered from it (see dataset_analyses).
-    write_prepared_form(ordered, prepared_path(data_dir, dataset_id))
+    analyse_upload(
+        loaded.log, report_path(data_dir, dataset_id), prepared_path(data_dir, dataset_id)
+    )
     from andon.analytics.log import STANDARD_COLUMNS
 
     dataset = Dataset(
@@ -401,6 +397,20 @@ def _store(
         document.pop("process")
         write_json(meta_path(data_dir, dataset_id), document)
     return dataset
+
+
+def analyse_upload(log: EventLog, report_file: Path, prepared_dir: Path) -> None:
+    """What an import computes from the kept rows: the whole-log report (``report_file``, so
+    the dataset's page opens at once) and the prepared form (``prepared_dir``: filters are
+    answered from it, see dataset_analyses). The log is ordered once for both."""
+    from andon.analytics.dataset_analyses import write_prepared_form
+    from andon.analytics.prepared import filterable_columns
+    from andon.analytics.report import mine_report, prepare
+
+    # The prepared form's attribute filters need the filterable columns carried along.
+    ordered = prepare(log, attributes=filterable_columns(log))
+    write_json(report_file, mine_report(ordered).as_json())
+    write_prepared_form(ordered, prepared_dir)
 
 
 def _advance(data_dir: Path, job: ImportJob, status: ImportStatus, **changes: Any) -> ImportJob:
