@@ -27,7 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from andon.analytics.prepared import PreparedLog, open_prepared, prepared_from, read_meta
+from andon.analytics.discovery import SOURCE, TARGET
+from andon.analytics.log import ACTIVITY
+from andon.analytics.ordering import END_ACTIVITY, START_ACTIVITY
+from andon.analytics.prepared import (
+    ACTIVITIES,
+    PreparedLog,
+    open_prepared,
+    prepared_from,
+    read_meta,
+)
 from andon.analytics.prepared import table_files as prepared_files
 
 if TYPE_CHECKING:
@@ -207,6 +216,11 @@ def _stamp(directory: Path) -> tuple[int, int]:
     return info.st_ino, info.st_mtime_ns
 
 
+_ACTIVITY_TYPE = "andon_activity"
+# The columns of prepared tables that hold one activity each.
+_ACTIVITY_COLUMNS = frozenset({SOURCE, TARGET, START_ACTIVITY, END_ACTIVITY, ACTIVITY})
+
+
 def _load(key: tuple[str, str], directory: Path, stamp: tuple[int, int]) -> _Entry:
     import duckdb
     import ibis
@@ -219,10 +233,31 @@ def _load(key: tuple[str, str], directory: Path, stamp: tuple[int, int]) -> _Ent
     )
     con = duckdb.connect(config={"memory_limit": duckdb_memory_limit(), "temp_directory": spill})
     try:
-        for name, path in prepared_files(directory).items():
-            source = str(path).replace("'", "''")
+        files = {
+            name: str(path).replace("'", "''") for name, path in prepared_files(directory).items()
+        }
+        # Activities as an ENUM in code-point order: grouping and joining on them is on small
+        # integers (twice as fast on the edges as on text), and sorting keeps its order. (The
+        # statements name the form's own files, quoted, and its fixed columns: no input.)
+        variants = files["variants"]
+        steps = f"SELECT unnest({ACTIVITIES}) AS a FROM read_parquet('{variants}')"  # noqa: S608
+        con.execute(
+            f"CREATE TYPE {_ACTIVITY_TYPE} AS ENUM "  # noqa: S608
+            f"(SELECT DISTINCT a FROM ({steps}) WHERE a IS NOT NULL ORDER BY a)"
+        )
+        for name, source in files.items():
+            columns = con.execute(f"DESCRIBE FROM read_parquet('{source}')").fetchall()
+            cast = [
+                f'"{column}"::{_ACTIVITY_TYPE} AS "{column}"'
+                for column, sql_type, *_ in columns
+                if column in _ACTIVITY_COLUMNS and sql_type == "VARCHAR"
+            ]
+            replace = f" REPLACE ({', '.join(cast)})" if cast else ""
             # Insertion order is kept (DuckDB's default): the tables stay sorted as on disk.
-            con.execute(f"CREATE TABLE \"{name}\" AS FROM read_parquet('{source}')")
+            con.execute(
+                f'CREATE TABLE "{name}" AS SELECT *{replace} '  # noqa: S608
+                f"FROM read_parquet('{source}')"
+            )
         backend = ibis.duckdb.from_connection(con)
         schemas = {name: bind_table(backend, name).schema() for name in prepared_files(directory)}
         (size,) = con.execute(

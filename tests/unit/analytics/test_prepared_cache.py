@@ -159,3 +159,25 @@ def test_no_more_datasets_than_the_entry_limit_stay_open(forms: tuple[Path, Path
     cache.preload("two", forms[1])
     assert cache.held() == ["two"]
     assert all(entry.users == 0 for entry in cache.entries.values())
+
+
+def test_activities_with_quotes_and_accents_answer_as_from_the_files(tmp_path: Path) -> None:
+    from tests.unit.analytics.mining_logs import event_log
+
+    rows = [
+        ("k1", "Prüfung", 0), ("k1", "O'Brien check", 1), ("k1", "Zoll", 2),
+        ("k2", "Ärger", 0), ("k2", "Prüfung", 1),
+        ("k3", "O'Brien check", 0), ("k3", "Zoll", 3), ("k3", "Zoll", 4),
+    ]  # fmt: skip
+    log = event_log(rows)
+    directory = tmp_path / "form.prepared"
+    write_prepared_form(order_and_store(log, attributes=filterable_columns(log)), directory)
+    cache = PreparedCache()
+    for filters in (
+        CaseFilters(),
+        CaseFilters(start_activities=("O'Brien check", "nowhere")),
+        CaseFilters(end_activities=("Zoll",)),
+        CaseFilters(attributes={"activity": ("Ärger",)}),
+        CaseFilters(top_variants=2),
+    ):
+        assert _answer(cache, "x", directory, filters) == _from_files(directory, filters)
