@@ -12,6 +12,7 @@ from bench.analytics_filters import generate
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import SCREENSHOTS, sign_in
+from tests.e2e.test_pages import RECORD_VIOLATIONS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -24,6 +25,7 @@ def test_filters_redraw_the_map_variants_and_kpis_in_place_with_the_answer_time(
 ) -> None:
     log = tmp_path / "work-orders-100k.parquet"
     pq.write_table(generate(100_000), log)
+    page.add_init_script(RECORD_VIOLATIONS)
     sign_in(page, "ada")
     page.goto("/analytics")
     page.get_by_label("Log file").set_input_files(str(log))
@@ -50,6 +52,12 @@ def test_filters_redraw_the_map_variants_and_kpis_in_place_with_the_answer_time(
     window_variants = variants.inner_text()
     assert int(window_variants) < int(every_variant)
 
+    # The map's toggle keeps the window: one form holds both.
+    page.get_by_label("Performance (time)").check()
+    expect(page.locator("svg.dfg-map")).to_have_attribute("data-view", "performance")
+    expect(page).to_have_url(re.compile(r"time_from=2024-03-01T00%3A00.*view=performance"))
+    expect(variants).to_have_text(window_variants)
+
     slider = page.get_by_label("Most frequent variants to keep, slider")
     slider.focus()
     slider.press("Home")
@@ -64,6 +72,14 @@ def test_filters_redraw_the_map_variants_and_kpis_in_place_with_the_answer_time(
     page.set_viewport_size({"width": 1024, "height": 1280})
     page.locator("#an-filters").evaluate("form => form.scrollIntoView()")
     page.screenshot(path=str(SCREENSHOTS / "analytics-filters.png"))
+
+    # A refused filter: its message on the field, the last answer and URL kept.
+    page.locator("#filter-top").fill("0")
+    expect(page.locator("#filter-top-error")).to_have_text("a whole number, at least 1")
+    expect(answer).to_have_text(re.compile(r"^Not answered"))
+    expect(variants).to_have_text("2")
+    expect(page).to_have_url(re.compile(r"top_variants=2"))
+    assert page.evaluate("window.__cspViolations") == []
 
     # Back: the page as it was before the slider, from the server.
     page.go_back()
