@@ -1,6 +1,7 @@
 """The prepared form of a log: its cases, variants and edges, so a filter touches cases, not events.
 
-:func:`prepare` turns a :class:`~andon.analytics.ordering.CaseOrderedLog` into five tables:
+:func:`prepare` turns a :class:`~andon.analytics.ordering.CaseOrderedLog` into five tables (six
+for an interval log):
 
 - ``cases``: one row per case: its key and id, its variant, first and last time and duration
   (integer microseconds), first and last activity, number of events;
