@@ -234,7 +234,8 @@ def _load(key: tuple[str, str], directory: Path, stamp: tuple[int, int]) -> _Ent
     con = duckdb.connect(config={"memory_limit": duckdb_memory_limit(), "temp_directory": spill})
     try:
         files = {
-            name: str(path).replace("'", "''") for name, path in prepared_files(directory).items()
+            name: str(path).replace("'", "''")
+            for name, path in prepared_files(directory, meta).items()
         }
         # Activities as an ENUM in code-point order: grouping and joining on them is on small
         # integers (twice as fast on the edges as on text), and sorting keeps its order. (The
@@ -259,7 +260,7 @@ def _load(key: tuple[str, str], directory: Path, stamp: tuple[int, int]) -> _Ent
                 f"FROM read_parquet('{source}')"
             )
         backend = ibis.duckdb.from_connection(con)
-        schemas = {name: bind_table(backend, name).schema() for name in prepared_files(directory)}
+        schemas = {name: bind_table(backend, name).schema() for name in files}
         (size,) = con.execute(
             "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
             "WHERE tag = 'IN_MEMORY_TABLE'"

@@ -181,3 +181,21 @@ def test_activities_with_quotes_and_accents_answer_as_from_the_files(tmp_path: P
         CaseFilters(top_variants=2),
     ):
         assert _answer(cache, "x", directory, filters) == _from_files(directory, filters)
+
+
+def test_an_interval_form_answers_its_kpis_from_memory_as_from_the_files(tmp_path: Path) -> None:
+    from tests.unit.analytics.mining_logs import event_log
+
+    rows = [
+        ("i1", "a", 0, 2), ("i1", "b", 1, 3), ("i1", "c", 3, 5),
+        ("i2", "a", 0, 1), ("i2", "c", 2, 4),
+        ("i3", "b", 5, 5), ("i3", "c", 4, 9),
+    ]  # fmt: skip
+    log = event_log(rows)
+    directory = tmp_path / "form.prepared"
+    write_prepared_form(order_and_store(log, attributes=filterable_columns(log)), directory)
+    cache = PreparedCache()
+    for filters in (CaseFilters(), CaseFilters(end_activities=("c",)), CaseFilters(top_variants=1)):
+        answer = _answer(cache, "x", directory, filters)
+        assert answer["kpi"]["time_in_stage"]
+        assert answer == _from_files(directory, filters)
