@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from andon.analytics.analysis_cache import results
-from andon.analytics.dataset_store import Dataset, open_log, prepared_path, read_stored_report
+from andon.analytics.dataset_store import (
+    Dataset,
+    open_log,
+    prepared_path,
+    read_stored_report,
+    write_json,
+)
 from andon.core.errors import Conflict, InvalidInput
 from andon.core.uow import Context
 
@@ -169,15 +175,20 @@ def _prepared_is_current(directory: Path) -> bool:
     return prepared_format(directory) == FORMAT_VERSION
 
 
-def write_prepared_form(ordered: CaseOrderedLog, directory: Path) -> None:
+def write_prepared_form(
+    ordered: CaseOrderedLog, directory: Path, *, report: Path | None = None
+) -> None:
     """Prepare ``ordered`` (ordered carrying ``prepared.filterable_columns``) and write it to
     ``directory`` in one step: built beside it and renamed, so a reader finds the whole
-    prepared form or none."""
-    from andon.analytics.prepared import prepare, release_prepared, write_prepared
+    prepared form or none. With ``report``, the whole log's DFG, variants and KPIs documents
+    are written there too, computed from the prepared form (the same as from the events)."""
+    from andon.analytics.prepared import documents, prepare, release_prepared, write_prepared
 
     building = directory.with_name(f".{directory.name}.{uuid.uuid4().hex}.part")
     prepared = prepare(ordered)
     try:
+        if report is not None:
+            write_json(report, documents(prepared))
         write_prepared(prepared, building)
         if directory.exists():
             shutil.rmtree(directory)

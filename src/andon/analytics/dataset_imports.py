@@ -400,17 +400,16 @@ def _store(
 
 
 def analyse_upload(log: EventLog, report_file: Path, prepared_dir: Path) -> None:
-    """What an import computes from the kept rows: the whole-log report (``report_file``, so
-    the dataset's page opens at once) and the prepared form (``prepared_dir``: filters are
-    answered from it, see dataset_analyses). The log is ordered once for both."""
+    """What an import computes from the kept rows: the prepared form (``prepared_dir``:
+    filters are answered from it, see dataset_analyses) and, from it, the whole-log report
+    (``report_file``, so the dataset's page opens at once)."""
     from andon.analytics.dataset_analyses import write_prepared_form
     from andon.analytics.prepared import filterable_columns
-    from andon.analytics.report import mine_report, prepare
+    from andon.analytics.report import prepare
 
     # The prepared form's attribute filters need the filterable columns carried along.
     ordered = prepare(log, attributes=filterable_columns(log))
-    write_json(report_file, mine_report(ordered).as_json())
-    write_prepared_form(ordered, prepared_dir)
+    write_prepared_form(ordered, prepared_dir, report=report_file)
 
 
 def _advance(data_dir: Path, job: ImportJob, status: ImportStatus, **changes: Any) -> ImportJob:

@@ -452,7 +452,7 @@ def dfg_performance(prepared: PreparedLog, kept: ir.Table) -> Dfg:
     # The seconds exactly as ordering computes them, so medians and extremes are equal.
     seconds = pairs[WAIT_US] / MICROSECONDS
     edges = pairs.group_by(SOURCE, TARGET).agg(
-        **{FREQUENCY: pairs.count()}, **wait_statistics(seconds)
+        **{FREQUENCY: pairs.count()}, **wait_statistics(seconds, pairs[WAIT_US])
     )
     return dfg_from(edges, *_ends(kept), performance=True)
 
