@@ -47,6 +47,7 @@ from andon.analytics.filters import (
     CaseFilters,
     check_attribute,
     check_top_variants,
+    sequence_literal,
     time_conditions,
 )
 from andon.analytics.log import ACTIVITY, CASE, ORDER, START, TIMESTAMP, EventLog
@@ -150,9 +151,8 @@ def prepare(ordered: CaseOrderedLog) -> PreparedLog:
     events = ordered.events
     cases = ordered.cases
     distinct = cases.group_by(VARIANT).agg(**{CASES: cases.count()})
-    numbered = distinct.mutate(
-        **{VARIANT_ID: ibis.row_number().over(order_by=distinct[VARIANT]).cast("int32")}
-    )
+    order = _code_point_order(distinct[VARIANT], engine)
+    numbered = distinct.mutate(**{VARIANT_ID: ibis.row_number().over(order_by=order).cast("int32")})
     variants = store(
         numbered.select(
             VARIANT_ID,
@@ -209,6 +209,32 @@ def prepare(ordered: CaseOrderedLog) -> PreparedLog:
         interval=ordered.interval,
         engine=engine,
     )
+
+
+# Joins a sequence's activities into one text that sorts as the sequence does: below any
+# character an activity name holds (PostgreSQL text cannot hold the one character below it).
+_SEQUENCE_SEPARATOR = "\x01"
+
+
+def _code_point_order(sequences: ir.ArrayColumn, engine: str) -> ir.Value:
+    """What sorts activity sequences element by element in code-point order, as Python's
+    tuples sort (so variant ids break ties as discover_variants does).
+
+    DuckDB and Spark compare arrays that way; PostgreSQL compares their text by the
+    database's collation (``en_US`` puts ``a`` before ``B``), so there the sequence is
+    compared as UTF-8 bytes, whose order is the code points'.
+    """
+    if engine != "postgres":
+        return sequences
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    @ibis.udf.scalar.builtin(name="convert_to", signature=((dt.string, dt.string), dt.binary))
+    def convert_to(text, encoding):  # type: ignore[no-untyped-def]
+        """PostgreSQL's convert_to: the text's bytes in an encoding."""
+
+    joined: ir.Value = convert_to(sequences.join(_SEQUENCE_SEPARATOR), "UTF8")
+    return joined
 
 
 def release_prepared(prepared: PreparedLog) -> None:
@@ -369,9 +395,7 @@ def _variant_ids(prepared: PreparedLog, sequences: tuple[tuple[str, ...], ...]) 
     import ibis
 
     table = prepared.variants
-    matches = [
-        table[ACTIVITIES] == ibis.literal(list(seq), type="array<string>") for seq in sequences
-    ]
+    matches = [table[ACTIVITIES] == sequence_literal(seq, prepared.engine) for seq in sequences]
     return table.filter(ibis.or_(*matches)).select(VARIANT_ID)
 
 
