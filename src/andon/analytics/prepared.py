@@ -288,7 +288,7 @@ def write_prepared(prepared: PreparedLog, directory: Path) -> None:
 def _write_parquet(expr: ir.Table, path: Path) -> None:
     backend: Any = expr._find_backend(use_default=True)
     if backend.name != "duckdb":
-        expr.to_parquet(path)
+        _write_batches(expr, path)
         return
     target = str(path).replace("'", "''")
     # DuckDB keeps the query's order in the file (insertion order is preserved by default).
@@ -296,6 +296,19 @@ def _write_parquet(expr: ir.Table, path: Path) -> None:
         f"COPY ({backend.compile(expr)}) TO '{target}' "
         "(FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION v2, ROW_GROUP_SIZE 122880)"
     )
+
+
+def _write_batches(expr: ir.Table, path: Path) -> None:
+    """One Parquet file from the result's batches, in the query's order, as DuckDB writes it
+    (Spark's own writer makes a directory of parts, which the other engines do not read)."""
+    import pyarrow.parquet as pq
+
+    batches = expr.to_pyarrow_batches()
+    with pq.ParquetWriter(
+        path, batches.schema, compression="zstd", data_page_version="2.0"
+    ) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
 
 
 def open_prepared(directory: Path, backend: Any = None) -> PreparedLog:
@@ -333,7 +346,10 @@ def open_prepared(directory: Path, backend: Any = None) -> PreparedLog:
 
 def _read_parquet(backend: Any, path: Path) -> ir.Table:
     """A view of the file; on DuckDB without Ibis' read_parquet, which reads the schema
-    through Arrow (tens of milliseconds for five files, on every open)."""
+    through Arrow (tens of milliseconds for five files, on every open). PostgreSQL reads no
+    Parquet: the rows are copied into a temporary table, dropped with the connection."""
+    if backend.name == "postgres":
+        return _copy_parquet(backend, path)
     if backend.name != "duckdb":
         table: ir.Table = backend.read_parquet(str(path))
         return table
@@ -343,6 +359,21 @@ def _read_parquet(backend: Any, path: Path) -> ir.Table:
     source = str(path).replace("'", "''")
     backend.con.execute(f"CREATE TEMPORARY VIEW \"{name}\" AS FROM read_parquet('{source}')")
     return bind_table(backend, name, database=("temp", "main"))
+
+
+def _copy_parquet(backend: Any, path: Path) -> ir.Table:
+    import ibis
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name = f"andon_prepared_{uuid.uuid4().hex}"
+    file = pq.ParquetFile(path)
+    # An empty schema-only table first, then the rows a batch at a time: memory stays flat.
+    backend.create_table(name, schema=ibis.Schema.from_pyarrow(file.schema_arrow), temp=True)
+    for batch in file.iter_batches(batch_size=100_000):
+        backend.insert(name, ibis.memtable(pa.Table.from_batches([batch])))
+    table: ir.Table = backend.table(name)
+    return table
 
 
 def select_cases(prepared: PreparedLog, filters: CaseFilters) -> ir.Table:
@@ -472,3 +503,31 @@ def documents(
             "dfg": dfg_performance(prepared, kept).as_json(),
             "variants": variants_json(variants(prepared, kept)),
         }
+
+
+@dataclass(frozen=True)
+class PreparedSummary:
+    """How much a prepared form holds: ``andon log prepare`` prints it."""
+
+    cases: int
+    variants: int
+    events: int
+
+
+def summarise(prepared: PreparedLog) -> PreparedSummary:
+    """The numbers of cases, variants and events of ``prepared``, from its variants table."""
+    table = prepared.variants
+    totals = table.aggregate(
+        cases=table[CASES].sum(),
+        variants=table.count(),
+        events=(table[CASES] * table[EVENTS]).sum(),
+    )
+    row = totals.to_pyarrow().to_pylist()[0]
+    return PreparedSummary(
+        cases=int(row["cases"] or 0), variants=int(row["variants"]), events=int(row["events"] or 0)
+    )
+
+
+def is_prepared(directory: Path) -> bool:
+    """Whether ``directory`` holds a complete prepared form (of any format version)."""
+    return (Path(directory) / META_FILE).is_file()

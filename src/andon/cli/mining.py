@@ -1,8 +1,10 @@
 """`andon mine dfg|variants|report` and `andon kpi`: process discovery and KPIs of a log file.
 
 Each command reads the log (the shared log options), orders it within cases once, applies
-the filter flags, and prints tables, or with ``--json`` one JSON document on stdout. The
-analytics modules are imported when a command runs, so ``andon --help`` stays fast.
+the filter flags, and prints tables, or with ``--json`` one JSON document on stdout. Given a
+directory that ``andon log prepare`` wrote instead of a log, ``mine dfg`` and ``mine
+variants`` select the cases in its prepared form and answer from it, with the same output.
+The analytics modules are imported when a command runs, so ``andon --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from andon.analytics.discovery import Dfg, Performance, Variant
     from andon.analytics.kpis import Kpis
     from andon.analytics.ordering import CaseOrderedLog
+    from andon.analytics.prepared import PreparedLog
 
 app = typer.Typer(
     help=(
@@ -41,6 +44,44 @@ def _prepare(
     return prepare(source.open_events(), filters=case_filters, attributes=attributes)
 
 
+def _prepared_directory(source: LogOptions) -> Path | None:
+    """LOG when it is a directory: a prepared form (``andon log prepare``), not a log file."""
+    if source.log is not None and source.log.is_dir():
+        return source.log
+    return None
+
+
+def _open_prepared(directory: Path, source: LogOptions) -> PreparedLog:
+    """The prepared form in ``directory`` on the chosen engine, refusing the flags that say
+    how to read a log: the log was read, mapped and ordered when it was prepared."""
+    from dataclasses import fields
+
+    from andon.analytics.prepared import open_prepared
+
+    for field in fields(source):
+        if field.name in ("log", "engine"):
+            continue
+        if getattr(source, field.name) != field.default:
+            flag = "--" + field.name.replace("_", "-")
+            raise typer.BadParameter(
+                f"{directory} is a prepared log, read when it was prepared "
+                f"(andon log prepare); {flag} goes with a log file",
+                param_hint=flag,
+            )
+    if source.engine == "duckdb":
+        return open_prepared(directory)
+    from andon.analytics.engines import connect
+
+    return open_prepared(directory, backend=connect(source.engine))
+
+
+def _refuse_on_prepared(directory: Path, flag: str, why: str) -> None:
+    raise typer.BadParameter(
+        f"{flag} {why}; a prepared log ({directory}) does not hold them: give the log file instead",
+        param_hint=flag,
+    )
+
+
 @app.command("dfg")
 @log_command
 def dfg(
@@ -59,10 +100,20 @@ def dfg(
     With --performance each edge also gets the mean, median, min, max, sum and sample
     standard deviation of the time from the source event to the target event.
     """
-    from andon.analytics.discovery import discover_dfg
+    directory = _prepared_directory(source)
+    if directory is not None:
+        from andon.analytics.prepared import dfg_frequency, dfg_performance, kept_cases
 
-    ordered = _prepare(source, filters)
-    graph = discover_dfg(ordered, performance=performance)
+        case_filters = filters.case_filters()
+        prepared = _open_prepared(directory, source)
+        with kept_cases(prepared, case_filters) as kept:
+            answer = dfg_performance if performance else dfg_frequency
+            graph = answer(prepared, kept)
+    else:
+        from andon.analytics.discovery import discover_dfg
+
+        ordered = _prepare(source, filters)
+        graph = discover_dfg(ordered, performance=performance)
     if as_json:
         echo_json(graph.as_json())
         return
@@ -84,11 +135,22 @@ def variants(
 
     Each with its number of cases, share of all cases and mean case duration.
     """
-    from andon.analytics.discovery import discover_variants
     from andon.analytics.report import variants_json
 
-    ordered = _prepare(source, filters)
-    found = discover_variants(ordered, limit=limit)
+    directory = _prepared_directory(source)
+    if directory is not None:
+        from andon.analytics.prepared import kept_cases
+        from andon.analytics.prepared import variants as prepared_variants
+
+        case_filters = filters.case_filters()
+        prepared = _open_prepared(directory, source)
+        with kept_cases(prepared, case_filters) as kept:
+            found = prepared_variants(prepared, kept, limit=limit)
+    else:
+        from andon.analytics.discovery import discover_variants
+
+        ordered = _prepare(source, filters)
+        found = discover_variants(ordered, limit=limit)
     if as_json:
         echo_json(variants_json(found))
         return
@@ -142,6 +204,19 @@ def kpi(
     from andon.processes.spec_yaml import read_spec_file
 
     case_filters = filters.case_filters()
+    directory = _prepared_directory(source)
+    if directory is not None:
+        if spec is not None:
+            _refuse_on_prepared(directory, "--spec", "judges stage visits")
+        if sla:
+            _refuse_on_prepared(directory, "--sla", "judges stage visits")
+        if exception_attribute:
+            _refuse_on_prepared(directory, "--exception-attribute", "counts events")
+        raise typer.BadParameter(
+            f"{directory} is a prepared log; KPIs are not answered from one yet: "
+            "give the log file instead",
+            param_hint="LOG",
+        )
     if sla and not source.db:
         raise typer.BadParameter(
             "--sla goes with --db; for a file, --spec P.yaml adds SLA attainment",
