@@ -1,7 +1,8 @@
 """The analyses of a dataset for the pages and the API: DFG, variants, KPIs and conformance.
 
 Each is the CLI's JSON document. An upload's unfiltered documents were computed at import;
-anything else is computed on demand and kept in :mod:`andon.analytics.analysis_cache`. The
+its filtered ones are answered from its prepared form (:mod:`andon.analytics.prepared`),
+without reading its events. Results are kept in :mod:`andon.analytics.analysis_cache`. The
 plant's events are read afresh: a result is reused until Andon records another event, for at
 most :data:`PLANT_TTL_SECONDS`.
 """
@@ -33,8 +34,8 @@ if TYPE_CHECKING:
 PLANT_TTL_SECONDS = 30.0
 Analysis = Literal["dfg", "variants", "kpi"]
 ANALYSES: tuple[Analysis, ...] = ("dfg", "variants", "kpi")
-# What an upload's prepared form answers; KPIs still read the events.
-PREPARED_ANALYSES: tuple[Analysis, ...] = ("dfg", "variants")
+# What an upload's prepared form answers: every analysis.
+PREPARED_ANALYSES: tuple[Analysis, ...] = ("dfg", "variants", "kpi")
 
 
 def mine(
@@ -130,19 +131,20 @@ def _from_prepared(
     analyses: tuple[str, ...],
     filters: CaseFilters,
 ) -> dict[str, dict[str, Any]]:
-    """The DFG and variants documents from the upload's prepared form (equal to the events'
-    answers, see tests/unit/analytics/test_prepared.py), preparing it first for an upload
-    that has none (imported before prepared forms, or restored from a backup)."""
+    """The documents from the upload's prepared form (equal to the events' answers, see
+    tests/unit/analytics/test_prepared.py and test_prepared_kpis.py), preparing it first for
+    an upload that has none (imported before prepared forms, or restored from a backup) or
+    one of an older format."""
     import ibis
 
     from andon.analytics.prepared import documents, open_prepared
 
     directory = prepared_path(data_dir, dataset.id)
-    if not (directory / "prepared.json").exists():
+    if not _prepared_is_current(directory):
         _prepare_stored(ctx, data_dir, dataset, directory)
     prepared = open_prepared(directory)
     try:
-        found = documents(prepared, filters)
+        found = documents(prepared, filters, analyses)
     finally:
         ibis.get_backend(prepared.cases).disconnect()
     return {name: found[name] for name in analyses}
@@ -154,7 +156,7 @@ _preparing = threading.Lock()
 def _prepare_stored(ctx: Context, data_dir: Path, dataset: Dataset, directory: Path) -> None:
     """Prepare a stored upload once: concurrent requests wait for the first one's files."""
     with _preparing:
-        if (directory / "prepared.json").exists():
+        if _prepared_is_current(directory):
             return
         from andon.analytics.prepared import filterable_columns
         from andon.analytics.report import prepare
@@ -162,6 +164,12 @@ def _prepare_stored(ctx: Context, data_dir: Path, dataset: Dataset, directory: P
         with _opened(ctx, data_dir, dataset) as event_log:
             ordered = prepare(event_log, attributes=filterable_columns(event_log))
             write_prepared_form(ordered, directory)
+
+
+def _prepared_is_current(directory: Path) -> bool:
+    from andon.analytics.prepared import FORMAT_VERSION, prepared_format
+
+    return prepared_format(directory) == FORMAT_VERSION
 
 
 def write_prepared_form(ordered: CaseOrderedLog, directory: Path) -> None:

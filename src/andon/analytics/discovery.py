@@ -289,7 +289,12 @@ def rank_bottlenecks(
 
 def discover_stage_times(ordered: CaseOrderedLog) -> dict[str, tuple[int, Performance]]:
     """Per activity (by name): how many timed occurrences and their time-in-stage statistics."""
-    rows = sorted(_rows(stage_times_expr(ordered)), key=lambda row: str(row[ACTIVITY]))
+    return stage_times_from(stage_times_expr(ordered))
+
+
+def stage_times_from(expr: ir.Table) -> dict[str, tuple[int, Performance]]:
+    """The stage times from an expression shaped as :func:`stage_times_expr` gives it."""
+    rows = sorted(_rows(expr), key=lambda row: str(row[ACTIVITY]))
     return {row[ACTIVITY]: (int(row["occurrences"]), _performance(row)) for row in rows}
 
 

@@ -26,7 +26,6 @@ from andon.analytics.discovery import (
 from andon.analytics.log import ACTIVITY
 from andon.analytics.ordering import (
     CASE_KEY,
-    DURATION_SECONDS,
     EVENTS,
     FIRST_US,
     LAST_US,
@@ -72,10 +71,21 @@ class DurationSummary:
         }
 
 
-def case_duration_summary(ordered: CaseOrderedLog) -> DurationSummary:
-    """Mean, median, p90, min and max case duration; all zero for a log without cases."""
-    cases = ordered.cases
-    seconds = cases[DURATION_SECONDS]
+def case_counts(cases: ir.Table) -> tuple[int, int]:
+    """The number of cases and of their events, from a cases table (``EVENTS`` per case)."""
+    row = _rows(cases.aggregate(cases=cases.count(), events=cases[EVENTS].sum()))[0]
+    return int(row["cases"]), int(row["events"] or 0)
+
+
+def case_duration_summary(cases: ir.Table) -> DurationSummary:
+    """Mean, median, p90, min and max case duration; all zero for a log without cases.
+
+    ``cases`` is a cases table with ``FIRST_US`` and ``LAST_US``: the ordered log's, or the
+    kept cases of a prepared form.
+    """
+    # The seconds as ordering computes its DURATION_SECONDS, so every cases table gives the
+    # same medians and extremes.
+    seconds = (cases[LAST_US] - cases[FIRST_US]) / MICROSECONDS
     expr = cases.aggregate(
         # The mean from the durations' exact integer sum: the same to the last digit however
         # the engine splits the work (see discovery.wait_statistics).
@@ -157,14 +167,14 @@ def rework_in_variants(variants: Sequence[Variant]) -> tuple[int, dict[str, int]
     return reworked, dict(sorted(per_activity.items(), key=lambda p: (-p[1], p[0])))
 
 
-def throughput(ordered: CaseOrderedLog, *, period: str = "day") -> list[dict[str, Any]]:
-    """Cases completed per UTC day (``period="day"``) or ISO week (``"week"``, by Monday).
+def throughput(cases: ir.Table, *, period: str = "day") -> list[dict[str, Any]]:
+    """Cases completed per UTC day (``period="day"``) or ISO week (``"week"``, by Monday),
+    from a cases table with ``LAST_US``.
 
     A case counts as completed when its last event happened; open cases are not told
     apart (the log does not say which are finished). Periods without completions are left
     out.
     """
-    cases = ordered.cases
     day = _day_number(cases[LAST_US])
     if period == "week":
         bucket = ((day + _MONDAY_SHIFT) // 7) * 7 - _MONDAY_SHIFT
@@ -180,13 +190,13 @@ def throughput(ordered: CaseOrderedLog, *, period: str = "day") -> list[dict[str
     ]
 
 
-def wip_per_day(ordered: CaseOrderedLog) -> list[dict[str, Any]]:
-    """Open cases on each UTC day from the first event's day to the last one's.
+def wip_per_day(cases: ir.Table) -> list[dict[str, Any]]:
+    """Open cases on each UTC day from the first event's day to the last one's, from a
+    cases table with ``FIRST_US`` and ``LAST_US``.
 
     A case is open on every day from the day of its first event (its first start, for
     interval logs) to the day of its last event, both included.
     """
-    cases = ordered.cases
     opened = cases.select(day=_day_number(cases[FIRST_US]), change=1)
     closed = cases.select(day=_day_number(cases[LAST_US]) + 1, change=-1)
     changes = opened.union(closed, distinct=False)
@@ -351,10 +361,6 @@ def compute_kpis(
     ``order_events(attributes=...)``); without it the document has no ``exceptions``.
     Extension figures are merged at the top level; a key clash raises InvalidInput.
     """
-    counts = _rows(
-        ordered.cases.aggregate(cases=ordered.cases.count(), events=ordered.cases[EVENTS].sum())
-    )[0]
-    cases, events = int(counts["cases"]), int(counts["events"] or 0)
     if variants is not None:
         reworked, per_activity = rework_in_variants(variants)
     else:
@@ -362,9 +368,8 @@ def compute_kpis(
         repeated = store(repeated_in_variants_expr(ordered), ordered.engine)
         reworked = int(_rows(_reworked_cases(repeated))[0]["reworked"] or 0)
         per_activity = rework_cases(ordered, repeated)
-    if exception_attribute is None:
-        fpy = 1.0 - reworked / cases if cases else 0.0
-    else:
+    fpy = None
+    if exception_attribute is not None:
         fpy = first_pass_yield(ordered, exception_attribute=exception_attribute)
     stages = discover_stage_times(ordered)
     if dfg is None or any(edge.performance is None for edge in dfg.edges):
@@ -377,20 +382,13 @@ def compute_kpis(
             "events": sum(kind.events for kind in pareto),
             "pareto": [kind.as_json() for kind in pareto],
         }
-    kpis = Kpis(
-        cases=cases,
-        events=events,
-        case_duration=case_duration_summary(ordered),
-        rework_cases=per_activity,
-        rework_rate=reworked / cases if cases else 0.0,
+    kpis = kpis_of_cases(
+        ordered.cases,
+        rework=(reworked, per_activity),
+        stages=stages,
+        dfg=dfg,
         first_pass_yield=fpy,
-        throughput_per_day=throughput(ordered, period="day"),
-        throughput_per_week=throughput(ordered, period="week"),
-        wip_per_day=wip_per_day(ordered),
-        time_in_stage=stages,
-        bottlenecks=rank_bottlenecks(dfg, stages),
         exceptions=exceptions,
-        extra={},
     )
     taken = set(kpis.as_json())
     extra: dict[str, Any] = {}
@@ -403,6 +401,42 @@ def compute_kpis(
             )
         extra |= figures
     return Kpis(**{**kpis.__dict__, "extra": extra})
+
+
+def kpis_of_cases(
+    cases: ir.Table,
+    *,
+    rework: tuple[int, dict[str, int]],
+    stages: dict[str, tuple[int, Performance]],
+    dfg: Dfg,
+    first_pass_yield: float | None = None,
+    exceptions: dict[str, Any] | None = None,
+) -> Kpis:
+    """The KPI document from a cases table (``EVENTS``, ``FIRST_US``, ``LAST_US`` per case)
+    and the figures computed elsewhere: ``rework`` as :func:`rework_in_variants` gives it,
+    the time in each stage, the performance ``dfg`` for the bottlenecks.
+
+    ``first_pass_yield`` None is the share of cases without rework (no exception attribute).
+    """
+    cases_count, events = case_counts(cases)
+    reworked, per_activity = rework
+    if first_pass_yield is None:
+        first_pass_yield = 1.0 - reworked / cases_count if cases_count else 0.0
+    return Kpis(
+        cases=cases_count,
+        events=events,
+        case_duration=case_duration_summary(cases),
+        rework_cases=per_activity,
+        rework_rate=reworked / cases_count if cases_count else 0.0,
+        first_pass_yield=first_pass_yield,
+        throughput_per_day=throughput(cases, period="day"),
+        throughput_per_week=throughput(cases, period="week"),
+        wip_per_day=wip_per_day(cases),
+        time_in_stage=stages,
+        bottlenecks=rank_bottlenecks(dfg, stages),
+        exceptions=exceptions,
+        extra={},
+    )
 
 
 def _day_number(us: ir.IntegerValue) -> ir.IntegerValue:

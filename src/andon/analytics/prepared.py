@@ -12,12 +12,16 @@
   for performance figures;
 - ``case_attributes``: the distinct (column, value as text, case) triples of the event
   attributes the ordered log carries, for attribute filters; a filter on ``activity`` (the
-  cases through a stage) reads the variants instead.
+  cases through a stage) reads the variants instead;
+- ``stages`` (interval logs only): each event's case, activity and time in stage
+  (completion minus start, microseconds), for the KPIs' time in stage. A log without starts
+  needs none: its time in stage is the wait to the next event, which ``edges`` holds.
 
 :func:`select_cases` applies :class:`~andon.analytics.filters.CaseFilters` to the cases and
 variants tables only; :func:`dfg_frequency` counts edges as variants times kept cases,
 :func:`dfg_performance` reads the kept cases' edges, :func:`variants` groups the kept cases.
-Each answer equals the unprepared path's (``apply_filters`` then ``discover_*``) exactly.
+Each answer equals the unprepared path's (``apply_filters`` then ``discover_*``) exactly;
+:mod:`andon.analytics.prepared_kpis` answers the KPIs the same way.
 :func:`write_prepared` keeps the tables as Parquet, sorted by what filters read;
 :func:`open_prepared` reads them back.
 """
@@ -81,6 +85,7 @@ DURATION_US = "duration_us"
 ACTIVITIES = "activities"  # the variant's activity sequence, array<string>
 CASES = "cases"
 WAIT_US = "wait_us"
+STAGE_US = "stage_us"
 ATTRIBUTE = "attribute"
 VALUE = "value"
 
@@ -88,7 +93,9 @@ VALUE = "value"
 _DERIVED = frozenset(
     {CASE_KEY, AT_US, START_US, POSITION, NEXT_ACTIVITY, WAIT_SECONDS, STAGE_SECONDS}
 )
-FORMAT_VERSION = 1
+# 2: the stages table of interval logs, for the KPIs. A form of another version is prepared
+# again from the stored log (dataset_analyses) rather than read.
+FORMAT_VERSION = 2
 META_FILE = "prepared.json"
 
 # Each table's file and the columns it is sorted by on disk: what filters and joins read
@@ -99,6 +106,7 @@ _LAYOUT: dict[str, tuple[str, ...]] = {
     "variant_edges": (VARIANT_ID, SOURCE, TARGET),
     "edges": (CASE_KEY, SOURCE, TARGET, WAIT_US),
     "case_attributes": (ATTRIBUTE, VALUE, CASE_KEY),
+    "stages": (CASE_KEY, ACTIVITY, STAGE_US),
 }
 
 
@@ -107,7 +115,8 @@ class PreparedLog:
     """The prepared tables of one log (see the module's docstring for their columns).
 
     ``attributes`` are the columns ``case_attributes`` holds, the ones attribute filters
-    may name; ``engine`` the Ibis backend the tables live on.
+    may name; ``engine`` the Ibis backend the tables live on. ``stages`` is None for a log
+    without starts (``interval`` false).
     """
 
     cases: ir.Table
@@ -115,13 +124,16 @@ class PreparedLog:
     variant_edges: ir.Table
     edges: ir.Table
     case_attributes: ir.Table
+    stages: ir.Table | None
     attributes: tuple[str, ...]
     source: str
     interval: bool
     engine: str
 
     def tables(self) -> dict[str, ir.Table]:
-        return {name: getattr(self, name) for name in _LAYOUT}
+        """The tables the form holds, by file name (no ``stages`` for a log without starts)."""
+        found = {name: getattr(self, name) for name in _LAYOUT}
+        return {name: table for name, table in found.items() if table is not None}
 
 
 def filterable_columns(log: EventLog) -> tuple[str, ...]:
@@ -198,12 +210,18 @@ def prepare(ordered: CaseOrderedLog) -> PreparedLog:
     # A case went through an activity when its variant holds it: the activity needs no facts.
     facts = _case_attributes(events, tuple(name for name in attributes if name != ACTIVITY))
     case_attributes = store(facts, engine)
+    stages = None
+    if ordered.interval:
+        # The microseconds ordering's STAGE_SECONDS is computed from.
+        stage_us = events[AT_US] - events[START_US]
+        stages = store(events.select(CASE_KEY, ACTIVITY, **{STAGE_US: stage_us}), engine)
     return PreparedLog(
         cases=case_table,
         variants=variants,
         variant_edges=variant_edges,
         edges=edges,
         case_attributes=case_attributes,
+        stages=stages,
         attributes=attributes,
         source=ordered.source,
         interval=ordered.interval,
@@ -311,6 +329,18 @@ def _write_batches(expr: ir.Table, path: Path) -> None:
             writer.write_batch(batch)
 
 
+def prepared_format(directory: Path) -> int | None:
+    """The format version of the prepared form in ``directory``; None when it holds no
+    complete one. A form of a version other than :data:`FORMAT_VERSION` must be prepared
+    again: :func:`open_prepared` refuses it."""
+    try:
+        meta = json.loads((Path(directory) / META_FILE).read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    version = meta.get("format")
+    return version if isinstance(version, int) else None
+
+
 def open_prepared(directory: Path, backend: Any = None) -> PreparedLog:
     """The prepared form :func:`write_prepared` wrote in ``directory``, read (not copied)
     from its files on ``backend`` (a new in-memory DuckDB connection when None).
@@ -334,12 +364,21 @@ def open_prepared(directory: Path, backend: Any = None) -> PreparedLog:
             f"this Andon reads {FORMAT_VERSION}: prepare the log again",
         )
     backend = backend if backend is not None else connect("duckdb")
-    tables = {name: _read_parquet(backend, directory / f"{name}.parquet") for name in _LAYOUT}
+    interval = bool(meta["interval"])
+
+    def read(name: str) -> ir.Table:
+        return _read_parquet(backend, directory / f"{name}.parquet")
+
     return PreparedLog(
-        **tables,
+        cases=read("cases"),
+        variants=read("variants"),
+        variant_edges=read("variant_edges"),
+        edges=read("edges"),
+        case_attributes=read("case_attributes"),
+        stages=read("stages") if interval else None,
         attributes=tuple(meta["attributes"]),
         source=str(meta["source"]),
-        interval=bool(meta["interval"]),
+        interval=interval,
         engine=str(backend.name),
     )
 
@@ -480,7 +519,14 @@ def kept_cases(prepared: PreparedLog, filters: CaseFilters) -> Iterator[ir.Table
     filters; the table is dropped on leaving."""
     kept = store(
         select_cases(prepared, filters).select(
-            CASE_KEY, VARIANT_ID, START_ACTIVITY, END_ACTIVITY, DURATION_US
+            CASE_KEY,
+            VARIANT_ID,
+            START_ACTIVITY,
+            END_ACTIVITY,
+            FIRST_US,
+            LAST_US,
+            EVENTS,
+            DURATION_US,
         ),
         prepared.engine,
     )
@@ -491,18 +537,30 @@ def kept_cases(prepared: PreparedLog, filters: CaseFilters) -> Iterator[ir.Table
 
 
 def documents(
-    prepared: PreparedLog, filters: CaseFilters | None = None
+    prepared: PreparedLog,
+    filters: CaseFilters | None = None,
+    analyses: tuple[str, ...] = ("dfg", "variants", "kpi"),
 ) -> dict[str, dict[str, Any]]:
-    """The ``dfg`` (``andon mine dfg --performance --json``) and ``variants`` (``andon mine
-    variants --json``) documents of the log after ``filters``, as
-    :func:`andon.analytics.dataset_analyses.mine` returns them."""
+    """The ``dfg`` (``andon mine dfg --performance --json``), ``variants`` (``andon mine
+    variants --json``) and ``kpi`` (``andon kpi --json``) documents of the log after
+    ``filters``, as :func:`andon.analytics.dataset_analyses.mine` returns them; only the
+    ``analyses`` asked for, the KPIs reusing the other two."""
+    from andon.analytics.prepared_kpis import prepared_kpis
     from andon.analytics.report import variants_json
 
+    wanted = set(analyses)
     with kept_cases(prepared, filters or CaseFilters()) as kept:
-        return {
-            "dfg": dfg_performance(prepared, kept).as_json(),
-            "variants": variants_json(variants(prepared, kept)),
-        }
+        dfg = dfg_performance(prepared, kept) if wanted & {"dfg", "kpi"} else None
+        found = variants(prepared, kept) if wanted & {"variants", "kpi"} else None
+        kpis = prepared_kpis(prepared, kept, dfg=dfg, variants=found) if "kpi" in wanted else None
+    out: dict[str, dict[str, Any]] = {}
+    if dfg is not None and "dfg" in wanted:
+        out["dfg"] = dfg.as_json()
+    if found is not None and "variants" in wanted:
+        out["variants"] = variants_json(found)
+    if kpis is not None:
+        out["kpi"] = kpis.as_json()
+    return out
 
 
 @dataclass(frozen=True)

@@ -37,14 +37,14 @@ def test_mean_case_durations_are_exact_whatever_order_the_cases_come_in() -> Non
     exact = float(Fraction(sum(micros), len(micros) * 10**6))
     for order in (rows, rows[::-1]):
         ordered = ordered_log(order)
-        assert case_duration_summary(ordered).mean == exact
+        assert case_duration_summary(ordered.cases).mean == exact
         assert discover_variants(ordered)[0].mean_duration == exact
 
 
 def test_case_duration_summary_interpolates_p90_like_numpy() -> None:
     spans = [1, 2, 3, 4, 10]  # hours
     rows = [row for i, s in enumerate(spans) for row in ((str(i), "a", 0), (str(i), "z", s))]
-    summary = case_duration_summary(ordered_log(rows))
+    summary = case_duration_summary(ordered_log(rows).cases)
     seconds = np.array(spans) * HOUR
     assert summary.p90 == pytest.approx(float(np.percentile(seconds, 90)))
     assert summary.median == 3 * HOUR
@@ -100,23 +100,23 @@ def test_throughput_counts_cases_by_the_day_and_iso_week_of_their_last_event() -
             ("3", "a", 0), ("3", "b", 7 * DAY),
         ]
     )  # fmt: skip
-    assert throughput(ordered) == [
+    assert throughput(ordered.cases) == [
         {"date": "2024-01-01", "cases": 2},
         {"date": "2024-01-08", "cases": 1},
     ]
-    assert throughput(ordered, period="week") == [
+    assert throughput(ordered.cases, period="week") == [
         {"week": "2024-01-01", "cases": 2},
         {"week": "2024-01-08", "cases": 1},
     ]
     with pytest.raises(InvalidInput):
-        throughput(ordered, period="month")
+        throughput(ordered.cases, period="month")
 
 
 def test_wip_counts_open_cases_on_every_day_including_quiet_ones() -> None:
     ordered = ordered_log(
         [("1", "a", 0), ("1", "b", 3 * DAY), ("2", "a", DAY), ("2", "b", DAY + 1)]
     )
-    assert wip_per_day(ordered) == [
+    assert wip_per_day(ordered.cases) == [
         {"date": "2024-01-01", "open_cases": 1},
         {"date": "2024-01-02", "open_cases": 2},
         {"date": "2024-01-03", "open_cases": 1},
