@@ -302,11 +302,14 @@ PREPARED_FILTERS = {
                                         "--attribute", "resource=Resource10",
                                         "--top-variants", "4"),
 }  # fmt: skip
+# Each command's words, then its own options (LOG goes between).
 PREPARED_COMMANDS = {
-    "dfg": ("mine", "dfg"),
-    "dfg --performance": ("mine", "dfg", "--performance"),
-    "variants": ("mine", "variants"),
-    "variants --limit": ("mine", "variants", "--limit", "3"),
+    "dfg": (("mine", "dfg"), ()),
+    "dfg --performance": (("mine", "dfg"), ("--performance",)),
+    "variants": (("mine", "variants"), ()),
+    "variants --limit": (("mine", "variants"), ("--limit", "3")),
+    "kpi": (("kpi",), ()),
+    "report": (("mine", "report"), ()),
 }
 
 
@@ -323,22 +326,43 @@ def receipt_prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_prepared_directory_answers_as_the_log_does(
     name: str, command: str, receipt_prepared: Path
 ) -> None:
-    words = PREPARED_COMMANDS[command]
+    words, options = PREPARED_COMMANDS[command]
     flags = PREPARED_FILTERS[name]
-    on_log = _json(*words[:2], str(data_file("receipt.csv")), *words[2:], *flags)
-    on_dir = _json(*words[:2], str(receipt_prepared), *words[2:], *flags)
+    on_log = _json(*words, str(data_file("receipt.csv")), *options, *flags)
+    on_dir = _json(*words, str(receipt_prepared), *options, *flags)
 
     assert on_dir == on_log
-    assert on_dir.get("start_activities", on_dir.get("variants"))  # some cases are kept
+    assert _kept(on_dir) > 0  # the filter keeps some cases, so the answers say something
+
+
+def _kept(document: dict) -> int:  # type: ignore[type-arg]
+    """The cases a dfg, variants, kpi or report document counts."""
+    if "kpi" in document:
+        return int(document["kpi"]["cases"])
+    if "cases" in document:
+        return int(document["cases"])
+    if "variants" in document:
+        return sum(v["cases"] for v in document["variants"])
+    return sum(document["start_activities"].values())
 
 
 def test_a_prepared_directory_prints_the_same_tables(receipt_prepared: Path) -> None:
-    flags = ("--top-variants", "3", "--performance")
-    on_log = andon("mine", "dfg", str(data_file("receipt.csv")), *flags)
-    on_dir = andon("mine", "dfg", str(receipt_prepared), *flags)
+    flags = ("--top-variants", "3")
+    on_log = andon("mine", "report", str(data_file("receipt.csv")), *flags)
+    on_dir = andon("mine", "report", str(receipt_prepared), *flags)
 
     assert on_dir.exit_code == 0, on_dir.stderr
     assert on_dir.stdout == on_log.stdout
+    assert "BOTTLENECK EDGE" in on_dir.stdout
+
+
+def test_a_prepared_interval_log_answers_as_the_log_does(tmp_path: Path) -> None:
+    log, out = data_file("interval_event_log.xes"), tmp_path / "prepared"
+    assert andon("log", "prepare", str(log), "-o", str(out)).exit_code == 0
+    flags = ("--attribute", "activity=send reminder", "--top-variants", "3")
+
+    for command in (("kpi",), ("mine", "report")):
+        assert _json(*command, str(out), *flags) == _json(*command, str(log), *flags), command
 
 
 @pytest.mark.parametrize(
@@ -349,6 +373,8 @@ def test_a_prepared_directory_prints_the_same_tables(receipt_prepared: Path) -> 
         (("mine", "dfg"), ("--db",)),
         (("kpi",), ("--exception-attribute", "kind")),
         (("kpi",), ("--sla",)),
+        (("kpi",), ("--spec", "assembly.yaml")),
+        (("mine", "report"), ("--exception-attribute", "kind")),
     ],
 )
 def test_options_a_prepared_directory_cannot_answer_are_refused_by_name(
@@ -386,13 +412,12 @@ def test_a_prepared_directory_answers_on_postgres(
     monkeypatch.setenv("ANDON_ANALYTICS_PG_URL", PG_DSN)
     for name in ("resource", "variant", "time, resource and top variants"):
         flags = PREPARED_FILTERS[name]
-        for command in (("mine", "dfg", "--performance"), ("mine", "variants")):
+        for command in (("mine", "dfg", "--performance"), ("mine", "variants"), ("kpi",)):
             # PostgreSQL interpolates medians in another order than DuckDB (last digit):
             # the log's answer on PostgreSQL is the one to equal.
-            on_dir = _json(*command[:2], str(receipt_prepared), *command[2:], *flags,
-                           "--engine", "postgres")  # fmt: skip
-            on_log = _json(*command[:2], str(data_file("receipt.csv")), *command[2:], *flags,
-                           "--engine", "postgres")  # fmt: skip
+            on_dir = _json(*command, str(receipt_prepared), *flags, "--engine", "postgres")
+            on_log = _json(*command, str(data_file("receipt.csv")), *flags, "--engine",
+                           "postgres")  # fmt: skip
             assert on_dir == on_log, (name, command)
 
 
@@ -405,8 +430,6 @@ def test_a_prepared_directory_answers_on_spark(
     monkeypatch.setenv("ANDON_SPARK_MASTER", "local[1]")
     monkeypatch.setenv("ANDON_SPARK_PARTITIONS", "2")
     flags = PREPARED_FILTERS["time, resource and top variants"]
-    for command in (("mine", "dfg", "--performance"), ("mine", "variants")):
-        on_spark = _json(*command[:2], str(receipt_prepared), *command[2:], *flags,
-                         "--engine", "spark")  # fmt: skip
-        on_log = _json(*command[:2], str(data_file("receipt.csv")), *command[2:], *flags)
-        assert on_spark == on_log, command
+    on_spark = _json("mine", "report", str(receipt_prepared), *flags, "--engine", "spark")
+    on_log = _json("mine", "report", str(data_file("receipt.csv")), *flags)
+    assert on_spark == on_log

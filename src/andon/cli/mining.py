@@ -2,8 +2,8 @@
 
 Each command reads the log (the shared log options), orders it within cases once, applies
 the filter flags, and prints tables, or with ``--json`` one JSON document on stdout. Given a
-directory that ``andon log prepare`` wrote instead of a log, ``mine dfg`` and ``mine
-variants`` select the cases in its prepared form and answer from it, with the same output.
+directory that ``andon log prepare`` wrote instead of a log, each command selects the cases
+in its prepared form and answers from it, with the same output.
 The analytics modules are imported when a command runs, so ``andon --help`` stays fast.
 """
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from andon.analytics.kpis import Kpis
     from andon.analytics.ordering import CaseOrderedLog
     from andon.analytics.prepared import PreparedLog
+    from andon.analytics.report import MiningReport
 
 app = typer.Typer(
     help=(
@@ -212,11 +213,17 @@ def kpi(
             _refuse_on_prepared(directory, "--sla", "judges stage visits")
         if exception_attribute:
             _refuse_on_prepared(directory, "--exception-attribute", "counts events")
-        raise typer.BadParameter(
-            f"{directory} is a prepared log; KPIs are not answered from one yet: "
-            "give the log file instead",
-            param_hint="LOG",
-        )
+        from andon.analytics.prepared import kept_cases
+        from andon.analytics.prepared_kpis import prepared_kpis
+
+        prepared = _open_prepared(directory, source)
+        with kept_cases(prepared, case_filters) as kept:
+            figures = prepared_kpis(prepared, kept)
+        if as_json:
+            echo_json(figures.as_json())
+            return
+        _print_kpis(figures)
+        return
     if sla and not source.db:
         raise typer.BadParameter(
             "--sla goes with --db; for a file, --spec P.yaml adds SLA attainment",
@@ -301,11 +308,15 @@ def report(
     The log is read and ordered once; --json prints {"dfg": ..., "variants": ..., "kpi": ...}
     with the same objects as those commands.
     """
-    from andon.analytics.report import mine_report
+    directory = _prepared_directory(source)
+    if directory is not None:
+        result = _prepared_report(directory, source, filters, exception_attribute)
+    else:
+        from andon.analytics.report import mine_report
 
-    attributes = (exception_attribute,) if exception_attribute else ()
-    ordered = _prepare(source, filters, attributes=attributes)
-    result = mine_report(ordered, exception_attribute=exception_attribute)
+        attributes = (exception_attribute,) if exception_attribute else ()
+        ordered = _prepare(source, filters, attributes=attributes)
+        result = mine_report(ordered, exception_attribute=exception_attribute)
     if as_json:
         echo_json(result.as_json())
         return
@@ -314,6 +325,26 @@ def report(
     _print_variants(result.variants)
     typer.echo("")
     _print_kpis(result.kpis)
+
+
+def _prepared_report(
+    directory: Path, source: LogOptions, filters: FilterFlags, exception_attribute: str | None
+) -> MiningReport:
+    """``mine report`` from a prepared form: the kept cases selected once for all three."""
+    from andon.analytics.prepared import dfg_performance, kept_cases
+    from andon.analytics.prepared import variants as prepared_variants
+    from andon.analytics.prepared_kpis import prepared_kpis
+    from andon.analytics.report import MiningReport
+
+    case_filters = filters.case_filters()
+    if exception_attribute:
+        _refuse_on_prepared(directory, "--exception-attribute", "counts events")
+    prepared = _open_prepared(directory, source)
+    with kept_cases(prepared, case_filters) as kept:
+        graph = dfg_performance(prepared, kept)
+        found = prepared_variants(prepared, kept)
+        figures = prepared_kpis(prepared, kept, dfg=graph, variants=found)
+    return MiningReport(graph, found, figures)
 
 
 def _print_dfg(graph: Dfg) -> None:
