@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from andon.cli.main import app
+from andon.core.uow import Context
 from tests.unit.analytics.conftest import data_file
 
 runner = CliRunner()
@@ -273,3 +274,27 @@ def test_prepare_on_postgres_answers_as_the_log_does(
         on_dir = andon(*command, str(out), "--top-variants", "2", "--json")
         assert on_dir.exit_code == 0, on_dir.stderr
         assert json.loads(on_dir.stdout) == json.loads(on_log.stdout)
+
+
+def test_prepare_reads_andons_own_events_with_db(
+    system: Context, db_url: str, tmp_path: Path
+) -> None:
+    from andon.work import items
+    from andon.work.schemas import ItemMove
+    from tests.factories import make_floor, new_item
+    from tests.integration.test_cli import andon as andon_at
+
+    floor = make_floor(system, shifts=False)
+    opened = [new_item(system, floor) for _ in range(3)]
+    items.move_item(system, opened[0].id, ItemMove(to="plan", version=opened[0].version))
+    out = tmp_path / "plant.prepared"
+
+    prepared = andon_at(db_url, "log", "prepare", "--db", "--process", "assembly", "-o",
+                        str(out), "--json")  # fmt: skip
+
+    assert prepared.exit_code == 0, prepared.stderr
+    assert (json.loads(prepared.stdout)["cases"], json.loads(prepared.stdout)["events"]) == (3, 4)
+    graph = andon("mine", "dfg", str(out), "--json")
+    assert json.loads(graph.stdout)["edges"] == [
+        {"source": "Intake", "target": "Plan", "frequency": 1}
+    ]

@@ -430,6 +430,8 @@ def test_a_prepared_directory_answers_on_spark(
     monkeypatch.setenv("ANDON_SPARK_MASTER", "local[1]")
     monkeypatch.setenv("ANDON_SPARK_PARTITIONS", "2")
     flags = PREPARED_FILTERS["time, resource and top variants"]
-    on_spark = _json("mine", "report", str(receipt_prepared), *flags, "--engine", "spark")
-    on_log = _json("mine", "report", str(data_file("receipt.csv")), *flags)
-    assert on_spark == on_log
+    # Spark's medians and percentiles differ from DuckDB's in the last digit: the log's
+    # answer on Spark is the one to equal.
+    on_dir = _json("mine", "report", str(receipt_prepared), *flags, "--engine", "spark")
+    on_log = _json("mine", "report", str(data_file("receipt.csv")), *flags, "--engine", "spark")
+    assert on_dir == on_log
