@@ -26,7 +26,7 @@ from andon.analytics.prepared import (
     write_prepared,
 )
 from tests.unit.analytics.conftest import PG_DSN, connect_postgres
-from tests.unit.analytics.mining_logs import event_log
+from tests.unit.analytics.mining_logs import at, event_log
 from tests.unit.analytics.test_prepared import (
     FILTERS,
     _log,
@@ -100,6 +100,26 @@ def test_variant_filters_compare_sequences_on_postgres(
     assert [v["activities"] for v in answer["variants"]["variants"]] == [["a", "c"]]
 
 
+# Overlapping stages (negative waits), as test_prepared's interval log.
+INTERVAL_ROWS = [
+    ("i1", "a", 0, 2), ("i1", "b", 1, 3), ("i1", "c", 3, 5),
+    ("i2", "a", 0, 1), ("i2", "c", 2, 4),
+    ("i3", "b", 5, 5), ("i3", "c", 4, 9),
+]  # fmt: skip
+INTERVAL_FILTERS = (CaseFilters(), CaseFilters(time_from=at(3)), CaseFilters(top_variants=1))
+
+
+@pytest.mark.postgresql
+def test_prepared_interval_log_on_postgres_answers_as_the_unprepared_one(postgres: Any) -> None:
+    log = event_log(INTERVAL_ROWS)
+    moved = _on(postgres, log)
+    prepared = prepare(order_and_store(moved, attributes=filterable_columns(moved)))
+    for filters in INTERVAL_FILTERS:
+        answer = _prepared_answer(prepared, filters)
+        assert answer == _today(moved, filters)
+        assert answer == _today(log, filters)
+
+
 @pytest.fixture
 def natural_language_postgres(postgres: Any) -> Iterator[Any]:
     """A backend on a fresh database whose collation is ICU's root locale, not the code
@@ -169,3 +189,14 @@ def test_prepared_answers_on_spark_equal_the_unprepared_ones(
     assert prepared.engine == "pyspark"
     for name, filters in SPARK_FILTERS.items():
         assert _prepared_answer(prepared, filters) == _today(log, filters), name
+
+
+@pytest.mark.spark
+def test_prepared_interval_log_on_spark_answers_as_the_unprepared_one(
+    spark_backend: Any, tmp_path: Path
+) -> None:
+    log = event_log(INTERVAL_ROWS)
+    write_prepared(_prepare(log), tmp_path)
+    prepared = open_prepared(tmp_path, backend=spark_backend)
+    filters = INTERVAL_FILTERS[1]
+    assert _prepared_answer(prepared, filters) == _today(log, filters)
