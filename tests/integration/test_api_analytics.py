@@ -231,7 +231,7 @@ def test_filters_narrow_every_analysis(
     assert ended["cases"] == pm4py_reference(RUNNING)["ends"]["reject request"]
 
 
-def test_filtered_maps_and_variants_come_from_the_prepared_form_kept_with_the_upload(
+def test_filtered_analyses_come_from_the_prepared_form_kept_with_the_upload(
     client: TestClient, lead: dict[str, str], running: str, settings: Settings, system: Context
 ) -> None:
     import shutil
@@ -242,6 +242,7 @@ def test_filtered_maps_and_variants_come_from_the_prepared_form_kept_with_the_up
     from andon.analytics.dataset_store import get_dataset, open_log, prepared_path
     from andon.analytics.discovery import discover_dfg, discover_variants
     from andon.analytics.filters import parse_case_filters
+    from andon.analytics.kpis import compute_kpis
     from andon.analytics.report import prepare, variants_json
 
     prepared = prepared_path(settings.data_dir, running)
@@ -249,14 +250,17 @@ def test_filtered_maps_and_variants_come_from_the_prepared_form_kept_with_the_up
     query = "end_activity=reject+request&attribute=resource=Sara"
     dfg = client.get(f"{API}/datasets/{running}/dfg?{query}&performance=true", headers=lead).json()
     variants = client.get(f"{API}/datasets/{running}/variants?{query}", headers=lead).json()
+    kpi = client.get(f"{API}/datasets/{running}/kpi?{query}", headers=lead).json()
     assert dfg.get("status", 200) == 200, dfg
     # The same answers as the stored events give through the unprepared path.
     filters = parse_case_filters(end_activity=["reject request"], attribute=["resource=Sara"])
     log = open_log(system, settings.data_dir, get_dataset(system, settings.data_dir, running))
     try:
         ordered = prepare(log, filters=filters)
-        assert dfg == discover_dfg(ordered, performance=True).as_json()
+        performance = discover_dfg(ordered, performance=True)
+        assert dfg == performance.as_json()
         assert variants == variants_json(discover_variants(ordered))
+        assert kpi == compute_kpis(ordered, dfg=performance).as_json()
     finally:
         ibis.get_backend(log.table).disconnect()
     # Gone (a restore does not bring it back): prepared again by the next filter, same answer.
@@ -270,6 +274,29 @@ def test_filtered_maps_and_variants_come_from_the_prepared_form_kept_with_the_up
     removed = client.delete(f"{API}/datasets/{running}", headers=lead)
     assert removed.status_code in (200, 204), removed.text
     assert not prepared.exists()
+
+
+def test_a_prepared_form_of_an_older_format_is_prepared_again_on_the_next_filter(
+    client: TestClient, lead: dict[str, str], running: str, settings: Settings
+) -> None:
+    import json
+
+    from andon.analytics import analysis_cache
+    from andon.analytics.dataset_store import prepared_path
+    from andon.analytics.prepared import FORMAT_VERSION
+
+    query = "end_activity=reject+request"
+    first = client.get(f"{API}/datasets/{running}/kpi?{query}", headers=lead).json()
+    meta_file = prepared_path(settings.data_dir, running) / "prepared.json"
+    meta = json.loads(meta_file.read_text("utf-8"))
+    meta_file.write_text(json.dumps(meta | {"format": 1}), "utf-8")
+    analysis_cache.results.forget(running)
+
+    again = client.get(f"{API}/datasets/{running}/kpi?{query}", headers=lead)
+
+    assert again.status_code == 200, again.text
+    assert again.json() == first
+    assert json.loads(meta_file.read_text("utf-8"))["format"] == FORMAT_VERSION
 
 
 def test_a_bad_filter_is_refused_naming_the_query_parameter(
@@ -307,19 +334,25 @@ def test_the_cli_flags_and_the_query_read_the_same_strings_as_the_same_filters(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from andon.analytics import report
+    from andon.analytics import prepared, report
     from andon.analytics.filters import CaseFilters
     from andon.cli.main import app as cli
     from tests.integration.test_cli_mining import runner
 
     applied: list[CaseFilters] = []
-    prepare = report.prepare
+    prepare, select_cases = report.prepare, prepared.select_cases
 
     def recording(*args: Any, filters: CaseFilters, **kwargs: Any) -> Any:
         applied.append(filters)
         return prepare(*args, filters=filters, **kwargs)
 
+    def selecting(form: prepared.PreparedLog, filters: CaseFilters) -> Any:
+        applied.append(filters)
+        return select_cases(form, filters)
+
+    # The CLI filters the events it reads; the API selects cases in the upload's prepared form.
     monkeypatch.setattr(report, "prepare", recording)
+    monkeypatch.setattr(prepared, "select_cases", selecting)
     monkeypatch.setenv("ANDON_TIMEZONE", settings.timezone)
     typed = [
         ("time_from", "--from", "2010-12-30T06:00"),
@@ -517,11 +550,20 @@ def test_a_viewer_reads_analyses_but_may_not_upload_or_remove(
 def test_removing_a_dataset_deletes_its_files_and_is_audited(
     client: TestClient, lead: dict[str, str], running: str, settings: Settings, system: Context
 ) -> None:
+    from andon.analytics.prepared_cache import prepared_forms
     from andon.core.audit_queries import AuditFilter, list_entries
+
+    deadline = time.monotonic() + 30
+    while running not in prepared_forms.held() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the import opens the new dataset's prepared form once it is ready
+    assert running in prepared_forms.held()
+    filtered = client.get(f"{API}/datasets/{running}/variants?top_variants=1", headers=lead)
+    assert filtered.status_code == 200
 
     response = client.delete(f"{API}/datasets/{running}", headers=lead)
 
     assert response.status_code == 204
+    assert running not in prepared_forms.held()
     assert client.get(f"{API}/datasets/{running}", headers=lead).status_code == 404
     assert list((settings.data_dir / "analytics").glob(f"{running}*")) == []
     actions = [

@@ -105,8 +105,8 @@ def test_the_slider_and_toggle_redraw_the_map_from_the_server(
 ) -> None:
     expected = pm4py_reference(RUNNING)
 
-    rare_hidden = lead.get(f"{running}/map?min_frequency=3&view=frequency").text
-    timed = lead.get(f"{running}/map?view=performance").text
+    rare_hidden = lead.get(f"{running}/results?min_frequency=3&view=frequency").text
+    timed = lead.get(f"{running}/results?view=performance").text
 
     kept = {pair for pair, count in expected["dfg"].items() if count >= 3}
     assert {(s, t) for s, t, _ in flows(rare_hidden)} == kept
@@ -170,7 +170,8 @@ def test_filters_narrow_the_page_and_bad_ones_are_shown_on_their_field(
     assert stat(top, "cases") == "1"
     assert 'Variants <span class="tag">1</span>' in top
     assert bad.status_code == 422
-    assert 'id="filter-from-error"' in bad.text
+    assert re.search(r'id="filter-from-error">[^<]*not a time', bad.text)
+    assert "The filters were not applied" in bad.text
 
 
 def test_a_file_that_is_not_a_log_is_refused_on_the_form(lead: TestClient) -> None:
@@ -246,3 +247,109 @@ def test_a_failed_import_says_why_and_stops_polling(lead: TestClient) -> None:
     assert status.status_code == 286
     assert "Not imported." in status.text
     assert "no case column" in status.text
+
+
+def answer_ms(page: str) -> float:
+    found = re.search(r'data-answer-ms="([\d.]+)">(\d+) ms<', page)
+    assert found is not None, "no answer time"
+    assert abs(float(found.group(1)) - int(found.group(2))) <= 0.5
+    return float(found.group(1))
+
+
+def test_the_results_fragment_redraws_map_variants_and_kpis_under_a_time_window(
+    lead: TestClient, running: str
+) -> None:
+    import pm4py
+
+    log = pm4py.read_xes(str(data_file(RUNNING)))
+    kept = pm4py.filter_time_range(
+        log, "2011-01-08 00:00:00", "2011-01-12 00:00:00", mode="traces_intersecting"
+    )
+    dfg, _, _ = pm4py.discover_dfg(kept)
+    window = "time_from=2011-01-08T00:00Z&time_to=2011-01-12T00:00Z"
+
+    response = lead.get(f"{running}/results?{window}", headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    fragment = response.text
+    assert "<html" not in fragment
+    assert fragment.count('id="an-results"') == 1
+    assert {(s, t) for s, t, _ in flows(fragment)} == set(dfg)
+    assert stat(fragment, "cases") == str(kept["case:concept:name"].nunique())
+    assert stat(fragment, "events") == str(len(kept))
+    assert re.search(r'Variants <span class="tag">(\d+)</span>', fragment).group(1) == str(  # type: ignore[union-attr]
+        len(pm4py.get_variants(kept))
+    )
+    # The map's controls, redrawn too, belong to the filter form: one request carries both.
+    assert re.search(r'<input id="map-min" name="min_frequency"[^>]* form="an-filters"', fragment)
+
+
+def test_the_fragment_says_how_long_the_answer_took_and_where_the_view_lives(
+    lead: TestClient, running: str
+) -> None:
+    response = lead.get(
+        f"{running}/results?end_activity=reject+request&view=performance&min_frequency=2"
+    )
+
+    timing = re.fullmatch(r"analytics;dur=(\d+\.\d)", response.headers["server-timing"])
+    assert timing is not None
+    assert answer_ms(response.text) == float(timing.group(1))
+    assert response.headers["hx-push-url"] == (
+        f"{running}?end_activity=reject+request&view=performance&min_frequency=2"
+    )
+    assert stat(response.text, "cases") == str(pm4py_reference(RUNNING)["ends"]["reject request"])
+    # Every message slot of the filter form is emptied, out of band.
+    for slot in ("filter-form-error", "filter-from-error", "filter-top-error"):
+        assert re.search(rf'id="{slot}"[^>]* hx-swap-oob="true"></p>', response.text), slot
+
+
+def test_the_whole_page_also_says_how_long_its_answer_took(lead: TestClient, running: str) -> None:
+    response = lead.get(f"{running}?top_variants=2")
+
+    timing = re.fullmatch(r"analytics;dur=(\d+\.\d)", response.headers["server-timing"])
+    assert timing is not None
+    assert answer_ms(response.text) == float(timing.group(1))
+    assert 'id="filter-top" name="top_variants" type="number"' in response.text
+    assert re.search(r'id="filter-top-range"[^>]*max="(\d+)"', response.text).group(1) == str(  # type: ignore[union-attr]
+        len(pm4py_reference(RUNNING)["variants"])
+    )
+
+
+def test_a_bad_filter_answers_422_with_its_message_on_the_field_only(
+    lead: TestClient, running: str
+) -> None:
+    backwards = lead.get(
+        f"{running}/results?time_from=2011-01-12T00:00Z&time_to=2011-01-08T00:00Z",
+        headers={"HX-Request": "true"},
+    )
+    zero = lead.get(f"{running}/results?top_variants=0")
+
+    assert backwards.status_code == 422
+    assert re.search(
+        r'id="filter-from-error" hx-swap-oob="true">[^<]*ends before it starts<', backwards.text
+    )
+    assert re.search(r'id="filter-to-error" hx-swap-oob="true"></p>', backwards.text)
+    assert "Not answered" in backwards.text
+    # The last answer stays on screen and the URL keeps the last good filters.
+    assert 'id="an-results"' not in backwards.text
+    assert backwards.headers["hx-reswap"] == "none"
+    assert backwards.headers["hx-push-url"] == "false"
+    assert "server-timing" not in backwards.headers
+    assert zero.status_code == 422
+    assert re.search(r'id="filter-top-error" hx-swap-oob="true">a whole number', zero.text)
+
+
+def test_what_a_log_holds_is_escaped_in_the_fragment(lead: TestClient) -> None:
+    log = (
+        b"case_id,activity,timestamp\n"
+        b"1,<script>alert(1)</script>,2024-01-01T08:00:00Z\n"
+        b"1,Pack & ship,2024-01-01T09:00:00Z\n"
+    )
+    dataset = upload_page(lead, "orders.csv", log)
+
+    fragment = lead.get(f"{dataset}/results?start_activity=%3Cscript%3Ealert(1)%3C/script%3E").text
+    page = lead.get(dataset).text
+
+    assert "<script>alert" not in fragment
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; → Pack &amp; ship" in fragment
+    assert '<option value="&lt;script&gt;alert(1)&lt;/script&gt;">' in page

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from andon.analytics.analysis_cache import results
-from andon.analytics.dataset_store import Dataset, open_log, prepared_path, read_stored_report
+from andon.analytics.dataset_store import (
+    Dataset,
+    open_log,
+    prepared_path,
+    read_stored_report,
+    write_json,
+)
 from andon.core.errors import Conflict, InvalidInput
 from andon.core.uow import Context
 
@@ -132,21 +138,18 @@ def _from_prepared(
     filters: CaseFilters,
 ) -> dict[str, dict[str, Any]]:
     """The documents from the upload's prepared form (equal to the events' answers, see
-    tests/unit/analytics/test_prepared.py and test_prepared_kpis.py), preparing it first for
-    an upload that has none (imported before prepared forms, or restored from a backup) or
-    one of an older format."""
-    import ibis
-
-    from andon.analytics.prepared import documents, open_prepared
+    tests/unit/analytics/test_prepared.py and test_prepared_kpis.py), kept open in memory by
+    :data:`~andon.analytics.prepared_cache.prepared_forms`; preparing it first for an upload
+    that has none (imported before prepared forms, or restored from a backup) or one of an
+    older format."""
+    from andon.analytics.prepared import documents
+    from andon.analytics.prepared_cache import prepared_forms
 
     directory = prepared_path(data_dir, dataset.id)
     if not _prepared_is_current(directory):
         _prepare_stored(ctx, data_dir, dataset, directory)
-    prepared = open_prepared(directory)
-    try:
+    with prepared_forms.lease(dataset.id, directory) as prepared:
         found = documents(prepared, filters, analyses)
-    finally:
-        ibis.get_backend(prepared.cases).disconnect()
     return {name: found[name] for name in analyses}
 
 
@@ -172,15 +175,20 @@ def _prepared_is_current(directory: Path) -> bool:
     return prepared_format(directory) == FORMAT_VERSION
 
 
-def write_prepared_form(ordered: CaseOrderedLog, directory: Path) -> None:
+def write_prepared_form(
+    ordered: CaseOrderedLog, directory: Path, *, report: Path | None = None
+) -> None:
     """Prepare ``ordered`` (ordered carrying ``prepared.filterable_columns``) and write it to
     ``directory`` in one step: built beside it and renamed, so a reader finds the whole
-    prepared form or none."""
-    from andon.analytics.prepared import prepare, release_prepared, write_prepared
+    prepared form or none. With ``report``, the whole log's DFG, variants and KPIs documents
+    are written there too, computed from the prepared form (the same as from the events)."""
+    from andon.analytics.prepared import documents, prepare, release_prepared, write_prepared
 
     building = directory.with_name(f".{directory.name}.{uuid.uuid4().hex}.part")
     prepared = prepare(ordered)
     try:
+        if report is not None:
+            write_json(report, documents(prepared))
         write_prepared(prepared, building)
         if directory.exists():
             shutil.rmtree(directory)

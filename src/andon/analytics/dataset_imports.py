@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from andon.analytics.dataset_store import (
     UPLOAD_ID,
@@ -38,6 +38,9 @@ from andon.core.clock import utcnow, zone_named
 from andon.core.errors import AndonError, Conflict, FieldError, InvalidInput, NotFound
 from andon.core.permissions import Action, authorize_somewhere
 from andon.core.uow import Context
+
+if TYPE_CHECKING:
+    from andon.analytics.log import EventLog
 
 log = logging.getLogger("andon.analytics")
 
@@ -195,7 +198,22 @@ def start_import(
         _job_path(data_dir, job_id).unlink(missing_ok=True)
         shutil.rmtree(incoming, ignore_errors=True)
         raise
+    future.add_done_callback(lambda done: _open_prepared(data_dir, done))
     return job, future
+
+
+def _open_prepared(data_dir: Path, done: Future[Dataset]) -> None:
+    """Open a new dataset's prepared form in this process once its import is ready (whoever
+    waited for it has been told): the first filter on it then reads memory, not files."""
+    if done.cancelled() or done.exception() is not None:
+        return
+    from andon.analytics.prepared_cache import prepared_forms
+
+    dataset = done.result()
+    try:
+        prepared_forms.preload(dataset.id, prepared_path(data_dir, dataset.id))
+    except Exception:  # the first filter opens it instead, and reports what is wrong
+        log.exception("opening the prepared form of %s failed", dataset.id)
 
 
 def import_now(
@@ -305,10 +323,7 @@ def _store(
     options: ImportOptions,
     dataset_id: str,
 ) -> Dataset:
-    from andon.analytics.dataset_analyses import write_prepared_form
-    from andon.analytics.prepared import filterable_columns
     from andon.analytics.readers import detect_format
-    from andon.analytics.report import mine_report, prepare
     from andon.analytics.sources import ColumnMapping, read_log
 
     quarantine = quarantine_path(data_dir, dataset_id)
@@ -340,13 +355,9 @@ def _store(
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
-    # Ordered once for the whole-log report and the prepared form, whose attribute filters
-    # need the filterable columns carried along.
-    ordered = prepare(loaded.log, attributes=filterable_columns(loaded.log))
-    report = mine_report(ordered)
-    write_json(report_path(data_dir, dataset_id), report.as_json())
-    # Kept with the dataset: filters are answered from it (see dataset_analyses).
-    write_prepared_form(ordered, prepared_path(data_dir, dataset_id))
+    analyse_upload(
+        loaded.log, report_path(data_dir, dataset_id), prepared_path(data_dir, dataset_id)
+    )
     from andon.analytics.log import STANDARD_COLUMNS
 
     dataset = Dataset(
@@ -386,6 +397,19 @@ def _store(
         document.pop("process")
         write_json(meta_path(data_dir, dataset_id), document)
     return dataset
+
+
+def analyse_upload(log: EventLog, report_file: Path, prepared_dir: Path) -> None:
+    """What an import computes from the kept rows: the prepared form (``prepared_dir``:
+    filters are answered from it, see dataset_analyses) and, from it, the whole-log report
+    (``report_file``, so the dataset's page opens at once)."""
+    from andon.analytics.dataset_analyses import write_prepared_form
+    from andon.analytics.prepared import filterable_columns
+    from andon.analytics.report import prepare
+
+    # The prepared form's attribute filters need the filterable columns carried along.
+    ordered = prepare(log, attributes=filterable_columns(log))
+    write_prepared_form(ordered, prepared_dir, report=report_file)
 
 
 def _advance(data_dir: Path, job: ImportJob, status: ImportStatus, **changes: Any) -> ImportJob:

@@ -227,6 +227,9 @@ def delete_dataset(ctx: Context, data_dir: Path, dataset_id: str) -> Dataset:
         path.unlink(missing_ok=True)
     shutil.rmtree(prepared_path(data_dir, dataset.id), ignore_errors=True)
     analysis_cache.results.forget(dataset.id)
+    from andon.analytics.prepared_cache import prepared_forms
+
+    prepared_forms.forget(dataset.id)
     return dataset
 
 

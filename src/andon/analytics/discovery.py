@@ -141,23 +141,28 @@ def edges_expr(ordered: CaseOrderedLog, *, performance: bool = False) -> ir.Tabl
     return pairs.group_by(**keys).agg(**metrics)
 
 
-def wait_statistics(seconds: ir.NumericColumn) -> dict[str, ir.Value]:
+def wait_statistics(
+    seconds: ir.NumericColumn, micros: ir.IntegerColumn | None = None
+) -> dict[str, ir.Value]:
     """Median, min and max as they are; sum, mean and stdev from exact sums (see
     ``_performance``).
 
     A parallel engine adds floats up in whatever order its threads finish, so a float sum
     or stdev could differ in its last digit between two runs on the same log. Whole
     microseconds (the timestamps' resolution) and their squares summed as integers are the
-    same in any order.
+    same in any order. ``micros``: the same waits already in whole microseconds (the
+    prepared form keeps them so), summed as they are rather than recomputed from seconds.
     """
-    micros = exact_micros(seconds * MICROSECONDS)
+    exact = (
+        exact_micros(seconds * MICROSECONDS) if micros is None else micros.cast("decimal(38, 0)")
+    )
     return {
-        "timed": micros.count(),
+        "timed": exact.count(),
         "median": seconds.median(),
         "min": seconds.min(),
         "max": seconds.max(),
-        "sum_us": micros.sum(),
-        "sum_squares_us": (micros * micros).sum(),
+        "sum_us": exact.sum(),
+        "sum_squares_us": (exact * exact).sum(),
     }
 
 

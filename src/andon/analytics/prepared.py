@@ -1,6 +1,7 @@
 """The prepared form of a log: its cases, variants and edges, so a filter touches cases, not events.
 
-:func:`prepare` turns a :class:`~andon.analytics.ordering.CaseOrderedLog` into five tables:
+:func:`prepare` turns a :class:`~andon.analytics.ordering.CaseOrderedLog` into five tables (six
+for an interval log):
 
 - ``cases``: one row per case: its key and id, its variant, first and last time and duration
   (integer microseconds), first and last activity, number of events;
@@ -341,18 +342,15 @@ def prepared_format(directory: Path) -> int | None:
     return version if isinstance(version, int) else None
 
 
-def open_prepared(directory: Path, backend: Any = None) -> PreparedLog:
-    """The prepared form :func:`write_prepared` wrote in ``directory``, read (not copied)
-    from its files on ``backend`` (a new in-memory DuckDB connection when None).
+def read_meta(directory: Path) -> dict[str, Any]:
+    """The description of the prepared form in ``directory``.
 
     InvalidInput when the directory holds no complete prepared form, or one of another
     format version.
     """
-    from andon.analytics.engines import connect
-
     directory = Path(directory)
     try:
-        meta = json.loads((directory / META_FILE).read_text("utf-8"))
+        meta: dict[str, Any] = json.loads((directory / META_FILE).read_text("utf-8"))
     except FileNotFoundError:
         raise InvalidInput.for_field(
             "prepared", f"{directory} holds no prepared log (no {META_FILE})"
@@ -363,24 +361,46 @@ def open_prepared(directory: Path, backend: Any = None) -> PreparedLog:
             f"{directory} was prepared in format {meta.get('format')!r}; "
             f"this Andon reads {FORMAT_VERSION}: prepare the log again",
         )
-    backend = backend if backend is not None else connect("duckdb")
-    interval = bool(meta["interval"])
+    return meta
 
-    def read(name: str) -> ir.Table:
-        return _read_parquet(backend, directory / f"{name}.parquet")
 
+def table_files(directory: Path, meta: dict[str, Any]) -> dict[str, Path]:
+    """Each table's Parquet file in ``directory`` holding the form ``meta``
+    (:func:`read_meta`) describes, by table name."""
+    names = [name for name in _LAYOUT if name != "stages" or meta["interval"]]
+    return {name: Path(directory) / f"{name}.parquet" for name in names}
+
+
+def prepared_from(tables: dict[str, ir.Table], meta: dict[str, Any], engine: str) -> PreparedLog:
+    """The PreparedLog of ``tables`` (one per name of :func:`table_files`) described by
+    ``meta`` (:func:`read_meta`)."""
     return PreparedLog(
-        cases=read("cases"),
-        variants=read("variants"),
-        variant_edges=read("variant_edges"),
-        edges=read("edges"),
-        case_attributes=read("case_attributes"),
-        stages=read("stages") if interval else None,
+        cases=tables["cases"],
+        variants=tables["variants"],
+        variant_edges=tables["variant_edges"],
+        edges=tables["edges"],
+        case_attributes=tables["case_attributes"],
+        stages=tables.get("stages"),
         attributes=tuple(meta["attributes"]),
         source=str(meta["source"]),
-        interval=interval,
-        engine=str(backend.name),
+        interval=bool(meta["interval"]),
+        engine=engine,
     )
+
+
+def open_prepared(directory: Path, backend: Any = None) -> PreparedLog:
+    """The prepared form :func:`write_prepared` wrote in ``directory``, read (not copied)
+    from its files on ``backend`` (a new in-memory DuckDB connection when None).
+
+    InvalidInput as :func:`read_meta`.
+    """
+    from andon.analytics.engines import connect
+
+    meta = read_meta(directory)
+    backend = backend if backend is not None else connect("duckdb")
+    files = table_files(directory, meta)
+    tables = {name: _read_parquet(backend, path) for name, path in files.items()}
+    return prepared_from(tables, meta, str(backend.name))
 
 
 def _read_parquet(backend: Any, path: Path) -> ir.Table:
@@ -487,7 +507,7 @@ def dfg_performance(prepared: PreparedLog, kept: ir.Table) -> Dfg:
     # The seconds exactly as ordering computes them, so medians and extremes are equal.
     seconds = pairs[WAIT_US] / MICROSECONDS
     edges = pairs.group_by(SOURCE, TARGET).agg(
-        **{FREQUENCY: pairs.count()}, **wait_statistics(seconds)
+        **{FREQUENCY: pairs.count()}, **wait_statistics(seconds, pairs[WAIT_US])
     )
     return dfg_from(edges, *_ends(kept), performance=True)
 

@@ -70,6 +70,6 @@ def stage_times(prepared: PreparedLog, kept: ir.Table) -> dict[str, tuple[int, P
     seconds = timed[micros] / MICROSECONDS
     return stage_times_from(
         timed.group_by(**{ACTIVITY: timed[activity]}).agg(
-            occurrences=timed.count(), **wait_statistics(seconds)
+            occurrences=timed.count(), **wait_statistics(seconds, timed[micros])
         )
     )

@@ -66,7 +66,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         lanes.open_lanes(settings.request_threads, settings.report_threads)
+        from andon.analytics.prepared_cache import prepared_forms
+
+        prepared_forms.max_bytes = settings.analytics_cache_mb * 2**20
         yield
+        prepared_forms.clear()
 
     app = AndonApp(
         lifespan=lifespan,

@@ -41,6 +41,14 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest event log uploaded for analysis (the pages and the API).",
     )
+    analytics_cache_mb: int = Field(
+        default=1024,
+        ge=0,
+        description=(
+            "Memory per server process for the prepared forms of recently filtered datasets "
+            "(MiB); 0 keeps none open."
+        ),
+    )
     login_max_failures: int = Field(default=5, ge=1, description="Failures before a lockout.")
     login_lockout_seconds: int = Field(default=900, ge=1, description="Length of a lockout.")
     login_address_max_failures: int = Field(

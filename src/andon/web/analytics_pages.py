@@ -3,6 +3,7 @@ conformance; the plant's own events the same way."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -180,11 +181,17 @@ class PageFilters:
     Times are wall-clock times in the site's zone (``datetime-local`` inputs).
     """
 
+    # Each filter's field on the page (its message is ``<id>-error``).
+    FIELD_IDS = {
+        "time_from": "filter-from",
+        "time_to": "filter-to",
+        "start_activity": "filter-start",
+        "end_activity": "filter-end",
+        "top_variants": "filter-top",
+    }
+
     def __init__(self, query: QueryParams, settings: Settings) -> None:
-        self.values = {
-            name: query.get(name, "").strip()
-            for name in ("time_from", "time_to", "start_activity", "end_activity", "top_variants")
-        }
+        self.values = {name: query.get(name, "").strip() for name in self.FIELD_IDS}
         self.errors: dict[str, str] = {}
         top: int | None = None
         if self.values["top_variants"]:
@@ -210,6 +217,15 @@ class PageFilters:
     def active(self) -> bool:
         return any(self.values.values())
 
+    @property
+    def form_error(self) -> str:
+        """The refusals that belong to no field of the form, in one message."""
+        return "; ".join(
+            message if name == "" else f"{name}: {message}"
+            for name, message in self.errors.items()
+            if name not in self.FIELD_IDS
+        )
+
     def query(self, **extra: str) -> str:
         """The filter values (and ``extra``) as a query string for links and fragments."""
         pairs = {k: v for k, v in self.values.items() if v}
@@ -232,17 +248,15 @@ def _min_frequency(query: QueryParams) -> int:
 
 @router.get("/analytics/{id}")
 def dataset_page(request: Request, ctx: PageCtx, id: str) -> Response:
+    """The whole page; without JavaScript every control lands here as a plain GET."""
     settings = _settings(request)
     dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
     page_filters = PageFilters(request.query_params, settings)
-    view, min_frequency = _view(request.query_params), _min_frequency(request.query_params)
     process = request.query_params.get("process", "").strip()
     context: dict[str, Any] = {
         "section": "analytics",
         "dataset": dataset,
         "filters": page_filters,
-        "view": view,
-        "min_frequency": min_frequency,
         "process": process,
         "processes": _processes(ctx),
         "can_delete": dataset.kind == "upload" and _can(ctx.actor, Action.ANALYTICS_UPLOAD),
@@ -253,56 +267,121 @@ def dataset_page(request: Request, ctx: PageCtx, id: str) -> Response:
     }
     status_code = 422 if page_filters.errors else 200
     try:
-        found = dataset_analyses.mine(ctx, settings.data_dir, dataset, filters=page_filters.filters)
+        found, answered_ms = _mine_timed(ctx, settings, dataset, page_filters.filters)
     except Conflict as exc:
         # The plant has no work events yet: the page says so instead of failing.
         context["empty"] = exc.detail
         return render(request, "analytics/dataset.html", context)
     except InvalidInput as exc:
         page_filters.errors = errors_from(exc)
-        found = dataset_analyses.mine(ctx, settings.data_dir, dataset)
+        found, answered_ms = _mine_timed(ctx, settings, dataset, CaseFilters())
         status_code = 422
+    context |= _results_context(ctx, settings, dataset, found, page_filters, request.query_params)
+    context |= {"answered_ms": answered_ms, "totals": _totals(ctx, settings, dataset)}
+    return render(
+        request,
+        "analytics/dataset.html",
+        context,
+        status_code=status_code,
+        headers=_server_timing(answered_ms),
+    )
+
+
+@router.get("/analytics/{id}/results")
+def results_fragment(request: Request, ctx: PageCtx, id: str) -> Response:
+    """The map, variants, KPIs and conformance under the filters, for the page's controls
+    to swap in place; the page's URL for these filters goes back in ``HX-Push-Url``.
+
+    A refused filter answers 422 with its message for the field only (``HX-Reswap: none``
+    keeps the last answer on screen), and nothing is pushed to the URL.
+    """
+    settings = _settings(request)
+    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
+    page_filters = PageFilters(request.query_params, settings)
+    if not page_filters.errors:
+        try:
+            found, answered_ms = _mine_timed(ctx, settings, dataset, page_filters.filters)
+        except InvalidInput as exc:
+            page_filters.errors = errors_from(exc)
+    if page_filters.errors:
+        return render(
+            request,
+            "analytics/_results_fragment.html",
+            {"filters": page_filters, "refused": True},
+            status_code=422,
+            headers={"HX-Reswap": "none", "HX-Push-Url": "false"},
+        )
+    context = _results_context(ctx, settings, dataset, found, page_filters, request.query_params)
+    map_context = context["map"]
+    page_url = f"/analytics/{dataset.id}?" + page_filters.query(
+        view="performance" if map_context["view"] == "performance" else "",
+        min_frequency=str(map_context["min_frequency"]) if map_context["min_frequency"] > 1 else "",
+        process=context["process"],
+    )
+    return render(
+        request,
+        "analytics/_results_fragment.html",
+        {
+            **context,
+            "dataset": dataset,
+            "refused": False,
+            "answered_ms": answered_ms,
+            "processes": _processes(ctx),
+            "seconds": human_seconds,
+        },
+        headers={**_server_timing(answered_ms), "HX-Push-Url": page_url.rstrip("?")},
+    )
+
+
+def _mine_timed(
+    ctx: Context, settings: Settings, dataset: dataset_store.Dataset, filters: CaseFilters
+) -> tuple[dict[str, dict[str, Any]], float]:
+    """Every analysis of the page under ``filters``, and how long the answer took (ms)."""
+    started = time.perf_counter()
+    found = dataset_analyses.mine(ctx, settings.data_dir, dataset, filters=filters)
+    return found, (time.perf_counter() - started) * 1000
+
+
+def _server_timing(answered_ms: float) -> dict[str, str]:
+    # Browsers' developer tools show it beside the request; the page shows the same number.
+    return {"Server-Timing": f"analytics;dur={answered_ms:.1f}"}
+
+
+def _results_context(
+    ctx: Context,
+    settings: Settings,
+    dataset: dataset_store.Dataset,
+    found: dict[str, dict[str, Any]],
+    page_filters: PageFilters,
+    query: QueryParams,
+) -> dict[str, Any]:
+    """What ``_results.html`` draws: the map, variants, KPIs and conformance of ``found``."""
+    process = query.get("process", "").strip()
     conformance, marks, conformance_error = _conformance(ctx, settings, dataset, process, found)
-    context |= {
+    return {
+        "filters": page_filters,
+        "process": process,
         "dfg": found["dfg"],
         "variants": found["variants"]["variants"],
         "kpi": found["kpi"],
         "charts": _charts(found["kpi"]),
         "conformance": conformance,
         "conformance_error": conformance_error,
-        "map": _map_context(dataset, found["dfg"], view, min_frequency, marks, page_filters),
+        "map": _map_context(
+            dataset, found["dfg"], _view(query), _min_frequency(query), marks, page_filters
+        ),
     }
-    return render(request, "analytics/dataset.html", context, status_code=status_code)
 
 
-@router.get("/analytics/{id}/map")
-def map_fragment(request: Request, ctx: PageCtx, id: str) -> Response:
-    """The map alone, for the view toggle and the slider; filters and process as the page's."""
-    settings = _settings(request)
-    dataset = dataset_store.get_dataset(ctx, settings.data_dir, id)
-    page_filters = PageFilters(request.query_params, settings)
-    if page_filters.errors:
-        raise InvalidInput(
-            "; ".join(f"{k}: {v}" for k, v in page_filters.errors.items()),
-        )
-    found = dataset_analyses.mine(ctx, settings.data_dir, dataset, ("dfg",), page_filters.filters)
-    process = request.query_params.get("process", "").strip()
-    _, marks, _ = _conformance(ctx, settings, dataset, process, found)
-    return render(
-        request,
-        "analytics/_map.html",
-        {
-            "dataset": dataset,
-            "map": _map_context(
-                dataset,
-                found["dfg"],
-                _view(request.query_params),
-                _min_frequency(request.query_params),
-                marks,
-                page_filters,
-            ),
-        },
-    )
+def _totals(ctx: Context, settings: Settings, dataset: dataset_store.Dataset) -> dict[str, Any]:
+    """The whole dataset's variant count and activities: the top-variants slider's range and
+    the activity fields' suggestions, the same whatever the filters."""
+    every = dataset_analyses.mine(ctx, settings.data_dir, dataset, ("variants",))
+    variants = every["variants"]["variants"]
+    return {
+        "variants": len(variants),
+        "activities": sorted({a for v in variants for a in v["activities"]}),
+    }
 
 
 @router.post("/analytics/{id}/delete")

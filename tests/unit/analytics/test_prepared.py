@@ -19,16 +19,20 @@ from andon.analytics.kpis import compute_kpis
 from andon.analytics.log import EventLog
 from andon.analytics.ordering import order_and_store, release
 from andon.analytics.prepared import (
+    FORMAT_VERSION,
     PreparedLog,
     dfg_frequency,
     documents,
     filterable_columns,
+    kept_cases,
     open_prepared,
     prepare,
+    prepared_format,
     release_prepared,
     select_cases,
     write_prepared,
 )
+from andon.analytics.prepared_kpis import prepared_kpis
 from andon.analytics.report import prepare as order_and_filter
 from andon.analytics.report import variants_json
 from andon.analytics.sources import read_log
@@ -193,6 +197,59 @@ def test_interval_log_waits_and_variants_are_those_of_the_unprepared_path() -> N
     prepared = _prepare(log)
     for filters in (CaseFilters(), CaseFilters(time_from=at(3)), CaseFilters(top_variants=1)):
         assert _prepared_answer(prepared, filters) == _today(log, filters)
+
+
+def test_an_interval_form_keeps_each_events_stage_time_and_reads_it_back(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        ("i1", "a", 0, 2), ("i1", "b", 1, 3), ("i1", "c", 3, 5),
+        ("i2", "a", 0, 1), ("i2", "c", 2, 4),
+        ("i3", "b", 5, 5), ("i3", "c", 4, 9),
+    ]  # fmt: skip
+    log = event_log(rows)
+    prepared = _prepare(log)
+    assert prepared.stages is not None
+    assert prepared.stages.count().to_pyarrow().as_py() == len(rows)
+    write_prepared(prepared, tmp_path)
+    reopened = open_prepared(tmp_path)
+    for filters in (CaseFilters(), CaseFilters(end_activities=("c",)), CaseFilters(top_variants=1)):
+        assert _prepared_answer(reopened, filters) == _today(log, filters)
+
+
+def test_a_form_without_starts_keeps_no_stage_table(
+    generated: tuple[EventLog, PreparedLog], tmp_path: Path
+) -> None:
+    # Its time in stage is the wait to the next event: the edges hold it already.
+    write_prepared(generated[1], tmp_path)
+    assert generated[1].stages is None
+    assert not (tmp_path / "stages.parquet").exists()
+    assert open_prepared(tmp_path).stages is None
+
+
+def test_prepared_kpis_of_the_kept_cases_is_the_filtered_logs_kpi_document(
+    generated: tuple[EventLog, PreparedLog],
+) -> None:
+    log, prepared = generated
+    filters = FILTERS["time, attribute and top variants"]
+    with kept_cases(prepared, filters) as kept:
+        kpis = prepared_kpis(prepared, kept)
+    ordered = order_and_filter(log, filters=filters)
+    assert kpis.cases == 3  # the two most frequent variants of the cases kept by time and resource
+    assert kpis.as_json() == compute_kpis(ordered).as_json()
+
+
+def test_a_form_of_another_format_is_told_apart_and_refused(
+    generated: tuple[EventLog, PreparedLog], tmp_path: Path
+) -> None:
+    assert prepared_format(tmp_path) is None
+    write_prepared(generated[1], tmp_path)
+    assert prepared_format(tmp_path) == FORMAT_VERSION
+    meta = tmp_path / "prepared.json"
+    meta.write_text(meta.read_text("utf-8").replace(f'"format": {FORMAT_VERSION}', '"format": 1'))
+    assert prepared_format(tmp_path) == 1
+    with pytest.raises(InvalidInput, match="prepare the log again"):
+        open_prepared(tmp_path)
 
 
 REAL_FILTERS = {
