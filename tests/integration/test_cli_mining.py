@@ -435,3 +435,21 @@ def test_a_prepared_directory_answers_on_spark(
     on_dir = _json("mine", "report", str(receipt_prepared), *flags, "--engine", "spark")
     on_log = _json("mine", "report", str(data_file("receipt.csv")), *flags, "--engine", "spark")
     assert on_dir == on_log
+
+
+def test_a_report_from_a_prepared_directory_loads_only_what_it_uses(
+    receipt_prepared: Path,
+) -> None:
+    # Answering from DIR is worth it only if start-up stays as lean as on a Parquet log.
+    code = (
+        "import sys; from andon.cli.main import app\n"
+        f"sys.argv = ['andon', 'mine', 'report', {str(receipt_prepared)!r}, '--top-variants', "
+        "'3', '--json']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "names = ('pyarrow', 'pydantic', 'pandas', 'sqlalchemy')\n"
+        "print('LOADED', [m for m in names if m in sys.modules], file=sys.stderr)"
+    )
+    run = fresh_python(code)
+
+    assert json.loads(run.stdout)["kpi"]["cases"] > 0
+    assert run.stderr.strip().splitlines()[-1] == "LOADED []"
