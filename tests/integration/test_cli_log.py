@@ -1,4 +1,4 @@
-"""`andon log check` and `andon log convert`, run in-process on files (no database)."""
+"""`andon log check`, `andon log convert` and `andon log prepare`, run in-process on files."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from andon.cli.main import app
+from andon.core.uow import Context
 from tests.unit.analytics.conftest import data_file
 
 runner = CliRunner()
@@ -169,3 +170,131 @@ def test_log_commands_do_not_load_the_web_or_orm_or_engine_at_import() -> None:
     ).stdout.strip()
 
     assert loaded == "[]"
+
+
+def _prepare(log: Path, out: Path, *args: str) -> dict:  # type: ignore[type-arg]
+    result = andon("log", "prepare", str(log), "-o", str(out), "--json", *args)
+    assert result.exit_code == 0, result.stderr
+    document: dict = json.loads(result.stdout)  # type: ignore[type-arg]
+    return document
+
+
+def test_prepare_writes_the_prepared_form_and_says_what_it_holds(tmp_path: Path) -> None:
+    out = tmp_path / "receipt.prepared"
+
+    document = _prepare(data_file("receipt.csv"), out)
+
+    assert (document["cases"], document["variants"], document["events"]) == (1434, 116, 8577)
+    assert document["directory"] == str(out)
+    assert "resource" in document["attributes"]
+    assert document["bytes"] == sum(f.stat().st_size for f in out.iterdir())
+    assert document["seconds"] > 0
+    assert sorted(f.name for f in out.iterdir()) == [
+        "case_attributes.parquet", "cases.parquet", "edges.parquet", "prepared.json",
+        "variant_edges.parquet", "variants.parquet",
+    ]  # fmt: skip
+    assert list(tmp_path.iterdir()) == [out]  # nothing left beside it
+
+
+def test_prepare_prints_what_it_wrote_for_people(tmp_path: Path) -> None:
+    out = tmp_path / "prepared"
+
+    result = andon("log", "prepare", str(data_file("running-example.xes")), "-o", str(out))
+
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("prepared 6 cases, 6 variants, 42 events in ")
+    assert lines[1].startswith("wrote ")
+    assert lines[1].endswith(f" to {out}")
+
+
+def test_prepare_reads_the_log_as_the_mapping_flags_say(tmp_path: Path) -> None:
+    log = tmp_path / "orders.csv"
+    log.write_text(
+        "order,step,done\nA,cut,2024-01-01T08:00:00Z\nA,weld,2024-01-01T09:00:00Z\n"
+        "B,cut,2024-01-01T08:30:00Z\n"
+    )
+    args = ("--case", "order", "--activity", "step", "--timestamp", "done")
+
+    document = _prepare(log, tmp_path / "out", *args)
+
+    assert (document["cases"], document["variants"], document["events"]) == (2, 2, 3)
+
+
+def test_prepare_refuses_a_directory_holding_other_files(tmp_path: Path) -> None:
+    keep = tmp_path / "notes.txt"
+    keep.write_text("mine")
+
+    for extra in ((), ("--force",)):
+        result = andon("log", "prepare", str(data_file("running-example.xes")), "-o",
+                       str(tmp_path), *extra)  # fmt: skip
+        assert result.exit_code == 1
+        assert "is not empty and holds no prepared log" in result.stderr
+    assert [f.name for f in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_prepare_replaces_a_prepared_form_only_with_force(tmp_path: Path) -> None:
+    out = tmp_path / "prepared"
+    _prepare(data_file("receipt.csv"), out)
+
+    refused = andon("log", "prepare", str(data_file("running-example.xes")), "-o", str(out))
+    assert refused.exit_code == 1
+    assert "holds a prepared log already; --force replaces it" in refused.stderr
+
+    replaced = _prepare(data_file("running-example.xes"), out, "--force")
+    assert replaced["cases"] == 6
+    assert json.loads((out / "prepared.json").read_text())["source"].endswith("running-example.xes")
+
+
+def test_prepare_refuses_a_file_as_the_directory(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+
+    result = andon("log", "prepare", str(data_file("running-example.xes")), "-o", str(target))
+
+    assert result.exit_code != 0
+    assert target.read_text() == "x"
+
+
+@pytest.mark.postgresql
+def test_prepare_on_postgres_answers_as_the_log_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.analytics.conftest import PG_DSN, connect_postgres
+
+    connect_postgres().disconnect()  # skips when the server is down
+    monkeypatch.setenv("ANDON_ANALYTICS_PG_URL", PG_DSN)
+    log, out = data_file("running-example.xes"), tmp_path / "prepared"
+
+    document = _prepare(log, out, "--engine", "postgres")
+
+    assert document["cases"] == 6
+    for command in (("mine", "dfg", "--performance"), ("mine", "variants")):
+        on_log = andon(*command, str(log), "--top-variants", "2", "--json")
+        on_dir = andon(*command, str(out), "--top-variants", "2", "--json")
+        assert on_dir.exit_code == 0, on_dir.stderr
+        assert json.loads(on_dir.stdout) == json.loads(on_log.stdout)
+
+
+def test_prepare_reads_andons_own_events_with_db(
+    system: Context, db_url: str, tmp_path: Path
+) -> None:
+    from andon.work import items
+    from andon.work.schemas import ItemMove
+    from tests.factories import make_floor, new_item
+    from tests.integration.test_cli import andon as andon_at
+
+    floor = make_floor(system, shifts=False)
+    opened = [new_item(system, floor) for _ in range(3)]
+    items.move_item(system, opened[0].id, ItemMove(to="plan", version=opened[0].version))
+    out = tmp_path / "plant.prepared"
+
+    prepared = andon_at(db_url, "log", "prepare", "--db", "--process", "assembly", "-o",
+                        str(out), "--json")  # fmt: skip
+
+    assert prepared.exit_code == 0, prepared.stderr
+    assert (json.loads(prepared.stdout)["cases"], json.loads(prepared.stdout)["events"]) == (3, 4)
+    graph = andon("mine", "dfg", str(out), "--json")
+    assert json.loads(graph.stdout)["edges"] == [
+        {"source": "Intake", "target": "Plan", "frequency": 1}
+    ]

@@ -1,4 +1,5 @@
-"""`andon mine dfg|variants|report` and `andon kpi`, run in-process on the shared logs."""
+"""`andon mine dfg|variants|report` and `andon kpi`, run in-process on the shared logs and on
+their prepared forms (`andon log prepare`)."""
 
 from __future__ import annotations
 
@@ -283,3 +284,172 @@ def test_kpi_with_an_unreadable_definition_is_one_clear_error(tmp_path: Path) ->
 
     assert result.exit_code == 1
     assert result.stderr.startswith("error: spec: no process definition file")
+
+
+# Each filter kind, and combinations; receipt.csv keeps cases under each.
+PREPARED_FILTERS = {
+    "nothing": (),
+    "time window": ("--from", "2011-03-01", "--to", "2012-01-01"),
+    "contained": ("--from", "2011-06-01", "--time-mode", "contained"),
+    "resource": ("--attribute", "resource=Resource10", "--attribute", "resource=Resource21"),
+    "through a stage": ("--attribute", "activity=T06 Determine necessity of stop advice"),
+    "ends": ("--start-activity", "Confirmation of receipt", "--end-activity",
+             "T10 Determine necessity to stop indication"),
+    "variant": ("--variant", "Confirmation of receipt"),
+    "excluded variant": ("--exclude-variant", "Confirmation of receipt"),
+    "top variants": ("--top-variants", "7"),
+    "time, resource and top variants": ("--from", "2011-06-01", "--time-mode", "contained",
+                                        "--attribute", "resource=Resource10",
+                                        "--top-variants", "4"),
+}  # fmt: skip
+# Each command's words, then its own options (LOG goes between).
+PREPARED_COMMANDS = {
+    "dfg": (("mine", "dfg"), ()),
+    "dfg --performance": (("mine", "dfg"), ("--performance",)),
+    "variants": (("mine", "variants"), ()),
+    "variants --limit": (("mine", "variants"), ("--limit", "3")),
+    "kpi": (("kpi",), ()),
+    "report": (("mine", "report"), ()),
+}
+
+
+@pytest.fixture(scope="module")
+def receipt_prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("receipt") / "prepared"
+    result = andon("log", "prepare", str(data_file("receipt.csv")), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+@pytest.mark.parametrize("command", PREPARED_COMMANDS)
+@pytest.mark.parametrize("name", PREPARED_FILTERS)
+def test_a_prepared_directory_answers_as_the_log_does(
+    name: str, command: str, receipt_prepared: Path
+) -> None:
+    words, options = PREPARED_COMMANDS[command]
+    flags = PREPARED_FILTERS[name]
+    on_log = _json(*words, str(data_file("receipt.csv")), *options, *flags)
+    on_dir = _json(*words, str(receipt_prepared), *options, *flags)
+
+    assert on_dir == on_log
+    assert _kept(on_dir) > 0  # the filter keeps some cases, so the answers say something
+
+
+def _kept(document: dict) -> int:  # type: ignore[type-arg]
+    """The cases a dfg, variants, kpi or report document counts."""
+    if "kpi" in document:
+        return int(document["kpi"]["cases"])
+    if "cases" in document:
+        return int(document["cases"])
+    if "variants" in document:
+        return sum(v["cases"] for v in document["variants"])
+    return sum(document["start_activities"].values())
+
+
+def test_a_prepared_directory_prints_the_same_tables(receipt_prepared: Path) -> None:
+    flags = ("--top-variants", "3")
+    on_log = andon("mine", "report", str(data_file("receipt.csv")), *flags)
+    on_dir = andon("mine", "report", str(receipt_prepared), *flags)
+
+    assert on_dir.exit_code == 0, on_dir.stderr
+    assert on_dir.stdout == on_log.stdout
+    assert "BOTTLENECK EDGE" in on_dir.stdout
+
+
+def test_a_prepared_interval_log_answers_as_the_log_does(tmp_path: Path) -> None:
+    log, out = data_file("interval_event_log.xes"), tmp_path / "prepared"
+    assert andon("log", "prepare", str(log), "-o", str(out)).exit_code == 0
+    flags = ("--attribute", "activity=send reminder", "--top-variants", "3")
+
+    for command in (("kpi",), ("mine", "report")):
+        assert _json(*command, str(out), *flags) == _json(*command, str(log), *flags), command
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        (("mine", "dfg"), ("--case", "x")),
+        (("mine", "variants"), ("--timezone", "Europe/Berlin")),
+        (("mine", "dfg"), ("--db",)),
+        (("kpi",), ("--exception-attribute", "kind")),
+        (("kpi",), ("--sla",)),
+        (("kpi",), ("--spec", "assembly.yaml")),
+        (("mine", "report"), ("--exception-attribute", "kind")),
+    ],
+)
+def test_options_a_prepared_directory_cannot_answer_are_refused_by_name(
+    command: tuple[str, ...], options: tuple[str, ...], receipt_prepared: Path
+) -> None:
+    result = andon(*command, str(receipt_prepared), *options)
+    flag = options[0]
+
+    assert result.exit_code == 2
+    assert f"Invalid value for {flag}" in result.stderr
+
+
+def test_a_bad_filter_on_a_prepared_directory_names_the_field(receipt_prepared: Path) -> None:
+    result = andon("mine", "dfg", str(receipt_prepared), "--attribute", "line=L1")
+    on_log = andon("mine", "dfg", str(data_file("receipt.csv")), "--attribute", "line=L1")
+
+    assert result.exit_code == 1
+    assert result.stderr == on_log.stderr == "error: attribute: the log has no column 'line'\n"
+
+
+def test_a_directory_that_is_no_prepared_log_is_one_clear_error(tmp_path: Path) -> None:
+    result = andon("mine", "variants", str(tmp_path))
+
+    assert result.exit_code == 1
+    assert "holds no prepared log" in result.stderr
+
+
+@pytest.mark.postgresql
+def test_a_prepared_directory_answers_on_postgres(
+    receipt_prepared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.analytics.conftest import PG_DSN, connect_postgres
+
+    connect_postgres().disconnect()  # skips when the server is down
+    monkeypatch.setenv("ANDON_ANALYTICS_PG_URL", PG_DSN)
+    for name in ("resource", "variant", "time, resource and top variants"):
+        flags = PREPARED_FILTERS[name]
+        for command in (("mine", "dfg", "--performance"), ("mine", "variants"), ("kpi",)):
+            # PostgreSQL interpolates medians in another order than DuckDB (last digit):
+            # the log's answer on PostgreSQL is the one to equal.
+            on_dir = _json(*command, str(receipt_prepared), *flags, "--engine", "postgres")
+            on_log = _json(*command, str(data_file("receipt.csv")), *flags, "--engine",
+                           "postgres")  # fmt: skip
+            assert on_dir == on_log, (name, command)
+
+
+@pytest.mark.spark
+def test_a_prepared_directory_answers_on_spark(
+    receipt_prepared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("pyspark")
+    # One core and few partitions: the log is small and each Spark task costs start-up.
+    monkeypatch.setenv("ANDON_SPARK_MASTER", "local[1]")
+    monkeypatch.setenv("ANDON_SPARK_PARTITIONS", "2")
+    flags = PREPARED_FILTERS["time, resource and top variants"]
+    # Spark's medians and percentiles differ from DuckDB's in the last digit: the log's
+    # answer on Spark is the one to equal.
+    on_dir = _json("mine", "report", str(receipt_prepared), *flags, "--engine", "spark")
+    on_log = _json("mine", "report", str(data_file("receipt.csv")), *flags, "--engine", "spark")
+    assert on_dir == on_log
+
+
+def test_a_report_from_a_prepared_directory_loads_only_what_it_uses(
+    receipt_prepared: Path,
+) -> None:
+    # Answering from DIR is worth it only if start-up stays as lean as on a Parquet log.
+    code = (
+        "import sys; from andon.cli.main import app\n"
+        f"sys.argv = ['andon', 'mine', 'report', {str(receipt_prepared)!r}, '--top-variants', "
+        "'3', '--json']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "names = ('pyarrow', 'pydantic', 'pandas', 'sqlalchemy')\n"
+        "print('LOADED', [m for m in names if m in sys.modules], file=sys.stderr)"
+    )
+    run = fresh_python(code)
+
+    assert json.loads(run.stdout)["kpi"]["cases"] > 0
+    assert run.stderr.strip().splitlines()[-1] == "LOADED []"

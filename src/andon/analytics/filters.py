@@ -176,9 +176,28 @@ def filter_variants(
     if not variants:
         return ordered
     cases = ordered.cases
-    matches = [cases[VARIANT] == ibis.literal(list(v), type="array<string>") for v in variants]
+    matches = [cases[VARIANT] == sequence_literal(v, ordered.engine) for v in variants]
     condition = ibis.or_(*matches)
     return restrict_to_cases(ordered, cases.filter(~condition if exclude else condition))
+
+
+# PostgreSQL's longest varchar: a cast to it cuts nothing.
+_PG_LONGEST_VARCHAR = 10_485_760
+
+
+def sequence_literal(activities: tuple[str, ...], engine: str) -> ir.ArrayValue:
+    """An activity sequence as a literal that compares with a variant column on ``engine``.
+
+    PostgreSQL types ``ARRAY['a', 'b']`` as ``text[]`` and has no ``=`` between that and
+    the ``varchar[]`` of a stored variant: there the literal is cast to varchar.
+    """
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    literal = ibis.literal(list(activities), type="array<string>")
+    if engine == "postgres":
+        return literal.cast(dt.Array(dt.String(length=_PG_LONGEST_VARCHAR)))
+    return literal
 
 
 def filter_top_variants(ordered: CaseOrderedLog, k: int) -> CaseOrderedLog:

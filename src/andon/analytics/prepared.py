@@ -52,6 +52,7 @@ from andon.analytics.filters import (
     CaseFilters,
     check_attribute,
     check_top_variants,
+    sequence_literal,
     time_conditions,
 )
 from andon.analytics.log import ACTIVITY, CASE, ORDER, START, TIMESTAMP, EventLog
@@ -163,9 +164,8 @@ def prepare(ordered: CaseOrderedLog) -> PreparedLog:
     events = ordered.events
     cases = ordered.cases
     distinct = cases.group_by(VARIANT).agg(**{CASES: cases.count()})
-    numbered = distinct.mutate(
-        **{VARIANT_ID: ibis.row_number().over(order_by=distinct[VARIANT]).cast("int32")}
-    )
+    order = _code_point_order(distinct[VARIANT], engine)
+    numbered = distinct.mutate(**{VARIANT_ID: ibis.row_number().over(order_by=order).cast("int32")})
     variants = store(
         numbered.select(
             VARIANT_ID,
@@ -230,6 +230,32 @@ def prepare(ordered: CaseOrderedLog) -> PreparedLog:
     )
 
 
+# Joins a sequence's activities into one text that sorts as the sequence does: below any
+# character an activity name holds (PostgreSQL text cannot hold the one character below it).
+_SEQUENCE_SEPARATOR = "\x01"
+
+
+def _code_point_order(sequences: ir.ArrayColumn, engine: str) -> ir.Value:
+    """What sorts activity sequences element by element in code-point order, as Python's
+    tuples sort (so variant ids break ties as discover_variants does).
+
+    DuckDB and Spark compare arrays that way; PostgreSQL compares their text by the
+    database's collation (``en_US`` puts ``a`` before ``B``), so there the sequence is
+    compared as UTF-8 bytes, whose order is the code points'.
+    """
+    if engine != "postgres":
+        return sequences
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    @ibis.udf.scalar.builtin(name="convert_to", signature=((dt.string, dt.string), dt.binary))
+    def convert_to(text, encoding):  # type: ignore[no-untyped-def]
+        """PostgreSQL's convert_to: the text's bytes in an encoding."""
+
+    joined: ir.Value = convert_to(sequences.join(_SEQUENCE_SEPARATOR), "UTF8")
+    return joined
+
+
 def release_prepared(prepared: PreparedLog) -> None:
     """Drop the tables :func:`prepare` stored; ``prepared`` must not be used afterwards.
     (A form read by :func:`open_prepared` holds no stored tables: closing its backend is all.)
@@ -281,7 +307,7 @@ def write_prepared(prepared: PreparedLog, directory: Path) -> None:
 def _write_parquet(expr: ir.Table, path: Path) -> None:
     backend: Any = expr._find_backend(use_default=True)
     if backend.name != "duckdb":
-        expr.to_parquet(path)
+        _write_batches(expr, path)
         return
     target = str(path).replace("'", "''")
     # DuckDB keeps the query's order in the file (insertion order is preserved by default).
@@ -289,6 +315,19 @@ def _write_parquet(expr: ir.Table, path: Path) -> None:
         f"COPY ({backend.compile(expr)}) TO '{target}' "
         "(FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION v2, ROW_GROUP_SIZE 122880)"
     )
+
+
+def _write_batches(expr: ir.Table, path: Path) -> None:
+    """One Parquet file from the result's batches, in the query's order, as DuckDB writes it
+    (Spark's own writer makes a directory of parts, which the other engines do not read)."""
+    import pyarrow.parquet as pq
+
+    batches = expr.to_pyarrow_batches()
+    with pq.ParquetWriter(
+        path, batches.schema, compression="zstd", data_page_version="2.0"
+    ) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
 
 
 def prepared_format(directory: Path) -> int | None:
@@ -366,7 +405,10 @@ def open_prepared(directory: Path, backend: Any = None) -> PreparedLog:
 
 def _read_parquet(backend: Any, path: Path) -> ir.Table:
     """A view of the file; on DuckDB without Ibis' read_parquet, which reads the schema
-    through Arrow (tens of milliseconds for five files, on every open)."""
+    through Arrow (tens of milliseconds for five files, on every open). PostgreSQL reads no
+    Parquet: the rows are copied into a temporary table, dropped with the connection."""
+    if backend.name == "postgres":
+        return _copy_parquet(backend, path)
     if backend.name != "duckdb":
         table: ir.Table = backend.read_parquet(str(path))
         return table
@@ -376,6 +418,21 @@ def _read_parquet(backend: Any, path: Path) -> ir.Table:
     source = str(path).replace("'", "''")
     backend.con.execute(f"CREATE TEMPORARY VIEW \"{name}\" AS FROM read_parquet('{source}')")
     return bind_table(backend, name, database=("temp", "main"))
+
+
+def _copy_parquet(backend: Any, path: Path) -> ir.Table:
+    import ibis
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name = f"andon_prepared_{uuid.uuid4().hex}"
+    file = pq.ParquetFile(path)
+    # An empty schema-only table first, then the rows a batch at a time: memory stays flat.
+    backend.create_table(name, schema=ibis.Schema.from_pyarrow(file.schema_arrow), temp=True)
+    for batch in file.iter_batches(batch_size=100_000):
+        backend.insert(name, ibis.memtable(pa.Table.from_batches([batch])))
+    table: ir.Table = backend.table(name)
+    return table
 
 
 def select_cases(prepared: PreparedLog, filters: CaseFilters) -> ir.Table:
@@ -428,9 +485,7 @@ def _variant_ids(prepared: PreparedLog, sequences: tuple[tuple[str, ...], ...]) 
     import ibis
 
     table = prepared.variants
-    matches = [
-        table[ACTIVITIES] == ibis.literal(list(seq), type="array<string>") for seq in sequences
-    ]
+    matches = [table[ACTIVITIES] == sequence_literal(seq, prepared.engine) for seq in sequences]
     return table.filter(ibis.or_(*matches)).select(VARIANT_ID)
 
 
@@ -526,3 +581,31 @@ def documents(
     if kpis is not None:
         out["kpi"] = kpis.as_json()
     return out
+
+
+@dataclass(frozen=True)
+class PreparedSummary:
+    """How much a prepared form holds: ``andon log prepare`` prints it."""
+
+    cases: int
+    variants: int
+    events: int
+
+
+def summarise(prepared: PreparedLog) -> PreparedSummary:
+    """The numbers of cases, variants and events of ``prepared``, from its variants table."""
+    table = prepared.variants
+    totals = table.aggregate(
+        cases=table[CASES].sum(),
+        variants=table.count(),
+        events=(table[CASES] * table[EVENTS]).sum(),
+    )
+    row = totals.to_pyarrow().to_pylist()[0]
+    return PreparedSummary(
+        cases=int(row["cases"] or 0), variants=int(row["variants"]), events=int(row["events"] or 0)
+    )
+
+
+def is_prepared(directory: Path) -> bool:
+    """Whether ``directory`` holds a complete prepared form (of any format version)."""
+    return (Path(directory) / META_FILE).is_file()

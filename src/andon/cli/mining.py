@@ -1,8 +1,10 @@
 """`andon mine dfg|variants|report` and `andon kpi`: process discovery and KPIs of a log file.
 
 Each command reads the log (the shared log options), orders it within cases once, applies
-the filter flags, and prints tables, or with ``--json`` one JSON document on stdout. The
-analytics modules are imported when a command runs, so ``andon --help`` stays fast.
+the filter flags, and prints tables, or with ``--json`` one JSON document on stdout. Given a
+directory that ``andon log prepare`` wrote instead of a log, each command selects the cases
+in its prepared form and answers from it, with the same output.
+The analytics modules are imported when a command runs, so ``andon --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from andon.analytics.discovery import Dfg, Performance, Variant
     from andon.analytics.kpis import Kpis
     from andon.analytics.ordering import CaseOrderedLog
+    from andon.analytics.prepared import PreparedLog
+    from andon.analytics.report import MiningReport
 
 app = typer.Typer(
     help=(
@@ -41,6 +45,44 @@ def _prepare(
     return prepare(source.open_events(), filters=case_filters, attributes=attributes)
 
 
+def _prepared_directory(source: LogOptions) -> Path | None:
+    """LOG when it is a directory: a prepared form (``andon log prepare``), not a log file."""
+    if source.log is not None and source.log.is_dir():
+        return source.log
+    return None
+
+
+def _open_prepared(directory: Path, source: LogOptions) -> PreparedLog:
+    """The prepared form in ``directory`` on the chosen engine, refusing the flags that say
+    how to read a log: the log was read, mapped and ordered when it was prepared."""
+    from dataclasses import fields
+
+    from andon.analytics.prepared import open_prepared
+
+    for field in fields(source):
+        if field.name in ("log", "engine"):
+            continue
+        if getattr(source, field.name) != field.default:
+            flag = "--" + field.name.replace("_", "-")
+            raise typer.BadParameter(
+                f"{directory} is a prepared log, read when it was prepared "
+                f"(andon log prepare); {flag} goes with a log file",
+                param_hint=flag,
+            )
+    if source.engine == "duckdb":
+        return open_prepared(directory)
+    from andon.analytics.engines import connect
+
+    return open_prepared(directory, backend=connect(source.engine))
+
+
+def _refuse_on_prepared(directory: Path, flag: str, why: str) -> None:
+    raise typer.BadParameter(
+        f"{flag} {why}; a prepared log ({directory}) does not hold them: give the log file instead",
+        param_hint=flag,
+    )
+
+
 @app.command("dfg")
 @log_command
 def dfg(
@@ -59,10 +101,20 @@ def dfg(
     With --performance each edge also gets the mean, median, min, max, sum and sample
     standard deviation of the time from the source event to the target event.
     """
-    from andon.analytics.discovery import discover_dfg
+    directory = _prepared_directory(source)
+    if directory is not None:
+        from andon.analytics.prepared import dfg_frequency, dfg_performance, kept_cases
 
-    ordered = _prepare(source, filters)
-    graph = discover_dfg(ordered, performance=performance)
+        case_filters = filters.case_filters()
+        prepared = _open_prepared(directory, source)
+        with kept_cases(prepared, case_filters) as kept:
+            answer = dfg_performance if performance else dfg_frequency
+            graph = answer(prepared, kept)
+    else:
+        from andon.analytics.discovery import discover_dfg
+
+        ordered = _prepare(source, filters)
+        graph = discover_dfg(ordered, performance=performance)
     if as_json:
         echo_json(graph.as_json())
         return
@@ -84,11 +136,22 @@ def variants(
 
     Each with its number of cases, share of all cases and mean case duration.
     """
-    from andon.analytics.discovery import discover_variants
     from andon.analytics.report import variants_json
 
-    ordered = _prepare(source, filters)
-    found = discover_variants(ordered, limit=limit)
+    directory = _prepared_directory(source)
+    if directory is not None:
+        from andon.analytics.prepared import kept_cases
+        from andon.analytics.prepared import variants as prepared_variants
+
+        case_filters = filters.case_filters()
+        prepared = _open_prepared(directory, source)
+        with kept_cases(prepared, case_filters) as kept:
+            found = prepared_variants(prepared, kept, limit=limit)
+    else:
+        from andon.analytics.discovery import discover_variants
+
+        ordered = _prepare(source, filters)
+        found = discover_variants(ordered, limit=limit)
     if as_json:
         echo_json(variants_json(found))
         return
@@ -142,6 +205,25 @@ def kpi(
     from andon.processes.spec_yaml import read_spec_file
 
     case_filters = filters.case_filters()
+    directory = _prepared_directory(source)
+    if directory is not None:
+        if spec is not None:
+            _refuse_on_prepared(directory, "--spec", "judges stage visits")
+        if sla:
+            _refuse_on_prepared(directory, "--sla", "judges stage visits")
+        if exception_attribute:
+            _refuse_on_prepared(directory, "--exception-attribute", "counts events")
+        from andon.analytics.prepared import kept_cases
+        from andon.analytics.prepared_kpis import prepared_kpis
+
+        prepared = _open_prepared(directory, source)
+        with kept_cases(prepared, case_filters) as kept:
+            figures = prepared_kpis(prepared, kept)
+        if as_json:
+            echo_json(figures.as_json())
+            return
+        _print_kpis(figures)
+        return
     if sla and not source.db:
         raise typer.BadParameter(
             "--sla goes with --db; for a file, --spec P.yaml adds SLA attainment",
@@ -226,11 +308,15 @@ def report(
     The log is read and ordered once; --json prints {"dfg": ..., "variants": ..., "kpi": ...}
     with the same objects as those commands.
     """
-    from andon.analytics.report import mine_report
+    directory = _prepared_directory(source)
+    if directory is not None:
+        result = _prepared_report(directory, source, filters, exception_attribute)
+    else:
+        from andon.analytics.report import mine_report
 
-    attributes = (exception_attribute,) if exception_attribute else ()
-    ordered = _prepare(source, filters, attributes=attributes)
-    result = mine_report(ordered, exception_attribute=exception_attribute)
+        attributes = (exception_attribute,) if exception_attribute else ()
+        ordered = _prepare(source, filters, attributes=attributes)
+        result = mine_report(ordered, exception_attribute=exception_attribute)
     if as_json:
         echo_json(result.as_json())
         return
@@ -239,6 +325,26 @@ def report(
     _print_variants(result.variants)
     typer.echo("")
     _print_kpis(result.kpis)
+
+
+def _prepared_report(
+    directory: Path, source: LogOptions, filters: FilterFlags, exception_attribute: str | None
+) -> MiningReport:
+    """``mine report`` from a prepared form: the kept cases selected once for all three."""
+    from andon.analytics.prepared import dfg_performance, kept_cases
+    from andon.analytics.prepared import variants as prepared_variants
+    from andon.analytics.prepared_kpis import prepared_kpis
+    from andon.analytics.report import MiningReport
+
+    case_filters = filters.case_filters()
+    if exception_attribute:
+        _refuse_on_prepared(directory, "--exception-attribute", "counts events")
+    prepared = _open_prepared(directory, source)
+    with kept_cases(prepared, case_filters) as kept:
+        graph = dfg_performance(prepared, kept)
+        found = prepared_variants(prepared, kept)
+        figures = prepared_kpis(prepared, kept, dfg=graph, variants=found)
+    return MiningReport(graph, found, figures)
 
 
 def _print_dfg(graph: Dfg) -> None:
