@@ -138,15 +138,19 @@ def read_andon_events_on(
     backend: BaseBackend | None = None,
     events: EventSelection = "all",
     batch_rows: int = BATCH_ROWS,
+    item_ids: Collection[int] | None = None,
 ) -> EventLog | None:
     """Every work event visible on ``connection`` as an :class:`EventLog` in a DuckDB (or the
-    given) backend; ``None`` when there is none.
+    given) backend; ``None`` when there is none. ``item_ids``: only these work items' events
+    (the plant's prepared form re-reads the items that changed).
 
     Reads through the caller's own connection, so a unit of work sees its own uncommitted
     events (a metric computed inside the demo load, a test's transaction), which
     :func:`read_andon_events`, opening a connection of its own, would not.
     """
     query = _events_query(None, events, postgres=connection.dialect.name == "postgresql")
+    if item_ids is not None:
+        query = query.where(_tables()["events"].c.case_id.in_(sorted(item_ids)))
     if connection.execute(query.limit(1)).first() is None:
         return None
     backend = backend or connect("duckdb")

@@ -2,8 +2,10 @@
 
 Each is the CLI's JSON document. An upload's unfiltered documents were computed at import;
 anything else is computed on demand and kept in :mod:`andon.analytics.analysis_cache`. The
-plant's events are read afresh: a result is reused until Andon records another event, for at
-most :data:`PLANT_TTL_SECONDS`.
+plant's maps and variants come from its prepared form, refreshed with the events recorded
+since (:mod:`andon.analytics.plant_form`); its KPIs and conformance read the events afresh. A
+plant result is reused until Andon records another event, for at most
+:data:`PLANT_TTL_SECONDS`.
 """
 
 from __future__ import annotations
@@ -102,8 +104,10 @@ def _compute(
     analyses: tuple[str, ...],
     filters: CaseFilters,
 ) -> dict[str, dict[str, Any]]:
-    if dataset.kind == "upload" and set(analyses) <= set(PREPARED_ANALYSES):
+    if set(analyses) <= set(PREPARED_ANALYSES):
         # Filters select cases in the prepared form: the events are not read again.
+        if dataset.kind == "plant":
+            return _from_plant_form(ctx, dataset, analyses, filters)
         return _from_prepared(ctx, data_dir, dataset, analyses, filters)
     from andon.analytics.discovery import discover_dfg, discover_variants
     from andon.analytics.kpis import compute_kpis
@@ -145,6 +149,26 @@ def _from_prepared(
         found = documents(prepared, filters)
     finally:
         ibis.get_backend(prepared.cases).disconnect()
+    return {name: found[name] for name in analyses}
+
+
+def _from_plant_form(
+    ctx: Context, dataset: Dataset, analyses: tuple[str, ...], filters: CaseFilters
+) -> dict[str, dict[str, Any]]:
+    """The DFG and variants documents from the plant's prepared form, refreshed first with
+    the work events recorded since (:mod:`andon.analytics.plant_form`); the dataset's
+    process and the reader's reach select its cases."""
+    from andon.analytics.plant_form import plant_form
+    from andon.analytics.prepared import documents
+
+    form = plant_form(ctx.db)
+    form.refresh(ctx.db.engine)
+    with form.reading(dataset.process, dataset.reach) as prepared:
+        if prepared.cases.count().execute() == 0:
+            # As when the events are read: no work events (yet) is a state of the plant.
+            where = f" of process {dataset.process!r}" if dataset.process else ""
+            raise Conflict(f"Andon has no work events{where}: empty log")
+        found = documents(prepared, filters)
     return {name: found[name] for name in analyses}
 
 

@@ -1,0 +1,471 @@
+"""The prepared form of the plant's own stage entries, kept in memory and refreshed incrementally.
+
+The server keeps one :class:`PlantForm` per database: the tables of
+:mod:`andon.analytics.prepared` for every work item of every process (``case_key`` is the
+work item's id, so a known item keeps its key and a new one needs no numbering), with the
+item's process key, line, area and site on its ``cases`` row, which is what the ``plant``
+and ``plant-<key>`` datasets select their cases by. The form lives in an in-memory DuckDB
+database: the Andon database holds the truth, so a restart simply builds it again on the
+first request, and nothing on disk can go stale after a restore.
+
+:meth:`PlantForm.refresh` brings it up to date before each answer. The **watermark** is the
+newest ``work_events`` id included. Items re-read (their whole stage-entry history, with
+their columns as they are now) are:
+
+- those with an event of any kind past the watermark: every change of the item columns the
+  log carries writes one (``updated`` for priority and product, ``rerouted`` for the line,
+  ``completed``/``paused``/``resumed`` for the status, ``breached`` from the SLA sweep);
+- those with an event whose id was missing below the watermark when last read, for
+  :data:`PENDING_SECONDS` (on PostgreSQL a transaction may commit its events after a later
+  one has: its ids appear behind the watermark);
+- those on a line whose code, area or site changed (lines are read each time: a few rows).
+
+Their rows are deleted from ``cases``, ``edges`` and ``case_attributes``, the rows
+:func:`~andon.analytics.prepared.prepare` makes of a log of just those items are inserted,
+the variants' counts are moved, new sequences get new ids (after the highest) and variants
+left without cases are dropped. An item whose breach flag is set by a clock recomputation
+(a calendar edit) writes no event: the form sees it with the item's next event. A database
+whose newest event is older than the watermark, or lacks the watermark's event (a restore),
+is read again in full, and so is one where more than :data:`MAX_CHANGED_ITEMS` items changed.
+
+One refresh runs at a time (a lock) inside one DuckDB transaction; readers
+(:meth:`PlantForm.reading`) answer on a cursor of their own inside a transaction, so each
+sees the whole state before or after a refresh, never half of one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from andon.analytics.log import CASE
+from andon.analytics.ordering import CASE_KEY
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from andon.analytics.prepared import PreparedLog
+    from andon.core.database import Database
+    from andon.core.permissions import Reach
+
+# Columns the plant's cases table has beside prepare()'s.
+PROCESS_KEY = "process_key"
+LINE_ID = "line_id"
+AREA_ID = "area_id"
+SITE_ID = "site_id"
+
+PENDING_SECONDS = 300.0
+MAX_CHANGED_ITEMS = 5_000
+# Missing ids this far below the watermark are watched after a full read.
+_RECENT_IDS = 1_000
+
+_TABLES = {
+    "cases": "plant_cases",
+    "variants": "plant_variants",
+    "variant_edges": "plant_variant_edges",
+    "edges": "plant_edges",
+    "case_attributes": "plant_case_attributes",
+}
+
+_SCHEMA = """
+CREATE TABLE plant_cases (
+    case_key BIGINT, case_id VARCHAR, variant_id INTEGER, first_us BIGINT, last_us BIGINT,
+    start_activity VARCHAR, end_activity VARCHAR, events BIGINT, duration_us BIGINT,
+    process_key VARCHAR, line_id BIGINT, area_id BIGINT, site_id BIGINT);
+CREATE TABLE plant_variants (
+    variant_id INTEGER, cases BIGINT, activities VARCHAR[], events BIGINT);
+CREATE TABLE plant_variant_edges (
+    variant_id INTEGER, source VARCHAR, target VARCHAR, frequency BIGINT);
+CREATE TABLE plant_edges (case_key BIGINT, source VARCHAR, target VARCHAR, wait_us BIGINT);
+CREATE TABLE plant_case_attributes (attribute VARCHAR, value VARCHAR, case_key BIGINT);
+"""
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What one :meth:`PlantForm.refresh` did: ``cases`` work items re-read (every item on a
+    full read), the watermark after it, whether it read everything again."""
+
+    cases: int
+    watermark: int | None
+    full: bool
+
+
+@dataclass(frozen=True)
+class _Line:
+    code: str
+    area_id: int
+    site_id: int
+
+
+class PlantForm:
+    """The plant's prepared form for one Andon database (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        from andon.analytics.engines import connect
+
+        backend: Any = connect("duckdb")
+        # Never queried itself: each writer and reader works on a cursor of its own (a
+        # DuckDB connection is not to be shared between threads; its cursors are).
+        self._root = backend.con
+        self._root_backend = backend
+        self._cursors = threading.Lock()
+        self._refreshing = threading.Lock()
+        self._writer: Any = self._cursor()
+        self._writer.execute(_SCHEMA)
+        self.watermark: int | None = None
+        self.attributes: tuple[str, ...] = ()
+        self._interval = False
+        self._pending: dict[int, float] = {}
+        self._lines: dict[int, _Line] = {}
+        self._built = False
+
+    def _cursor(self) -> Any:
+        with self._cursors:
+            return self._root.cursor()
+
+    def close(self) -> None:
+        self._writer.close()
+        self._root.close()
+
+    # --- refresh -----------------------------------------------------------------------
+
+    def refresh(self, engine: sa.Engine) -> Refresh:
+        """Bring the form up to the newest work event of the database behind ``engine``."""
+        with self._refreshing, engine.connect() as connection:
+            newest = _newest_event(connection)
+            if newest is None:
+                self._clear()
+                self.watermark, self._built = None, True
+                return Refresh(0, None, full=True)
+            lines = _read_lines(connection)
+            if not self._built or not self._still_there(connection, newest):
+                return self._read_all(connection, newest, lines)
+            changed = self._changed_items(connection, newest, lines)
+            self._lines = lines
+            if len(changed) > MAX_CHANGED_ITEMS:
+                return self._read_all(connection, newest, lines)
+            if changed:
+                self._merge(connection, changed)
+            self.watermark = newest
+            return Refresh(len(changed), newest, full=False)
+
+    def _still_there(self, connection: sa.Connection, newest: int) -> bool:
+        import sqlalchemy as sa
+
+        if self.watermark is None:
+            return True  # an empty database then: anything now is new
+        if newest < self.watermark:
+            return False
+        found = connection.execute(
+            sa.text("SELECT 1 FROM work_events WHERE id = :id"), {"id": self.watermark}
+        ).first()
+        return found is not None
+
+    def _changed_items(
+        self, connection: sa.Connection, newest: int, lines: dict[int, _Line]
+    ) -> set[int]:
+        import sqlalchemy as sa
+
+        low = self.watermark or 0
+        now = time.monotonic()
+        self._pending = {i: t for i, t in self._pending.items() if now - t < PENDING_SECONDS}
+        query = "SELECT id, case_id FROM work_events WHERE id > :low AND id <= :newest"
+        params: dict[str, Any] = {"low": low, "newest": newest}
+        if self._pending:
+            query += " OR id IN :pending"
+            params["pending"] = tuple(self._pending)
+        statement = sa.text(query)
+        if self._pending:
+            statement = statement.bindparams(sa.bindparam("pending", expanding=True))
+        rows = connection.execute(statement, params).all()
+        seen = {int(event_id) for event_id, _ in rows}
+        for event_id in seen:
+            self._pending.pop(event_id, None)
+        for event_id in range(low + 1, newest + 1):
+            if event_id not in seen:
+                self._pending.setdefault(event_id, now)
+        items = {int(case_id) for _, case_id in rows}
+        moved = [
+            line_id
+            for line_id, line in self._lines.items()
+            if line_id in lines and lines[line_id] != line
+        ]
+        if moved:
+            keys = self._writer.execute(
+                "SELECT case_key FROM plant_cases WHERE line_id IN (SELECT unnest($1))",
+                [moved],
+            ).fetchall()
+            items.update(int(key) for (key,) in keys)
+        return items
+
+    def _read_all(self, connection: sa.Connection, newest: int, lines: dict[int, _Line]) -> Refresh:
+        import sqlalchemy as sa
+
+        self._lines = lines
+        count = self._merge(connection, None)
+        self.watermark, self._built = newest, True
+        recent = connection.execute(
+            sa.text("SELECT id FROM work_events WHERE id > :low AND id <= :newest"),
+            {"low": max(newest - _RECENT_IDS, 0), "newest": newest},
+        ).scalars()
+        present = set(recent)
+        now = time.monotonic()
+        self._pending = {
+            i: now for i in range(max(newest - _RECENT_IDS, 0) + 1, newest) if i not in present
+        }
+        return Refresh(count, newest, full=True)
+
+    def _clear(self) -> None:
+        for statement in _CLEAR:
+            self._writer.execute(statement)
+
+    def _merge(self, connection: sa.Connection, items: set[int] | None) -> int:
+        """Re-read ``items`` (None: every item) and write their rows; the number of items."""
+        import ibis
+
+        from andon.analytics.andon_events import read_andon_events_on
+        from andon.analytics.ordering import materialise, order_events, release, store
+        from andon.analytics.prepared import filterable_columns, prepare, release_prepared
+
+        backend: Any = ibis.duckdb.from_connection(self._writer)
+        log = read_andon_events_on(connection, backend=backend, events="stages", item_ids=items)
+        places = _read_places(connection, items, self._lines)
+        staged: PreparedLog | None = None
+        ordered = case_ids = None
+        try:
+            if log is not None:
+                distinct = log.table.select(CASE).distinct()
+                case_ids = store(
+                    distinct.mutate(**{CASE_KEY: distinct[CASE].cast("int64")}), "duckdb"
+                )
+                ordered = materialise(
+                    order_events(log, attributes=filterable_columns(log), case_ids=case_ids)
+                )
+                staged = prepare(ordered)
+                self.attributes, self._interval = staged.attributes, staged.interval
+            self._write(backend, staged, places, items)
+        finally:
+            if staged is not None:
+                release_prepared(staged)
+            if ordered is not None:
+                release(ordered)
+            self._writer.execute("DROP TABLE IF EXISTS plant_refresh_places")
+            self._writer.execute("DROP TABLE IF EXISTS plant_refresh_keys")
+            for table in (case_ids, None if log is None else log.table):
+                if table is not None:
+                    self._writer.execute(f'DROP TABLE IF EXISTS "{table.get_name()}"')
+        return len(places) if items is None else len(items)
+
+    def _write(
+        self,
+        backend: Any,
+        staged: PreparedLog | None,
+        places: Any,
+        items: set[int] | None,
+    ) -> None:
+        """Replace the rows of ``items`` (None: every row) by the staged ones, in one
+        transaction."""
+        w = self._writer
+        w.register("plant_refresh_places_arrow", places)
+        w.execute("CREATE TEMP TABLE plant_refresh_places AS FROM plant_refresh_places_arrow")
+        w.unregister("plant_refresh_places_arrow")
+        w.execute(
+            "CREATE TEMP TABLE plant_refresh_keys AS SELECT unnest($1::BIGINT[]) AS case_key",
+            [sorted(items or ())],
+        )
+        w.execute("BEGIN TRANSACTION")
+        try:
+            if items is None:
+                self._clear()
+            else:
+                for statement in _DELETES:
+                    w.execute(statement)
+            if staged is not None:
+                _insert(w, backend, staged)
+            for statement in _PRUNE:
+                w.execute(statement)
+            w.execute("COMMIT")
+        except BaseException:
+            w.execute("ROLLBACK")
+            raise
+
+    # --- reading -----------------------------------------------------------------------
+
+    @contextmanager
+    def reading(self, process: str | None, where: Reach | None) -> Iterator[PreparedLog]:
+        """The form as a :class:`~andon.analytics.prepared.PreparedLog` of the cases of
+        ``process`` (None: every process) on lines ``where`` reaches (None: everywhere),
+        on a cursor of its own, one consistent state for as long as the block runs."""
+        import ibis
+
+        from andon.analytics.engines import bind_table
+        from andon.analytics.prepared import PreparedLog
+
+        cursor = self._cursor()
+        backend: Any = ibis.duckdb.from_connection(cursor)
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            tables = {name: bind_table(backend, table) for name, table in _TABLES.items()}
+            cases = tables["cases"]
+            if process is not None:
+                cases = cases.filter(cases[PROCESS_KEY] == process)
+            if where is not None:
+                cases = cases.filter(
+                    cases[AREA_ID].isin(sorted(where.area_ids))
+                    | cases[SITE_ID].isin(sorted(where.site_ids))
+                )
+            tables["cases"] = cases
+            yield PreparedLog(
+                **tables,
+                attributes=self.attributes,
+                source=f"andon:work_events{f'?process={process}' if process else ''}",
+                interval=self._interval,
+                engine="duckdb",
+            )
+        finally:
+            cursor.execute("ROLLBACK")
+            cursor.close()
+
+
+def _insert(w: Any, backend: Any, staged: PreparedLog) -> None:
+    """Insert the staged rows; their variant ids are mapped to the form's, new sequences
+    numbered after the highest in the staged (code-point) order."""
+    for name, table in staged.tables().items():
+        # The names are ours and the SQL Ibis' rendering of our own expressions.
+        sql = backend.compile(table)
+        w.execute(f"CREATE OR REPLACE TEMP VIEW plant_staged_{name} AS {sql}")
+    try:
+        for statement in _INSERTS:
+            w.execute(statement)
+    finally:
+        w.execute("DROP TABLE IF EXISTS plant_refresh_ids")
+        for name in staged.tables():
+            w.execute(f"DROP VIEW IF EXISTS plant_staged_{name}")
+
+
+_INSERTS = (
+    """CREATE OR REPLACE TEMP TABLE plant_refresh_ids AS
+    SELECT s.variant_id AS staged_id,
+        CAST(coalesce(v.variant_id,
+            (SELECT coalesce(max(variant_id), 0) FROM plant_variants)
+            + row_number() OVER (PARTITION BY v.variant_id IS NULL ORDER BY s.variant_id))
+        AS INTEGER) AS variant_id,
+        v.variant_id IS NULL AS is_new
+    FROM plant_staged_variants s LEFT JOIN plant_variants v ON v.activities = s.activities""",
+    """INSERT INTO plant_variants
+    SELECT m.variant_id, 0, s.activities, s.events
+    FROM plant_staged_variants s JOIN plant_refresh_ids m ON m.staged_id = s.variant_id
+    WHERE m.is_new""",
+    """INSERT INTO plant_variant_edges
+    SELECT m.variant_id, e.source, e.target, e.frequency
+    FROM plant_staged_variant_edges e JOIN plant_refresh_ids m ON m.staged_id = e.variant_id
+    WHERE m.is_new""",
+    """UPDATE plant_variants v SET cases = v.cases + s.cases
+    FROM (SELECT m.variant_id, s.cases
+          FROM plant_staged_variants s JOIN plant_refresh_ids m ON m.staged_id = s.variant_id) s
+    WHERE v.variant_id = s.variant_id""",
+    """INSERT INTO plant_cases
+    SELECT c.case_key, c.case_id, m.variant_id, c.first_us, c.last_us, c.start_activity,
+        c.end_activity, c.events, c.duration_us, p.process_key, p.line_id, p.area_id, p.site_id
+    FROM plant_staged_cases c
+    JOIN plant_refresh_ids m ON m.staged_id = c.variant_id
+    JOIN plant_refresh_places p ON p.case_key = c.case_key""",
+    """INSERT INTO plant_edges SELECT case_key, source, target, wait_us FROM plant_staged_edges""",
+    """INSERT INTO plant_case_attributes
+    SELECT attribute, value, case_key FROM plant_staged_case_attributes""",
+)
+
+# The rows of the items in plant_refresh_keys leave: their variants' counts first.
+_DELETES = (
+    """UPDATE plant_variants v SET cases = v.cases - o.n
+    FROM (SELECT variant_id, count(*) AS n FROM plant_cases
+          WHERE case_key IN (SELECT case_key FROM plant_refresh_keys) GROUP BY variant_id) o
+    WHERE v.variant_id = o.variant_id""",
+    "DELETE FROM plant_cases WHERE case_key IN (SELECT case_key FROM plant_refresh_keys)",
+    "DELETE FROM plant_edges WHERE case_key IN (SELECT case_key FROM plant_refresh_keys)",
+    """DELETE FROM plant_case_attributes
+    WHERE case_key IN (SELECT case_key FROM plant_refresh_keys)""",
+)
+
+_CLEAR = tuple(f"DELETE FROM {table}" for table in _TABLES.values())  # noqa: S608
+
+# Variants no case runs any more go, with their pairs.
+_PRUNE = (
+    """DELETE FROM plant_variant_edges
+    WHERE variant_id IN (SELECT variant_id FROM plant_variants WHERE cases = 0)""",
+    "DELETE FROM plant_variants WHERE cases = 0",
+)
+
+
+def _newest_event(connection: sa.Connection) -> int | None:
+    import sqlalchemy as sa
+
+    newest = connection.execute(sa.text("SELECT max(id) FROM work_events")).scalar()
+    return None if newest is None else int(newest)
+
+
+def _read_lines(connection: sa.Connection) -> dict[int, _Line]:
+    import sqlalchemy as sa
+
+    rows = connection.execute(
+        sa.text(
+            "SELECT l.id, l.code, l.area_id, a.site_id FROM lines l "
+            "JOIN areas a ON a.id = l.area_id"
+        )
+    ).all()
+    return {int(i): _Line(str(code), int(area), int(site)) for i, code, area, site in rows}
+
+
+def _read_places(connection: sa.Connection, items: set[int] | None, lines: dict[int, _Line]) -> Any:
+    """Each item's process key, line, area and site, as an Arrow table keyed by case_key."""
+    import pyarrow as pa
+    import sqlalchemy as sa
+
+    query = (
+        "SELECT i.id, p.key, i.line_id FROM work_items i JOIN processes p ON p.id = i.process_id"
+    )
+    statement = sa.text(query)
+    params: dict[str, Any] = {}
+    if items is not None:
+        statement = sa.text(query + " WHERE i.id IN :ids").bindparams(
+            sa.bindparam("ids", expanding=True)
+        )
+        params["ids"] = sorted(items) or [-1]
+    rows = connection.execute(statement, params).all()
+    keys, processes, line_ids, areas, sites = [], [], [], [], []
+    for item_id, process_key, line_id in rows:
+        line = lines.get(int(line_id))
+        keys.append(int(item_id))
+        processes.append(str(process_key))
+        line_ids.append(int(line_id))
+        areas.append(None if line is None else line.area_id)
+        sites.append(None if line is None else line.site_id)
+    return pa.table(
+        {
+            CASE_KEY: pa.array(keys, pa.int64()),
+            PROCESS_KEY: pa.array(processes, pa.string()),
+            LINE_ID: pa.array(line_ids, pa.int64()),
+            AREA_ID: pa.array(areas, pa.int64()),
+            SITE_ID: pa.array(sites, pa.int64()),
+        }
+    )
+
+
+# One form per Database object (weakly held: a test's database goes with its form).
+_forms: weakref.WeakKeyDictionary[Database, PlantForm] = weakref.WeakKeyDictionary()
+_forms_lock = threading.Lock()
+
+
+def plant_form(db: Database) -> PlantForm:
+    """The form kept for ``db`` (made empty on first use; :meth:`PlantForm.refresh` fills it)."""
+    with _forms_lock:
+        form = _forms.get(db)
+        if form is None:
+            form = _forms[db] = PlantForm()
+        return form
