@@ -124,6 +124,8 @@ class PlantForm:
         self._pending: dict[int, float] = {}
         self._lines: dict[int, _Line] = {}
         self._built = False
+        self._pipeline = self._record_pipeline()
+        self._stored = [statement.split('"')[1] for statement in self._pipeline]
 
     def _cursor(self) -> Any:
         with self._cursors:
@@ -225,69 +227,82 @@ class PlantForm:
         for statement in _CLEAR:
             self._writer.execute(statement)
 
-    def _merge(self, connection: sa.Connection, items: set[int] | None) -> int:
-        """Re-read ``items`` (None: every item) and write their rows; the number of items."""
+    def _record_pipeline(self) -> list[str]:
+        """Build :func:`~andon.analytics.prepared.prepare`'s tables of the (empty) input
+        table once, recording the statements; each refresh runs them again on its rows.
+        Views ``plant_staged_<table>`` read the results."""
         import ibis
 
-        from andon.analytics.andon_events import read_andon_events_on
-        from andon.analytics.ordering import materialise, order_events, release, store
-        from andon.analytics.prepared import filterable_columns, prepare, release_prepared
+        from andon.analytics.andon_events import event_schema
+        from andon.analytics.engines import bind_table
+        from andon.analytics.log import EventLog
+        from andon.analytics.ordering import materialise, order_events, recording_stores, store
+        from andon.analytics.prepared import filterable_columns, prepare
 
-        backend: Any = ibis.duckdb.from_connection(self._writer)
-        log = read_andon_events_on(connection, backend=backend, events="stages", item_ids=items)
+        w = self._writer
+        w.register("plant_refresh_schema", event_schema().empty_table())
+        w.execute("CREATE TEMP TABLE plant_refresh_events AS FROM plant_refresh_schema")
+        w.unregister("plant_refresh_schema")
+        backend: Any = ibis.duckdb.from_connection(w)
+        table = bind_table(backend, "plant_refresh_events", database=("temp", "main"))
+        log = EventLog(table, "andon:work_events")
+        with recording_stores() as statements:
+            distinct = table.select(CASE).distinct()
+            # The item's id is its case key: a known item keeps it, a new one needs no number.
+            case_ids = store(distinct.mutate(**{CASE_KEY: distinct[CASE].cast("int64")}), "duckdb")
+            ordered = materialise(
+                order_events(log, attributes=filterable_columns(log), case_ids=case_ids)
+            )
+            staged = prepare(ordered)
+        for name, expr in staged.tables().items():
+            sql = backend.compile(expr)
+            w.execute(f"CREATE TEMP VIEW plant_staged_{name} AS {sql}")
+        self.attributes, self._interval = staged.attributes, staged.interval
+        return [
+            statement.replace("CREATE TEMPORARY TABLE", "CREATE OR REPLACE TEMPORARY TABLE", 1)
+            for statement in statements
+        ]
+
+    def _merge(self, connection: sa.Connection, items: set[int] | None) -> int:
+        """Re-read ``items`` (None: every item) and write their rows; the number of items."""
+        from andon.analytics.andon_events import event_batches
+
+        w = self._writer
+        for batch in event_batches(connection, events="stages", item_ids=items):
+            w.register("plant_refresh_batch", batch)
+            w.execute("INSERT INTO plant_refresh_events SELECT * FROM plant_refresh_batch")
+            w.unregister("plant_refresh_batch")
         places = _read_places(connection, items, self._lines)
-        staged: PreparedLog | None = None
-        ordered = case_ids = None
         try:
-            if log is not None:
-                distinct = log.table.select(CASE).distinct()
-                case_ids = store(
-                    distinct.mutate(**{CASE_KEY: distinct[CASE].cast("int64")}), "duckdb"
-                )
-                ordered = materialise(
-                    order_events(log, attributes=filterable_columns(log), case_ids=case_ids)
-                )
-                staged = prepare(ordered)
-                self.attributes, self._interval = staged.attributes, staged.interval
-            self._write(backend, staged, places, items)
+            for statement in self._pipeline:
+                w.execute(statement)
+            self._write(places, items)
         finally:
-            if staged is not None:
-                release_prepared(staged)
-            if ordered is not None:
-                release(ordered)
-            self._writer.execute("DROP TABLE IF EXISTS plant_refresh_places")
-            self._writer.execute("DROP TABLE IF EXISTS plant_refresh_keys")
-            for table in (case_ids, None if log is None else log.table):
-                if table is not None:
-                    self._writer.execute(f'DROP TABLE IF EXISTS "{table.get_name()}"')
+            # The staging tables go (they held every event after a full read); the next
+            # refresh makes them again.
+            for name in self._stored:
+                w.execute(f'DROP TABLE IF EXISTS "{name}"')
+            w.execute("DELETE FROM plant_refresh_events")
+            w.execute("DROP TABLE IF EXISTS plant_refresh_places")
         return len(places) if items is None else len(items)
 
-    def _write(
-        self,
-        backend: Any,
-        staged: PreparedLog | None,
-        places: Any,
-        items: set[int] | None,
-    ) -> None:
+    def _write(self, places: Any, items: set[int] | None) -> None:
         """Replace the rows of ``items`` (None: every row) by the staged ones, in one
         transaction."""
         w = self._writer
         w.register("plant_refresh_places_arrow", places)
         w.execute("CREATE TEMP TABLE plant_refresh_places AS FROM plant_refresh_places_arrow")
         w.unregister("plant_refresh_places_arrow")
-        w.execute(
-            "CREATE TEMP TABLE plant_refresh_keys AS SELECT unnest($1::BIGINT[]) AS case_key",
-            [sorted(items or ())],
-        )
         w.execute("BEGIN TRANSACTION")
         try:
             if items is None:
                 self._clear()
             else:
+                keys = ", ".join(str(int(key)) for key in sorted(items))
                 for statement in _DELETES:
-                    w.execute(statement)
-            if staged is not None:
-                _insert(w, backend, staged)
+                    w.execute(statement.format(keys=keys))
+            for statement in _INSERTS:
+                w.execute(statement)
             for statement in _PRUNE:
                 w.execute(statement)
             w.execute("COMMIT")
@@ -333,22 +348,6 @@ class PlantForm:
             cursor.close()
 
 
-def _insert(w: Any, backend: Any, staged: PreparedLog) -> None:
-    """Insert the staged rows; their variant ids are mapped to the form's, new sequences
-    numbered after the highest in the staged (code-point) order."""
-    for name, table in staged.tables().items():
-        # The names are ours and the SQL Ibis' rendering of our own expressions.
-        sql = backend.compile(table)
-        w.execute(f"CREATE OR REPLACE TEMP VIEW plant_staged_{name} AS {sql}")
-    try:
-        for statement in _INSERTS:
-            w.execute(statement)
-    finally:
-        w.execute("DROP TABLE IF EXISTS plant_refresh_ids")
-        for name in staged.tables():
-            w.execute(f"DROP VIEW IF EXISTS plant_staged_{name}")
-
-
 _INSERTS = (
     """CREATE OR REPLACE TEMP TABLE plant_refresh_ids AS
     SELECT s.variant_id AS staged_id,
@@ -375,22 +374,26 @@ _INSERTS = (
         c.end_activity, c.events, c.duration_us, p.process_key, p.line_id, p.area_id, p.site_id
     FROM plant_staged_cases c
     JOIN plant_refresh_ids m ON m.staged_id = c.variant_id
-    JOIN plant_refresh_places p ON p.case_key = c.case_key""",
-    """INSERT INTO plant_edges SELECT case_key, source, target, wait_us FROM plant_staged_edges""",
+    JOIN plant_refresh_places p ON p.case_key = c.case_key
+    ORDER BY c.case_key""",
+    """INSERT INTO plant_edges
+    SELECT case_key, source, target, wait_us FROM plant_staged_edges ORDER BY case_key""",
     """INSERT INTO plant_case_attributes
-    SELECT attribute, value, case_key FROM plant_staged_case_attributes""",
+    SELECT attribute, value, case_key FROM plant_staged_case_attributes ORDER BY case_key""",
+    "DROP TABLE plant_refresh_ids",
 )
 
-# The rows of the items in plant_refresh_keys leave: their variants' counts first.
+# The rows of the changed items leave, their variants' counts first. The keys are written
+# into the statement: a constant list lets DuckDB skip the row groups whose case_key range
+# misses it (the rows are kept in case_key order), where a join would scan every row.
 _DELETES = (
     """UPDATE plant_variants v SET cases = v.cases - o.n
     FROM (SELECT variant_id, count(*) AS n FROM plant_cases
-          WHERE case_key IN (SELECT case_key FROM plant_refresh_keys) GROUP BY variant_id) o
+          WHERE case_key IN ({keys}) GROUP BY variant_id) o
     WHERE v.variant_id = o.variant_id""",
-    "DELETE FROM plant_cases WHERE case_key IN (SELECT case_key FROM plant_refresh_keys)",
-    "DELETE FROM plant_edges WHERE case_key IN (SELECT case_key FROM plant_refresh_keys)",
-    """DELETE FROM plant_case_attributes
-    WHERE case_key IN (SELECT case_key FROM plant_refresh_keys)""",
+    "DELETE FROM plant_cases WHERE case_key IN ({keys})",
+    "DELETE FROM plant_edges WHERE case_key IN ({keys})",
+    "DELETE FROM plant_case_attributes WHERE case_key IN ({keys})",
 )
 
 _CLEAR = tuple(f"DELETE FROM {table}" for table in _TABLES.values())  # noqa: S608
