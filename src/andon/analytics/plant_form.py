@@ -149,12 +149,12 @@ class PlantForm:
             if not self._built or not self._still_there(connection, newest):
                 return self._read_all(connection, newest, lines)
             changed = self._changed_items(connection, newest, lines)
-            self._lines = lines
             if len(changed) > MAX_CHANGED_ITEMS:
                 return self._read_all(connection, newest, lines)
             if changed:
-                self._merge(connection, changed)
-            self.watermark = newest
+                self._merge(connection, changed, lines)
+            # Only now: a failed refresh leaves both as they were, to be tried again.
+            self.watermark, self._lines = newest, lines
             return Refresh(len(changed), newest, full=False)
 
     def _still_there(self, connection: sa.Connection, newest: int) -> bool:
@@ -209,9 +209,8 @@ class PlantForm:
     def _read_all(self, connection: sa.Connection, newest: int, lines: dict[int, _Line]) -> Refresh:
         import sqlalchemy as sa
 
-        self._lines = lines
-        count = self._merge(connection, None)
-        self.watermark, self._built = newest, True
+        count = self._merge(connection, None, lines)
+        self.watermark, self._built, self._lines = newest, True, lines
         recent = connection.execute(
             sa.text("SELECT id FROM work_events WHERE id > :low AND id <= :newest"),
             {"low": max(newest - _RECENT_IDS, 0), "newest": newest},
@@ -263,52 +262,54 @@ class PlantForm:
             for statement in statements
         ]
 
-    def _merge(self, connection: sa.Connection, items: set[int] | None) -> int:
-        """Re-read ``items`` (None: every item) and write their rows; the number of items."""
+    def _merge(
+        self, connection: sa.Connection, items: set[int] | None, lines: dict[int, _Line]
+    ) -> int:
+        """Re-read ``items`` (None: every item) and write their rows, placed on ``lines``;
+        the number of items."""
         from andon.analytics.andon_events import event_batches
 
         w = self._writer
-        for batch in event_batches(connection, events="stages", item_ids=items):
-            w.register("plant_refresh_batch", batch)
-            w.execute("INSERT INTO plant_refresh_events SELECT * FROM plant_refresh_batch")
-            w.unregister("plant_refresh_batch")
-        places = _read_places(connection, items, self._lines)
+        places = _read_places(connection, items, lines)
+        # One transaction for all of it: readers see the form before or after, and the
+        # staging tables' DDL does not commit statement by statement.
+        w.execute("BEGIN TRANSACTION")
         try:
+            for batch in event_batches(connection, events="stages", item_ids=items):
+                w.register("plant_refresh_batch", batch)
+                w.execute("INSERT INTO plant_refresh_events SELECT * FROM plant_refresh_batch")
+                w.unregister("plant_refresh_batch")
+            w.register("plant_refresh_places_arrow", places)
+            w.execute("CREATE TEMP TABLE plant_refresh_places AS FROM plant_refresh_places_arrow")
+            w.unregister("plant_refresh_places_arrow")
             for statement in self._pipeline:
                 w.execute(statement)
-            self._write(places, items)
-        finally:
+            self._write(items)
             # The staging tables go (they held every event after a full read); the next
             # refresh makes them again.
             for name in self._stored:
-                w.execute(f'DROP TABLE IF EXISTS "{name}"')
+                w.execute(f'DROP TABLE "{name}"')
             w.execute("DELETE FROM plant_refresh_events")
-            w.execute("DROP TABLE IF EXISTS plant_refresh_places")
-        return len(places) if items is None else len(items)
-
-    def _write(self, places: Any, items: set[int] | None) -> None:
-        """Replace the rows of ``items`` (None: every row) by the staged ones, in one
-        transaction."""
-        w = self._writer
-        w.register("plant_refresh_places_arrow", places)
-        w.execute("CREATE TEMP TABLE plant_refresh_places AS FROM plant_refresh_places_arrow")
-        w.unregister("plant_refresh_places_arrow")
-        w.execute("BEGIN TRANSACTION")
-        try:
-            if items is None:
-                self._clear()
-            else:
-                keys = ", ".join(str(int(key)) for key in sorted(items))
-                for statement in _DELETES:
-                    w.execute(statement.format(keys=keys))
-            for statement in _INSERTS:
-                w.execute(statement)
-            for statement in _PRUNE:
-                w.execute(statement)
+            w.execute("DROP TABLE plant_refresh_places")
             w.execute("COMMIT")
         except BaseException:
             w.execute("ROLLBACK")
             raise
+        return len(places) if items is None else len(items)
+
+    def _write(self, items: set[int] | None) -> None:
+        """Replace the rows of ``items`` (None: every row) by the staged ones."""
+        w = self._writer
+        if items is None:
+            self._clear()
+        else:
+            keys = ", ".join(str(int(key)) for key in sorted(items))
+            for statement in _DELETES:
+                w.execute(statement.format(keys=keys))
+        for statement in _INSERTS:
+            w.execute(statement)
+        for statement in _PRUNE:
+            w.execute(statement)
 
     # --- reading -----------------------------------------------------------------------
 
