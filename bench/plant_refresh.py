@@ -230,6 +230,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.plant_refresh", description=__doc__)
     parser.add_argument("--events", type=int, default=EVENTS)
     args = parser.parse_args(argv)
+    # The machine may be shared: the load average says how busy it was around the run.
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    case = measure(args.events)
     results = {
         "benchmark": "plant prepared form: incremental refresh after one more move",
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -239,7 +242,8 @@ def main(argv: list[str] | None = None) -> None:
             "platform": platform.platform(),
         },
         "database": "sqlite",
-        "case": measure(args.events),
+        "load_average_before_after": [load_before, [round(x, 2) for x in os.getloadavg()]],
+        "case": case,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -233,3 +233,32 @@ def test_a_database_with_fewer_events_than_the_form_is_read_again_in_full(
     assert (refresh.full, refresh.watermark) == (True, None)
     with form.reading(None, None) as prepared:
         assert prepared.cases.count().execute() == 0
+
+
+def test_readers_in_other_threads_see_whole_states_while_items_arrive(
+    system: Context, floor: Plant
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    new_item(system, floor.floor)
+    form = PlantForm()
+    refreshed(system, form)
+
+    def read() -> tuple[int, int]:
+        # Cases and the variants' counts, from one reading: equal in any whole state.
+        with form.reading(None, None) as prepared:
+            total = prepared.cases.count().execute()
+            counted = prepared.variants.cases.sum().execute()
+        return int(total), int(counted or 0)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        readings = []
+        for _ in range(4):
+            futures = [pool.submit(read) for _ in range(3)]
+            new_item(system, floor.floor)
+            refreshed(system, form)
+            readings += [future.result() for future in futures]
+
+    assert all(total == counted for total, counted in readings)
+    assert {total for total, _ in readings} <= {1, 2, 3, 4, 5}
+    assert read() == (5, 5)
