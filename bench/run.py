@@ -12,7 +12,9 @@ to bench/results/metric_values.json. Metrics (bench/metrics.py): compute_all of 
 metric on the demo's database, one late event, and every demo KPI over 10M events on DuckDB,
 written to bench/results/metrics.json. Interactive filters (bench/analytics_filters.py, issue
 17's baseline): 20 first-time filters through the API against pm4py on a DataFrame in memory,
-written to bench/results/analytics_filters.json.
+written to bench/results/analytics_filters.json. Plant form (bench/plant_refresh.py, issue 17):
+the plant's prepared form refreshed after one more move at 1M work events, written to
+bench/results/plant_refresh.json.
 Figures are measured on whatever machine runs `make bench`; nothing here is asserted.
 
     python -m bench.run                      # everything
@@ -25,6 +27,8 @@ Figures are measured on whatever machine runs `make bench`; nothing here is asse
                                              # (bench/metrics.py)
     python -m bench.run --only filters       # 20 first-time filters, API vs pm4py, 100k
                                              # events (bench/analytics_filters.py --events)
+    python -m bench.run --only plant         # the plant form's refresh after a move, 1M
+                                             # events (bench/plant_refresh.py --events)
 """
 
 from __future__ import annotations
@@ -129,11 +133,21 @@ def main(argv: list[str] | None = None) -> None:
         documents,
         metric_values,
         metrics,
+        plant_refresh,
         sqdc_board,
         work,
     )
 
-    choices = ("foundation", "work", *work.CASES, "analytics", "documents", "metrics", "filters")
+    choices = (
+        "foundation",
+        "work",
+        *work.CASES,
+        "analytics",
+        "documents",
+        "metrics",
+        "filters",
+        "plant",
+    )
     parser = argparse.ArgumentParser(
         prog="python -m bench.run",
         description=__doc__,
@@ -147,6 +161,7 @@ def main(argv: list[str] | None = None) -> None:
         "documents",
         "metrics",
         "filters",
+        "plant",
     ]
     if "foundation" in chosen:
         foundation()
@@ -163,6 +178,8 @@ def main(argv: list[str] | None = None) -> None:
         sqdc_board.main()
     if "filters" in chosen:
         analytics_filters.main([])
+    if "plant" in chosen:
+        plant_refresh.main([])
 
 
 if __name__ == "__main__":

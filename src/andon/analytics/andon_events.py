@@ -153,6 +153,27 @@ def read_andon_events_on(
     return EventLog(_into_table(backend, _batches(connection, query, batch_rows)), _source(None))
 
 
+def event_batches(
+    connection: sa.Connection,
+    *,
+    events: EventSelection = "stages",
+    item_ids: Collection[int] | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[pa.RecordBatch]:
+    """The rows :func:`read_andon_events_on` reads, as Arrow batches of
+    :func:`event_schema`, for a caller that keeps its own table of them; ``item_ids``: only
+    these work items' events (the plant's prepared form re-reads the items that changed)."""
+    query = _events_query(None, events, postgres=connection.dialect.name == "postgresql")
+    if item_ids is not None:
+        query = query.where(_tables()["events"].c.case_id.in_(sorted(item_ids)))
+    return _batches(connection, query, batch_rows)
+
+
+def event_schema() -> pa.Schema:
+    """The Arrow schema of the log read from Andon's events."""
+    return _arrow_schema()
+
+
 def _source(process_key: str | None) -> str:
     return f"andon:work_events{f'?process={process_key}' if process_key else ''}"
 

@@ -2,9 +2,11 @@
 
 Each is the CLI's JSON document. An upload's unfiltered documents were computed at import;
 its filtered ones are answered from its prepared form (:mod:`andon.analytics.prepared`),
-without reading its events. Results are kept in :mod:`andon.analytics.analysis_cache`. The
-plant's events are read afresh: a result is reused until Andon records another event, for at
-most :data:`PLANT_TTL_SECONDS`.
+without reading its events. The plant's maps, variants and KPIs come from its prepared form,
+refreshed with the events recorded since (:mod:`andon.analytics.plant_form`); its
+conformance reads the events afresh. Results are kept in
+:mod:`andon.analytics.analysis_cache`; a plant result is reused until Andon records another
+event, for at most :data:`PLANT_TTL_SECONDS`.
 """
 
 from __future__ import annotations
@@ -109,8 +111,10 @@ def _compute(
     analyses: tuple[str, ...],
     filters: CaseFilters,
 ) -> dict[str, dict[str, Any]]:
-    if dataset.kind == "upload" and set(analyses) <= set(PREPARED_ANALYSES):
+    if set(analyses) <= set(PREPARED_ANALYSES):
         # Filters select cases in the prepared form: the events are not read again.
+        if dataset.kind == "plant":
+            return _from_plant_form(ctx, dataset, analyses, filters)
         return _from_prepared(ctx, data_dir, dataset, analyses, filters)
     from andon.analytics.discovery import discover_dfg, discover_variants
     from andon.analytics.kpis import compute_kpis
@@ -149,6 +153,26 @@ def _from_prepared(
     if not _prepared_is_current(directory):
         _prepare_stored(ctx, data_dir, dataset, directory)
     with prepared_forms.lease(dataset.id, directory) as prepared:
+        found = documents(prepared, filters, analyses)
+    return {name: found[name] for name in analyses}
+
+
+def _from_plant_form(
+    ctx: Context, dataset: Dataset, analyses: tuple[str, ...], filters: CaseFilters
+) -> dict[str, dict[str, Any]]:
+    """The documents from the plant's prepared form, refreshed first with
+    the work events recorded since (:mod:`andon.analytics.plant_form`); the dataset's
+    process and the reader's reach select its cases."""
+    from andon.analytics.plant_form import plant_form
+    from andon.analytics.prepared import documents
+
+    form = plant_form(ctx.db)
+    form.refresh(ctx.db.engine)
+    with form.reading(dataset.process, dataset.reach) as prepared:
+        if prepared.cases.count().execute() == 0:
+            # As when the events are read: no work events (yet) is a state of the plant.
+            where = f" of process {dataset.process!r}" if dataset.process else ""
+            raise Conflict(f"Andon has no work events{where}: empty log")
         found = documents(prepared, filters, analyses)
     return {name: found[name] for name in analyses}
 

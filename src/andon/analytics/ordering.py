@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import uuid
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -298,6 +301,26 @@ def _forget_stored(table: ir.Table) -> str | None:
     return name
 
 
+_recorded: ContextVar[list[str] | None] = ContextVar("andon_recorded_stores", default=None)
+
+
+@contextmanager
+def recording_stores() -> Iterator[list[str]]:
+    """The statements :func:`store` runs on DuckDB inside the block, in order.
+
+    Run again on the same connection (each ``CREATE TEMPORARY TABLE`` as ``CREATE OR
+    REPLACE``) after new rows replace those of the input tables, they recompute every stored
+    table without building and compiling the Ibis expressions again, which costs far more
+    than the queries on a few rows (the plant's prepared form, refreshed for one item).
+    """
+    statements: list[str] = []
+    token = _recorded.set(statements)
+    try:
+        yield statements
+    finally:
+        _recorded.reset(token)
+
+
 def store(expr: ir.Table, engine: str) -> ir.Table:
     """Execute ``expr`` into a temporary table (a persisted frame on Spark) and return it.
 
@@ -311,7 +334,11 @@ def store(expr: ir.Table, engine: str) -> ir.Table:
     name = f"andon_ordered_{uuid.uuid4().hex}"
     if engine == "duckdb":
         # What Ibis's create_table runs, without its Arrow read of the new table's schema.
-        backend.con.execute(f'CREATE TEMPORARY TABLE "{name}" AS {backend.compile(expr)}')
+        statement = f'CREATE TEMPORARY TABLE "{name}" AS {backend.compile(expr)}'
+        backend.con.execute(statement)
+        recorded = _recorded.get()
+        if recorded is not None:
+            recorded.append(statement)
         stored = bind_table(backend, name, database=("temp", "main"))
     else:
         stored = backend.create_table(name, expr, temp=True)

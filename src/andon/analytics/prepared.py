@@ -5,9 +5,10 @@ for an interval log):
 
 - ``cases``: one row per case: its key and id, its variant, first and last time and duration
   (integer microseconds), first and last activity, number of events;
-- ``variants``: one row per activity sequence; ``variant_id`` numbers the sequences in
-  code-point order, so it breaks ties between equally frequent variants as
-  :func:`~andon.analytics.discovery.discover_variants` does;
+- ``variants``: one row per activity sequence; :func:`prepare` numbers the sequences in
+  code-point order, but an answer never relies on it (ties between equally frequent variants
+  are broken on the sequence itself, as :func:`~andon.analytics.discovery.discover_variants`
+  does), since the plant's form (:mod:`andon.analytics.plant_form`) appends new sequences;
 - ``variant_edges``: each variant's directly-follows pairs and how often each occurs in it;
 - ``edges``: each case's directly-follows pairs with the wait between them (microseconds),
   for performance figures;
@@ -467,8 +468,11 @@ def select_cases(prepared: PreparedLog, filters: CaseFilters) -> ir.Table:
     if filters.top_variants is not None:
         check_top_variants(filters.top_variants)
         counts = kept.group_by(VARIANT_ID).agg(**{CASES: kept.count()})
-        # variant_id follows the activity sequence: it breaks ties as discover_variants does.
-        top = counts.order_by([ibis.desc(CASES), VARIANT_ID]).limit(filters.top_variants)
+        named = counts.join(prepared.variants.select(VARIANT_ID, ACTIVITIES), VARIANT_ID)
+        # Ties go to the smaller activity sequence, as in discover_variants: DuckDB compares
+        # lists element-wise and text by code point, a prefix first, as Python's tuples do.
+        # Not by variant_id: the plant's form appends new sequences with higher ids.
+        top = named.order_by([ibis.desc(CASES), ACTIVITIES]).limit(filters.top_variants)
         kept = kept.semi_join(top.select(VARIANT_ID), VARIANT_ID)
     return kept
 

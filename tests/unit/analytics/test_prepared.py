@@ -377,3 +377,38 @@ def test_random_filters_on_random_logs_answer_alike(
     source = event_log(rows, extra={"resource": pa.array(resources, pa.string())})
     prepared = _prepare(source)
     assert _prepared_answer(prepared, filters) == _today(source, filters)
+
+
+# Equally frequent variants whose code-point order is not their order of arrival: a prefix
+# ("Z") before its extension ("Z", "a"), upper case before lower, "é" after both.
+TIES = [
+    ("t1", "é", 0), ("t2", "Z", 1), ("t2", "a", 2), ("t3", "a", 3), ("t4", "Z", 4),
+    ("t5", "Ä", 5),
+]  # fmt: skip
+
+
+def _renumbered(prepared: PreparedLog) -> PreparedLog:
+    """The same form with its variant ids reversed, as when variants arrive in any order."""
+    from dataclasses import replace
+
+    def flipped(table: Any) -> Any:
+        return table.mutate(variant_id=(1000 - table.variant_id).cast("int32"))
+
+    return replace(
+        prepared,
+        cases=flipped(prepared.cases),
+        variants=flipped(prepared.variants),
+        variant_edges=flipped(prepared.variant_edges),
+    )
+
+
+@pytest.mark.parametrize("top", [1, 2, 3, 4])
+def test_top_variant_ties_go_to_the_smaller_sequence_whatever_the_variant_ids(top: int) -> None:
+    log = event_log(TIES)
+    filters = CaseFilters(top_variants=top)
+    prepared = _prepare(log)
+    try:
+        assert _prepared_answer(_renumbered(prepared), filters) == _today(log, filters)
+        assert _prepared_answer(prepared, filters) == _today(log, filters)
+    finally:
+        release_prepared(prepared)
