@@ -469,10 +469,11 @@ def select_cases(prepared: PreparedLog, filters: CaseFilters) -> ir.Table:
         check_top_variants(filters.top_variants)
         counts = kept.group_by(VARIANT_ID).agg(**{CASES: kept.count()})
         named = counts.join(prepared.variants.select(VARIANT_ID, ACTIVITIES), VARIANT_ID)
-        # Ties go to the smaller activity sequence, as in discover_variants: DuckDB compares
-        # lists element-wise and text by code point, a prefix first, as Python's tuples do.
-        # Not by variant_id: the plant's form appends new sequences with higher ids.
-        top = named.order_by([ibis.desc(CASES), ACTIVITIES]).limit(filters.top_variants)
+        # Ties go to the smaller activity sequence in code-point order, as in
+        # discover_variants (element-wise, a prefix first, as Python's tuples compare). Not
+        # by variant_id: the plant's form appends new sequences with higher ids.
+        sequence = _code_point_order(named[ACTIVITIES], prepared.engine)
+        top = named.order_by([ibis.desc(CASES), sequence]).limit(filters.top_variants)
         kept = kept.semi_join(top.select(VARIANT_ID), VARIANT_ID)
     return kept
 
