@@ -185,12 +185,10 @@ def _prepare_stored(ctx: Context, data_dir: Path, dataset: Dataset, directory: P
     with _preparing:
         if _prepared_is_current(directory):
             return
-        from andon.analytics.prepared import filterable_columns
         from andon.analytics.report import prepare
 
         with _opened(ctx, data_dir, dataset) as event_log:
-            ordered = prepare(event_log, attributes=filterable_columns(event_log))
-            write_prepared_form(ordered, directory)
+            write_prepared_form(prepare(event_log), directory, log=event_log)
 
 
 def _prepared_is_current(directory: Path) -> bool:
@@ -200,16 +198,22 @@ def _prepared_is_current(directory: Path) -> bool:
 
 
 def write_prepared_form(
-    ordered: CaseOrderedLog, directory: Path, *, report: Path | None = None
+    ordered: CaseOrderedLog,
+    directory: Path,
+    *,
+    report: Path | None = None,
+    log: EventLog | None = None,
 ) -> None:
-    """Prepare ``ordered`` (ordered carrying ``prepared.filterable_columns``) and write it to
-    ``directory`` in one step: built beside it and renamed, so a reader finds the whole
-    prepared form or none. With ``report``, the whole log's DFG, variants and KPIs documents
-    are written there too, computed from the prepared form (the same as from the events)."""
+    """Prepare ``ordered`` and write it to ``directory`` in one step: built beside it and
+    renamed, so a reader finds the whole prepared form or none. The filterable attributes
+    are those ``ordered`` carries (ordered with ``prepared.filterable_columns``) or, with
+    ``log`` (the log it was ordered from), that log's. With ``report``, the whole log's DFG,
+    variants and KPIs documents are written there too, computed from the prepared form (the
+    same as from the events)."""
     from andon.analytics.prepared import documents, prepare, release_prepared, write_prepared
 
     building = directory.with_name(f".{directory.name}.{uuid.uuid4().hex}.part")
-    prepared = prepare(ordered)
+    prepared = prepare(ordered, log=log)
     try:
         if report is not None:
             write_json(report, documents(prepared))

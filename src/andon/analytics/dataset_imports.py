@@ -404,12 +404,9 @@ def analyse_upload(log: EventLog, report_file: Path, prepared_dir: Path) -> None
     filters are answered from it, see dataset_analyses) and, from it, the whole-log report
     (``report_file``, so the dataset's page opens at once)."""
     from andon.analytics.dataset_analyses import write_prepared_form
-    from andon.analytics.prepared import filterable_columns
     from andon.analytics.report import prepare
 
-    # The prepared form's attribute filters need the filterable columns carried along.
-    ordered = prepare(log, attributes=filterable_columns(log))
-    write_prepared_form(ordered, prepared_dir, report=report_file)
+    write_prepared_form(prepare(log), prepared_dir, report=report_file, log=log)
 
 
 def _advance(data_dir: Path, job: ImportJob, status: ImportStatus, **changes: Any) -> ImportJob:

@@ -207,13 +207,13 @@ def prepare(
     import time
 
     from andon.analytics.dataset_analyses import write_prepared_form
-    from andon.analytics.prepared import filterable_columns, open_prepared, summarise
+    from andon.analytics.prepared import open_prepared, summarise
     from andon.analytics.report import prepare as order
 
     started = time.perf_counter()
     _check_destination(out, force=force)
     events = source.open_events()
-    write_prepared_form(order(events, attributes=filterable_columns(events)), out)
+    write_prepared_form(order(events), out, log=events)
     seconds = time.perf_counter() - started
     written = open_prepared(out)
     summary = summarise(written)

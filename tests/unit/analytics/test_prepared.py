@@ -152,7 +152,7 @@ def test_parquet_files_are_sorted_for_filters_and_dictionary_encode_strings(
     starts = cases.column("first_us").to_pylist()
     assert starts == sorted(starts)
     facts = pq.read_table(tmp_path / "case_attributes.parquet")
-    keys = list(zip(*(facts.column(c).to_pylist() for c in ("attribute", "value")), strict=True))
+    keys = list(zip(*(facts.column(c).to_pylist() for c in ("value", "case_key")), strict=True))
     assert keys == sorted(keys)
     column = pq.ParquetFile(tmp_path / "edges.parquet").metadata.row_group(0).column(1)
     assert column.path_in_schema == "source"
@@ -412,3 +412,17 @@ def test_top_variant_ties_go_to_the_smaller_sequence_whatever_the_variant_ids(to
         assert _prepared_answer(prepared, filters) == _today(log, filters)
     finally:
         release_prepared(prepared)
+
+
+def test_attributes_read_from_the_log_by_case_make_the_same_form(
+    generated: tuple[EventLog, PreparedLog],
+) -> None:
+    log, carried = generated
+    ordered = order_and_store(log)  # nothing carried: the attributes come from the log
+    read = prepare(ordered, log=log)
+    assert read.attributes == carried.attributes
+    facts = read.case_attributes.order_by(["attribute", "value", "case_key"])
+    expected = carried.case_attributes.order_by(["attribute", "value", "case_key"])
+    assert facts.to_pyarrow().to_pylist() == expected.to_pyarrow().to_pylist()
+    for name, filters in FILTERS.items():
+        assert _prepared_answer(read, filters) == _prepared_answer(carried, filters), name
