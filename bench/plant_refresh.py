@@ -16,8 +16,9 @@ Measured:
   ``andon.work.items.move_item``, which writes the event as a request would): the refresh
   that follows (``refresh_ms``: reading the new events, re-reading that item's history,
   rewriting its rows in the form) and a first-time answer after it (``answer_ms``: the
-  plant's DFG with performance and its variants, ``prepared.documents``, no cache);
-- ``events_read_seconds``: once, the same two documents the way plant datasets were
+  plant's DFG with performance, its variants and its KPIs, ``prepared.documents``, no
+  cache);
+- ``events_read_seconds``: once, the same three documents the way plant datasets were
   answered before the form (every stage entry read from the database, ordered, mined).
 
     python -m bench.plant_refresh                    # 1M events
@@ -150,6 +151,7 @@ def _p95(values: list[float]) -> float:
 def measure(events: int) -> dict[str, Any]:
     from andon.analytics.dataset_store import Dataset, open_log
     from andon.analytics.discovery import discover_dfg, discover_variants
+    from andon.analytics.kpis import compute_kpis
     from andon.analytics.plant_form import PlantForm
     from andon.analytics.prepared import documents
     from andon.analytics.report import prepare, variants_json
@@ -197,9 +199,11 @@ def measure(events: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         log = open_log(ctx, Path("."), Dataset(id="plant", name="", kind="plant"))
         ordered = prepare(log)
+        dfg = discover_dfg(ordered, performance=True)
         before = {
-            "dfg": discover_dfg(ordered, performance=True).as_json(),
+            "dfg": dfg.as_json(),
             "variants": variants_json(discover_variants(ordered)),
+            "kpi": compute_kpis(ordered, dfg=dfg).as_json(),
         }
         events_read = time.perf_counter() - t0
         form.close()
