@@ -138,31 +138,15 @@ def main(argv: list[str] | None = None) -> None:
         work,
     )
 
-    choices = (
-        "foundation",
-        "work",
-        *work.CASES,
-        "analytics",
-        "documents",
-        "metrics",
-        "filters",
-        "plant",
-    )
+    everything = ("foundation", "work", "analytics", "documents", "metrics", "filters", "plant")
+    choices = (*everything, *work.CASES)
     parser = argparse.ArgumentParser(
         prog="python -m bench.run",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--only", action="append", choices=choices, help="run only this")
-    chosen = parser.parse_args(argv).only or [
-        "foundation",
-        "work",
-        "analytics",
-        "documents",
-        "metrics",
-        "filters",
-        "plant",
-    ]
+    chosen = parser.parse_args(argv).only or list(everything)
     if "foundation" in chosen:
         foundation()
     cases = [c for c in work.CASES if c in chosen or ("work" in chosen and c in work.DEFAULT_CASES)]

@@ -60,6 +60,13 @@ RESOURCES = [
 ]  # fmt: skip
 SHIFTS = [1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 1, 2, 2, 2, 3, 3, 3, 1, 1]
 
+# An interval log (start and completion times) whose overlapping stages give negative waits.
+INTERVAL_ROWS = [
+    ("i1", "a", 0, 2), ("i1", "b", 1, 3), ("i1", "c", 3, 5),
+    ("i2", "a", 0, 1), ("i2", "c", 2, 4),
+    ("i3", "b", 5, 5), ("i3", "c", 4, 9),
+]  # fmt: skip
+
 FILTERS = {
     "nothing": CaseFilters(),
     "time intersecting": CaseFilters(time_from=at(2), time_to=at(6)),
@@ -188,12 +195,7 @@ def test_refusals_are_those_of_the_unprepared_filters(
 
 def test_interval_log_waits_and_variants_are_those_of_the_unprepared_path() -> None:
     # Overlapping stages give negative waits, as in pm4py.
-    rows = [
-        ("i1", "a", 0, 2), ("i1", "b", 1, 3), ("i1", "c", 3, 5),
-        ("i2", "a", 0, 1), ("i2", "c", 2, 4),
-        ("i3", "b", 5, 5), ("i3", "c", 4, 9),
-    ]  # fmt: skip
-    log = event_log(rows)
+    log = event_log(INTERVAL_ROWS)
     prepared = _prepare(log)
     for filters in (CaseFilters(), CaseFilters(time_from=at(3)), CaseFilters(top_variants=1)):
         assert _prepared_answer(prepared, filters) == _today(log, filters)
@@ -202,15 +204,10 @@ def test_interval_log_waits_and_variants_are_those_of_the_unprepared_path() -> N
 def test_an_interval_form_keeps_each_events_stage_time_and_reads_it_back(
     tmp_path: Path,
 ) -> None:
-    rows = [
-        ("i1", "a", 0, 2), ("i1", "b", 1, 3), ("i1", "c", 3, 5),
-        ("i2", "a", 0, 1), ("i2", "c", 2, 4),
-        ("i3", "b", 5, 5), ("i3", "c", 4, 9),
-    ]  # fmt: skip
-    log = event_log(rows)
+    log = event_log(INTERVAL_ROWS)
     prepared = _prepare(log)
     assert prepared.stages is not None
-    assert prepared.stages.count().to_pyarrow().as_py() == len(rows)
+    assert prepared.stages.count().to_pyarrow().as_py() == len(INTERVAL_ROWS)
     write_prepared(prepared, tmp_path)
     reopened = open_prepared(tmp_path)
     for filters in (CaseFilters(), CaseFilters(end_activities=("c",)), CaseFilters(top_variants=1)):

@@ -16,7 +16,7 @@ from andon.analytics.ordering import order_and_store
 from andon.analytics.prepared import documents, filterable_columns, open_prepared
 from andon.analytics.prepared_cache import PreparedCache
 from andon.core.errors import InvalidInput
-from tests.unit.analytics.test_prepared import FILTERS, _log
+from tests.unit.analytics.test_prepared import FILTERS, INTERVAL_ROWS, _log
 
 
 def _write(directory: Path) -> Path:
@@ -186,12 +186,7 @@ def test_activities_with_quotes_and_accents_answer_as_from_the_files(tmp_path: P
 def test_an_interval_form_answers_its_kpis_from_memory_as_from_the_files(tmp_path: Path) -> None:
     from tests.unit.analytics.mining_logs import event_log
 
-    rows = [
-        ("i1", "a", 0, 2), ("i1", "b", 1, 3), ("i1", "c", 3, 5),
-        ("i2", "a", 0, 1), ("i2", "c", 2, 4),
-        ("i3", "b", 5, 5), ("i3", "c", 4, 9),
-    ]  # fmt: skip
-    log = event_log(rows)
+    log = event_log(INTERVAL_ROWS)
     directory = tmp_path / "form.prepared"
     write_prepared_form(order_and_store(log, attributes=filterable_columns(log)), directory)
     cache = PreparedCache()
