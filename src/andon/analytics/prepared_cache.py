@@ -135,6 +135,8 @@ class PreparedCache:
                 self._drop(self.entries.pop(key))
             for key in [key for key in self.oversized if key[0] == dataset_id]:
                 del self.oversized[key]
+            for key in [key for key in self.loading if key[0] == dataset_id]:
+                del self.loading[key]  # a load running now holds its lock already
 
     def clear(self) -> None:
         with self.lock:
