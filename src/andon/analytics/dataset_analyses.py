@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 PLANT_TTL_SECONDS = 30.0
 Analysis = Literal["dfg", "variants", "kpi"]
 ANALYSES: tuple[Analysis, ...] = ("dfg", "variants", "kpi")
-# What an upload's prepared form answers: every analysis.
-PREPARED_ANALYSES: tuple[Analysis, ...] = ("dfg", "variants", "kpi")
 
 
 def mine(
@@ -111,27 +109,10 @@ def _compute(
     analyses: tuple[str, ...],
     filters: CaseFilters,
 ) -> dict[str, dict[str, Any]]:
-    if set(analyses) <= set(PREPARED_ANALYSES):
-        # Filters select cases in the prepared form: the events are not read again.
-        if dataset.kind == "plant":
-            return _from_plant_form(ctx, dataset, analyses, filters)
-        return _from_prepared(ctx, data_dir, dataset, analyses, filters)
-    from andon.analytics.discovery import discover_dfg, discover_variants
-    from andon.analytics.kpis import compute_kpis
-    from andon.analytics.report import prepare, variants_json
-
-    with _opened(ctx, data_dir, dataset) as event_log:
-        ordered = prepare(event_log, filters=filters)
-        out: dict[str, dict[str, Any]] = {}
-        dfg = None
-        if "dfg" in analyses or "kpi" in analyses:
-            dfg = discover_dfg(ordered, performance=True)
-            out["dfg"] = dfg.as_json()
-        if "variants" in analyses:
-            out["variants"] = variants_json(discover_variants(ordered))
-        if "kpi" in analyses:
-            out["kpi"] = compute_kpis(ordered, dfg=dfg).as_json()
-    return {name: out[name] for name in analyses}
+    # Filters select cases in the prepared form: the events are not read again.
+    if dataset.kind == "plant":
+        return _from_plant_form(ctx, dataset, analyses, filters)
+    return _from_prepared(ctx, data_dir, dataset, analyses, filters)
 
 
 def _from_prepared(
