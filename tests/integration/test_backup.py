@@ -34,7 +34,13 @@ from andon.plant.schemas import EnterpriseCreate
 from andon.work import attachments, items
 from andon.work.schemas import ItemMove
 from tests.conftest import PG_ADMIN_DSN, scratch_pg_database
-from tests.factories import Floor, make_floor, new_item, tamper_with_entry
+from tests.factories import (
+    Floor,
+    make_floor,
+    new_item,
+    tamper_with_entry,
+    wait_until_import_settled,
+)
 
 runner = CliRunner()
 ISOLATED_SETTINGS = ("SECRET_KEY", "DEMO", "HOST", "PORT", "TIMEZONE")
@@ -119,7 +125,7 @@ def fill_plant(system: Context, floor: Floor, settings: Settings) -> None:
         b"bolt,nm\nmain,11.8\n",
         storage=settings.data_dir,
     )
-    dataset_imports.import_now(
+    dataset = dataset_imports.import_now(
         system,
         settings.data_dir,
         "shipping.csv",
@@ -127,6 +133,7 @@ def fill_plant(system: Context, floor: Floor, settings: Settings) -> None:
         dataset_imports.ImportOptions(name="shipping"),
         max_bytes=1_000_000,
     )
+    wait_until_import_settled(settings.data_dir, dataset.id)
 
 
 def backup(settings: Settings, path: Path, *extra: str) -> dict[str, Any]:

@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from andon.analytics.analysis_cache import results
 from andon.analytics.dataset_store import (
     Dataset,
+    meta_path,
     open_log,
     prepared_path,
     read_stored_report,
+    report_path,
     write_json,
 )
 from andon.core.errors import Conflict, InvalidInput
@@ -75,8 +77,10 @@ def mine(
     missing = [name for name in wanted if name not in found]
     if not missing:
         return found
+    stored = None
     if dataset.kind == "upload" and filters.is_empty():
         stored = read_stored_report(data_dir, dataset)
+    if stored is not None:
         for name in missing:
             found[name] = stored[name]
             results.put((dataset.id, scope, name, repr(filters)), stored[name], ttl)
@@ -158,6 +162,21 @@ def _from_plant_form(
     return {name: found[name] for name in analyses}
 
 
+def keep_whole_log_report(data_dir: Path, dataset: Dataset) -> None:
+    """Compute the upload's whole-log documents from its prepared form and keep them beside
+    it, for :func:`mine` to read (unless the dataset is removed meanwhile)."""
+    from andon.analytics.prepared import documents
+    from andon.analytics.prepared_cache import prepared_forms
+
+    with prepared_forms.lease(dataset.id, prepared_path(data_dir, dataset.id)) as prepared:
+        report = documents(prepared)
+    target = report_path(data_dir, dataset.id)
+    write_json(target, report)
+    if not meta_path(data_dir, dataset.id).exists():
+        # Removed while the report was computed: what was just written goes too.
+        target.unlink(missing_ok=True)
+
+
 _preparing = threading.Lock()
 
 
@@ -182,22 +201,17 @@ def write_prepared_form(
     ordered: CaseOrderedLog,
     directory: Path,
     *,
-    report: Path | None = None,
     log: EventLog | None = None,
 ) -> None:
     """Prepare ``ordered`` and write it to ``directory`` in one step: built beside it and
     renamed, so a reader finds the whole prepared form or none. The filterable attributes
     are those ``ordered`` carries (ordered with ``prepared.filterable_columns``) or, with
-    ``log`` (the log it was ordered from), that log's. With ``report``, the whole log's DFG,
-    variants and KPIs documents are written there too, computed from the prepared form (the
-    same as from the events)."""
-    from andon.analytics.prepared import documents, prepare, release_prepared, write_prepared
+    ``log`` (the log it was ordered from), that log's."""
+    from andon.analytics.prepared import prepare, release_prepared, write_prepared
 
     building = directory.with_name(f".{directory.name}.{uuid.uuid4().hex}.part")
     prepared = prepare(ordered, log=log)
     try:
-        if report is not None:
-            write_json(report, documents(prepared))
         write_prepared(prepared, building)
         if directory.exists():
             shutil.rmtree(directory)

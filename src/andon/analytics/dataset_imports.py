@@ -204,15 +204,18 @@ def start_import(
 
 def _open_prepared(data_dir: Path, done: Future[Dataset]) -> None:
     """Open a new dataset's prepared form in this process once its import is ready (whoever
-    waited for it has been told): the first filter on it then reads memory, not files."""
+    waited for it has been told), so the first filter on it reads memory, not files; then
+    keep its whole-log report, so its page opens without a query."""
     if done.cancelled() or done.exception() is not None:
         return
+    from andon.analytics.dataset_analyses import keep_whole_log_report
     from andon.analytics.prepared_cache import prepared_forms
 
     dataset = done.result()
     try:
         prepared_forms.preload(dataset.id, prepared_path(data_dir, dataset.id))
-    except Exception:  # the first filter opens it instead, and reports what is wrong
+        keep_whole_log_report(data_dir, dataset)
+    except Exception:  # the first request does it instead, and reports what is wrong
         log.exception("opening the prepared form of %s failed", dataset.id)
 
 
@@ -355,9 +358,7 @@ def _store(
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
-    analyse_upload(
-        loaded.log, report_path(data_dir, dataset_id), prepared_path(data_dir, dataset_id)
-    )
+    analyse_upload(loaded.log, data_dir, dataset_id)
     from andon.analytics.log import STANDARD_COLUMNS
 
     dataset = Dataset(
@@ -399,14 +400,15 @@ def _store(
     return dataset
 
 
-def analyse_upload(log: EventLog, report_file: Path, prepared_dir: Path) -> None:
-    """What an import computes from the kept rows: the prepared form (``prepared_dir``:
-    filters are answered from it, see dataset_analyses) and, from it, the whole-log report
-    (``report_file``, so the dataset's page opens at once)."""
+def analyse_upload(log: EventLog, data_dir: Path, dataset_id: str) -> None:
+    """What an import computes from the kept rows: the prepared form, which every analysis
+    of the dataset is answered from (see dataset_analyses). The whole-log report is not
+    made here: once the dataset is ready, :func:`_open_prepared` computes it from the form
+    (an unfiltered view asked for before that is answered from the form as any filter)."""
     from andon.analytics.dataset_analyses import write_prepared_form
     from andon.analytics.report import prepare
 
-    write_prepared_form(prepare(log), prepared_dir, report=report_file, log=log)
+    write_prepared_form(prepare(log), prepared_path(data_dir, dataset_id), log=log)
 
 
 def _advance(data_dir: Path, job: ImportJob, status: ImportStatus, **changes: Any) -> ImportJob:

@@ -254,15 +254,13 @@ def open_log(ctx: Context, data_dir: Path, dataset: Dataset) -> EventLog:
     return EventLog(table=table, source=dataset.filename or dataset.id, interval=dataset.interval)
 
 
-def read_stored_report(data_dir: Path, dataset: Dataset) -> dict[str, dict[str, Any]]:
-    """The upload's whole-log DFG, variants and KPIs, as computed at its import.
-
-    NotFound if the dataset has been removed meanwhile.
-    """
+def read_stored_report(data_dir: Path, dataset: Dataset) -> dict[str, dict[str, Any]] | None:
+    """The upload's whole-log DFG, variants and KPIs, as kept once it was imported; None
+    when they have not been kept (yet), or the dataset has been removed meanwhile."""
     try:
         report: dict[str, dict[str, Any]] = json.loads(
             report_path(data_dir, dataset.id).read_text("utf-8")
         )
     except FileNotFoundError:
-        raise NotFound(f"dataset {dataset.id!r} has been removed") from None
+        return None
     return {"dfg": report["dfg"], "variants": report["variants"], "kpi": report["kpi"]}

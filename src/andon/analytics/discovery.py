@@ -215,6 +215,13 @@ def dfg_from(
     """The graph from the expressions of its parts, shaped as :func:`edges_expr`,
     :func:`start_activities_expr` and :func:`end_activities_expr` give them (the
     performance columns only with ``performance``)."""
+    return dfg_of_rows(_rows(edges), starts, ends, performance=performance)
+
+
+def dfg_of_rows(
+    edges: list[dict[str, Any]], starts: ir.Table, ends: ir.Table, *, performance: bool = False
+) -> Dfg:
+    """:func:`dfg_from` with the edges' rows already fetched."""
     edge_list = [
         Edge(
             row[SOURCE],
@@ -222,7 +229,7 @@ def dfg_from(
             int(row[FREQUENCY]),
             _performance(row) if performance else None,
         )
-        for row in _rows(edges)
+        for row in edges
     ]
     edge_list.sort(key=lambda e: (-e.frequency, e.source, e.target))
     return Dfg(edge_list, _counts(starts), _counts(ends))
@@ -300,8 +307,13 @@ def discover_stage_times(ordered: CaseOrderedLog) -> dict[str, tuple[int, Perfor
 
 def stage_times_from(expr: ir.Table) -> dict[str, tuple[int, Performance]]:
     """The stage times from an expression shaped as :func:`stage_times_expr` gives it."""
-    rows = sorted(_rows(expr), key=lambda row: str(row[ACTIVITY]))
-    return {row[ACTIVITY]: (int(row["occurrences"]), _performance(row)) for row in rows}
+    return stage_times_of_rows(_rows(expr))
+
+
+def stage_times_of_rows(rows: list[dict[str, Any]]) -> dict[str, tuple[int, Performance]]:
+    """:func:`stage_times_from` with the rows already fetched."""
+    ordered = sorted(rows, key=lambda row: str(row[ACTIVITY]))
+    return {row[ACTIVITY]: (int(row["occurrences"]), _performance(row)) for row in ordered}
 
 
 def _performance(row: dict[str, Any]) -> Performance:

@@ -71,18 +71,18 @@ class DurationSummary:
         }
 
 
-def case_counts(cases: ir.Table) -> tuple[int, int]:
-    """The number of cases and of their events, from a cases table (``EVENTS`` per case)."""
-    row = _rows(cases.aggregate(cases=cases.count(), events=cases[EVENTS].sum()))[0]
-    return int(row["cases"]), int(row["events"] or 0)
-
-
 def case_duration_summary(cases: ir.Table) -> DurationSummary:
     """Mean, median, p90, min and max case duration; all zero for a log without cases.
 
     ``cases`` is a cases table with ``FIRST_US`` and ``LAST_US``: the ordered log's, or the
     kept cases of a prepared form.
     """
+    return _case_figures(cases, events=False)[2]
+
+
+def _case_figures(cases: ir.Table, *, events: bool = True) -> tuple[int, int, DurationSummary]:
+    """The number of cases, of their events (0 without ``events``: the table then needs no
+    ``EVENTS``) and their durations' summary, in one query over the cases."""
     # The seconds as ordering computes its DURATION_SECONDS, so every cases table gives the
     # same medians and extremes.
     seconds = (cases[LAST_US] - cases[FIRST_US]) / MICROSECONDS
@@ -95,13 +95,15 @@ def case_duration_summary(cases: ir.Table) -> DurationSummary:
         p90=seconds.quantile(0.9),
         min=seconds.min(),
         max=seconds.max(),
+        **({"events": cases[EVENTS].sum()} if events else {}),
     )
     row = _rows(expr)[0]
     count = int(row.pop("cases"))
+    event_count = int(row.pop("events", 0) or 0)
     total = int(row.pop("duration_us") or 0)
     mean = float(Fraction(total, count * MICROSECONDS)) if count else 0.0
     figures = {key: float(value or 0.0) for key, value in row.items()}
-    return DurationSummary(mean=mean, **figures)
+    return count, event_count, DurationSummary(mean=mean, **figures)
 
 
 def repeated_activities_expr(ordered: CaseOrderedLog) -> ir.Table:
@@ -169,25 +171,15 @@ def rework_in_variants(variants: Sequence[Variant]) -> tuple[int, dict[str, int]
 
 def throughput(cases: ir.Table, *, period: str = "day") -> list[dict[str, Any]]:
     """Cases completed per UTC day (``period="day"``) or ISO week (``"week"``, by Monday),
-    from a cases table with ``LAST_US``.
+    from a cases table with ``FIRST_US`` and ``LAST_US``.
 
     A case counts as completed when its last event happened; open cases are not told
     apart (the log does not say which are finished). Periods without completions are left
     out.
     """
-    day = _day_number(cases[LAST_US])
-    if period == "week":
-        bucket = ((day + _MONDAY_SHIFT) // 7) * 7 - _MONDAY_SHIFT
-        label = "week"
-    elif period == "day":
-        bucket = day
-        label = "date"
-    else:
+    if period not in ("day", "week"):
         raise InvalidInput.for_field("period", "choose day or week")
-    rows = _rows(cases.group_by(bucket=bucket).agg(cases=cases.count()).order_by("bucket"))
-    return [
-        {label: _date(int(row["bucket"])).isoformat(), "cases": int(row["cases"])} for row in rows
-    ]
+    return throughput_of_spans(case_spans(cases), period=period)
 
 
 def wip_per_day(cases: ir.Table) -> list[dict[str, Any]]:
@@ -197,19 +189,48 @@ def wip_per_day(cases: ir.Table) -> list[dict[str, Any]]:
     A case is open on every day from the day of its first event (its first start, for
     interval logs) to the day of its last event, both included.
     """
-    # Cases by (opening day, day after closing), one query over the cases: a union of the
-    # openings and the closings, each reading a filtered cases table, is compiled for
-    # PostgreSQL with one branch's semi-join lost (Ibis 12).
+    return wip_of_spans(case_spans(cases))
+
+
+# (day of the first event, day after the last event, cases): what throughput and WIP are
+# both counted from, so one query over the cases serves the two.
+Spans = list[tuple[int, int, int]]
+
+
+def case_spans(cases: ir.Table) -> Spans:
+    """The cases counted by (opening day, day after closing), in whole UTC days since
+    1970-01-01: a few thousand rows however many cases there are."""
+    # One query over the cases: a union of the openings and the closings, each reading a
+    # filtered cases table, is compiled for PostgreSQL with one branch's semi-join lost
+    # (Ibis 12).
     spans = cases.group_by(
         opened=_day_number(cases[FIRST_US]), closed=_day_number(cases[LAST_US]) + 1
     ).agg(cases=cases.count())
-    rows = _rows(spans)
-    if not rows:
+    return [(int(row["opened"]), int(row["closed"]), int(row["cases"])) for row in _rows(spans)]
+
+
+def throughput_of_spans(spans: Spans, *, period: str = "day") -> list[dict[str, Any]]:
+    """:func:`throughput` from :func:`case_spans`: a case is completed on its closing day."""
+    completed: Counter[int] = Counter()
+    for _, closed, count in spans:
+        day = closed - 1
+        # Python's // floors as the query's did, so days before 1970 fall in their week.
+        bucket = ((day + _MONDAY_SHIFT) // 7) * 7 - _MONDAY_SHIFT if period == "week" else day
+        completed[bucket] += count
+    label = "week" if period == "week" else "date"
+    return [
+        {label: _date(bucket).isoformat(), "cases": completed[bucket]}
+        for bucket in sorted(completed)
+    ]
+
+
+def wip_of_spans(spans: Spans) -> list[dict[str, Any]]:
+    """:func:`wip_per_day` from :func:`case_spans`."""
+    if not spans:
         return []
     series: list[dict[str, Any]] = []
     by_day: dict[int, int] = {}
-    for row in rows:
-        opened, closed, count = int(row["opened"]), int(row["closed"]), int(row["cases"])
+    for opened, closed, count in spans:
         by_day[opened] = by_day.get(opened, 0) + count
         by_day[closed] = by_day.get(closed, 0) - count
     first, last = min(by_day), max(by_day) - 1  # the last change is the day after the end
@@ -425,20 +446,21 @@ def kpis_of_cases(
 
     ``first_pass_yield`` None is the share of cases without rework (no exception attribute).
     """
-    cases_count, events = case_counts(cases)
+    cases_count, events, durations = _case_figures(cases)
     reworked, per_activity = rework
     if first_pass_yield is None:
         first_pass_yield = 1.0 - reworked / cases_count if cases_count else 0.0
+    spans = case_spans(cases)
     return Kpis(
         cases=cases_count,
         events=events,
-        case_duration=case_duration_summary(cases),
+        case_duration=durations,
         rework_cases=per_activity,
         rework_rate=reworked / cases_count if cases_count else 0.0,
         first_pass_yield=first_pass_yield,
-        throughput_per_day=throughput(cases, period="day"),
-        throughput_per_week=throughput(cases, period="week"),
-        wip_per_day=wip_per_day(cases),
+        throughput_per_day=throughput_of_spans(spans, period="day"),
+        throughput_per_week=throughput_of_spans(spans, period="week"),
+        wip_per_day=wip_of_spans(spans),
         time_in_stage=stages,
         bottlenecks=rank_bottlenecks(dfg, stages),
         exceptions=exceptions,

@@ -16,6 +16,8 @@ from andon.analytics.kpis import (
     rework_cases,
     rework_in_variants,
     throughput,
+    throughput_of_spans,
+    wip_of_spans,
     wip_per_day,
 )
 from andon.core.errors import InvalidInput
@@ -110,6 +112,26 @@ def test_throughput_counts_cases_by_the_day_and_iso_week_of_their_last_event() -
     ]
     with pytest.raises(InvalidInput):
         throughput(ordered.cases, period="month")
+
+
+def test_throughput_and_wip_come_from_one_count_of_case_spans_even_before_1970() -> None:
+    # (opening day, day after closing, cases), days since 1970-01-01 (a Thursday).
+    spans = [(-10, -3, 2), (-5, 1, 1), (0, 5, 3)]
+    assert throughput_of_spans(spans) == [
+        {"date": "1969-12-28", "cases": 2},  # a Sunday: its ISO week began on 12-22
+        {"date": "1970-01-01", "cases": 1},
+        {"date": "1970-01-05", "cases": 3},
+    ]
+    assert throughput_of_spans(spans, period="week") == [
+        {"week": "1969-12-22", "cases": 2},
+        {"week": "1969-12-29", "cases": 1},
+        {"week": "1970-01-05", "cases": 3},
+    ]
+    series = wip_of_spans(spans)
+    assert series[0] == {"date": "1969-12-22", "open_cases": 2}
+    assert series[-1] == {"date": "1970-01-05", "open_cases": 3}
+    assert len(series) == 15
+    assert wip_of_spans([]) == []
 
 
 def test_wip_counts_open_cases_on_every_day_including_quiet_ones() -> None:
