@@ -8,6 +8,7 @@ The numbers match pm4py's on the same log (the parity suite in ``tests/parity`` 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -215,13 +216,18 @@ def dfg_from(
     """The graph from the expressions of its parts, shaped as :func:`edges_expr`,
     :func:`start_activities_expr` and :func:`end_activities_expr` give them (the
     performance columns only with ``performance``)."""
-    return dfg_of_rows(_rows(edges), starts, ends, performance=performance)
+    return dfg_of_rows(_rows(edges), _counts(starts), _counts(ends), performance=performance)
 
 
 def dfg_of_rows(
-    edges: list[dict[str, Any]], starts: ir.Table, ends: ir.Table, *, performance: bool = False
+    edges: list[dict[str, Any]],
+    starts: dict[str, int],
+    ends: dict[str, int],
+    *,
+    performance: bool = False,
 ) -> Dfg:
-    """:func:`dfg_from` with the edges' rows already fetched."""
+    """:func:`dfg_from` with the edges' rows and the start and end activities' counts
+    (as :func:`ordered_counts` orders them) already fetched."""
     edge_list = [
         Edge(
             row[SOURCE],
@@ -232,7 +238,7 @@ def dfg_of_rows(
         for row in edges
     ]
     edge_list.sort(key=lambda e: (-e.frequency, e.source, e.target))
-    return Dfg(edge_list, _counts(starts), _counts(ends))
+    return Dfg(edge_list, starts, ends)
 
 
 def discover_variants(ordered: CaseOrderedLog, *, limit: int | None = None) -> list[Variant]:
@@ -334,9 +340,12 @@ def _performance(row: dict[str, Any]) -> Performance:
 
 
 def _counts(expr: ir.Table) -> dict[str, int]:
-    rows = _rows(expr)
-    pairs = sorted(((row["activity"], int(row["cases"])) for row in rows), key=_by_count)
-    return dict(pairs)
+    return ordered_counts((row["activity"], int(row["cases"])) for row in _rows(expr))
+
+
+def ordered_counts(pairs: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Activity → cases, most cases first, ties by name (the graph's start and end order)."""
+    return dict(sorted(pairs, key=_by_count))
 
 
 def _by_count(pair: tuple[str, int]) -> tuple[int, str]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,9 +45,9 @@ from andon.analytics.discovery import (
     TARGET,
     Dfg,
     Variant,
-    dfg_from,
     dfg_of_rows,
     exact_micros,
+    ordered_counts,
     variants_from,
     wait_statistics,
 )
@@ -525,7 +526,7 @@ def dfg_frequency(prepared: PreparedLog, kept: ir.Table) -> Dfg:
     edges = counted.group_by(SOURCE, TARGET).agg(
         **{FREQUENCY: (counted[FREQUENCY] * counted[CASES]).sum()}
     )
-    return dfg_from(edges, *_ends(kept))
+    return dfg_of_rows(fetch_rows(edges), *_ends(prepared, kept))
 
 
 def dfg_performance(
@@ -536,7 +537,7 @@ def dfg_performance(
     :func:`performance_edges` gave for the same kept cases, when the caller has it."""
     if rows is None:
         rows = performance_edges(prepared, kept)
-    return dfg_of_rows(rows, *_ends(kept), performance=True)
+    return dfg_of_rows(rows, *_ends(prepared, kept), performance=True)
 
 
 def performance_edges(prepared: PreparedLog, kept: ir.Table) -> list[dict[str, Any]]:
@@ -562,10 +563,25 @@ def of_kept(table: ir.Table, kept: ir.Table) -> ir.Table:
     return table.join(kept.select(CASE_KEY), CASE_KEY)
 
 
-def _ends(kept: ir.Table) -> tuple[ir.Table, ir.Table]:
-    starts = kept.group_by(**{ACTIVITY: kept[START_ACTIVITY]}).agg(**{CASES: kept.count()})
-    ends = kept.group_by(**{ACTIVITY: kept[END_ACTIVITY]}).agg(**{CASES: kept.count()})
-    return starts, ends
+def _ends(prepared: PreparedLog, kept: ir.Table) -> tuple[dict[str, int], dict[str, int]]:
+    """The kept cases' start and end activities with their cases, from one count per
+    variant: a variant's first and last activity are its cases'. (The kept cases hold no
+    activities: copying DuckDB's ENUM columns into the kept table costs it as much as all
+    its other columns.)"""
+    per_variant = kept.group_by(VARIANT_ID).agg(**{CASES: kept.count()})
+    sequence = prepared.variants[ACTIVITIES]
+    firsts = prepared.variants.select(
+        VARIANT_ID,
+        # Not sequence[-1]: Ibis renders that as index 0 on Spark.
+        first=sequence[0].cast("string"),
+        last=sequence[sequence.length() - 1].cast("string"),
+    )
+    starts: Counter[str] = Counter()
+    ends: Counter[str] = Counter()
+    for row in fetch_rows(per_variant.join(firsts, VARIANT_ID)):
+        starts[row["first"]] += int(row[CASES])
+        ends[row["last"]] += int(row[CASES])
+    return ordered_counts(starts.items()), ordered_counts(ends.items())
 
 
 def variants(prepared: PreparedLog, kept: ir.Table, *, limit: int | None = None) -> list[Variant]:
@@ -591,8 +607,6 @@ def kept_cases(prepared: PreparedLog, filters: CaseFilters) -> Iterator[ir.Table
         select_cases(prepared, filters).select(
             CASE_KEY,
             VARIANT_ID,
-            START_ACTIVITY,
-            END_ACTIVITY,
             FIRST_US,
             LAST_US,
             EVENTS,
