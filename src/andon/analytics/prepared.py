@@ -361,9 +361,9 @@ def prepared_format(directory: Path) -> int | None:
     again: :func:`open_prepared` refuses it."""
     try:
         meta = json.loads((Path(directory) / META_FILE).read_text("utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError, ValueError):  # none, or not one we wrote
         return None
-    version = meta.get("format")
+    version = meta.get("format") if isinstance(meta, dict) else None
     return version if isinstance(version, int) else None
 
 
@@ -673,8 +673,3 @@ def summarise(prepared: PreparedLog) -> PreparedSummary:
     return PreparedSummary(
         cases=int(row["cases"] or 0), variants=int(row["variants"]), events=int(row["events"] or 0)
     )
-
-
-def is_prepared(directory: Path) -> bool:
-    """Whether ``directory`` holds a complete prepared form (of any format version)."""
-    return (Path(directory) / META_FILE).is_file()

@@ -242,14 +242,14 @@ def prepare(
 def _check_destination(directory: Path, *, force: bool) -> None:
     """Refuse to write over anything but an empty directory or, with ``force``, a prepared
     form: the directory is replaced whole, and a person's other files must not go with it."""
-    from andon.analytics.prepared import is_prepared
+    from andon.analytics.prepared import prepared_format
     from andon.core.errors import InvalidInput
 
     if not directory.exists():
         return
     if not directory.is_dir():
         raise InvalidInput.for_field("out", f"{directory} is a file, not a directory")
-    if is_prepared(directory):
+    if prepared_format(directory) is not None:
         if not force:
             raise InvalidInput.for_field(
                 "out", f"{directory} holds a prepared log already; --force replaces it"

@@ -247,6 +247,9 @@ def test_a_form_of_another_format_is_told_apart_and_refused(
     assert prepared_format(tmp_path) == 1
     with pytest.raises(InvalidInput, match="prepare the log again"):
         open_prepared(tmp_path)
+    for foreign in ("not json", "[1, 2]", '{"format": "2"}'):
+        meta.write_text(foreign, "utf-8")  # a file of that name Andon did not write
+        assert prepared_format(tmp_path) is None
 
 
 REAL_FILTERS = {
