@@ -17,7 +17,7 @@ from tests.e2e.test_pages import RECORD_VIOLATIONS
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 DATASET_URL = re.compile(r"/analytics/[0-9a-f]{32}$")
-ANSWERED = re.compile(r"^Answered in \d+ ms\.")
+ANSWERED = re.compile(r"^Answered in \d+ ms(, from [^.]+)?\.")
 
 
 def test_filters_redraw_the_map_variants_and_kpis_in_place_with_the_answer_time(

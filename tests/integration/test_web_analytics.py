@@ -10,9 +10,10 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from andon.core.config import Settings
 from andon.core.permissions import Role
 from andon.core.uow import Context
-from tests.factories import make_floor, make_user, new_item
+from tests.factories import make_floor, make_user, new_item, wait_until_import_settled
 from tests.integration.test_api_analytics import RUNNING, pm4py_reference, publish_claims
 from tests.integration.test_web_pages import csrf_token, sign_in
 from tests.unit.analytics.conftest import data_file
@@ -254,6 +255,26 @@ def answer_ms(page: str) -> float:
     assert found is not None, "no answer time"
     assert abs(float(found.group(1)) - int(found.group(2))) <= 0.5
     return float(found.group(1))
+
+
+def test_the_answer_says_when_it_was_remembered_or_read_from_the_kept_report(
+    lead: TestClient, running: str, settings: Settings
+) -> None:
+    from andon.analytics import analysis_cache
+
+    dataset_id = running.rsplit("/", 1)[-1]
+    wait_until_import_settled(settings.data_dir, dataset_id)
+    analysis_cache.results.forget(dataset_id)
+    unfiltered = lead.get(running).text
+    assert 'data-answer-origin="report"' in unfiltered
+    assert "from the report kept at import" in unfiltered
+    query = f"{running}/results?end_activity=reject+request"
+    first = lead.get(query, headers={"HX-Request": "true"}).text
+    answer_ms(first)
+    assert "data-answer-origin" not in first  # computed from the prepared form now
+    again = lead.get(query, headers={"HX-Request": "true"}).text
+    assert 'data-answer-origin="memory"' in again
+    assert "from memory: asked before" in again
 
 
 def test_the_results_fragment_redraws_map_variants_and_kpis_under_a_time_window(

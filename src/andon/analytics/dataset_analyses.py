@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 PLANT_TTL_SECONDS = 30.0
 Analysis = Literal["dfg", "variants", "kpi"]
+# Where an answer of mine() came from: remembered, the kept whole-log report, or computed.
+Origin = Literal["memory", "report", "form"]
 ANALYSES: tuple[Analysis, ...] = ("dfg", "variants", "kpi")
 
 
@@ -52,13 +54,17 @@ def mine(
     dataset: Dataset,
     analyses: tuple[Analysis, ...] = ANALYSES,
     filters: CaseFilters | None = None,
+    *,
+    origins: dict[str, Origin] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The asked analyses of the dataset as the CLI's JSON documents, by name.
 
     ``dfg`` is ``andon mine dfg --performance --json``, ``variants`` ``andon mine variants
-    --json`` (every variant), ``kpi`` ``andon kpi --json``; each after ``filters``. The log is
-    read and ordered once for all of them. An upload's unfiltered documents were computed at
-    import; plant results are kept for :data:`PLANT_TTL_SECONDS`.
+    --json`` (every variant), ``kpi`` ``andon kpi --json``; each after ``filters``, answered
+    from the dataset's prepared form. An upload's unfiltered documents are kept once it is
+    imported; results are remembered (plant results for :data:`PLANT_TTL_SECONDS`).
+    ``origins``, when given, is filled with where each answer came from: ``memory`` (asked
+    before), ``report`` (the upload's kept whole-log report) or ``form`` (computed now).
     """
     from andon.analytics.filters import CaseFilters
 
@@ -70,10 +76,11 @@ def mine(
     if unknown:
         raise InvalidInput.for_field("analysis", f"unknown: {', '.join(sorted(unknown))}")
     found: dict[str, dict[str, Any]] = {}
+    came: dict[str, Origin] = {} if origins is None else origins
     for name in wanted:
         cached = results.get((dataset.id, scope, name, repr(filters)))
         if cached is not None:
-            found[name] = cached
+            found[name], came[name] = cached, "memory"
     missing = [name for name in wanted if name not in found]
     if not missing:
         return found
@@ -82,12 +89,12 @@ def mine(
         stored = read_stored_report(data_dir, dataset)
     if stored is not None:
         for name in missing:
-            found[name] = stored[name]
+            found[name], came[name] = stored[name], "report"
             results.put((dataset.id, scope, name, repr(filters)), stored[name], ttl)
         return found
     computed = _compute(ctx, data_dir, dataset, tuple(missing), filters)
     for computed_name, document in computed.items():
-        found[computed_name] = document
+        found[computed_name], came[computed_name] = document, "form"
         results.put((dataset.id, scope, computed_name, repr(filters)), document, ttl)
     return found
 

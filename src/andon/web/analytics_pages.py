@@ -4,6 +4,7 @@ conformance; the plant's own events the same way."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -267,23 +268,23 @@ def dataset_page(request: Request, ctx: PageCtx, id: str) -> Response:
     }
     status_code = 422 if page_filters.errors else 200
     try:
-        found, answered_ms = _mine_timed(ctx, settings, dataset, page_filters.filters)
+        found, answered = _mine_timed(ctx, settings, dataset, page_filters.filters)
     except Conflict as exc:
         # The plant has no work events yet: the page says so instead of failing.
         context["empty"] = exc.detail
         return render(request, "analytics/dataset.html", context)
     except InvalidInput as exc:
         page_filters.errors = errors_from(exc)
-        found, answered_ms = _mine_timed(ctx, settings, dataset, CaseFilters())
+        found, answered = _mine_timed(ctx, settings, dataset, CaseFilters())
         status_code = 422
     context |= _results_context(ctx, settings, dataset, found, page_filters, request.query_params)
-    context |= {"answered_ms": answered_ms, "totals": _totals(ctx, settings, dataset)}
+    context |= {"answered": answered, "totals": _totals(ctx, settings, dataset)}
     return render(
         request,
         "analytics/dataset.html",
         context,
         status_code=status_code,
-        headers=_server_timing(answered_ms),
+        headers=_server_timing(answered),
     )
 
 
@@ -300,7 +301,7 @@ def results_fragment(request: Request, ctx: PageCtx, id: str) -> Response:
     page_filters = PageFilters(request.query_params, settings)
     if not page_filters.errors:
         try:
-            found, answered_ms = _mine_timed(ctx, settings, dataset, page_filters.filters)
+            found, answered = _mine_timed(ctx, settings, dataset, page_filters.filters)
         except InvalidInput as exc:
             page_filters.errors = errors_from(exc)
     if page_filters.errors:
@@ -325,26 +326,39 @@ def results_fragment(request: Request, ctx: PageCtx, id: str) -> Response:
             **context,
             "dataset": dataset,
             "refused": False,
-            "answered_ms": answered_ms,
+            "answered": answered,
             "processes": _processes(ctx),
             "seconds": human_seconds,
         },
-        headers={**_server_timing(answered_ms), "HX-Push-Url": page_url.rstrip("?")},
+        headers={**_server_timing(answered), "HX-Push-Url": page_url.rstrip("?")},
     )
+
+
+@dataclass(frozen=True)
+class Answered:
+    """How long the page's analyses took (ms) and, when none was computed now, where they
+    came from: ``memory`` (asked before) or ``report`` (kept at import); else None."""
+
+    ms: float
+    origin: str | None
 
 
 def _mine_timed(
     ctx: Context, settings: Settings, dataset: dataset_store.Dataset, filters: CaseFilters
-) -> tuple[dict[str, dict[str, Any]], float]:
-    """Every analysis of the page under ``filters``, and how long the answer took (ms)."""
+) -> tuple[dict[str, dict[str, Any]], Answered]:
+    """Every analysis of the page under ``filters``, and how the answer was had."""
     started = time.perf_counter()
-    found = dataset_analyses.mine(ctx, settings.data_dir, dataset, filters=filters)
-    return found, (time.perf_counter() - started) * 1000
+    origins: dict[str, dataset_analyses.Origin] = {}
+    found = dataset_analyses.mine(ctx, settings.data_dir, dataset, filters=filters, origins=origins)
+    ms = (time.perf_counter() - started) * 1000
+    kinds = set(origins.values())
+    origin = None if "form" in kinds else "report" if "report" in kinds else "memory"
+    return found, Answered(ms, origin)
 
 
-def _server_timing(answered_ms: float) -> dict[str, str]:
+def _server_timing(answered: Answered) -> dict[str, str]:
     # Browsers' developer tools show it beside the request; the page shows the same number.
-    return {"Server-Timing": f"analytics;dur={answered_ms:.1f}"}
+    return {"Server-Timing": f"analytics;dur={answered.ms:.1f}"}
 
 
 def _results_context(
