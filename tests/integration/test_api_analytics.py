@@ -277,6 +277,27 @@ def test_filtered_analyses_come_from_the_prepared_form_kept_with_the_upload(
     assert not prepared.exists()
 
 
+def test_a_map_without_waits_is_the_map_with_waits_less_its_waits_whichever_comes_first(
+    client: TestClient, lead: dict[str, str], running: str
+) -> None:
+    from andon.analytics import analysis_cache
+
+    url = f"{API}/datasets/{running}/dfg?attribute=resource=Sara"
+
+    def without_waits(graph: dict[str, Any]) -> dict[str, Any]:
+        edges = [{k: v for k, v in e.items() if k != "performance"} for e in graph["edges"]]
+        return {**graph, "edges": edges}
+
+    counted = client.get(url, headers=lead).json()  # counted on the variants
+    timed = client.get(f"{url}&performance=true", headers=lead).json()
+    assert all("performance" in e for e in timed["edges"])
+    assert counted == without_waits(timed)
+    analysis_cache.results.forget(running)
+    timed_first = client.get(f"{url}&performance=true", headers=lead).json()
+    assert client.get(url, headers=lead).json() == counted  # from the remembered map
+    assert timed_first == timed
+
+
 def test_the_whole_log_report_is_kept_after_the_import_or_answered_from_the_form(
     client: TestClient, lead: dict[str, str], running: str, settings: Settings
 ) -> None:

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     from andon.processes.spec import ProcessSpec
 
 PLANT_TTL_SECONDS = 30.0
-Analysis = Literal["dfg", "variants", "kpi"]
+# dfg_frequency: the map without waits, cheaper to compute; not one of the page's.
+Analysis = Literal["dfg", "dfg_frequency", "variants", "kpi"]
 # Where an answer of mine() came from: remembered, the kept whole-log report, or computed.
 Origin = Literal["memory", "report", "form"]
 ANALYSES: tuple[Analysis, ...] = ("dfg", "variants", "kpi")
@@ -67,18 +68,23 @@ def mine(
     before), ``report`` (the upload's kept whole-log report) or ``form`` (computed now).
     """
     from andon.analytics.filters import CaseFilters
+    from andon.analytics.prepared import frequency_only
 
     filters = filters or CaseFilters()
     ttl = PLANT_TTL_SECONDS if dataset.kind == "plant" else None
     scope = _scope(ctx, data_dir, dataset)
     wanted = tuple(dict.fromkeys(analyses))
-    unknown = set(wanted) - set(ANALYSES)
+    unknown = set(wanted) - {*ANALYSES, "dfg_frequency"}
     if unknown:
         raise InvalidInput.for_field("analysis", f"unknown: {', '.join(sorted(unknown))}")
     found: dict[str, dict[str, Any]] = {}
     came: dict[str, Origin] = {} if origins is None else origins
     for name in wanted:
         cached = results.get((dataset.id, scope, name, repr(filters)))
+        if cached is None and name == "dfg_frequency":
+            # The map with waits, asked before, holds the one without.
+            with_waits = results.get((dataset.id, scope, "dfg", repr(filters)))
+            cached = None if with_waits is None else frequency_only(with_waits)
         if cached is not None:
             found[name], came[name] = cached, "memory"
     missing = [name for name in wanted if name not in found]
@@ -88,6 +94,7 @@ def mine(
     if dataset.kind == "upload" and filters.is_empty():
         stored = read_stored_report(data_dir, dataset)
     if stored is not None:
+        stored["dfg_frequency"] = frequency_only(stored["dfg"])
         for name in missing:
             found[name], came[name] = stored[name], "report"
             results.put((dataset.id, scope, name, repr(filters)), stored[name], ttl)

@@ -628,7 +628,8 @@ def documents(
     """The ``dfg`` (``andon mine dfg --performance --json``), ``variants`` (``andon mine
     variants --json``) and ``kpi`` (``andon kpi --json``) documents of the log after
     ``filters``, as :func:`andon.analytics.dataset_analyses.mine` returns them; only the
-    ``analyses`` asked for, the KPIs reusing the other two."""
+    ``analyses`` asked for, the KPIs reusing the other two. ``dfg_frequency`` is the map
+    without waits (``andon mine dfg --json``), counted on the variants alone."""
     from andon.analytics.prepared_kpis import prepared_kpis
     from andon.analytics.report import variants_json
 
@@ -636,6 +637,9 @@ def documents(
     with kept_cases(prepared, filters or CaseFilters()) as kept:
         dfg = kpis = None
         found = variants(prepared, kept) if wanted & {"variants", "kpi"} else None
+        frequency = None
+        if "dfg_frequency" in wanted and not wanted & {"dfg", "kpi"}:
+            frequency = dfg_frequency(prepared, kept)
         if wanted & {"dfg", "kpi"}:
             # The pairs' statistics serve the map and, summed by source, the time in stage.
             rows = performance_edges(prepared, kept)
@@ -645,11 +649,20 @@ def documents(
     out: dict[str, dict[str, Any]] = {}
     if dfg is not None and "dfg" in wanted:
         out["dfg"] = dfg.as_json()
+    graph = dfg if dfg is not None else frequency
+    if graph is not None and "dfg_frequency" in wanted:
+        out["dfg_frequency"] = frequency_only(graph.as_json())
     if found is not None and "variants" in wanted:
         out["variants"] = variants_json(found)
     if kpis is not None:
         out["kpi"] = kpis.as_json()
     return out
+
+
+def frequency_only(dfg: dict[str, Any]) -> dict[str, Any]:
+    """A map document without its waits (``andon mine dfg --json`` of ``--performance``'s)."""
+    edges = [{k: v for k, v in edge.items() if k != "performance"} for edge in dfg["edges"]]
+    return {**dfg, "edges": edges}
 
 
 @dataclass(frozen=True)
