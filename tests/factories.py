@@ -207,15 +207,14 @@ def inspect_at(system: Context, item: WorkItem, minutes: float, torque: float) -
 
 def wait_until_import_settled(data_dir: Path, dataset_id: str, timeout: float = 30.0) -> None:
     """Wait for an upload's work after ready (dataset_imports._open_prepared): its prepared
-    form opened in memory and its whole-log report kept, so nothing writes behind a test."""
+    form opened in memory, then its whole-log report kept, so nothing writes behind a test."""
     import time
 
     from andon.analytics.dataset_store import report_path
-    from andon.analytics.prepared_cache import prepared_forms
 
     deadline = time.monotonic() + timeout
     report = report_path(data_dir, dataset_id)
-    while not (report.exists() and dataset_id in prepared_forms.held()):
+    while not report.exists():
         if time.monotonic() > deadline:
             raise AssertionError(f"the import of {dataset_id} did not settle in {timeout} s")
         time.sleep(0.02)
