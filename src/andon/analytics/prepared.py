@@ -115,7 +115,7 @@ _LAYOUT: dict[str, tuple[str, ...]] = {
     # Not by attribute first: DuckDB sorts a column of a few long runs of equal text three
     # times slower than one of many values, and the values seldom repeat across attributes.
     # Not by case within a value either: a filter reads one value's rows whatever their
-    # order, and that second key cost a fifth of the import's writing (the file is 2 MB
+    # order, and that second key cost a fifth of their writing time (the file is 2 MB
     # larger at 1M events, its cases no longer in runs).
     "case_attributes": (VALUE,),
     "stages": (CASE_KEY,),
