@@ -26,10 +26,12 @@ the variants' counts are moved, new sequences get new ids (after the highest) an
 left without cases are dropped. prepare() is not built through Ibis on each refresh (its
 compilation costs ten times the queries on a few rows): the form runs it once on an empty
 input table, recording its statements (:func:`~andon.analytics.ordering.recording_stores`),
-and replays them on each refresh's rows. An item whose breach flag is set by a clock recomputation
-(a calendar edit) writes no event: the form sees it with the item's next event. A database
-whose newest event is older than the watermark, or lacks the watermark's event (a restore),
-is read again in full, and so is one where more than :data:`MAX_CHANGED_ITEMS` items changed.
+and replays them on each refresh's rows, with DuckDB's optimizer off for that connection
+(planning, not running, is what statements on a few rows cost). An item whose breach flag
+is set by a clock recomputation (a calendar edit) writes no event: the form sees it with the
+item's next event. A database whose newest event is older than the watermark, or lacks the
+watermark's event (a restore), is read again in full, and so is one where more than
+:data:`MAX_CHANGED_ITEMS` items changed.
 
 One refresh runs at a time (a lock) inside one DuckDB transaction; readers
 (:meth:`PlantForm.reading`) answer on a cursor of their own inside a transaction, so each
@@ -127,6 +129,9 @@ class PlantForm:
         self._pending: dict[int, float] = {}
         self._lines: dict[int, _Line] = {}
         self._built = False
+        # The database's own setting, restored after each incremental refresh.
+        (threads,) = self._writer.execute("SELECT current_setting('threads')").fetchall()[0]
+        self._threads = int(threads)
         self._pipeline = self._record_pipeline()
         self._stored = [statement.split('"')[1] for statement in self._pipeline]
 
@@ -274,13 +279,11 @@ class PlantForm:
 
         w = self._writer
         places = _read_places(connection, items, lines)
-        threads = None
         if items is not None:
             # A few items' rows: DuckDB's workers cost more than they save on each of the
             # refresh's small statements (about 60 ms against 40 ms at 1M events on two
             # cores). The setting is the database's; a reader answering meanwhile runs on
             # one thread for those milliseconds.
-            threads = w.execute("SELECT current_setting('threads')").fetchone()[0]
             w.execute("SET threads = 1")
         # One transaction for all of it: readers see the form before or after, and the
         # staging tables' DDL does not commit statement by statement.
@@ -291,39 +294,70 @@ class PlantForm:
                 w.execute("INSERT INTO plant_refresh_events SELECT * FROM plant_refresh_batch")
                 w.unregister("plant_refresh_batch")
             w.register("plant_refresh_places_arrow", places)
-            w.execute("CREATE TEMP TABLE plant_refresh_places AS FROM plant_refresh_places_arrow")
+            w.execute(
+                "CREATE OR REPLACE TEMP TABLE plant_refresh_places AS "
+                "FROM plant_refresh_places_arrow"
+            )
             w.unregister("plant_refresh_places_arrow")
-            for statement in self._pipeline:
-                w.execute(statement)
-            self._write(items)
-            # The staging tables go (they held every event after a full read); the next
-            # refresh makes them again.
-            for name in self._stored:
-                w.execute(f'DROP TABLE "{name}"')
+            emptied = self._remove(items)
+            if items is not None:
+                # Planning, not running, is what a statement on a few rows costs, and the
+                # optimizer is most of the plan (a third of prepare()'s statements' time);
+                # on rows this few it has nothing to win. This connection's setting only:
+                # the deletes above needed it (they skip the row groups of other cases),
+                # and readers keep theirs.
+                w.execute("SET SESSION enable_optimizer = false")
+            try:
+                for statement in self._pipeline:
+                    w.execute(statement)
+                self._add(pruning=emptied)
+            finally:
+                if items is not None:
+                    w.execute("RESET SESSION enable_optimizer")
             w.execute("DELETE FROM plant_refresh_events")
-            w.execute("DROP TABLE plant_refresh_places")
+            if items is None:
+                # They held every event: they go (the next refresh makes them again).
+                # After a few items' rows they stay, for the next refresh to replace.
+                for name in self._stored:
+                    w.execute(f'DROP TABLE "{name}"')
+                w.execute("DROP TABLE plant_refresh_places")
             w.execute("COMMIT")
         except BaseException:
             w.execute("ROLLBACK")
             raise
         finally:
-            if threads is not None:
-                w.execute(f"SET threads = {int(threads)}")
+            if items is not None:
+                w.execute(f"SET threads = {self._threads}")
         return len(places) if items is None else len(items)
 
-    def _write(self, items: set[int] | None) -> None:
-        """Replace the rows of ``items`` (None: every row) by the staged ones."""
+    def _remove(self, items: set[int] | None) -> bool:
+        """Delete the rows of ``items`` (None: every row); whether a variant was left
+        without cases."""
         w = self._writer
         if items is None:
             self._clear()
-        else:
-            keys = ", ".join(str(int(key)) for key in sorted(items))
-            for statement in _DELETES:
-                w.execute(statement.format(keys=keys))
+            return False
+        keys = ", ".join(str(int(key)) for key in sorted(items))
+        counts = w.execute(_UNCOUNT.format(keys=keys)).fetchall()
+        for statement in _DELETES:
+            w.execute(statement.format(keys=keys))
+        return any(cases == 0 for (cases,) in counts)
+
+    def _add(self, *, pruning: bool) -> None:
+        """Add the staged rows; drop the variants left without cases when ``pruning``
+        (only a removal leaves one)."""
+        w = self._writer
+        w.execute(_VARIANT_IDS)
+        [(new,)] = w.execute("SELECT count(*) FROM plant_refresh_ids WHERE is_new").fetchall()
+        # Most changes end in a sequence already known: nothing to append.
+        if new:
+            for statement in _NEW_VARIANTS:
+                w.execute(statement)
         for statement in _INSERTS:
             w.execute(statement)
-        for statement in _PRUNE:
-            w.execute(statement)
+        if pruning:
+            for statement in _PRUNE:
+                w.execute(statement)
 
     # --- reading -----------------------------------------------------------------------
 
@@ -365,15 +399,18 @@ class PlantForm:
             cursor.close()
 
 
-_INSERTS = (
-    """CREATE OR REPLACE TEMP TABLE plant_refresh_ids AS
+# Each staged variant's id in the form: the known one for a known sequence, else a new one
+# after the highest.
+_VARIANT_IDS = """CREATE OR REPLACE TEMP TABLE plant_refresh_ids AS
     SELECT s.variant_id AS staged_id,
         CAST(coalesce(v.variant_id,
             (SELECT coalesce(max(variant_id), 0) FROM plant_variants)
             + row_number() OVER (PARTITION BY v.variant_id IS NULL ORDER BY s.variant_id))
         AS INTEGER) AS variant_id,
         v.variant_id IS NULL AS is_new
-    FROM plant_staged_variants s LEFT JOIN plant_variants v ON v.activities = s.activities""",
+    FROM plant_staged_variants s LEFT JOIN plant_variants v ON v.activities = s.activities"""
+
+_NEW_VARIANTS = (
     """INSERT INTO plant_variants
     SELECT m.variant_id, 0, s.activities, s.events
     FROM plant_staged_variants s JOIN plant_refresh_ids m ON m.staged_id = s.variant_id
@@ -382,6 +419,9 @@ _INSERTS = (
     SELECT m.variant_id, e.source, e.target, e.frequency
     FROM plant_staged_variant_edges e JOIN plant_refresh_ids m ON m.staged_id = e.variant_id
     WHERE m.is_new""",
+)
+
+_INSERTS = (
     """UPDATE plant_variants v SET cases = v.cases + s.cases
     FROM (SELECT m.variant_id, s.cases
           FROM plant_staged_variants s JOIN plant_refresh_ids m ON m.staged_id = s.variant_id) s
@@ -397,17 +437,19 @@ _INSERTS = (
     SELECT case_key, source, target, wait_us FROM plant_staged_edges ORDER BY case_key""",
     """INSERT INTO plant_case_attributes
     SELECT attribute, value, case_key FROM plant_staged_case_attributes ORDER BY case_key""",
-    "DROP TABLE plant_refresh_ids",
 )
 
-# The rows of the changed items leave, their variants' counts first. The keys are written
-# into the statement: a constant list lets DuckDB skip the row groups whose case_key range
-# misses it (the rows are kept in case_key order), where a join would scan every row.
-_DELETES = (
-    """UPDATE plant_variants v SET cases = v.cases - o.n
+# The rows of the changed items leave, their variants' counts first (the new counts come
+# back: one at zero means a variant to drop). The keys are written into the statement: a
+# constant list lets DuckDB skip the row groups whose case_key range misses it (the rows are
+# kept in case_key order), where a join would scan every row.
+_UNCOUNT = """UPDATE plant_variants v SET cases = v.cases - o.n
     FROM (SELECT variant_id, count(*) AS n FROM plant_cases
           WHERE case_key IN ({keys}) GROUP BY variant_id) o
-    WHERE v.variant_id = o.variant_id""",
+    WHERE v.variant_id = o.variant_id
+    RETURNING v.cases"""
+
+_DELETES = (
     "DELETE FROM plant_cases WHERE case_key IN ({keys})",
     "DELETE FROM plant_edges WHERE case_key IN ({keys})",
     "DELETE FROM plant_case_attributes WHERE case_key IN ({keys})",
