@@ -43,6 +43,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -293,13 +294,9 @@ class PlantForm:
                 w.register("plant_refresh_batch", batch)
                 w.execute("INSERT INTO plant_refresh_events SELECT * FROM plant_refresh_batch")
                 w.unregister("plant_refresh_batch")
-            w.register("plant_refresh_places_arrow", places)
-            w.execute(
-                "CREATE OR REPLACE TEMP TABLE plant_refresh_places AS "
-                "FROM plant_refresh_places_arrow"
-            )
-            w.unregister("plant_refresh_places_arrow")
-            emptied = self._remove(items)
+            # Read where it is, by the cases' insert (a copy would be one more statement).
+            w.register("plant_refresh_places", places)
+            removed = self._remove(items)
             if items is not None:
                 # Planning, not running, is what a statement on a few rows costs, and the
                 # optimizer is most of the plan (a third of prepare()'s statements' time);
@@ -310,17 +307,17 @@ class PlantForm:
             try:
                 for statement in self._pipeline:
                     w.execute(statement)
-                self._add(pruning=emptied)
+                self._add(removed)
             finally:
                 if items is not None:
                     w.execute("RESET SESSION enable_optimizer")
+            w.unregister("plant_refresh_places")
             w.execute("DELETE FROM plant_refresh_events")
             if items is None:
                 # They held every event: they go (the next refresh makes them again).
                 # After a few items' rows they stay, for the next refresh to replace.
                 for name in self._stored:
                     w.execute(f'DROP TABLE "{name}"')
-                w.execute("DROP TABLE plant_refresh_places")
             w.execute("COMMIT")
         except BaseException:
             w.execute("ROLLBACK")
@@ -330,22 +327,22 @@ class PlantForm:
                 w.execute(f"SET threads = {self._threads}")
         return len(places) if items is None else len(items)
 
-    def _remove(self, items: set[int] | None) -> bool:
-        """Delete the rows of ``items`` (None: every row); whether a variant was left
-        without cases."""
+    def _remove(self, items: set[int] | None) -> Counter[int]:
+        """Delete the rows of ``items`` (None: every row); how many cases each variant lost
+        (nothing counted when every row goes: the variants go too)."""
         w = self._writer
         if items is None:
             self._clear()
-            return False
+            return Counter()
         keys = ", ".join(str(int(key)) for key in sorted(items))
-        counts = w.execute(_UNCOUNT.format(keys=keys)).fetchall()
+        removed = Counter(int(v) for (v,) in w.execute(_DELETE_CASES.format(keys=keys)).fetchall())
         for statement in _DELETES:
             w.execute(statement.format(keys=keys))
-        return any(cases == 0 for (cases,) in counts)
+        return removed
 
-    def _add(self, *, pruning: bool) -> None:
-        """Add the staged rows; drop the variants left without cases when ``pruning``
-        (only a removal leaves one)."""
+    def _add(self, removed: Counter[int]) -> None:
+        """Add the staged rows and move the variants' counts by them and by ``removed``
+        (:meth:`_remove`); drop the variants left without cases."""
         w = self._writer
         w.execute(_VARIANT_IDS)
         [(new,)] = w.execute("SELECT count(*) FROM plant_refresh_ids WHERE is_new").fetchall()
@@ -353,9 +350,13 @@ class PlantForm:
         if new:
             for statement in _NEW_VARIANTS:
                 w.execute(statement)
+        # Integers of our own, written into the statement as the keys are.
+        lost = "".join(f" UNION ALL SELECT {int(v)}, {-int(n)}" for v, n in removed.items())
+        counts = w.execute(_COUNT.format(removed=lost)).fetchall()
         for statement in _INSERTS:
             w.execute(statement)
-        if pruning:
+        # Only a removal takes a count down, so only then can a variant be left empty.
+        if any(cases == 0 for (cases,) in counts):
             for statement in _PRUNE:
                 w.execute(statement)
 
@@ -421,11 +422,18 @@ _NEW_VARIANTS = (
     WHERE m.is_new""",
 )
 
+# The variants' counts move by the staged cases and by the removed ones (``removed``: a
+# ``UNION ALL`` of (variant, -cases) rows); the new counts come back.
+_COUNT = """UPDATE plant_variants v SET cases = v.cases + d.n
+    FROM (SELECT variant_id, CAST(sum(n) AS BIGINT) AS n
+          FROM (SELECT m.variant_id, s.cases AS n
+                FROM plant_staged_variants s
+                JOIN plant_refresh_ids m ON m.staged_id = s.variant_id{removed})
+          GROUP BY variant_id) d
+    WHERE v.variant_id = d.variant_id
+    RETURNING v.cases"""
+
 _INSERTS = (
-    """UPDATE plant_variants v SET cases = v.cases + s.cases
-    FROM (SELECT m.variant_id, s.cases
-          FROM plant_staged_variants s JOIN plant_refresh_ids m ON m.staged_id = s.variant_id) s
-    WHERE v.variant_id = s.variant_id""",
     """INSERT INTO plant_cases
     SELECT c.case_key, c.case_id, m.variant_id, c.first_us, c.last_us, c.start_activity,
         c.end_activity, c.events, c.duration_us, p.process_key, p.line_id, p.area_id, p.site_id
@@ -439,18 +447,13 @@ _INSERTS = (
     SELECT attribute, value, case_key FROM plant_staged_case_attributes ORDER BY case_key""",
 )
 
-# The rows of the changed items leave, their variants' counts first (the new counts come
-# back: one at zero means a variant to drop). The keys are written into the statement: a
-# constant list lets DuckDB skip the row groups whose case_key range misses it (the rows are
-# kept in case_key order), where a join would scan every row.
-_UNCOUNT = """UPDATE plant_variants v SET cases = v.cases - o.n
-    FROM (SELECT variant_id, count(*) AS n FROM plant_cases
-          WHERE case_key IN ({keys}) GROUP BY variant_id) o
-    WHERE v.variant_id = o.variant_id
-    RETURNING v.cases"""
+# The rows of the changed items leave, the cases' variants coming back to be counted out.
+# The keys are written into the statement: a constant list lets DuckDB skip the row groups
+# whose case_key range misses it (the rows are kept in case_key order), where a join would
+# scan every row.
+_DELETE_CASES = "DELETE FROM plant_cases WHERE case_key IN ({keys}) RETURNING variant_id"
 
 _DELETES = (
-    "DELETE FROM plant_cases WHERE case_key IN ({keys})",
     "DELETE FROM plant_edges WHERE case_key IN ({keys})",
     "DELETE FROM plant_case_attributes WHERE case_key IN ({keys})",
 )
