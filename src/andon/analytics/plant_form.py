@@ -290,12 +290,6 @@ class PlantForm:
         # staging tables' DDL does not commit statement by statement.
         w.execute("BEGIN TRANSACTION")
         try:
-            for batch in event_batches(connection, events="stages", item_ids=items):
-                w.register("plant_refresh_batch", batch)
-                w.execute("INSERT INTO plant_refresh_events SELECT * FROM plant_refresh_batch")
-                w.unregister("plant_refresh_batch")
-            # Read where it is, by the cases' insert (a copy would be one more statement).
-            w.register("plant_refresh_places", places)
             removed = self._remove(items)
             if items is not None:
                 # Planning, not running, is what a statement on a few rows costs, and the
@@ -305,14 +299,20 @@ class PlantForm:
                 # and readers keep theirs.
                 w.execute("SET SESSION enable_optimizer = false")
             try:
+                for batch in event_batches(connection, events="stages", item_ids=items):
+                    w.register("plant_refresh_batch", batch)
+                    w.execute("INSERT INTO plant_refresh_events SELECT * FROM plant_refresh_batch")
+                    w.unregister("plant_refresh_batch")
+                # Read where it is, by the cases' insert (a copy is one more statement).
+                w.register("plant_refresh_places", places)
                 for statement in self._pipeline:
                     w.execute(statement)
                 self._add(removed)
+                w.unregister("plant_refresh_places")
+                w.execute("DELETE FROM plant_refresh_events")
             finally:
                 if items is not None:
                     w.execute("RESET SESSION enable_optimizer")
-            w.unregister("plant_refresh_places")
-            w.execute("DELETE FROM plant_refresh_events")
             if items is None:
                 # They held every event: they go (the next refresh makes them again).
                 # After a few items' rows they stay, for the next refresh to replace.
