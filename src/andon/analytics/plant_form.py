@@ -344,21 +344,42 @@ class PlantForm:
         """Add the staged rows and move the variants' counts by them and by ``removed``
         (:meth:`_remove`); drop the variants left without cases."""
         w = self._writer
-        w.execute(_VARIANT_IDS)
-        [(new,)] = w.execute("SELECT count(*) FROM plant_refresh_ids WHERE is_new").fetchall()
+        staged = w.execute(_STAGED_VARIANTS).fetchall()
+        # Each staged sequence's id in the form: the known one, else the next after the
+        # highest, in the staged ids' order.
+        top = int(staged[0][3]) if staged else 0
+        moves = {variant: -n for variant, n in removed.items()}
+        staged_ids, variant_ids, new = [], [], []
+        for staged_id, cases, known, _ in staged:
+            if known is None:
+                top += 1
+            else:
+                moves[int(known)] = moves.get(int(known), 0) + int(cases)
+            staged_ids.append(int(staged_id))
+            variant_ids.append(top if known is None else int(known))
+            new.append(known is None)
+        w.register("plant_refresh_ids", _ids_table(staged_ids, variant_ids, new))
         # Most changes end in a sequence already known: nothing to append.
-        if new:
+        if any(new):
             for statement in _NEW_VARIANTS:
                 w.execute(statement)
-        # Integers of our own, written into the statement as the keys are.
-        lost = "".join(f" UNION ALL SELECT {int(v)}, {-int(n)}" for v, n in removed.items())
-        counts = w.execute(_COUNT.format(removed=lost)).fetchall()
+        self._count(moves)
         for statement in _INSERTS:
             w.execute(statement)
+        w.unregister("plant_refresh_ids")
+
+    def _count(self, moves: dict[int, int]) -> None:
+        """Move the known variants' counts by ``moves``; drop those left without cases."""
+        changes = {variant: n for variant, n in moves.items() if n}
+        if not changes:
+            return
+        cases = " ".join(f"WHEN {int(v)} THEN {int(n)}" for v, n in changes.items())
+        variants = ", ".join(str(int(v)) for v in changes)
+        counts = self._writer.execute(_COUNT.format(cases=cases, variants=variants)).fetchall()
         # Only a removal takes a count down, so only then can a variant be left empty.
-        if any(cases == 0 for (cases,) in counts):
+        if any(count == 0 for (count,) in counts):
             for statement in _PRUNE:
-                w.execute(statement)
+                self._writer.execute(statement)
 
     # --- reading -----------------------------------------------------------------------
 
@@ -402,18 +423,15 @@ class PlantForm:
 
 # Each staged variant's id in the form: the known one for a known sequence, else a new one
 # after the highest.
-_VARIANT_IDS = """CREATE OR REPLACE TEMP TABLE plant_refresh_ids AS
-    SELECT s.variant_id AS staged_id,
-        CAST(coalesce(v.variant_id,
-            (SELECT coalesce(max(variant_id), 0) FROM plant_variants)
-            + row_number() OVER (PARTITION BY v.variant_id IS NULL ORDER BY s.variant_id))
-        AS INTEGER) AS variant_id,
-        v.variant_id IS NULL AS is_new
-    FROM plant_staged_variants s LEFT JOIN plant_variants v ON v.activities = s.activities"""
+_STAGED_VARIANTS = """SELECT s.variant_id, s.cases, v.variant_id,
+        (SELECT coalesce(max(variant_id), 0) FROM plant_variants)
+    FROM plant_staged_variants s LEFT JOIN plant_variants v ON v.activities = s.activities
+    ORDER BY s.variant_id"""
 
+# New sequences come with their counts.
 _NEW_VARIANTS = (
     """INSERT INTO plant_variants
-    SELECT m.variant_id, 0, s.activities, s.events
+    SELECT m.variant_id, s.cases, s.activities, s.events
     FROM plant_staged_variants s JOIN plant_refresh_ids m ON m.staged_id = s.variant_id
     WHERE m.is_new""",
     """INSERT INTO plant_variant_edges
@@ -422,16 +440,11 @@ _NEW_VARIANTS = (
     WHERE m.is_new""",
 )
 
-# The variants' counts move by the staged cases and by the removed ones (``removed``: a
-# ``UNION ALL`` of (variant, -cases) rows); the new counts come back.
-_COUNT = """UPDATE plant_variants v SET cases = v.cases + d.n
-    FROM (SELECT variant_id, CAST(sum(n) AS BIGINT) AS n
-          FROM (SELECT m.variant_id, s.cases AS n
-                FROM plant_staged_variants s
-                JOIN plant_refresh_ids m ON m.staged_id = s.variant_id{removed})
-          GROUP BY variant_id) d
-    WHERE v.variant_id = d.variant_id
-    RETURNING v.cases"""
+# The known variants' counts move by integers of our own written into the statement (as the
+# keys are: cheaper than a table of them); the new counts come back.
+_COUNT = """UPDATE plant_variants SET cases = cases + CASE variant_id {cases} END
+    WHERE variant_id IN ({variants})
+    RETURNING cases"""
 
 _INSERTS = (
     """INSERT INTO plant_cases
@@ -466,6 +479,19 @@ _PRUNE = (
     WHERE variant_id IN (SELECT variant_id FROM plant_variants WHERE cases = 0)""",
     "DELETE FROM plant_variants WHERE cases = 0",
 )
+
+
+def _ids_table(staged_ids: list[int], variant_ids: list[int], new: list[bool]) -> Any:
+    """The staged variants' ids in the form, as an Arrow table."""
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "staged_id": pa.array(staged_ids, pa.int32()),
+            "variant_id": pa.array(variant_ids, pa.int32()),
+            "is_new": pa.array(new, pa.bool_()),
+        }
+    )
 
 
 def _newest_event(connection: sa.Connection) -> int | None:
