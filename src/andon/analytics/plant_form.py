@@ -293,7 +293,7 @@ class PlantForm:
             removed = self._remove(items)
             if items is not None:
                 # Planning, not running, is what a statement on a few rows costs, and the
-                # optimizer is most of the plan (a third of prepare()'s statements' time);
+                # optimizer is most of the plan (a quarter of prepare()'s statements' time);
                 # on rows this few it has nothing to win. This connection's setting only:
                 # the deletes above needed it (they skip the row groups of other cases),
                 # and readers keep theirs.
