@@ -162,6 +162,37 @@ def test_a_tie_between_an_old_and_an_appended_variant_goes_to_the_smaller_sequen
     assert top == from_events(system, dataset, CaseFilters(top_variants=1))
 
 
+def variant_counts(form: PlantForm) -> dict[tuple[str, ...], int]:
+    with form.reading(None, None) as prepared:
+        rows = prepared.variants.select("activities", "cases").to_pyarrow().to_pylist()
+    return {tuple(row["activities"]): int(row["cases"]) for row in rows}
+
+
+def test_a_variant_left_without_cases_is_dropped_and_a_known_one_is_not_appended_again(
+    system: Context, floor: Plant
+) -> None:
+    new_item(system, floor.floor)
+    only = move(system, new_item(system, floor.floor), "plan")
+    form = PlantForm()
+    refreshed(system, form)
+    assert variant_counts(form) == {("Intake",): 1, ("Intake", "Plan"): 1}
+
+    move(system, only, "kit")  # its old sequence has no case left
+    refreshed(system, form)
+    assert variant_counts(form) == {("Intake",): 1, ("Intake", "Plan", "Kit"): 1}
+    new_item(system, floor.floor)  # a known sequence: counted, not appended
+    refreshed(system, form)
+
+    rebuilt = PlantForm()
+    try:
+        rebuilt.refresh(system.db.engine)
+        assert variant_counts(form) == variant_counts(rebuilt)
+    finally:
+        rebuilt.close()
+    assert variant_counts(form) == {("Intake",): 2, ("Intake", "Plan", "Kit"): 1}
+    assert_same_answers(system, form, floor)
+
+
 def test_an_item_update_without_a_stage_entry_refreshes_its_attributes(
     system: Context, floor: Plant
 ) -> None:

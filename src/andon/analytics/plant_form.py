@@ -26,10 +26,12 @@ the variants' counts are moved, new sequences get new ids (after the highest) an
 left without cases are dropped. prepare() is not built through Ibis on each refresh (its
 compilation costs ten times the queries on a few rows): the form runs it once on an empty
 input table, recording its statements (:func:`~andon.analytics.ordering.recording_stores`),
-and replays them on each refresh's rows. An item whose breach flag is set by a clock recomputation
-(a calendar edit) writes no event: the form sees it with the item's next event. A database
-whose newest event is older than the watermark, or lacks the watermark's event (a restore),
-is read again in full, and so is one where more than :data:`MAX_CHANGED_ITEMS` items changed.
+and replays them on each refresh's rows, with DuckDB's optimizer off for that connection
+(planning, not running, is what statements on a few rows cost). An item whose breach flag
+is set by a clock recomputation (a calendar edit) writes no event: the form sees it with the
+item's next event. A database whose newest event is older than the watermark, or lacks the
+watermark's event (a restore), is read again in full, and so is one where more than
+:data:`MAX_CHANGED_ITEMS` items changed.
 
 One refresh runs at a time (a lock) inside one DuckDB transaction; readers
 (:meth:`PlantForm.reading`) answer on a cursor of their own inside a transaction, so each
@@ -41,6 +43,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -127,6 +130,9 @@ class PlantForm:
         self._pending: dict[int, float] = {}
         self._lines: dict[int, _Line] = {}
         self._built = False
+        # The database's own setting, restored after each incremental refresh.
+        (threads,) = self._writer.execute("SELECT current_setting('threads')").fetchall()[0]
+        self._threads = int(threads)
         self._pipeline = self._record_pipeline()
         self._stored = [statement.split('"')[1] for statement in self._pipeline]
 
@@ -274,56 +280,106 @@ class PlantForm:
 
         w = self._writer
         places = _read_places(connection, items, lines)
-        threads = None
         if items is not None:
             # A few items' rows: DuckDB's workers cost more than they save on each of the
             # refresh's small statements (about 60 ms against 40 ms at 1M events on two
             # cores). The setting is the database's; a reader answering meanwhile runs on
             # one thread for those milliseconds.
-            threads = w.execute("SELECT current_setting('threads')").fetchone()[0]
             w.execute("SET threads = 1")
         # One transaction for all of it: readers see the form before or after, and the
         # staging tables' DDL does not commit statement by statement.
         w.execute("BEGIN TRANSACTION")
         try:
-            for batch in event_batches(connection, events="stages", item_ids=items):
-                w.register("plant_refresh_batch", batch)
-                w.execute("INSERT INTO plant_refresh_events SELECT * FROM plant_refresh_batch")
-                w.unregister("plant_refresh_batch")
-            w.register("plant_refresh_places_arrow", places)
-            w.execute("CREATE TEMP TABLE plant_refresh_places AS FROM plant_refresh_places_arrow")
-            w.unregister("plant_refresh_places_arrow")
-            for statement in self._pipeline:
-                w.execute(statement)
-            self._write(items)
-            # The staging tables go (they held every event after a full read); the next
-            # refresh makes them again.
-            for name in self._stored:
-                w.execute(f'DROP TABLE "{name}"')
-            w.execute("DELETE FROM plant_refresh_events")
-            w.execute("DROP TABLE plant_refresh_places")
+            removed = self._remove(items)
+            if items is not None:
+                # Planning, not running, is what a statement on a few rows costs, and the
+                # optimizer is most of the plan (a quarter of prepare()'s statements' time);
+                # on rows this few it has nothing to win. This connection's setting only:
+                # the deletes above needed it (they skip the row groups of other cases),
+                # and readers keep theirs.
+                w.execute("SET SESSION enable_optimizer = false")
+            try:
+                for batch in event_batches(connection, events="stages", item_ids=items):
+                    w.register("plant_refresh_batch", batch)
+                    w.execute("INSERT INTO plant_refresh_events SELECT * FROM plant_refresh_batch")
+                    w.unregister("plant_refresh_batch")
+                # Read where it is, by the cases' insert (a copy is one more statement).
+                w.register("plant_refresh_places", places)
+                for statement in self._pipeline:
+                    w.execute(statement)
+                self._add(removed)
+                w.unregister("plant_refresh_places")
+                w.execute("DELETE FROM plant_refresh_events")
+            finally:
+                if items is not None:
+                    w.execute("RESET SESSION enable_optimizer")
+            if items is None:
+                # They held every event: they go (the next refresh makes them again).
+                # After a few items' rows they stay, for the next refresh to replace.
+                for name in self._stored:
+                    w.execute(f'DROP TABLE "{name}"')
             w.execute("COMMIT")
         except BaseException:
             w.execute("ROLLBACK")
             raise
         finally:
-            if threads is not None:
-                w.execute(f"SET threads = {int(threads)}")
+            if items is not None:
+                w.execute(f"SET threads = {self._threads}")
         return len(places) if items is None else len(items)
 
-    def _write(self, items: set[int] | None) -> None:
-        """Replace the rows of ``items`` (None: every row) by the staged ones."""
+    def _remove(self, items: set[int] | None) -> Counter[int]:
+        """Delete the rows of ``items`` (None: every row); how many cases each variant lost
+        (nothing counted when every row goes: the variants go too)."""
         w = self._writer
         if items is None:
             self._clear()
-        else:
-            keys = ", ".join(str(int(key)) for key in sorted(items))
-            for statement in _DELETES:
-                w.execute(statement.format(keys=keys))
+            return Counter()
+        keys = ", ".join(str(int(key)) for key in sorted(items))
+        removed = Counter(int(v) for (v,) in w.execute(_DELETE_CASES.format(keys=keys)).fetchall())
+        for statement in _DELETES:
+            w.execute(statement.format(keys=keys))
+        return removed
+
+    def _add(self, removed: Counter[int]) -> None:
+        """Add the staged rows and move the variants' counts by them and by ``removed``
+        (:meth:`_remove`); drop the variants left without cases."""
+        w = self._writer
+        staged = w.execute(_STAGED_VARIANTS).fetchall()
+        # Each staged sequence's id in the form: the known one, else the next after the
+        # highest, in the staged ids' order.
+        top = int(staged[0][3]) if staged else 0
+        moves = {variant: -n for variant, n in removed.items()}
+        staged_ids, variant_ids, new = [], [], []
+        for staged_id, cases, known, _ in staged:
+            if known is None:
+                top += 1
+            else:
+                moves[int(known)] = moves.get(int(known), 0) + int(cases)
+            staged_ids.append(int(staged_id))
+            variant_ids.append(top if known is None else int(known))
+            new.append(known is None)
+        w.register("plant_refresh_ids", _ids_table(staged_ids, variant_ids, new))
+        # Most changes end in a sequence already known: nothing to append.
+        if any(new):
+            for statement in _NEW_VARIANTS:
+                w.execute(statement)
+        self._count(moves)
         for statement in _INSERTS:
             w.execute(statement)
-        for statement in _PRUNE:
-            w.execute(statement)
+        w.unregister("plant_refresh_ids")
+
+    def _count(self, moves: dict[int, int]) -> None:
+        """Move the known variants' counts by ``moves``; drop those left without cases."""
+        changes = {variant: n for variant, n in moves.items() if n}
+        if not changes:
+            return
+        cases = " ".join(f"WHEN {int(v)} THEN {int(n)}" for v, n in changes.items())
+        variants = ", ".join(str(int(v)) for v in changes)
+        counts = self._writer.execute(_COUNT.format(cases=cases, variants=variants)).fetchall()
+        # Only a removal takes a count down, so only then can a variant be left empty.
+        if any(count == 0 for (count,) in counts):
+            for statement in _PRUNE:
+                self._writer.execute(statement)
 
     # --- reading -----------------------------------------------------------------------
 
@@ -365,27 +421,32 @@ class PlantForm:
             cursor.close()
 
 
-_INSERTS = (
-    """CREATE OR REPLACE TEMP TABLE plant_refresh_ids AS
-    SELECT s.variant_id AS staged_id,
-        CAST(coalesce(v.variant_id,
-            (SELECT coalesce(max(variant_id), 0) FROM plant_variants)
-            + row_number() OVER (PARTITION BY v.variant_id IS NULL ORDER BY s.variant_id))
-        AS INTEGER) AS variant_id,
-        v.variant_id IS NULL AS is_new
-    FROM plant_staged_variants s LEFT JOIN plant_variants v ON v.activities = s.activities""",
+# Each staged variant's id in the form: the known one for a known sequence, else a new one
+# after the highest.
+_STAGED_VARIANTS = """SELECT s.variant_id, s.cases, v.variant_id,
+        (SELECT coalesce(max(variant_id), 0) FROM plant_variants)
+    FROM plant_staged_variants s LEFT JOIN plant_variants v ON v.activities = s.activities
+    ORDER BY s.variant_id"""
+
+# New sequences come with their counts.
+_NEW_VARIANTS = (
     """INSERT INTO plant_variants
-    SELECT m.variant_id, 0, s.activities, s.events
+    SELECT m.variant_id, s.cases, s.activities, s.events
     FROM plant_staged_variants s JOIN plant_refresh_ids m ON m.staged_id = s.variant_id
     WHERE m.is_new""",
     """INSERT INTO plant_variant_edges
     SELECT m.variant_id, e.source, e.target, e.frequency
     FROM plant_staged_variant_edges e JOIN plant_refresh_ids m ON m.staged_id = e.variant_id
     WHERE m.is_new""",
-    """UPDATE plant_variants v SET cases = v.cases + s.cases
-    FROM (SELECT m.variant_id, s.cases
-          FROM plant_staged_variants s JOIN plant_refresh_ids m ON m.staged_id = s.variant_id) s
-    WHERE v.variant_id = s.variant_id""",
+)
+
+# The known variants' counts move by integers of our own written into the statement (as the
+# keys are: cheaper than a table of them); the new counts come back.
+_COUNT = """UPDATE plant_variants SET cases = cases + CASE variant_id {cases} END
+    WHERE variant_id IN ({variants})
+    RETURNING cases"""
+
+_INSERTS = (
     """INSERT INTO plant_cases
     SELECT c.case_key, c.case_id, m.variant_id, c.first_us, c.last_us, c.start_activity,
         c.end_activity, c.events, c.duration_us, p.process_key, p.line_id, p.area_id, p.site_id
@@ -397,18 +458,15 @@ _INSERTS = (
     SELECT case_key, source, target, wait_us FROM plant_staged_edges ORDER BY case_key""",
     """INSERT INTO plant_case_attributes
     SELECT attribute, value, case_key FROM plant_staged_case_attributes ORDER BY case_key""",
-    "DROP TABLE plant_refresh_ids",
 )
 
-# The rows of the changed items leave, their variants' counts first. The keys are written
-# into the statement: a constant list lets DuckDB skip the row groups whose case_key range
-# misses it (the rows are kept in case_key order), where a join would scan every row.
+# The rows of the changed items leave, the cases' variants coming back to be counted out.
+# The keys are written into the statement: a constant list lets DuckDB skip the row groups
+# whose case_key range misses it (the rows are kept in case_key order), where a join would
+# scan every row.
+_DELETE_CASES = "DELETE FROM plant_cases WHERE case_key IN ({keys}) RETURNING variant_id"
+
 _DELETES = (
-    """UPDATE plant_variants v SET cases = v.cases - o.n
-    FROM (SELECT variant_id, count(*) AS n FROM plant_cases
-          WHERE case_key IN ({keys}) GROUP BY variant_id) o
-    WHERE v.variant_id = o.variant_id""",
-    "DELETE FROM plant_cases WHERE case_key IN ({keys})",
     "DELETE FROM plant_edges WHERE case_key IN ({keys})",
     "DELETE FROM plant_case_attributes WHERE case_key IN ({keys})",
 )
@@ -421,6 +479,19 @@ _PRUNE = (
     WHERE variant_id IN (SELECT variant_id FROM plant_variants WHERE cases = 0)""",
     "DELETE FROM plant_variants WHERE cases = 0",
 )
+
+
+def _ids_table(staged_ids: list[int], variant_ids: list[int], new: list[bool]) -> Any:
+    """The staged variants' ids in the form, as an Arrow table."""
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "staged_id": pa.array(staged_ids, pa.int32()),
+            "variant_id": pa.array(variant_ids, pa.int32()),
+            "is_new": pa.array(new, pa.bool_()),
+        }
+    )
 
 
 def _newest_event(connection: sa.Connection) -> int | None:
