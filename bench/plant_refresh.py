@@ -44,7 +44,7 @@ from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results" / "plant_refresh.json"
 EVENTS = int(os.environ.get("ANDON_BENCH_PLANT_EVENTS", "1000000"))
-MOVES = 20
+MOVES = 50
 ROUTE = ("intake", "plan", "kit", "assemble", "inspect", "pack", "ship")
 NAMES = {
     "intake": "Intake",
