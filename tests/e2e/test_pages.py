@@ -139,7 +139,9 @@ def test_api_docs_render_under_the_same_policy(page: Page) -> None:
     response = page.goto("/api/docs")
     assert response is not None
     assert "script-src 'self';" in response.headers["content-security-policy"]
-    expect(page.get_by_role("heading", name="Andon")).to_be_visible()
-    expect(page.get_by_text("/api/v1/work-items").first).to_be_visible()
+    # Swagger UI parses a 1.7 MB bundle and the whole OpenAPI document first: on two busy
+    # cores that took longer than the default five seconds once.
+    expect(page.get_by_role("heading", name="Andon")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("/api/v1/work-items").first).to_be_visible(timeout=20_000)
     assert page.evaluate("window.__cspViolations") == []
     assert console_errors == []
