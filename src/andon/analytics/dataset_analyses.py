@@ -94,7 +94,8 @@ def mine(
     if dataset.kind == "upload" and filters.is_empty():
         stored = read_stored_report(data_dir, dataset)
     if stored is not None:
-        stored["dfg_frequency"] = frequency_only(stored["dfg"])
+        if "dfg_frequency" in missing:
+            stored["dfg_frequency"] = frequency_only(stored["dfg"])
         for name in missing:
             found[name], came[name] = stored[name], "report"
             results.put((dataset.id, scope, name, repr(filters)), stored[name], ttl)

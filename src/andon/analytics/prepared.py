@@ -552,8 +552,8 @@ def of_kept(table: ir.Table, kept: ir.Table) -> ir.Table:
     """The rows of ``table`` (edges or stages, by ``CASE_KEY``) of the kept cases.
 
     An inner join where a semi-join would say the same: the kept cases are one row each,
-    so the rows are the same, and DuckDB probes the inner join about twice as fast (an
-    array lookup on the dense integer keys).
+    so the rows are the same, and DuckDB probes the inner join faster (1.1–1.5× at 1M
+    events, the most where nearly every case is kept).
     """
     return table.join(kept.select(CASE_KEY), CASE_KEY)
 
