@@ -187,6 +187,12 @@ def test_prepare_writes_the_prepared_form_and_says_what_it_holds(tmp_path: Path)
     assert (document["cases"], document["variants"], document["events"]) == (1434, 116, 8577)
     assert document["directory"] == str(out)
     assert "resource" in document["attributes"]
+    # 48 resources and a few departments as masks; dates and instance ids (hundreds of
+    # values) as rows by value.
+    assert "resource" in document["masked_attributes"]
+    assert "case:department" in document["masked_attributes"]
+    assert "case:deadline" not in document["masked_attributes"]
+    assert set(document["masked_attributes"]) < set(document["attributes"])
     assert document["bytes"] == sum(f.stat().st_size for f in out.iterdir())
     assert document["seconds"] > 0
     assert sorted(f.name for f in out.iterdir()) == [

@@ -261,7 +261,8 @@ class PlantForm:
             ordered = materialise(
                 order_events(log, attributes=filterable_columns(log), case_ids=case_ids)
             )
-            staged = prepare(ordered)
+            # Its values grow with the plant: rows per (attribute, value, case), no masks.
+            staged = prepare(ordered, masks=0)
         for name, expr in staged.tables().items():
             sql = backend.compile(expr)
             w.execute(f"CREATE TEMP VIEW plant_staged_{name} AS {sql}")

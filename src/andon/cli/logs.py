@@ -225,6 +225,8 @@ def prepare(
         "variants": summary.variants,
         "events": summary.events,
         "attributes": list(written.attributes),
+        # Kept as a bit mask on each case (at most 63 values); the others as rows by value.
+        "masked_attributes": sorted(written.masks),
         "bytes": size,
         "seconds": round(seconds, 3),
     }
@@ -237,6 +239,8 @@ def prepare(
     )
     typer.echo(f"wrote {_size(size)} to {out}")
     typer.echo(f"filterable attributes: {', '.join(written.attributes) or '(none)'}")
+    if written.masks:
+        typer.echo(f"kept as value masks on the cases: {', '.join(sorted(written.masks))}")
 
 
 def _check_destination(directory: Path, *, force: bool) -> None:

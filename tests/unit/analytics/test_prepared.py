@@ -20,6 +20,7 @@ from andon.analytics.log import EventLog
 from andon.analytics.ordering import order_and_store, release
 from andon.analytics.prepared import (
     FORMAT_VERSION,
+    MASK_BITS,
     PreparedLog,
     dfg_frequency,
     documents,
@@ -93,7 +94,14 @@ FILTERS = {
         exclude_variants=(("a", "c"),),
     ),
     "nothing kept": CaseFilters(start_activities=("zzz",)),
+    "a value no event holds": CaseFilters(attributes={"resource": ("r9",), "shift": ("1",)}),
 }
+
+# How the forms under test keep the attributes: every one as a bit mask on the cases, every
+# one as (attribute, value, case) rows, and mixed (``shift``'s three values as a mask,
+# ``resource``'s four as rows).
+ALL_MASKED, AS_ROWS, MIXED = MASK_BITS, 0, 3
+FORMS = {"masks": ALL_MASKED, "rows": AS_ROWS, "mixed": MIXED}
 
 
 def _log() -> EventLog:
@@ -122,14 +130,24 @@ def _prepared_answer(prepared: PreparedLog, filters: CaseFilters) -> dict[str, A
     return answer
 
 
-def _prepare(log: EventLog) -> PreparedLog:
-    return prepare(order_and_store(log, attributes=filterable_columns(log)))
+def _prepare(log: EventLog, masks: int = MIXED) -> PreparedLog:
+    return prepare(order_and_store(log, attributes=filterable_columns(log)), masks=masks)
 
 
-@pytest.fixture(scope="module")
-def generated() -> tuple[EventLog, PreparedLog]:
+@pytest.fixture(scope="module", params=list(FORMS), ids=list(FORMS))
+def generated(request: pytest.FixtureRequest) -> tuple[EventLog, PreparedLog]:
     log = _log()
-    return log, _prepare(log)
+    return log, _prepare(log, FORMS[request.param])
+
+
+# The unprepared answers, by filter name: the same for each form.
+_unprepared: dict[str, dict[str, Any]] = {}
+
+
+def _today_of_generated(log: EventLog, name: str) -> dict[str, Any]:
+    if name not in _unprepared:
+        _unprepared[name] = _today(log, FILTERS[name])
+    return _unprepared[name]
 
 
 @pytest.mark.parametrize("name", FILTERS)
@@ -137,7 +155,24 @@ def test_prepared_answer_equals_the_unprepared_one(
     name: str, generated: tuple[EventLog, PreparedLog]
 ) -> None:
     log, prepared = generated
-    assert _prepared_answer(prepared, FILTERS[name]) == _today(log, FILTERS[name])
+    assert _prepared_answer(prepared, FILTERS[name]) == _today_of_generated(log, name)
+
+
+def test_few_valued_attributes_are_bit_masks_on_the_cases() -> None:
+    log = _log()
+    masked, mixed, rows = (_prepare(log, masks) for masks in (ALL_MASKED, MIXED, AS_ROWS))
+    assert masked.masks == {"resource": ("r1", "r2", "r3", "r4"), "shift": ("1", "2", "3")}
+    assert masked.case_attributes.count().execute() == 0
+    assert mixed.masks == {"shift": ("1", "2", "3")}
+    assert set(mixed.case_attributes.attribute.execute()) == {"resource"}
+    assert rows.masks == {}
+    # c1's events hold r1 and r2 (and one without a resource), all on shift 1.
+    c1 = masked.cases.filter(masked.cases.case_id == "c1").to_pyarrow().to_pylist()[0]
+    resource, shift = masked.attributes.index("resource"), masked.attributes.index("shift")
+    assert c1[f"values_mask_{resource}"] == 0b0011
+    assert c1[f"values_mask_{shift}"] == 0b001
+    with pytest.raises(ValueError, match="between 0 and 63"):
+        prepare(order_and_store(log), masks=64)
 
 
 def test_answers_read_back_from_parquet_are_the_same(
@@ -147,14 +182,15 @@ def test_answers_read_back_from_parquet_are_the_same(
     write_prepared(prepared, tmp_path)
     reopened = open_prepared(tmp_path)
     assert reopened.attributes == ("activity", "resource", "shift")
-    for filters in FILTERS.values():
-        assert _prepared_answer(reopened, filters) == _today(log, filters)
+    assert reopened.masks == prepared.masks
+    for name, filters in FILTERS.items():
+        assert _prepared_answer(reopened, filters) == _today_of_generated(log, name)
 
 
 def test_parquet_files_are_sorted_for_filters_and_dictionary_encode_strings(
-    generated: tuple[EventLog, PreparedLog], tmp_path: Path
+    tmp_path: Path,
 ) -> None:
-    write_prepared(generated[1], tmp_path)
+    write_prepared(_prepare(_log(), AS_ROWS), tmp_path)
     cases = pq.read_table(tmp_path / "cases.parquet")
     starts = cases.column("first_us").to_pylist()
     assert starts == sorted(starts)
@@ -268,6 +304,10 @@ REAL_FILTERS = {
         attributes={"resource": ("Resource10",)},
         top_variants=4,
     ),
+    # A case attribute (the same on each event of a case), masked; task instances (one per
+    # event, thousands of values), kept as rows.
+    "groups": CaseFilters(attributes={"case:group": ("Group 5", "Group 2")}),
+    "tasks": CaseFilters(attributes={"concept:instance": ("task-43679", "task-44377")}),
 }
 
 
@@ -276,7 +316,8 @@ def receipt() -> tuple[EventLog, PreparedLog]:
     from andon.analytics.engines import connect
 
     log = read_log(data_file("receipt.parquet"), backend=connect("duckdb")).log
-    return log, _prepare(log)
+    # Its 48 resources and groups as masks, its dates as rows.
+    return log, _prepare(log, ALL_MASKED)
 
 
 @pytest.mark.parametrize("name", REAL_FILTERS)
@@ -363,18 +404,19 @@ filter_parts = st.fixed_dictionaries(
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(log=small_logs(), parts=filter_parts)
+@given(log=small_logs(), parts=filter_parts, data=st.data())
 def test_random_filters_on_random_logs_answer_alike(
-    log: tuple[list[tuple[Any, ...]], list[str | None]], parts: dict[str, Any]
+    log: tuple[list[tuple[Any, ...]], list[str | None]], parts: dict[str, Any], data: st.DataObject
 ) -> None:
     rows, resources = log
+    masks = data.draw(st.sampled_from(list(FORMS.values())), label="masks")
     filters = CaseFilters(**parts)
     if filters.time_from and filters.time_to and filters.time_from > filters.time_to:
         filters = CaseFilters(**(parts | {"time_to": filters.time_from}))
     # Typed as a real log's resource column is, even when every drawn value is missing
     # (an all-null column has no type, and is not prepared for filters).
     source = event_log(rows, extra={"resource": pa.array(resources, pa.string())})
-    prepared = _prepare(source)
+    prepared = _prepare(source, masks)
     assert _prepared_answer(prepared, filters) == _today(source, filters)
 
 
@@ -413,15 +455,18 @@ def test_top_variant_ties_go_to_the_smaller_sequence_whatever_the_variant_ids(to
         release_prepared(prepared)
 
 
-def test_attributes_read_from_the_log_by_case_make_the_same_form(
-    generated: tuple[EventLog, PreparedLog],
-) -> None:
-    log, carried = generated
+@pytest.mark.parametrize("masks", list(FORMS.values()), ids=list(FORMS))
+def test_attributes_read_from_the_log_by_case_make_the_same_form(masks: int) -> None:
+    log = _log()
+    carried = _prepare(log, masks)
     ordered = order_and_store(log)  # nothing carried: the attributes come from the log
-    read = prepare(ordered, log=log)
+    read = prepare(ordered, log=log, masks=masks)
     assert read.attributes == carried.attributes
+    assert read.masks == carried.masks
     facts = read.case_attributes.order_by(["attribute", "value", "case_key"])
     expected = carried.case_attributes.order_by(["attribute", "value", "case_key"])
     assert facts.to_pyarrow().to_pylist() == expected.to_pyarrow().to_pylist()
+    by_case = read.cases.order_by("case_key").to_pyarrow().to_pylist()
+    assert by_case == carried.cases.order_by("case_key").to_pyarrow().to_pylist()
     for name, filters in FILTERS.items():
         assert _prepared_answer(read, filters) == _prepared_answer(carried, filters), name
