@@ -216,6 +216,7 @@ def test_an_operator_sees_analyses_but_no_upload_form(client: TestClient, system
     assert 'action="/analytics/upload"' not in listing
     assert plant.status_code == 200
     assert stat(plant.text, "cases") == "1"
+    assert "Answered from the plant's prepared form" in plant.text
     assert refused.status_code == 403
 
 

@@ -617,26 +617,36 @@ def _variant_ids(prepared: PreparedLog, sequences: tuple[tuple[str, ...], ...]) 
     return table.filter(ibis.or_(*matches)).select(VARIANT_ID)
 
 
-def dfg_frequency(prepared: PreparedLog, kept: ir.Table) -> Dfg:
+def dfg_frequency(
+    prepared: PreparedLog, kept: ir.Table, *, found: list[Variant] | None = None
+) -> Dfg:
     """The directly-follows graph of the kept cases (:func:`select_cases`), without
-    performance: each variant's pair counts times its kept cases."""
+    performance: each variant's pair counts times its kept cases. ``found``: what
+    :func:`variants` gave for the same kept cases, when the caller has it."""
     per_variant = kept.group_by(VARIANT_ID).agg(**{CASES: kept.count()})
     counted = prepared.variant_edges.join(per_variant, VARIANT_ID)
     edges = counted.group_by(SOURCE, TARGET).agg(
         **{FREQUENCY: (counted[FREQUENCY] * counted[CASES]).sum()}
     )
-    return dfg_of_rows(fetch_rows(edges), *_ends(prepared, kept))
+    ends = _ends(prepared, kept) if found is None else _ends_of(found)
+    return dfg_of_rows(fetch_rows(edges), *ends)
 
 
 def dfg_performance(
-    prepared: PreparedLog, kept: ir.Table, *, rows: list[dict[str, Any]] | None = None
+    prepared: PreparedLog,
+    kept: ir.Table,
+    *,
+    rows: list[dict[str, Any]] | None = None,
+    found: list[Variant] | None = None,
 ) -> Dfg:
     """The directly-follows graph of the kept cases with the waits' statistics, from the
     kept cases' edges (``andon mine dfg --performance``). ``rows``: what
-    :func:`performance_edges` gave for the same kept cases, when the caller has it."""
+    :func:`performance_edges` gave for the same kept cases, and ``found`` what
+    :func:`variants` gave, when the caller has them."""
     if rows is None:
         rows = performance_edges(prepared, kept)
-    return dfg_of_rows(rows, *_ends(prepared, kept), performance=True)
+    ends = _ends(prepared, kept) if found is None else _ends_of(found)
+    return dfg_of_rows(rows, *ends, performance=True)
 
 
 def performance_edges(prepared: PreparedLog, kept: ir.Table) -> list[dict[str, Any]]:
@@ -680,6 +690,16 @@ def _ends(prepared: PreparedLog, kept: ir.Table) -> tuple[dict[str, int], dict[s
     for row in fetch_rows(per_variant.join(firsts, VARIANT_ID)):
         starts[row["first"]] += int(row[CASES])
         ends[row["last"]] += int(row[CASES])
+    return ordered_counts(starts.items()), ordered_counts(ends.items())
+
+
+def _ends_of(found: list[Variant]) -> tuple[dict[str, int], dict[str, int]]:
+    """:func:`_ends` from the kept cases' variants, already counted."""
+    starts: Counter[str] = Counter()
+    ends: Counter[str] = Counter()
+    for variant in found:
+        starts[variant.activities[0]] += variant.cases
+        ends[variant.activities[-1]] += variant.cases
     return ordered_counts(starts.items()), ordered_counts(ends.items())
 
 
@@ -738,11 +758,11 @@ def documents(
         found = variants(prepared, kept) if wanted & {"variants", "kpi"} else None
         frequency = None
         if "dfg_frequency" in wanted and not wanted & {"dfg", "kpi"}:
-            frequency = dfg_frequency(prepared, kept)
+            frequency = dfg_frequency(prepared, kept, found=found)
         if wanted & {"dfg", "kpi"}:
             # The pairs' statistics serve the map and, summed by source, the time in stage.
             rows = performance_edges(prepared, kept)
-            dfg = dfg_performance(prepared, kept, rows=rows)
+            dfg = dfg_performance(prepared, kept, rows=rows, found=found)
             if "kpi" in wanted:
                 kpis = prepared_kpis(prepared, kept, dfg=dfg, variants=found, edge_rows=rows)
     out: dict[str, dict[str, Any]] = {}
