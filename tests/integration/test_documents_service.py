@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -208,6 +209,24 @@ def test_every_demo_document_exports_byte_identical_after_import(people: People)
         service.approve(people.quality, number, PASSWORD)
         service.import_markdown(people.author, text)
         assert queries.export_markdown(people.viewer, number, 2) == text
+
+
+def test_approved_in_the_plants_evening_takes_effect_that_day(people: People) -> None:
+    from andon.core.config import Settings
+    from andon.core.clock import utcnow
+    from andon.documents.rules import document_rules
+
+    rules = document_rules(Settings(timezone="America/Chicago"))
+    # 03:00 UTC tomorrow is 21:00 or 22:00 today in Chicago: UTC's date is a day ahead.
+    tomorrow = utcnow().date() + timedelta(days=1)
+    evening = datetime.combine(tomorrow, time(3), tzinfo=UTC)
+    service.import_markdown(people.author, TEXTS[LOTO])
+    service.submit(people.author, LOTO)
+    done = service.approve(people.quality, LOTO, PASSWORD, rules=rules, at=evening)
+    assert done.status == "effective"
+    assert queries.show(people.viewer, LOTO).to_json()["effective_on"] == str(
+        evening.astimezone(rules.zone).date()
+    )
 
 
 def test_a_plant_adds_its_own_document_type(people: People) -> None:

@@ -368,9 +368,12 @@ def approve(
     doc_type: str,
     policy: ApprovalPolicy = DEFAULT_POLICY,
     effective_on: date | None = None,
+    today: date | None = None,
 ) -> Revision:
     """Sign an approval as ``role``. The last required approval makes the revision approved,
-    taking effect on ``effective_on``, the date set at submission, or the day of approval.
+    taking effect on ``effective_on``, the date set at submission, or the day of approval:
+    ``today``, the plant's calendar date at ``at`` (``at``'s own date when not given; in a
+    plant west of UTC the two differ each evening).
 
     Refused: a role the revision does not need or the signer does not hold, and the author
     (403); a second signature by the same person, a role already fully approved (409).
@@ -391,7 +394,7 @@ def approve(
     )
     if not is_fully_approved(signed, doc_type, policy):
         return signed
-    return replace(signed, status=target, effective_on=signed.effective_on or at.date())
+    return replace(signed, status=target, effective_on=signed.effective_on or today or at.date())
 
 
 def reject(

@@ -454,7 +454,14 @@ def approve(
         signer = signer_for(session, ctx.actor)
         chosen = role or _role_to_sign(before, signer, document.type, rules)
         after = lifecycle.approve(
-            before, signer, chosen, now, document.type, rules.policy, effective_on
+            before,
+            signer,
+            chosen,
+            now,
+            document.type,
+            rules.policy,
+            effective_on,
+            today=rules.today(now),
         )
         _record_signed(tx, document, row, before, after, now, "approve")
         if (

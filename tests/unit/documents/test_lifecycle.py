@@ -130,6 +130,15 @@ def test_quality_approval_makes_sop_approved_effective_on_approval_day() -> None
     assert signature.to_json()["signed_at"] == "2026-12-07T14:30:00+00:00"
 
 
+def test_the_approval_day_is_the_plants_calendar_day_not_utcs() -> None:
+    # 01:30 UTC on 8 December is still the 7th in Chicago: the revision takes effect on the
+    # plant's day of approval (on the 8th it would wait until tomorrow there).
+    late = datetime(2026, 12, 8, 1, 30, tzinfo=UTC)
+    today = late.astimezone(ZoneInfo("America/Chicago")).date()
+    approved = approve(in_review(), QUINN, Role.QUALITY, late, SOP, today=today)
+    assert approved.effective_on == date(2026, 12, 7)
+
+
 def test_safety_change_stays_in_review_until_safety_signs() -> None:
     after_quality = approve(in_review(SAFETY_CHANGE), QUINN, Role.QUALITY, AT, SOP)
     assert after_quality.status is S.IN_REVIEW
