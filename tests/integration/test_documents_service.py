@@ -212,8 +212,8 @@ def test_every_demo_document_exports_byte_identical_after_import(people: People)
 
 
 def test_approved_in_the_plants_evening_takes_effect_that_day(people: People) -> None:
-    from andon.core.config import Settings
     from andon.core.clock import utcnow
+    from andon.core.config import Settings
     from andon.documents.rules import document_rules
 
     rules = document_rules(Settings(timezone="America/Chicago"))
