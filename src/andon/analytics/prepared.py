@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -628,8 +628,7 @@ def dfg_frequency(
     edges = counted.group_by(SOURCE, TARGET).agg(
         **{FREQUENCY: (counted[FREQUENCY] * counted[CASES]).sum()}
     )
-    ends = _ends(prepared, kept) if found is None else _ends_of(found)
-    return dfg_of_rows(fetch_rows(edges), *ends)
+    return dfg_of_rows(fetch_rows(edges), *_ends(prepared, kept, found))
 
 
 def dfg_performance(
@@ -645,8 +644,7 @@ def dfg_performance(
     :func:`variants` gave, when the caller has them."""
     if rows is None:
         rows = performance_edges(prepared, kept)
-    ends = _ends(prepared, kept) if found is None else _ends_of(found)
-    return dfg_of_rows(rows, *ends, performance=True)
+    return dfg_of_rows(rows, *_ends(prepared, kept, found), performance=True)
 
 
 def performance_edges(prepared: PreparedLog, kept: ir.Table) -> list[dict[str, Any]]:
@@ -672,11 +670,16 @@ def of_kept(table: ir.Table, kept: ir.Table) -> ir.Table:
     return table.join(kept.select(CASE_KEY), CASE_KEY)
 
 
-def _ends(prepared: PreparedLog, kept: ir.Table) -> tuple[dict[str, int], dict[str, int]]:
+def _ends(
+    prepared: PreparedLog, kept: ir.Table, found: list[Variant] | None = None
+) -> tuple[dict[str, int], dict[str, int]]:
     """The kept cases' start and end activities with their cases, from one count per
-    variant: a variant's first and last activity are its cases'. (The kept cases hold no
-    activities: copying DuckDB's ENUM columns into the kept table costs it as much as all
-    its other columns.)"""
+    variant: a variant's first and last activity are its cases'. ``found``: the kept cases'
+    variants (:func:`variants`), already counted, when the caller has them. (The kept cases
+    hold no activities: copying DuckDB's ENUM columns into the kept table costs it as much as
+    all its other columns.)"""
+    if found is not None:
+        return _counted_ends((v.activities[0], v.activities[-1], v.cases) for v in found)
     per_variant = kept.group_by(VARIANT_ID).agg(**{CASES: kept.count()})
     sequence = prepared.variants[ACTIVITIES]
     firsts = prepared.variants.select(
@@ -685,21 +688,19 @@ def _ends(prepared: PreparedLog, kept: ir.Table) -> tuple[dict[str, int], dict[s
         first=sequence[0].cast("string"),
         last=sequence[sequence.length() - 1].cast("string"),
     )
-    starts: Counter[str] = Counter()
-    ends: Counter[str] = Counter()
-    for row in fetch_rows(per_variant.join(firsts, VARIANT_ID)):
-        starts[row["first"]] += int(row[CASES])
-        ends[row["last"]] += int(row[CASES])
-    return ordered_counts(starts.items()), ordered_counts(ends.items())
+    rows = fetch_rows(per_variant.join(firsts, VARIANT_ID))
+    return _counted_ends((row["first"], row["last"], int(row[CASES])) for row in rows)
 
 
-def _ends_of(found: list[Variant]) -> tuple[dict[str, int], dict[str, int]]:
-    """:func:`_ends` from the kept cases' variants, already counted."""
+def _counted_ends(
+    variants: Iterable[tuple[str, str, int]],
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Start and end activities with their cases, from (first, last, cases) per variant."""
     starts: Counter[str] = Counter()
     ends: Counter[str] = Counter()
-    for variant in found:
-        starts[variant.activities[0]] += variant.cases
-        ends[variant.activities[-1]] += variant.cases
+    for first, last, cases in variants:
+        starts[first] += cases
+        ends[last] += cases
     return ordered_counts(starts.items()), ordered_counts(ends.items())
 
 
